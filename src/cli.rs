@@ -1,0 +1,348 @@
+//! Command-line interface (clap derive): each subcommand's arguments are turned into a validated
+//! request and handed to the library; errors map to exit codes (2 for a bad spec or usage, 1 for
+//! a failed run or I/O error). `main.rs` only calls [`main`].
+
+use crate::run_dir::{self, Command, ControlLine, RunDir};
+use crate::spec::{self, SpecError};
+use crate::store;
+use crate::stylize::{self, Look};
+use crate::train::{self, session::format_secs, Outcome, TrainRequest};
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "atelier",
+    version,
+    about = "A terminal workbench for GAN style transfer: train, watch, compare, rate, steer."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Cmd>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Train an experiment spec into a new run directory (or resume one).
+    Train(TrainArgs),
+    /// List runs with their state, progress and last losses.
+    Runs {
+        #[arg(long, default_value = "runs")]
+        runs_dir: PathBuf,
+        /// One JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Apply a run's generator to images at their full resolution.
+    Stylize(StylizeArgs),
+    /// Send a command to a running trainer: pause, resume, stop, checkpoint, or set KEY VALUE.
+    Control {
+        /// Run id (or unique prefix) under --runs-dir, or a run directory.
+        #[arg(long)]
+        run: String,
+        #[arg(long, default_value = "runs")]
+        runs_dir: PathBuf,
+        /// pause | resume | stop | checkpoint | set
+        action: String,
+        /// For `set`: the knob (loss.style_weight, optim.lr, ...) and its value.
+        args: Vec<String>,
+    },
+    /// Print an image in the terminal (kitty, iTerm2, sixel or half blocks).
+    Preview { image: PathBuf },
+}
+
+#[derive(clap::Args, Debug)]
+pub struct TrainArgs {
+    /// Experiment spec (experiments/*.toml). Not needed with --resume.
+    pub spec: Option<PathBuf>,
+    /// Continue a run directory from its latest checkpoint.
+    #[arg(long, value_name = "RUN_DIR")]
+    pub resume: Option<PathBuf>,
+    /// Override a spec value, e.g. --set loss.style_weight=3 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub overrides: Vec<String>,
+    #[arg(long, default_value = "runs")]
+    pub runs_dir: PathBuf,
+    /// Run name (defaults to the experiment name); the run id is <time>-<name>.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Shortcut for --set train.steps=N.
+    #[arg(long)]
+    pub steps: Option<u64>,
+    /// Shortcut for --set train.backend=B (auto, flex, ndarray, cuda).
+    #[arg(long)]
+    pub backend: Option<String>,
+    /// No terminal output (train.log is still written).
+    #[arg(long)]
+    pub quiet: bool,
+    /// Validate the spec and print the resolved plan; write nothing.
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct StylizeArgs {
+    /// Run id (or unique prefix) under --runs-dir, or a run directory.
+    #[arg(long)]
+    pub run: String,
+    #[arg(long, default_value = "runs")]
+    pub runs_dir: PathBuf,
+    /// Checkpoint step (default: the latest).
+    #[arg(long)]
+    pub checkpoint: Option<u64>,
+    /// For cyclegan runs: ab (default) or ba.
+    #[arg(long)]
+    pub direction: Option<String>,
+    /// An image, or a folder of images.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// An image path (.png/.jpg), or a folder when --input is a folder.
+    #[arg(long)]
+    pub output: PathBuf,
+    /// 0..1: blend between the photo (0) and the full stylization (1).
+    #[arg(long, default_value_t = 1.0)]
+    pub strength: f32,
+    /// Keep the photo's colours; take only the stylized luminance.
+    #[arg(long)]
+    pub preserve_color: bool,
+    /// Chroma multiplier (1 unchanged, 0 greyscale).
+    #[arg(long, default_value_t = 1.0)]
+    pub saturation: f32,
+}
+
+/// Run the CLI; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Cmd::Train(a)) => cmd_train(a),
+        Some(Cmd::Runs { runs_dir, json }) => cmd_runs(&runs_dir, json).map(|_| 0),
+        Some(Cmd::Stylize(a)) => cmd_stylize(a).map(|_| 0),
+        Some(Cmd::Control {
+            run,
+            runs_dir,
+            action,
+            args,
+        }) => cmd_control(&run, &runs_dir, &action, &args).map(|_| 0),
+        Some(Cmd::Preview { image }) => crate::preview::preview(&image).map(|_| 0),
+        None => {
+            use clap::CommandFactory;
+            let _ = Cli::command().print_help();
+            return 2;
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            if let Some(se) = e.downcast_ref::<SpecError>() {
+                eprintln!("error: {se}");
+                2
+            } else {
+                eprintln!("error: {e:#}");
+                1
+            }
+        }
+    }
+}
+
+fn cmd_train(a: TrainArgs) -> Result<i32> {
+    let mut overrides = a.overrides.clone();
+    if let Some(n) = a.steps {
+        overrides.push(format!("train.steps={n}"));
+    }
+    if let Some(b) = &a.backend {
+        overrides.push(format!("train.backend={b}"));
+    }
+    let (plan, run, resume_from) = match (&a.spec, &a.resume) {
+        (Some(_), Some(_)) => bail!("give either a spec or --resume RUN_DIR, not both"),
+        (None, None) => bail!("give a spec (e.g. experiments/quickstart.toml) or --resume RUN_DIR"),
+        (Some(spec_path), None) => {
+            let plan = spec::load(spec_path, &overrides)?;
+            if a.check {
+                print!("{}", plan.resolved_toml());
+                return Ok(0);
+            }
+            let run = train::create_run(&plan, &a.runs_dir, a.name.as_deref())?;
+            (plan, run, None)
+        }
+        (None, Some(dir)) => {
+            let run = RunDir::new(resolve_run(&dir.display().to_string(), &a.runs_dir)?);
+            let (plan, from) = train::prepare_resume(&run, &overrides)?;
+            if a.check {
+                print!("{}", plan.resolved_toml());
+                return Ok(0);
+            }
+            (plan, run, from)
+        }
+    };
+    if !a.quiet {
+        eprintln!("run {} -> {}", run.id(), run.root.display());
+    }
+    let progress = std::io::stderr().is_terminal();
+    let started = std::time::Instant::now();
+    let outcome = train::train(TrainRequest {
+        plan,
+        run: run.clone(),
+        resume_from,
+        quiet: a.quiet,
+        progress,
+    })?;
+    let took = format_secs(started.elapsed().as_secs_f64());
+    Ok(match outcome {
+        Outcome::Finished => {
+            if !a.quiet {
+                eprintln!(
+                    "finished in {took}: samples in {}/samples, checkpoints in {}/checkpoints",
+                    run.root.display(),
+                    run.root.display()
+                );
+            }
+            0
+        }
+        Outcome::Stopped => {
+            if !a.quiet {
+                eprintln!(
+                    "stopped after {took}; continue with: atelier train --resume {}",
+                    run.root.display()
+                );
+            }
+            0
+        }
+        Outcome::Failed(m) => {
+            eprintln!("error: run {} failed: {m}", run.id());
+            1
+        }
+    })
+}
+
+/// A run given as a directory, an id under `runs_dir`, or a unique id prefix.
+pub fn resolve_run(arg: &str, runs_dir: &Path) -> Result<PathBuf> {
+    let p = Path::new(arg);
+    if p.join(run_dir::SPEC).is_file() {
+        return Ok(p.to_path_buf());
+    }
+    let direct = runs_dir.join(arg);
+    if direct.join(run_dir::SPEC).is_file() {
+        return Ok(direct);
+    }
+    let matches: Vec<_> = store::scan(runs_dir)
+        .into_iter()
+        .filter(|r| r.id.starts_with(arg) || r.id.ends_with(arg))
+        .collect();
+    match matches.len() {
+        1 => Ok(PathBuf::from(&matches[0].dir)),
+        0 => bail!(
+            "no run `{arg}` (not a run directory, nor a run id under {})",
+            runs_dir.display()
+        ),
+        n => bail!(
+            "`{arg}` matches {n} runs: {}",
+            matches
+                .iter()
+                .map(|r| r.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+fn cmd_runs(runs_dir: &Path, json: bool) -> Result<()> {
+    let runs = store::scan(runs_dir);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&runs)?);
+        return Ok(());
+    }
+    if runs.is_empty() {
+        println!(
+            "no runs in {} (start one: atelier train experiments/quickstart.toml)",
+            runs_dir.display()
+        );
+        return Ok(());
+    }
+    println!(
+        "{:<40} {:<9} {:>13} {:>9} {:>9} {:>8}",
+        "RUN", "STATE", "STEP", "G_ADV", "D_TOTAL", "IMG/S"
+    );
+    for r in runs {
+        let loss = |k: &str| {
+            r.last
+                .as_ref()
+                .and_then(|m| m.losses.get(k))
+                .map_or("-".to_string(), |v| format!("{v:.4}"))
+        };
+        let ips = r
+            .images_per_s
+            .map_or("-".to_string(), |v| format!("{v:.1}"));
+        println!(
+            "{:<40} {:<9} {:>13} {:>9} {:>9} {:>8}",
+            r.id,
+            r.state.label(),
+            format!("{}/{}", r.step, r.total_steps),
+            loss("g_adv"),
+            loss("d_total"),
+            ips
+        );
+    }
+    Ok(())
+}
+
+fn cmd_stylize(a: StylizeArgs) -> Result<()> {
+    if !(0.0..=1.0).contains(&a.strength) {
+        bail!("--strength must be between 0 and 1, got {}", a.strength);
+    }
+    if !(0.0..=4.0).contains(&a.saturation) {
+        bail!("--saturation must be between 0 and 4, got {}", a.saturation);
+    }
+    let run = RunDir::new(resolve_run(&a.run, &a.runs_dir)?);
+    let look = Look {
+        strength: a.strength,
+        preserve_color: a.preserve_color,
+        saturation: a.saturation,
+    };
+    let (written, skipped) = stylize::stylize_paths(
+        &run,
+        a.checkpoint,
+        a.direction.as_deref(),
+        &a.input,
+        &a.output,
+        look,
+    )?;
+    for s in &skipped {
+        eprintln!("skipped unreadable image {s}");
+    }
+    for w in &written {
+        println!("{}", w.display());
+    }
+    Ok(())
+}
+
+fn cmd_control(run: &str, runs_dir: &Path, action: &str, args: &[String]) -> Result<()> {
+    let dir = RunDir::new(resolve_run(run, runs_dir)?);
+    let command = match (action, args) {
+        ("pause", []) => Command::Pause,
+        ("resume", []) => Command::Resume,
+        ("stop", []) => Command::Stop,
+        ("checkpoint", []) => Command::Checkpoint,
+        ("set", [key, value]) => Command::Set {
+            key: key.clone(),
+            value: value
+                .parse()
+                .with_context(|| format!("`{value}` is not a number"))?,
+        },
+        _ => bail!("usage: atelier control --run RUN pause|resume|stop|checkpoint|set KEY VALUE"),
+    };
+    let id = format!("cli-{}", (run_dir::now() * 1000.0) as u64);
+    crate::train::control::send(
+        &dir,
+        &ControlLine {
+            id: Some(id.clone()),
+            command,
+        },
+    )?;
+    println!(
+        "sent {action} to {} (id {id}); the trainer acknowledges in events.jsonl",
+        dir.id()
+    );
+    Ok(())
+}

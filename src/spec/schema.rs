@@ -1,0 +1,294 @@
+//! The experiment spec as written in `experiments/*.toml`: plain serde types with defaults and
+//! `deny_unknown_fields`, so a typo is an error rather than a silently ignored knob. Validation of
+//! values and files happens in `spec::validate`; nothing here touches burn.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One experiment: everything needed to start a training run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    /// Human name of the experiment; defaults to the spec file's stem.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Free text shown in listings.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    pub mode: Mode,
+    #[serde(default)]
+    pub data: DataSpec,
+    #[serde(default)]
+    pub generator: GeneratorSpec,
+    #[serde(default)]
+    pub discriminator: DiscriminatorSpec,
+    #[serde(default)]
+    pub features: FeaturesSpec,
+    #[serde(default)]
+    pub loss: LossSpec,
+    #[serde(default)]
+    pub optim: OptimSpec,
+    #[serde(default)]
+    pub train: TrainSpec,
+    /// Hyperparameter ranges for steering: dotted key -> range.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub search: BTreeMap<String, SearchRange>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    SingleStyle,
+    Cyclegan,
+}
+
+/// Where images come from. `content`/`style` for single_style, `a`/`b` for cyclegan.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataSpec {
+    /// "builtin", a folder, or a list of image files (single_style).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<ImageSource>,
+    /// "builtin" or one image file (single_style).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub style: Option<String>,
+    /// Domain A: "builtin", a folder or a list of files (cyclegan).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub a: Option<ImageSource>,
+    /// Domain B: "builtin", a folder or a list of files (cyclegan).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub b: Option<ImageSource>,
+    /// Training crop size in pixels (square).
+    pub image_size: usize,
+    /// Content images are resized so their short side is this, then randomly cropped.
+    /// Defaults to image_size + image_size / 8.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load_size: Option<usize>,
+    /// The style image is resized so its short side is this before cropping; native if unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub style_size: Option<usize>,
+    /// Random horizontal flips.
+    pub flip: bool,
+    /// Number of built-in procedural content scenes.
+    pub builtin_count: usize,
+    /// Number of fixed probe images rendered at every sample step.
+    pub probe_count: usize,
+    /// Probe images' short side in pixels; defaults to image_size.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probe_size: Option<usize>,
+}
+
+impl Default for DataSpec {
+    fn default() -> Self {
+        Self {
+            content: None,
+            style: None,
+            a: None,
+            b: None,
+            image_size: 128,
+            load_size: None,
+            style_size: None,
+            flip: true,
+            builtin_count: 64,
+            probe_count: 4,
+            probe_size: None,
+        }
+    }
+}
+
+/// A set of images: "builtin", a folder path, or a list of file paths.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum ImageSource {
+    One(String),
+    List(Vec<String>),
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Upsample {
+    /// ConvTranspose 3x3 stride 2 (CycleGAN's reference; can leave a checkerboard).
+    Transpose,
+    /// Nearest 2x resize followed by a 3x3 convolution.
+    Resize,
+}
+
+/// ResNet generator: G(width, blocks).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct GeneratorSpec {
+    pub width: usize,
+    pub blocks: usize,
+    pub upsample: Upsample,
+}
+
+impl Default for GeneratorSpec {
+    fn default() -> Self {
+        Self {
+            width: 32,
+            blocks: 6,
+            upsample: Upsample::Transpose,
+        }
+    }
+}
+
+/// PatchGAN discriminator: D(width, layers).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DiscriminatorSpec {
+    pub width: usize,
+    pub layers: usize,
+}
+
+impl Default for DiscriminatorSpec {
+    fn default() -> Self {
+        Self {
+            width: 32,
+            layers: 3,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FeatureNetKind {
+    /// A fixed, seeded random convolutional pyramid (offline, no download).
+    Random,
+    /// torchvision VGG19 weights supplied by the user (`weights`).
+    Vgg19,
+}
+
+/// The fixed network whose activations define content and style losses.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct FeaturesSpec {
+    pub net: FeatureNetKind,
+    /// Path to torchvision VGG19 weights (`.pth` or `.safetensors`) when net = "vgg19".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weights: Option<String>,
+    /// Seed of the random pyramid's weights.
+    pub seed: u64,
+    /// Channel widths of the random pyramid, one per level.
+    pub widths: Vec<usize>,
+}
+
+impl Default for FeaturesSpec {
+    fn default() -> Self {
+        Self {
+            net: FeatureNetKind::Random,
+            weights: None,
+            seed: 7,
+            widths: vec![32, 64, 128],
+        }
+    }
+}
+
+/// Loss weights. Those that do not apply to the mode must stay at their defaults.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LossSpec {
+    pub adversarial_weight: f64,
+    pub content_weight: f64,
+    pub style_weight: f64,
+    pub tv_weight: f64,
+    pub cycle_weight: f64,
+    pub identity_weight: f64,
+    /// History pool of generated images shown to the discriminators (cyclegan; 0 disables).
+    pub pool_size: usize,
+}
+
+impl Default for LossSpec {
+    fn default() -> Self {
+        Self {
+            adversarial_weight: 1.0,
+            content_weight: 1.0,
+            style_weight: 1000.0,
+            tv_weight: 0.0,
+            cycle_weight: 10.0,
+            identity_weight: 5.0,
+            pool_size: 50,
+        }
+    }
+}
+
+/// Adam for generator(s) and discriminator(s).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct OptimSpec {
+    /// Learning rate of both players unless lr_g / lr_d are given.
+    pub lr: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lr_g: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lr_d: Option<f64>,
+    pub beta1: f64,
+    pub beta2: f64,
+}
+
+impl Default for OptimSpec {
+    fn default() -> Self {
+        Self {
+            lr: 2e-4,
+            lr_g: None,
+            lr_d: None,
+            beta1: 0.5,
+            beta2: 0.999,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum BackendChoice {
+    Auto,
+    Ndarray,
+    Flex,
+    Cuda,
+}
+
+/// Loop lengths, intervals and the compute backend.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainSpec {
+    pub steps: u64,
+    pub batch_size: usize,
+    pub log_every: u64,
+    pub sample_every: u64,
+    pub checkpoint_every: u64,
+    /// How many step checkpoints to keep on disk (the latest is always kept).
+    pub keep_checkpoints: usize,
+    pub seed: u64,
+    pub backend: BackendChoice,
+    /// CPU threads for the ndarray/flex backends; 0 means all cores.
+    pub threads: usize,
+}
+
+impl Default for TrainSpec {
+    fn default() -> Self {
+        Self {
+            steps: 1000,
+            batch_size: 4,
+            log_every: 10,
+            sample_every: 100,
+            checkpoint_every: 500,
+            keep_checkpoints: 5,
+            seed: 42,
+            backend: BackendChoice::Auto,
+            threads: 0,
+        }
+    }
+}
+
+/// A search range over one numeric hyperparameter.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SearchRange {
+    pub min: f64,
+    pub max: f64,
+    /// Search on a log scale (both bounds must then be > 0).
+    #[serde(default)]
+    pub log: bool,
+    /// Round proposals to integers (widths, block counts).
+    #[serde(default)]
+    pub integer: bool,
+}

@@ -1,0 +1,191 @@
+//! Readers of run directories (`runs/<id>/`), used by `atelier runs`, resume and the dashboard:
+//! scan the runs, read a run's status and decide whether it is really alive (a heartbeat older
+//! than 30 s or a vanished process on this host makes a live-looking run *stalled*), and read
+//! the last metric row from the file's tail. Everything tolerates missing files, torn lines and
+//! runs deleted while being read.
+
+use crate::run_dir::{self, MetricRow, RunDir, RunState, Status};
+use serde::Serialize;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+
+/// A heartbeat older than this marks a non-final run as stalled.
+pub const STALL_SECS: f64 = 30.0;
+
+/// What a reader should believe about a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Liveness {
+    Reported(RunState),
+    /// Claims to run but its heartbeat stopped or its process is gone.
+    Stalled,
+    /// No readable status yet.
+    Unknown,
+}
+
+impl Liveness {
+    pub fn label(self) -> &'static str {
+        match self {
+            Liveness::Reported(s) => s.as_str(),
+            Liveness::Stalled => "stalled",
+            Liveness::Unknown => "unknown",
+        }
+    }
+}
+
+/// One row of `atelier runs`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    pub id: String,
+    pub dir: String,
+    pub name: String,
+    pub mode: String,
+    pub state: Liveness,
+    pub step: u64,
+    pub total_steps: u64,
+    pub images_per_s: Option<f64>,
+    pub message: Option<String>,
+    pub last: Option<MetricRow>,
+    /// Unix seconds of the last heartbeat (or of spec.toml when no status exists).
+    pub updated: f64,
+}
+
+/// Every run directory under `runs_dir`, newest first.
+pub fn scan(runs_dir: &Path) -> Vec<RunSummary> {
+    let Ok(entries) = std::fs::read_dir(runs_dir) else {
+        return Vec::new();
+    };
+    let mut runs: Vec<RunSummary> = entries
+        .flatten()
+        .filter(|e| e.path().join(run_dir::SPEC).is_file())
+        .map(|e| summarize(&RunDir::new(e.path())))
+        .collect();
+    runs.sort_by(|a, b| b.id.cmp(&a.id));
+    runs
+}
+
+pub fn summarize(run: &RunDir) -> RunSummary {
+    let status = run_dir::read_status(&run.root);
+    let now = run_dir::now();
+    let spec_time = std::fs::metadata(run.path(run_dir::SPEC))
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0.0, |d| d.as_secs_f64());
+    RunSummary {
+        id: run.id(),
+        dir: run.root.display().to_string(),
+        name: status
+            .as_ref()
+            .map(|s| s.name.clone())
+            .unwrap_or_else(|| run.id()),
+        mode: status.as_ref().map(|s| s.mode.clone()).unwrap_or_default(),
+        state: liveness(status.as_ref(), now),
+        step: status.as_ref().map_or(0, |s| s.step),
+        total_steps: status.as_ref().map_or(0, |s| s.total_steps),
+        images_per_s: status.as_ref().and_then(|s| s.images_per_s),
+        message: status.as_ref().and_then(|s| s.message.clone()),
+        last: last_metric(&run.path(run_dir::METRICS)),
+        updated: status.as_ref().map_or(spec_time, |s| s.heartbeat),
+    }
+}
+
+/// The state a reader should show, given the status file and the current time.
+pub fn liveness(status: Option<&Status>, now: f64) -> Liveness {
+    match status {
+        None => Liveness::Unknown,
+        Some(s) if s.state.is_final() => Liveness::Reported(s.state),
+        Some(s) if now - s.heartbeat > STALL_SECS || !process_alive(s) => Liveness::Stalled,
+        Some(s) => Liveness::Reported(s.state),
+    }
+}
+
+/// Whether the trainer process named by a status still exists. Runs from another host (a shared
+/// filesystem) are judged by their heartbeat alone.
+pub fn process_alive(s: &Status) -> bool {
+    if s.host != hostname() {
+        return true;
+    }
+    // SAFETY: kill with signal 0 only checks for the process; it sends nothing.
+    let r = unsafe { libc::kill(s.pid as libc::pid_t, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+pub fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates within it or truncates.
+    let r = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if r != 0 {
+        return "localhost".into();
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+/// The last complete, parseable row of a metrics file, reading only its tail.
+pub fn last_metric(path: &Path) -> Option<MetricRow> {
+    let mut f = std::fs::File::open(path).ok()?;
+    let len = f.metadata().ok()?.len();
+    let start = len.saturating_sub(64 * 1024);
+    f.seek(SeekFrom::Start(start)).ok()?;
+    let mut buf = Vec::new();
+    f.read_to_end(&mut buf).ok()?;
+    String::from_utf8_lossy(&buf)
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str(l).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(state: RunState, heartbeat: f64, pid: u32) -> Status {
+        Status {
+            state,
+            name: "x".into(),
+            mode: "single_style".into(),
+            pid,
+            host: hostname(),
+            step: 1,
+            total_steps: 2,
+            heartbeat,
+            started: 0.0,
+            backend: "flex".into(),
+            device: "cpu".into(),
+            images_per_s: None,
+            message: None,
+        }
+    }
+
+    #[test]
+    fn stalled_when_heartbeat_old_or_process_gone() {
+        let me = std::process::id();
+        assert_eq!(
+            liveness(Some(&status(RunState::Running, 100.0, me)), 110.0),
+            Liveness::Reported(RunState::Running)
+        );
+        assert_eq!(
+            liveness(Some(&status(RunState::Running, 100.0, me)), 200.0),
+            Liveness::Stalled
+        );
+        assert_eq!(
+            liveness(Some(&status(RunState::Running, 100.0, 999_999_999)), 101.0),
+            Liveness::Stalled
+        );
+        assert_eq!(
+            liveness(Some(&status(RunState::Finished, 0.0, 999_999_999)), 1e9),
+            Liveness::Reported(RunState::Finished)
+        );
+        assert_eq!(liveness(None, 0.0), Liveness::Unknown);
+    }
+
+    #[test]
+    fn last_metric_skips_torn_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.jsonl");
+        std::fs::write(&p, "{\"step\":1,\"time\":1,\"lr_g\":1,\"lr_d\":1,\"images_per_s\":1,\"g_adv\":0.5}\n{\"step\":2,\"ti").unwrap();
+        assert_eq!(last_metric(&p).unwrap().step, 1);
+        assert!(last_metric(&dir.path().join("missing")).is_none());
+    }
+}

@@ -1,0 +1,277 @@
+//! Inference (`atelier stylize`): load a run's generator from a checkpoint and apply it to images
+//! at their full resolution (the generator is fully convolutional; sizes are edge-padded to a
+//! multiple of 4 and cropped back), with post-controls that need no retraining: strength (blend
+//! with the photo), preserve-colour (stylized luminance, original chroma) and saturation.
+
+use crate::run_dir::{self, RunDir};
+use crate::spec::{Mode, Spec};
+use crate::train::data::convert;
+use crate::train::model::Generator;
+use crate::train::player;
+use anyhow::{bail, Context, Result};
+use burn::backend::Flex;
+use burn::prelude::*;
+use image::{Rgb, RgbImage};
+use std::path::{Path, PathBuf};
+
+/// Post-processing applied to the generator's output.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Look {
+    /// 0 = the photo, 1 = the full stylization.
+    pub strength: f32,
+    /// Keep the photo's colours, take only the stylized luminance.
+    pub preserve_color: bool,
+    /// Chroma multiplier (1 = unchanged, 0 = greyscale).
+    pub saturation: f32,
+}
+
+impl Default for Look {
+    fn default() -> Self {
+        Self {
+            strength: 1.0,
+            preserve_color: false,
+            saturation: 1.0,
+        }
+    }
+}
+
+/// A generator loaded for inference.
+pub struct Stylizer<B: Backend> {
+    g: Generator<B>,
+    device: B::Device,
+    /// The checkpoint step the weights come from.
+    pub step: u64,
+}
+
+/// Which generator of a run: `g` (single_style), `g_ab` or `g_ba` (cyclegan).
+pub fn generator_file(spec: &Spec, direction: Option<&str>) -> Result<&'static str> {
+    Ok(match (spec.mode, direction) {
+        (Mode::SingleStyle, None) => "g",
+        (Mode::SingleStyle, Some(d)) => bail!("--direction {d} applies to cyclegan runs only"),
+        (Mode::Cyclegan, None | Some("ab")) => "g_ab",
+        (Mode::Cyclegan, Some("ba")) => "g_ba",
+        (Mode::Cyclegan, Some(d)) => bail!("--direction must be ab or ba, got {d}"),
+    })
+}
+
+impl<B: Backend> Stylizer<B> {
+    pub fn load(
+        run: &RunDir,
+        checkpoint: Option<u64>,
+        direction: Option<&str>,
+        device: &B::Device,
+    ) -> Result<Self> {
+        let spec_text = std::fs::read_to_string(run.path(run_dir::SPEC)).with_context(|| {
+            format!(
+                "{} is not a run directory (no readable spec.toml)",
+                run.root.display()
+            )
+        })?;
+        let spec: Spec = toml::from_str(&spec_text)
+            .with_context(|| format!("parsing {}", run.path(run_dir::SPEC).display()))?;
+        let step = match checkpoint {
+            Some(s) => {
+                if !run.checkpoint(s).join(run_dir::CHECKPOINT_STATE).is_file() {
+                    let have: Vec<String> =
+                        run.checkpoints().iter().map(|s| s.to_string()).collect();
+                    bail!(
+                        "run {} has no checkpoint at step {s} (available: {})",
+                        run.id(),
+                        if have.is_empty() {
+                            "none".into()
+                        } else {
+                            have.join(", ")
+                        }
+                    );
+                }
+                s
+            }
+            None => run
+                .latest_checkpoint()
+                .with_context(|| format!("run {} has no checkpoint yet", run.id()))?,
+        };
+        let file = generator_file(&spec, direction)?;
+        let g = player::load_weights(
+            Generator::new(&spec.generator, device),
+            &run.checkpoint(step).join(file),
+            device,
+        )?;
+        Ok(Self {
+            g,
+            device: device.clone(),
+            step,
+        })
+    }
+
+    /// Stylize one image at its own resolution.
+    pub fn apply(&self, img: &RgbImage, look: Look) -> RgbImage {
+        let (w, h) = img.dimensions();
+        let (pw, ph) = (w.div_ceil(4) * 4, h.div_ceil(4) * 4);
+        let padded = RgbImage::from_fn(pw, ph, |x, y| *img.get_pixel(x.min(w - 1), y.min(h - 1)));
+        let x = Tensor::<B, 4>::from_data(
+            TensorData::new(
+                convert::images_to_nchw(std::slice::from_ref(&padded)),
+                [1, 3, ph as usize, pw as usize],
+            ),
+            &self.device,
+        );
+        let y: Vec<f32> = self.g.forward(x).into_data().to_vec().unwrap_or_default();
+        let out = convert::nchw_to_images(&y, 1, ph as usize, pw as usize).remove(0);
+        let out = image::imageops::crop_imm(&out, 0, 0, w, h).to_image();
+        finish(img, &out, look)
+    }
+}
+
+fn ycbcr(p: &Rgb<u8>) -> [f32; 3] {
+    let [r, g, b] = p.0.map(f32::from);
+    [
+        0.299 * r + 0.587 * g + 0.114 * b,
+        -0.168_736 * r - 0.331_264 * g + 0.5 * b,
+        0.5 * r - 0.418_688 * g - 0.081_312 * b,
+    ]
+}
+
+fn rgb([y, cb, cr]: [f32; 3]) -> [f32; 3] {
+    [
+        y + 1.402 * cr,
+        y - 0.344_136 * cb - 0.714_136 * cr,
+        y + 1.772 * cb,
+    ]
+}
+
+/// Apply preserve-colour, saturation, then blend with the photo by strength.
+pub fn finish(photo: &RgbImage, stylized: &RgbImage, look: Look) -> RgbImage {
+    let s = look.strength.clamp(0.0, 1.0);
+    RgbImage::from_fn(photo.width(), photo.height(), |x, y| {
+        let p = photo.get_pixel(x, y);
+        let mut c = ycbcr(stylized.get_pixel(x, y));
+        if look.preserve_color {
+            let o = ycbcr(p);
+            c[1] = o[1];
+            c[2] = o[2];
+        }
+        c[1] *= look.saturation.max(0.0);
+        c[2] *= look.saturation.max(0.0);
+        let st = rgb(c);
+        Rgb([0, 1, 2].map(|i| {
+            (s * st[i] + (1.0 - s) * f32::from(p.0[i]))
+                .round()
+                .clamp(0.0, 255.0) as u8
+        }))
+    })
+}
+
+/// `atelier stylize`: one image to a file, or a folder to a folder. Returns (written, skipped).
+pub fn stylize_paths(
+    run: &RunDir,
+    checkpoint: Option<u64>,
+    direction: Option<&str>,
+    input: &Path,
+    output: &Path,
+    look: Look,
+) -> Result<(Vec<PathBuf>, Vec<String>)> {
+    #[cfg(feature = "cuda")]
+    if crate::train::resolve_backend(crate::spec::BackendChoice::Auto)?
+        == crate::train::BackendKind::Cuda
+    {
+        let dev = burn::backend::cuda::CudaDevice::default();
+        let s = Stylizer::<burn::backend::Cuda>::load(run, checkpoint, direction, &dev)?;
+        return run_paths(&s, input, output, look);
+    }
+    let s = Stylizer::<Flex>::load(run, checkpoint, direction, &Default::default())?;
+    run_paths(&s, input, output, look)
+}
+
+fn run_paths<B: Backend>(
+    s: &Stylizer<B>,
+    input: &Path,
+    output: &Path,
+    look: Look,
+) -> Result<(Vec<PathBuf>, Vec<String>)> {
+    let mut written = Vec::new();
+    let mut skipped = Vec::new();
+    if input.is_dir() {
+        std::fs::create_dir_all(output)
+            .with_context(|| format!("creating {}", output.display()))?;
+        for p in crate::spec::list_images(input) {
+            match image::open(&p) {
+                Ok(img) => {
+                    let rel = p.strip_prefix(input).unwrap_or(&p);
+                    let dest = output.join(rel).with_extension("png");
+                    if let Some(parent) = dest.parent() {
+                        std::fs::create_dir_all(parent)?;
+                    }
+                    s.apply(&img.to_rgb8(), look)
+                        .save(&dest)
+                        .with_context(|| format!("writing {}", dest.display()))?;
+                    written.push(dest);
+                }
+                Err(e) => skipped.push(format!("{}: {e}", p.display())),
+            }
+        }
+        if written.is_empty() && skipped.is_empty() {
+            bail!("{} holds no .png/.jpg/.jpeg images", input.display());
+        }
+    } else {
+        let img =
+            image::open(input).with_context(|| format!("cannot read image {}", input.display()))?;
+        if let Some(parent) = output.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)?;
+        }
+        s.apply(&img.to_rgb8(), look)
+            .save(output)
+            .with_context(|| format!("writing {} (use a .png or .jpg name)", output.display()))?;
+        written.push(output.to_path_buf());
+    }
+    Ok((written, skipped))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn look_controls() {
+        let photo = RgbImage::from_pixel(2, 2, Rgb([200, 30, 30]));
+        let styl = RgbImage::from_pixel(2, 2, Rgb([20, 40, 220]));
+        assert_eq!(
+            finish(
+                &photo,
+                &styl,
+                Look {
+                    strength: 0.0,
+                    ..Look::default()
+                }
+            ),
+            photo
+        );
+        let full = finish(&photo, &styl, Look::default());
+        let p = full.get_pixel(0, 0).0;
+        assert!((p[2] as i32 - 220).abs() <= 2, "{p:?}");
+        let grey = finish(
+            &photo,
+            &styl,
+            Look {
+                saturation: 0.0,
+                ..Look::default()
+            },
+        )
+        .get_pixel(0, 0)
+        .0;
+        assert!(
+            grey[0].abs_diff(grey[1]) <= 1 && grey[1].abs_diff(grey[2]) <= 1,
+            "{grey:?}"
+        );
+        let kept = finish(
+            &photo,
+            &styl,
+            Look {
+                preserve_color: true,
+                ..Look::default()
+            },
+        )
+        .get_pixel(0, 0)
+        .0;
+        assert!(kept[0] > kept[2], "photo's red hue kept: {kept:?}");
+    }
+}

@@ -1,0 +1,332 @@
+//! The trainer (`atelier train`): the only writer of a run directory. It prepares the run (fresh,
+//! or resumed from its latest checkpoint), picks the backend, builds the recipe of the spec's mode
+//! and drives the shared loop in `session`. Submodules follow burn's examples: `model` (networks),
+//! `data` (images, probes), `losses`, the two recipes, and the run-directory `writer`, `control`
+//! and `checkpoint`.
+
+mod backend;
+pub mod checkpoint;
+pub mod control;
+pub mod cyclegan;
+pub mod data;
+pub mod knobs;
+pub mod losses;
+pub mod model;
+pub mod player;
+pub mod session;
+pub mod single_style;
+pub mod writer;
+
+pub use backend::{cpu_threads, resolve_backend, BackendKind};
+pub use knobs::Knobs;
+pub use session::Outcome;
+
+use crate::run_dir::{self, RunDir, RunState};
+use crate::spec::{self, Plan};
+use anyhow::{bail, Context, Result};
+use burn::prelude::*;
+use data::convert;
+use image::RgbImage;
+use model::{Discriminator, Generator};
+use std::path::PathBuf;
+
+/// Loss terms of one step by name, as f32.
+pub type Losses = Vec<(&'static str, f32)>;
+
+/// One recipe's networks, data and optimizers, driven by the session loop.
+pub trait Gan {
+    /// One training step (generators, then critics); returns every loss term.
+    fn step(&mut self, rng: &mut crate::rng::Rng, knobs: &Knobs) -> Losses;
+    fn images_per_step(&self) -> usize;
+    /// The fixed probe set through the current generator(s), with the critic's patch maps.
+    fn render(&self) -> Vec<Rendered>;
+    /// Save every player into `dir`; returns the file names written.
+    fn save(&self, dir: &std::path::Path) -> Result<Vec<String>>;
+    fn load(&mut self, dir: &std::path::Path) -> Result<()>;
+}
+
+/// One probe image rendered at a sample step.
+pub struct Rendered {
+    pub set: &'static str,
+    pub probe: usize,
+    pub input: RgbImage,
+    pub output: RgbImage,
+    pub patch: RgbImage,
+}
+
+/// Probes through `g`, and the output's patch map from `d`, on a non-autodiff backend.
+pub fn render<B: Backend>(
+    g: &Generator<B>,
+    d: &Discriminator<B>,
+    probes: &[RgbImage],
+    set: &'static str,
+    device: &B::Device,
+) -> Vec<Rendered> {
+    let Some(first) = probes.first() else {
+        return Vec::new();
+    };
+    let (w, h) = (first.width() as usize, first.height() as usize);
+    let n = probes.len();
+    let x = Tensor::<B, 4>::from_data(
+        TensorData::new(convert::images_to_nchw(probes), [n, 3, h, w]),
+        device,
+    );
+    let y = g.forward(x);
+    let scores = d.forward(y.clone());
+    let [_, _, sh, sw] = scores.dims();
+    let outputs =
+        convert::nchw_to_images(&y.into_data().to_vec::<f32>().unwrap_or_default(), n, h, w);
+    let scores: Vec<f32> = scores.into_data().to_vec().unwrap_or_default();
+    probes
+        .iter()
+        .zip(outputs)
+        .enumerate()
+        .map(|(i, (input, output))| Rendered {
+            set,
+            probe: i,
+            input: input.clone(),
+            output,
+            patch: convert::heatmap(
+                scores.get(i * sh * sw..(i + 1) * sh * sw).unwrap_or(&[]),
+                sh,
+                sw,
+                w as u32,
+                h as u32,
+            ),
+        })
+        .collect()
+}
+
+/// One forward pass on a fresh model, so its lazily initialised parameters are materialised
+/// before the model is ever cloned (burn shares the pending state between clones).
+pub(crate) fn warm_up<B: Backend, M>(
+    model: M,
+    size: usize,
+    device: &B::Device,
+    f: impl Fn(&M, Tensor<B, 4>) -> Tensor<B, 4>,
+) -> M {
+    let _ = f(&model, Tensor::zeros([1, 3, size, size], device)).into_data();
+    model
+}
+
+/// What `atelier train` was asked to do.
+pub struct TrainRequest {
+    /// The spec (fresh run) or the run's own spec.toml re-read with overrides (resume).
+    pub plan: Plan,
+    pub run: RunDir,
+    /// Continue from this checkpoint step (resume), or start at 0.
+    pub resume_from: Option<u64>,
+    /// No terminal output (the launcher sends stdout nowhere and stderr to train.log).
+    pub quiet: bool,
+    /// Show a progress bar (stderr is a terminal).
+    pub progress: bool,
+}
+
+/// Create `runs_dir/<timestamp>-<name>` with its resolved `spec.toml`.
+pub fn create_run(plan: &Plan, runs_dir: &std::path::Path, name: Option<&str>) -> Result<RunDir> {
+    std::fs::create_dir_all(runs_dir)
+        .with_context(|| format!("creating runs directory {}", runs_dir.display()))?;
+    let base = format!(
+        "{}-{}",
+        run_dir::timestamp_id(run_dir::now()),
+        sanitize(name.unwrap_or(&plan.name))
+    );
+    let mut id = base.clone();
+    let mut n = 2;
+    loop {
+        match std::fs::create_dir(runs_dir.join(&id)) {
+            Ok(()) => break,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                id = format!("{base}-{n}");
+                n += 1;
+            }
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("creating run directory in {}", runs_dir.display()))
+            }
+        }
+    }
+    let run = RunDir::new(runs_dir.join(id));
+    run_dir::write_atomic(&run.path(run_dir::SPEC), plan.resolved_toml().as_bytes())?;
+    Ok(run)
+}
+
+fn sanitize(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if s.is_empty() {
+        "run".into()
+    } else {
+        s
+    }
+}
+
+/// Prepare a resume: re-read the run's spec with overrides, refuse a live trainer, and cut
+/// metrics and sample index lines past the checkpoint so no step appears twice.
+pub fn prepare_resume(run: &RunDir, overrides: &[String]) -> Result<(Plan, Option<u64>)> {
+    let spec_path = run.path(run_dir::SPEC);
+    if !spec_path.is_file() {
+        bail!(
+            "{} is not a run directory (no spec.toml)",
+            run.root.display()
+        );
+    }
+    if let Some(st) = run_dir::read_status(&run.root) {
+        if !st.state.is_final() && crate::store::process_alive(&st) {
+            bail!(
+                "run {} is still {} (pid {}); stop it first",
+                run.id(),
+                st.state.as_str(),
+                st.pid
+            );
+        }
+    }
+    let plan = spec::load(&spec_path, overrides)?;
+    let from = run.latest_checkpoint();
+    let keep = from.unwrap_or(0);
+    truncate_jsonl::<run_dir::MetricRow>(&run.path(run_dir::METRICS), |r| r.step <= keep)?;
+    truncate_jsonl::<run_dir::SampleRecord>(&run.path(run_dir::SAMPLE_INDEX), |r| r.step <= keep)?;
+    if !overrides.is_empty() {
+        run_dir::write_atomic(&spec_path, plan.resolved_toml().as_bytes())?;
+    }
+    Ok((plan, from))
+}
+
+fn truncate_jsonl<T: serde::Serialize + for<'de> serde::Deserialize<'de>>(
+    path: &std::path::Path,
+    keep: impl Fn(&T) -> bool,
+) -> Result<()> {
+    if !path.exists() {
+        return Ok(());
+    }
+    let rows: Vec<T> = run_dir::read_lines(path);
+    let mut out = Vec::new();
+    for r in rows.iter().filter(|r| keep(r)) {
+        out.extend(serde_json::to_vec(r)?);
+        out.push(b'\n');
+    }
+    run_dir::write_atomic(path, &out).with_context(|| format!("rewriting {}", path.display()))
+}
+
+/// Train: pick the backend and run the session to its end. The final status is always written.
+pub fn train(req: TrainRequest) -> Result<Outcome> {
+    let kind = resolve_backend(req.plan.spec.train.backend)?;
+    backend::with_backend(kind, req.plan.spec.train.threads, req)
+}
+
+/// Body of a training process on backend `B`: build, resume, loop, final status.
+fn train_on<B: burn::tensor::backend::AutodiffBackend>(
+    req: TrainRequest,
+    device: B::Device,
+    backend: &str,
+    device_name: String,
+) -> Result<Outcome> {
+    let plan = &req.plan;
+    let status = run_dir::Status {
+        state: RunState::Starting,
+        name: plan.name.clone(),
+        mode: writer_mode(plan).into(),
+        pid: std::process::id(),
+        host: crate::store::hostname(),
+        step: req.resume_from.unwrap_or(0),
+        total_steps: plan.spec.train.steps,
+        heartbeat: run_dir::now(),
+        started: run_dir::now(),
+        backend: backend.into(),
+        device: device_name.clone(),
+        images_per_s: None,
+        message: None,
+    };
+    let mut writer = writer::Writer::start(req.run.clone(), status, req.quiet, req.progress)?;
+    let signal = backend::install_signal_flag();
+    let outcome = session::guarded(|| {
+        let (gan, warnings): (Box<dyn Gan>, Vec<String>) = match plan.spec.mode {
+            spec::Mode::SingleStyle => {
+                let (g, w) = single_style::SingleStyle::<B>::new(plan, &device)?;
+                (Box::new(g), w)
+            }
+            spec::Mode::Cyclegan => {
+                let (g, w) = cyclegan::CycleGan::<B>::new(plan, &device)?;
+                (Box::new(g), w)
+            }
+        };
+        let mut gan = gan;
+        let step = req.resume_from.unwrap_or(0);
+        for w in warnings {
+            writer.event(step, "warning", None, w);
+        }
+        let mut knobs = Knobs::from_spec(&plan.spec);
+        let control = match req.resume_from {
+            Some(s) => {
+                let state = checkpoint::read_state(&req.run, s)?;
+                gan.load(&req.run.checkpoint(s))?;
+                knobs.restore(&state.knobs);
+                writer.inputs_already_written();
+                writer.event(
+                    s,
+                    "resumed",
+                    None,
+                    format!("resumed from checkpoint at step {s} on {backend} ({device_name})"),
+                );
+                control::ControlReader::from_end(req.run.path(run_dir::CONTROL))
+            }
+            None => {
+                writer.event(
+                    0,
+                    "started",
+                    None,
+                    format!(
+                        "{} ({}) on {backend} ({device_name})",
+                        plan.name,
+                        writer_mode(plan)
+                    ),
+                );
+                control::ControlReader::from_start(req.run.path(run_dir::CONTROL))
+            }
+        };
+        let session = session::Session {
+            plan,
+            writer: &mut writer,
+            gan,
+            knobs,
+            step,
+            control,
+            signal,
+            last_checkpoint: req.resume_from,
+        };
+        Ok(session.run())
+    });
+    let (state, message) = match &outcome {
+        Outcome::Finished => (RunState::Finished, "finished".to_string()),
+        Outcome::Stopped => (
+            RunState::Stopped,
+            "stopped; resume with `atelier train --resume`".to_string(),
+        ),
+        Outcome::Failed(m) => {
+            writer.log(&format!("failed: {m}"));
+            (RunState::Failed, m.clone())
+        }
+    };
+    writer.finish(state, message);
+    Ok(outcome)
+}
+
+fn writer_mode(plan: &Plan) -> &'static str {
+    match plan.spec.mode {
+        spec::Mode::SingleStyle => "single_style",
+        spec::Mode::Cyclegan => "cyclegan",
+    }
+}
+
+/// Where `atelier train` puts runs unless told otherwise.
+pub fn default_runs_dir() -> PathBuf {
+    PathBuf::from("runs")
+}

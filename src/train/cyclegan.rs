@@ -1,0 +1,282 @@
+//! The CycleGAN recipe between two image sets A and B: generators G_AB and G_BA, PatchGAN critics
+//! D_A and D_B, LSGAN adversarial + cycle-consistency (L1) + identity (L1) losses, and a history
+//! pool of past fakes for the critics. Each step is the generators first (one graph, both
+//! directions), then both critics on pooled, detached fakes.
+
+use super::data::{Builtin, ImageBank};
+use super::losses::{l1, lsgan};
+use super::model::{Discriminator, Generator};
+use super::player::Player;
+use super::single_style::scalar;
+use super::{render, Gan, Knobs, Losses, Rendered};
+use crate::rng::Rng;
+use crate::spec::Plan;
+use anyhow::Result;
+use burn::module::AutodiffModule;
+use burn::prelude::*;
+use burn::tensor::backend::AutodiffBackend;
+use image::RgbImage;
+use std::path::Path;
+
+/// The image pool of Shrivastava et al. / CycleGAN: once full, each new fake is swapped with a
+/// stored one half of the time, so the critic also sees older generator outputs.
+pub struct FakePool<B: Backend> {
+    size: usize,
+    images: Vec<Tensor<B, 4>>,
+}
+
+impl<B: Backend> FakePool<B> {
+    pub fn new(size: usize) -> Self {
+        Self {
+            size,
+            images: Vec::new(),
+        }
+    }
+
+    /// Detached fakes in, the batch the critic should see out (same shape).
+    pub fn query(&mut self, fakes: Tensor<B, 4>, rng: &mut Rng) -> Tensor<B, 4> {
+        if self.size == 0 {
+            return fakes;
+        }
+        let n = fakes.dims()[0];
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n {
+            let img = fakes.clone().narrow(0, i, 1);
+            if self.images.len() < self.size {
+                self.images.push(img.clone());
+                out.push(img);
+            } else if rng.bool() {
+                let j = rng.below(self.size);
+                out.push(std::mem::replace(&mut self.images[j], img));
+            } else {
+                out.push(img);
+            }
+        }
+        Tensor::cat(out, 0)
+    }
+}
+
+pub struct CycleGan<B: AutodiffBackend> {
+    g_ab: Player<B, Generator<B>>,
+    g_ba: Player<B, Generator<B>>,
+    d_a: Player<B, Discriminator<B>>,
+    d_b: Player<B, Discriminator<B>>,
+    pool_a: FakePool<B>,
+    pool_b: FakePool<B>,
+    a: ImageBank,
+    b: ImageBank,
+    probes_a: Vec<RgbImage>,
+    probes_b: Vec<RgbImage>,
+    batch: usize,
+    crop: u32,
+    flip: bool,
+    device: B::Device,
+}
+
+impl<B: AutodiffBackend> CycleGan<B> {
+    pub fn new(plan: &Plan, device: &B::Device) -> Result<(Self, Vec<String>)> {
+        let s = &plan.spec;
+        let crop = s.data.image_size as u32;
+        let load = s
+            .data
+            .load_size
+            .unwrap_or(s.data.image_size + s.data.image_size / 8) as u32;
+        let seed = s.train.seed;
+        let a = ImageBank::load(
+            &plan.images_a,
+            Builtin::Scenes,
+            s.data.builtin_count,
+            load,
+            seed,
+            "data.a",
+        )?;
+        let set_b = plan
+            .images_b
+            .as_ref()
+            .expect("validated: cyclegan has data.b");
+        let b = ImageBank::load(
+            set_b,
+            Builtin::Paintings,
+            s.data.builtin_count,
+            load,
+            seed,
+            "data.b",
+        )?;
+        let warnings = a
+            .skipped
+            .iter()
+            .chain(&b.skipped)
+            .map(|(p, e)| format!("skipped unreadable image {}: {e}", p.display()))
+            .collect();
+        let probe_size = s.data.probe_size.unwrap_or(s.data.image_size) as u32;
+        let probes_a = a.probes(s.data.probe_count, probe_size, seed);
+        let probes_b = b.probes(s.data.probe_count, probe_size, seed);
+        let c = crop as usize;
+        let gen = || {
+            super::warm_up(Generator::new(&s.generator, device), c, device, |m, x| {
+                m.forward(x)
+            })
+        };
+        let dis = || {
+            super::warm_up(
+                Discriminator::new(&s.discriminator, device),
+                c,
+                device,
+                |m, x| m.forward(x),
+            )
+        };
+        Ok((
+            Self {
+                g_ab: Player::new("g_ab", gen(), &s.optim),
+                g_ba: Player::new("g_ba", gen(), &s.optim),
+                d_a: Player::new("d_a", dis(), &s.optim),
+                d_b: Player::new("d_b", dis(), &s.optim),
+                pool_a: FakePool::new(s.loss.pool_size),
+                pool_b: FakePool::new(s.loss.pool_size),
+                a,
+                b,
+                probes_a,
+                probes_b,
+                batch: s.train.batch_size,
+                crop,
+                flip: s.data.flip,
+                device: device.clone(),
+            },
+            warnings,
+        ))
+    }
+
+    fn tensor(&self, data: Vec<f32>) -> Tensor<B, 4> {
+        let c = self.crop as usize;
+        Tensor::from_data(TensorData::new(data, [self.batch, 3, c, c]), &self.device)
+    }
+}
+
+impl<B: AutodiffBackend> Gan for CycleGan<B> {
+    fn step(&mut self, rng: &mut Rng, k: &Knobs) -> Losses {
+        let real_a = self.tensor(self.a.batch(rng, self.batch, self.crop, self.flip));
+        let real_b = self.tensor(self.b.batch(rng, self.batch, self.crop, self.flip));
+
+        // Generators: both directions in one graph, critics frozen.
+        let fake_b = self.g_ab.model.forward(real_a.clone());
+        let fake_a = self.g_ba.model.forward(real_b.clone());
+        let d_a = self.d_a.model.clone().no_grad();
+        let d_b = self.d_b.model.clone().no_grad();
+        let adv = lsgan(d_b.forward(fake_b.clone()), 1.0) + lsgan(d_a.forward(fake_a.clone()), 1.0);
+        let cycle_a = l1(self.g_ba.model.forward(fake_b.clone()), real_a.clone());
+        let cycle_b = l1(self.g_ab.model.forward(fake_a.clone()), real_b.clone());
+        let mut total = adv.clone() * k.adversarial_weight
+            + (cycle_a.clone() + cycle_b.clone()) * k.cycle_weight;
+        let mut out = Losses::new();
+        if k.identity_weight > 0.0 {
+            let idt_a = l1(self.g_ba.model.forward(real_a.clone()), real_a.clone());
+            let idt_b = l1(self.g_ab.model.forward(real_b.clone()), real_b.clone());
+            out.push(("idt_a", scalar(&idt_a)));
+            out.push(("idt_b", scalar(&idt_b)));
+            total = total + (idt_a + idt_b) * k.identity_weight;
+        }
+        out.push(("g_adv", scalar(&adv)));
+        out.push(("cycle_a", scalar(&cycle_a)));
+        out.push(("cycle_b", scalar(&cycle_b)));
+        out.push(("g_total", scalar(&total)));
+        let mut grads = total.backward();
+        let (gab, gba) = (self.g_ab.grads(&mut grads), self.g_ba.grads(&mut grads));
+        self.g_ab.step(k.lr_g, gab);
+        self.g_ba.step(k.lr_g, gba);
+
+        // Critics on pooled, detached fakes.
+        let pooled_a = self.pool_a.query(fake_a.detach(), rng);
+        let pooled_b = self.pool_b.query(fake_b.detach(), rng);
+        let da_real = lsgan(self.d_a.model.forward(real_a), 1.0);
+        let da_fake = lsgan(self.d_a.model.forward(pooled_a), 0.0);
+        let db_real = lsgan(self.d_b.model.forward(real_b), 1.0);
+        let db_fake = lsgan(self.d_b.model.forward(pooled_b), 0.0);
+        let d_a_total = (da_real.clone() + da_fake.clone()) * 0.5;
+        let d_b_total = (db_real.clone() + db_fake.clone()) * 0.5;
+        let (ar, af, br, bf) = (
+            scalar(&da_real),
+            scalar(&da_fake),
+            scalar(&db_real),
+            scalar(&db_fake),
+        );
+        out.push(("d_real", (ar + br) / 2.0));
+        out.push(("d_fake", (af + bf) / 2.0));
+        out.push(("d_a", (ar + af) / 2.0));
+        out.push(("d_b", (br + bf) / 2.0));
+        let d_total = d_a_total + d_b_total;
+        out.push(("d_total", scalar(&d_total)));
+        let mut grads = d_total.backward();
+        let (ga, gb) = (self.d_a.grads(&mut grads), self.d_b.grads(&mut grads));
+        self.d_a.step(k.lr_d, ga);
+        self.d_b.step(k.lr_d, gb);
+        out
+    }
+
+    fn images_per_step(&self) -> usize {
+        self.batch
+    }
+
+    fn render(&self) -> Vec<Rendered> {
+        let mut out = render::<B::InnerBackend>(
+            &self.g_ab.model.valid(),
+            &self.d_b.model.valid(),
+            &self.probes_a,
+            "a",
+            &self.device,
+        );
+        out.extend(render::<B::InnerBackend>(
+            &self.g_ba.model.valid(),
+            &self.d_a.model.valid(),
+            &self.probes_b,
+            "b",
+            &self.device,
+        ));
+        out
+    }
+
+    fn save(&self, dir: &Path) -> Result<Vec<String>> {
+        let mut files = self.g_ab.save(dir)?;
+        files.extend(self.g_ba.save(dir)?);
+        files.extend(self.d_a.save(dir)?);
+        files.extend(self.d_b.save(dir)?);
+        Ok(files)
+    }
+
+    fn load(&mut self, dir: &Path) -> Result<()> {
+        self.g_ab.load(dir, &self.device)?;
+        self.g_ba.load(dir, &self.device)?;
+        self.d_a.load(dir, &self.device)?;
+        self.d_b.load(dir, &self.device)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::Flex;
+
+    #[test]
+    fn pool_fills_then_swaps() {
+        let dev = Default::default();
+        let mut pool = FakePool::<Flex>::new(2);
+        let mut rng = Rng::new(1);
+        let batch = |v: f32| Tensor::<Flex, 4>::full([2, 1, 1, 1], v, &dev);
+        let first: Vec<f32> = pool
+            .query(batch(1.0), &mut rng)
+            .into_data()
+            .to_vec()
+            .unwrap();
+        assert_eq!(first, vec![1.0, 1.0]);
+        let mut saw_old = false;
+        for i in 2..20 {
+            let got: Vec<f32> = pool
+                .query(batch(i as f32), &mut rng)
+                .into_data()
+                .to_vec()
+                .unwrap();
+            saw_old |= got.iter().any(|&v| v < i as f32);
+        }
+        assert!(saw_old, "a full pool returns older fakes some of the time");
+        assert_eq!(pool.images.len(), 2);
+    }
+}

@@ -1,0 +1,196 @@
+//! Training data: image sets loaded once (folders recursively, unreadable files skipped and
+//! reported), resized so the short side is `load_size`, then random crops and flips assembled into
+//! NCHW batches in [-1, 1]; a FIXED probe set (same images, same centre crops, chosen from the
+//! seed) rendered at every sample step; and the built-in procedural scenes and style texture.
+
+pub mod convert;
+pub mod procedural;
+
+use crate::rng::Rng;
+use crate::spec::{ImageSet, StyleSource};
+use anyhow::{bail, Result};
+use image::imageops::FilterType;
+use image::RgbImage;
+use rayon::prelude::*;
+use std::path::PathBuf;
+
+/// Which procedural images stand in for "builtin".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Builtin {
+    Scenes,
+    Paintings,
+}
+
+/// Images held in memory at load size.
+#[derive(Debug, Clone)]
+pub struct ImageBank {
+    pub images: Vec<RgbImage>,
+    /// Files that could not be read, with the reason (reported, never fatal on their own).
+    pub skipped: Vec<(PathBuf, String)>,
+}
+
+impl ImageBank {
+    /// Load a set; `field` names it in the error when nothing at all is readable.
+    pub fn load(
+        set: &ImageSet,
+        builtin: Builtin,
+        count: usize,
+        load_size: u32,
+        seed: u64,
+        field: &str,
+    ) -> Result<Self> {
+        match set {
+            ImageSet::Builtin => {
+                let images = (0..count)
+                    .into_par_iter()
+                    .map(|i| match builtin {
+                        Builtin::Scenes => procedural::content_scene(seed, i, load_size, load_size),
+                        Builtin::Paintings => procedural::painterly_style(
+                            seed.wrapping_add(i as u64),
+                            load_size,
+                            load_size,
+                        ),
+                    })
+                    .collect();
+                Ok(Self {
+                    images,
+                    skipped: Vec::new(),
+                })
+            }
+            ImageSet::Files(files) => {
+                let loaded: Vec<Result<RgbImage, (PathBuf, String)>> = files
+                    .par_iter()
+                    .map(|p| match image::open(p) {
+                        Ok(img) => Ok(resize_short_side(&img.to_rgb8(), load_size)),
+                        Err(e) => Err((p.clone(), e.to_string())),
+                    })
+                    .collect();
+                let mut bank = Self {
+                    images: Vec::new(),
+                    skipped: Vec::new(),
+                };
+                for r in loaded {
+                    match r {
+                        Ok(img) => bank.images.push(img),
+                        Err(s) => bank.skipped.push(s),
+                    }
+                }
+                if bank.images.is_empty() {
+                    bail!(
+                        "{field}: none of the {} images could be read (first error: {})",
+                        files.len(),
+                        bank.skipped
+                            .first()
+                            .map(|(p, e)| format!("{}: {e}", p.display()))
+                            .unwrap_or_default()
+                    );
+                }
+                Ok(bank)
+            }
+        }
+    }
+
+    /// A batch of random crops (with optional horizontal flips), as NCHW floats in [-1, 1].
+    pub fn batch(&self, rng: &mut Rng, n: usize, crop: u32, flip: bool) -> Vec<f32> {
+        let mut out = Vec::with_capacity(n * 3 * (crop * crop) as usize);
+        for _ in 0..n {
+            let img = &self.images[rng.below(self.images.len())];
+            let mirror = flip && rng.bool();
+            convert::push_crop(&mut out, img, rng, crop, mirror);
+        }
+        out
+    }
+
+    /// The fixed probe set: `count` images picked by the seed, centre-cropped to `size` squares.
+    pub fn probes(&self, count: usize, size: u32, seed: u64) -> Vec<RgbImage> {
+        let mut order: Vec<usize> = (0..self.images.len()).collect();
+        Rng::stream(seed, "probes").shuffle(&mut order);
+        order
+            .iter()
+            .cycle()
+            .take(count)
+            .map(|&i| center_square(&resize_short_side(&self.images[i], size), size))
+            .collect()
+    }
+}
+
+/// The style image of a single_style run, resized to `style_size` short side when given.
+pub fn load_style(
+    src: &StyleSource,
+    style_size: Option<usize>,
+    image_size: usize,
+    seed: u64,
+) -> Result<RgbImage> {
+    Ok(match src {
+        StyleSource::Builtin => {
+            let s = style_size.unwrap_or(image_size * 3) as u32;
+            procedural::painterly_style(seed, s, s)
+        }
+        StyleSource::File(p) => {
+            let img = image::open(p)
+                .map_err(|e| anyhow::anyhow!("data.style: cannot read {}: {e}", p.display()))?
+                .to_rgb8();
+            match style_size {
+                Some(s) => resize_short_side(&img, s as u32),
+                None => img,
+            }
+        }
+    })
+}
+
+/// Resize so the shorter side is `short` pixels, keeping the aspect ratio.
+pub fn resize_short_side(img: &RgbImage, short: u32) -> RgbImage {
+    let (w, h) = img.dimensions();
+    if w.min(h) == short {
+        return img.clone();
+    }
+    let scale = short as f64 / w.min(h).max(1) as f64;
+    let nw = ((w as f64 * scale).round() as u32).max(short);
+    let nh = ((h as f64 * scale).round() as u32).max(short);
+    image::imageops::resize(img, nw, nh, FilterType::Triangle)
+}
+
+/// The centred `size` x `size` square of an image at least that large.
+pub fn center_square(img: &RgbImage, size: u32) -> RgbImage {
+    let (w, h) = img.dimensions();
+    let x = w.saturating_sub(size) / 2;
+    let y = h.saturating_sub(size) / 2;
+    image::imageops::crop_imm(img, x, y, size.min(w), size.min(h)).to_image()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn corrupt_files_are_skipped_and_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("good.png");
+        procedural::content_scene(1, 0, 40, 30).save(&good).unwrap();
+        let bad = dir.path().join("bad.jpg");
+        std::fs::write(&bad, b"not a jpeg").unwrap();
+        let set = ImageSet::Files(vec![good, bad.clone()]);
+        let bank = ImageBank::load(&set, Builtin::Scenes, 0, 36, 1, "data.content").unwrap();
+        assert_eq!(bank.images.len(), 1);
+        assert_eq!(bank.images[0].height(), 36);
+        assert_eq!(bank.skipped.len(), 1);
+        assert_eq!(bank.skipped[0].0, bad);
+
+        let only_bad = ImageSet::Files(vec![bad]);
+        let err =
+            ImageBank::load(&only_bad, Builtin::Scenes, 0, 36, 1, "data.content").unwrap_err();
+        assert!(err.to_string().contains("data.content"), "{err}");
+    }
+
+    #[test]
+    fn probes_are_fixed_and_batches_in_range() {
+        let bank = ImageBank::load(&ImageSet::Builtin, Builtin::Scenes, 6, 40, 3, "x").unwrap();
+        let p1 = bank.probes(3, 32, 9);
+        let p2 = bank.probes(3, 32, 9);
+        assert_eq!(p1, p2);
+        assert!(p1.iter().all(|p| p.dimensions() == (32, 32)));
+        let b = bank.batch(&mut Rng::new(1), 2, 32, true);
+        assert_eq!(b.len(), 2 * 3 * 32 * 32);
+        assert!(b.iter().all(|v| (-1.0..=1.0).contains(v)));
+    }
+}

@@ -1,0 +1,130 @@
+//! ResNet generator G(width, blocks), content -> stylized, fully convolutional (any input size
+//! divisible by 4): ReflPad3 Conv7 IN ReLU, 2x [Conv3 s2 IN ReLU], blocks x residual
+//! [ReflPad1 Conv3 IN ReLU ReflPad1 Conv3 IN], 2x [up IN ReLU], ReflPad3 Conv7 Tanh. "up" is
+//! ConvTranspose3 s2 p1 op1 (the reference) or nearest 2x + ReflPad1 Conv3 (no checkerboard).
+
+use super::{instance_norm, reflect_pad};
+use crate::spec::{GeneratorSpec, Upsample};
+use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
+use burn::nn::PaddingConfig2d;
+use burn::prelude::*;
+use burn::tensor::activation::{relu, tanh};
+use burn::tensor::module::interpolate;
+use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
+
+#[derive(Module, Debug)]
+pub struct ResBlock<B: Backend> {
+    conv1: Conv2d<B>,
+    conv2: Conv2d<B>,
+}
+
+impl<B: Backend> ResBlock<B> {
+    fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        let y = relu(instance_norm(self.conv1.forward(reflect_pad(x.clone(), 1))));
+        let y = instance_norm(self.conv2.forward(reflect_pad(y, 1)));
+        x + y
+    }
+}
+
+/// One 2x upsampling stage: exactly one of the two convolutions is present.
+#[derive(Module, Debug)]
+pub struct Up<B: Backend> {
+    transpose: Option<ConvTranspose2d<B>>,
+    resize_conv: Option<Conv2d<B>>,
+}
+
+impl<B: Backend> Up<B> {
+    fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        if let Some(t) = &self.transpose {
+            return t.forward(x);
+        }
+        let [_, _, h, w] = x.dims();
+        let x = interpolate(
+            x,
+            [h * 2, w * 2],
+            InterpolateOptions::new(InterpolateMode::Nearest),
+        );
+        match &self.resize_conv {
+            Some(conv) => conv.forward(reflect_pad(x, 1)),
+            None => x,
+        }
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct Generator<B: Backend> {
+    stem: Conv2d<B>,
+    down: Vec<Conv2d<B>>,
+    blocks: Vec<ResBlock<B>>,
+    up: Vec<Up<B>>,
+    head: Conv2d<B>,
+}
+
+fn conv(cin: usize, cout: usize, k: usize) -> Conv2dConfig {
+    Conv2dConfig::new([cin, cout], [k, k])
+}
+
+impl<B: Backend> Generator<B> {
+    pub fn new(spec: &GeneratorSpec, device: &B::Device) -> Self {
+        let w = spec.width;
+        let down = (0..2)
+            .map(|i| {
+                let c = w << i;
+                conv(c, 2 * c, 3)
+                    .with_stride([2, 2])
+                    .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                    .init(device)
+            })
+            .collect();
+        let c = w * 4;
+        let blocks = (0..spec.blocks)
+            .map(|_| ResBlock {
+                conv1: conv(c, c, 3).init(device),
+                conv2: conv(c, c, 3).init(device),
+            })
+            .collect();
+        let up = (0..2)
+            .map(|i| {
+                let cin = c >> i;
+                match spec.upsample {
+                    Upsample::Transpose => Up {
+                        transpose: Some(
+                            ConvTranspose2dConfig::new([cin, cin / 2], [3, 3])
+                                .with_stride([2, 2])
+                                .with_padding([1, 1])
+                                .with_padding_out([1, 1])
+                                .init(device),
+                        ),
+                        resize_conv: None,
+                    },
+                    Upsample::Resize => Up {
+                        transpose: None,
+                        resize_conv: Some(conv(cin, cin / 2, 3).init(device)),
+                    },
+                }
+            })
+            .collect();
+        Self {
+            stem: conv(3, w, 7).init(device),
+            down,
+            blocks,
+            up,
+            head: conv(w, 3, 7).init(device),
+        }
+    }
+
+    /// Images in [-1, 1], NCHW with H and W divisible by 4 -> images in [-1, 1].
+    pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        let mut x = relu(instance_norm(self.stem.forward(reflect_pad(x, 3))));
+        for d in &self.down {
+            x = relu(instance_norm(d.forward(x)));
+        }
+        for b in &self.blocks {
+            x = b.forward(x);
+        }
+        for u in &self.up {
+            x = relu(instance_norm(u.forward(x)));
+        }
+        tanh(self.head.forward(reflect_pad(x, 3)))
+    }
+}

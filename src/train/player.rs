@@ -1,0 +1,81 @@
+//! A player of the two-player game: one network with its own Adam optimizer, stepped from its
+//! gradients and saved/loaded (weights and optimizer state) as part of a checkpoint.
+
+use crate::spec::OptimSpec;
+use anyhow::{Context, Result};
+use burn::module::AutodiffModule;
+use burn::optim::adaptor::OptimizerAdaptor;
+use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
+use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Recorder};
+use burn::tensor::backend::AutodiffBackend;
+use std::path::Path;
+
+type Rec = NamedMpkFileRecorder<FullPrecisionSettings>;
+
+pub struct Player<B: AutodiffBackend, M: AutodiffModule<B>> {
+    pub model: M,
+    optim: OptimizerAdaptor<Adam, M, B>,
+    /// File stem inside a checkpoint directory (`g`, `d`, `g_ab`, ...).
+    pub name: &'static str,
+}
+
+impl<B: AutodiffBackend, M: AutodiffModule<B>> Player<B, M> {
+    pub fn new(name: &'static str, model: M, o: &OptimSpec) -> Self {
+        let optim = AdamConfig::new()
+            .with_beta_1(o.beta1 as f32)
+            .with_beta_2(o.beta2 as f32)
+            .with_epsilon(1e-8)
+            .init::<B, M>();
+        Self { model, optim, name }
+    }
+
+    /// Gradients of this player's parameters out of a backward pass.
+    pub fn grads(&self, grads: &mut B::Gradients) -> GradientsParams {
+        GradientsParams::from_module(grads, &self.model)
+    }
+
+    pub fn step(&mut self, lr: f64, grads: GradientsParams) {
+        self.model = self.optim.step(lr, self.model.clone(), grads);
+    }
+
+    /// Write `<name>.mpk` and `<name>_optim.mpk` into `dir`; returns the file names.
+    pub fn save(&self, dir: &Path) -> Result<Vec<String>> {
+        let rec = Rec::new();
+        let model = dir.join(self.name);
+        rec.record(self.model.clone().into_record(), model.clone())
+            .with_context(|| format!("saving {}", model.display()))?;
+        let optim = dir.join(format!("{}_optim", self.name));
+        rec.record(self.optim.to_record(), optim.clone())
+            .with_context(|| format!("saving {}", optim.display()))?;
+        Ok(vec![
+            format!("{}.mpk", self.name),
+            format!("{}_optim.mpk", self.name),
+        ])
+    }
+
+    /// Load weights and optimizer state written by [`Player::save`].
+    pub fn load(&mut self, dir: &Path, device: &B::Device) -> Result<()> {
+        let rec = Rec::new();
+        let record = rec
+            .load(dir.join(self.name), device)
+            .with_context(|| format!("loading {}/{}.mpk", dir.display(), self.name))?;
+        self.model = self.model.clone().load_record(record);
+        let optim = rec
+            .load(dir.join(format!("{}_optim", self.name)), device)
+            .with_context(|| format!("loading {}/{}_optim.mpk", dir.display(), self.name))?;
+        self.optim = self.optim.clone().load_record(optim);
+        Ok(())
+    }
+}
+
+/// Load only a model's weights (inference: `stylize`), on any backend.
+pub fn load_weights<B: burn::tensor::backend::Backend, M: burn::module::Module<B>>(
+    model: M,
+    file_stem: &Path,
+    device: &B::Device,
+) -> Result<M> {
+    let record = Rec::new()
+        .load(file_stem.to_path_buf(), device)
+        .with_context(|| format!("loading {}.mpk", file_stem.display()))?;
+    Ok(model.load_record(record))
+}

@@ -1,0 +1,298 @@
+//! The training loop shared by both recipes: steps, control commands between steps (pause,
+//! resume, stop, checkpoint, set), signals, metric rows averaged over each log interval, sample
+//! renders, checkpoints, NaN detection, and the final state. One `Session` per trainer process.
+
+use super::{checkpoint, control::ControlReader, writer::Writer, Gan, Knobs};
+use crate::rng::Rng;
+use crate::run_dir::{self, Command, MetricRow, RunState};
+use crate::spec::Plan;
+use anyhow::Result;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How a trainer process ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Finished,
+    Stopped,
+    Failed(String),
+}
+
+pub struct Session<'a> {
+    pub plan: &'a Plan,
+    pub writer: &'a mut Writer,
+    pub gan: Box<dyn Gan + 'a>,
+    pub knobs: Knobs,
+    pub step: u64,
+    pub control: ControlReader,
+    pub signal: Arc<AtomicBool>,
+    /// Last step with a complete checkpoint.
+    pub last_checkpoint: Option<u64>,
+}
+
+/// Running means of each loss term over the current log interval.
+#[derive(Default)]
+struct Interval {
+    sums: BTreeMap<&'static str, f64>,
+    steps: u64,
+    step_time: Duration,
+}
+
+impl Session<'_> {
+    pub fn run(mut self) -> Outcome {
+        let t = &self.plan.spec.train;
+        let (total, log_every, sample_every, ckpt_every) =
+            (t.steps, t.log_every, t.sample_every, t.checkpoint_every);
+        let mut rng = Rng::stream(t.seed.wrapping_add(self.step), "batches");
+        let mut interval = Interval::default();
+        let mut ema_step: Option<f64> = None;
+        self.writer.update(|s| s.state = RunState::Running);
+        if self.step == 0 {
+            self.sample(0);
+        }
+        while self.step < total {
+            if let Some(outcome) = self.handle_control() {
+                return outcome;
+            }
+            let started = Instant::now();
+            let losses = self.gan.step(&mut rng, &self.knobs);
+            let took = started.elapsed();
+            self.step += 1;
+            if let Some((name, v)) = losses.iter().find(|(_, v)| !v.is_finite()) {
+                let msg = format!(
+                    "loss `{name}` became {v} at step {}; last good checkpoint: {}",
+                    self.step,
+                    self.last_checkpoint
+                        .map_or("none".to_string(), |s| format!("step {s}"))
+                );
+                return self.fail(msg);
+            }
+            for (name, v) in &losses {
+                *interval.sums.entry(name).or_default() += f64::from(*v);
+            }
+            interval.steps += 1;
+            interval.step_time += took;
+            let secs = took.as_secs_f64();
+            ema_step = Some(ema_step.map_or(secs, |e| 0.9 * e + 0.1 * secs));
+            let ips = self.gan.images_per_step() as f64 / ema_step.unwrap_or(secs).max(1e-9);
+            let step = self.step;
+            self.writer.update(|s| {
+                s.step = step;
+                s.images_per_s = Some(ips);
+            });
+            self.writer.progress(step, short_losses(&losses));
+            if step % log_every == 0 || step == total {
+                self.log_row(&mut interval, ema_step.unwrap_or(secs), total);
+            }
+            if step % sample_every == 0 || step == total {
+                self.sample(step);
+            }
+            if step % ckpt_every == 0 || step == total {
+                self.checkpoint("interval");
+            }
+        }
+        self.writer.event(
+            self.step,
+            "finished",
+            None,
+            format!("finished {} steps", self.step),
+        );
+        Outcome::Finished
+    }
+
+    fn log_row(&mut self, iv: &mut Interval, step_secs: f64, total: u64) {
+        let n = iv.steps.max(1) as f64;
+        let losses: BTreeMap<String, f64> = iv
+            .sums
+            .iter()
+            .map(|(k, v)| (k.to_string(), v / n))
+            .collect();
+        let images = self.gan.images_per_step() as f64 * iv.steps as f64;
+        let ips = images / iv.step_time.as_secs_f64().max(1e-9);
+        let row = MetricRow {
+            step: self.step,
+            time: run_dir::now(),
+            lr_g: self.knobs.lr_g,
+            lr_d: self.knobs.lr_d,
+            images_per_s: ips,
+            losses,
+        };
+        if let Err(e) = self.writer.metrics(&row) {
+            self.writer.log(&format!("warning: {e:#}"));
+        }
+        let eta = (total - self.step) as f64 * step_secs;
+        let terms: Vec<String> = row
+            .losses
+            .iter()
+            .map(|(k, v)| format!("{k} {v:.4}"))
+            .collect();
+        let line = format!(
+            "step {}/{total}  {}  {ips:.1} img/s  eta {}",
+            self.step,
+            terms.join("  "),
+            format_secs(eta)
+        );
+        self.writer.log(&line);
+        *iv = Interval::default();
+    }
+
+    fn sample(&mut self, step: u64) {
+        let renders = self.gan.render();
+        if let Err(e) = self.writer.samples(step, &renders) {
+            self.writer.event(
+                step,
+                "warning",
+                None,
+                format!("could not write samples: {e:#}"),
+            );
+        }
+    }
+
+    fn checkpoint(&mut self, why: &str) -> bool {
+        if self.last_checkpoint == Some(self.step) {
+            return true;
+        }
+        let keep = self.plan.spec.train.keep_checkpoints;
+        match checkpoint::save(
+            &self.writer.dir,
+            self.gan.as_ref(),
+            self.step,
+            self.knobs.to_map(),
+            keep,
+        ) {
+            Ok(()) => {
+                self.last_checkpoint = Some(self.step);
+                self.writer.event(
+                    self.step,
+                    "checkpoint",
+                    None,
+                    format!("checkpoint at step {} ({why})", self.step),
+                );
+                true
+            }
+            Err(e) => {
+                self.writer.event(
+                    self.step,
+                    "warning",
+                    None,
+                    format!("checkpoint failed: {e:#}"),
+                );
+                false
+            }
+        }
+    }
+
+    fn fail(&mut self, msg: String) -> Outcome {
+        self.writer.event(self.step, "failed", None, msg.clone());
+        Outcome::Failed(msg)
+    }
+
+    /// Apply pending commands; block while paused. `Some` ends the run.
+    fn handle_control(&mut self) -> Option<Outcome> {
+        let mut paused = false;
+        loop {
+            if self.signal.load(Ordering::Relaxed) {
+                return Some(self.stop("signal"));
+            }
+            for cmd in self.control.poll() {
+                let step = self.step;
+                let line = match cmd {
+                    Ok(line) => line,
+                    Err(raw) => {
+                        self.writer.event(
+                            step,
+                            "rejected",
+                            None,
+                            format!("unreadable command {raw}"),
+                        );
+                        continue;
+                    }
+                };
+                let id = line.id.clone();
+                match line.command {
+                    Command::Pause => {
+                        paused = true;
+                        self.writer.update(|s| s.state = RunState::Paused);
+                        self.writer.event(step, "ack", id, "paused");
+                    }
+                    Command::Resume => {
+                        paused = false;
+                        self.writer.update(|s| s.state = RunState::Running);
+                        self.writer.event(step, "ack", id, "resumed");
+                    }
+                    Command::Stop => {
+                        self.writer.event(step, "ack", id, "stopping");
+                        return Some(self.stop("stop command"));
+                    }
+                    Command::Checkpoint => {
+                        let ok = self.checkpoint("requested");
+                        let kind = if ok { "ack" } else { "rejected" };
+                        self.writer
+                            .event(step, kind, id, format!("checkpoint at step {step}"));
+                    }
+                    Command::Set { key, value } => match self.knobs.set(&key, value) {
+                        Ok(()) => self.writer.event(
+                            step,
+                            "ack",
+                            id,
+                            format!("set {key} = {value} from step {}", step + 1),
+                        ),
+                        Err(reason) => self.writer.event(step, "rejected", id, reason),
+                    },
+                }
+            }
+            if !paused {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn stop(&mut self, why: &str) -> Outcome {
+        self.checkpoint("stop");
+        self.writer.event(
+            self.step,
+            "stopped",
+            None,
+            format!("stopped at step {} ({why})", self.step),
+        );
+        Outcome::Stopped
+    }
+}
+
+fn short_losses(losses: &[(&'static str, f32)]) -> String {
+    losses
+        .iter()
+        .filter(|(k, _)| matches!(*k, "g_adv" | "d_total" | "style" | "content" | "cycle_a"))
+        .map(|(k, v)| format!("{k} {v:.3}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `1h02m`, `3m05s`, `42s`.
+pub fn format_secs(s: f64) -> String {
+    let s = s.max(0.0).round() as u64;
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
+    }
+}
+
+/// Run the loop body, turning a panic inside burn into a failed run instead of a lost status.
+pub fn guarded(f: impl FnOnce() -> Result<Outcome>) -> Outcome {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(Ok(o)) => o,
+        Ok(Err(e)) => Outcome::Failed(format!("{e:#}")),
+        Err(p) => {
+            let msg = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            Outcome::Failed(format!("trainer panicked: {msg}"))
+        }
+    }
+}

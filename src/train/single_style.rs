@@ -1,0 +1,198 @@
+//! The single_style recipe: one feed-forward generator G (content -> stylized) against a PatchGAN
+//! D that sees random crops of the ONE style image as real. G's loss is adversarial (LSGAN) +
+//! content (feature MSE on the last tap) + style (Gram MSE on every tap) + optional total
+//! variation. Each step is G first (its own forward graph), then D on the detached fakes.
+
+use super::data::{Builtin, ImageBank};
+use super::losses::{self, lsgan, mse};
+use super::model::{Discriminator, FeatureNet, Generator};
+use super::player::Player;
+use super::{render, Gan, Knobs, Losses, Rendered};
+use crate::rng::Rng;
+use crate::spec::Plan;
+use anyhow::Result;
+use burn::module::AutodiffModule;
+use burn::prelude::*;
+use burn::tensor::backend::AutodiffBackend;
+use image::RgbImage;
+use std::path::Path;
+
+pub struct SingleStyle<B: AutodiffBackend> {
+    g: Player<B, Generator<B>>,
+    d: Player<B, Discriminator<B>>,
+    features: FeatureNet<B>,
+    style_grams: Vec<Tensor<B, 3>>,
+    content: ImageBank,
+    style: ImageBank,
+    probes: Vec<RgbImage>,
+    batch: usize,
+    crop: u32,
+    flip: bool,
+    device: B::Device,
+}
+
+impl<B: AutodiffBackend> SingleStyle<B> {
+    pub fn new(plan: &Plan, device: &B::Device) -> Result<(Self, Vec<String>)> {
+        let s = &plan.spec;
+        let crop = s.data.image_size as u32;
+        let load = s
+            .data
+            .load_size
+            .unwrap_or(s.data.image_size + s.data.image_size / 8) as u32;
+        let content = ImageBank::load(
+            &plan.images_a,
+            Builtin::Scenes,
+            s.data.builtin_count,
+            load,
+            s.train.seed,
+            "data.content",
+        )?;
+        let style_src = plan
+            .style
+            .as_ref()
+            .expect("validated: single_style has a style");
+        let style_img = super::data::load_style(
+            style_src,
+            s.data.style_size,
+            s.data.image_size,
+            s.train.seed,
+        )?;
+        let style = ImageBank {
+            images: vec![style_img],
+            skipped: Vec::new(),
+        };
+        let warnings = content
+            .skipped
+            .iter()
+            .map(|(p, e)| format!("skipped unreadable image {}: {e}", p.display()))
+            .collect();
+        let probe_size = s.data.probe_size.unwrap_or(s.data.image_size) as u32;
+        let probes = content.probes(s.data.probe_count, probe_size, s.train.seed);
+        let features = FeatureNet::<B>::new(&s.features, device)?;
+
+        // Style targets: Gram matrices averaged over 8 fixed random crops of the style image.
+        let mut rng = Rng::stream(s.train.seed, "style-grams");
+        let n = 8;
+        let crops = Tensor::<B, 4>::from_data(
+            TensorData::new(
+                style.batch(&mut rng, n, crop, false),
+                [n, 3, crop as usize, crop as usize],
+            ),
+            device,
+        );
+        let style_grams = features
+            .forward(crops)
+            .into_iter()
+            .map(|f| losses::gram(f).mean_dim(0).detach())
+            .collect();
+
+        let g = super::warm_up(
+            Generator::new(&s.generator, device),
+            crop as usize,
+            device,
+            |m, x| m.forward(x),
+        );
+        let d = super::warm_up(
+            Discriminator::new(&s.discriminator, device),
+            crop as usize,
+            device,
+            |m, x| m.forward(x),
+        );
+        Ok((
+            Self {
+                g: Player::new("g", g, &s.optim),
+                d: Player::new("d", d, &s.optim),
+                features,
+                style_grams,
+                content,
+                style,
+                probes,
+                batch: s.train.batch_size,
+                crop,
+                flip: s.data.flip,
+                device: device.clone(),
+            },
+            warnings,
+        ))
+    }
+
+    fn tensor(&self, data: Vec<f32>) -> Tensor<B, 4> {
+        let c = self.crop as usize;
+        Tensor::from_data(TensorData::new(data, [self.batch, 3, c, c]), &self.device)
+    }
+}
+
+impl<B: AutodiffBackend> Gan for SingleStyle<B> {
+    fn step(&mut self, rng: &mut Rng, k: &Knobs) -> Losses {
+        let content = self.tensor(self.content.batch(rng, self.batch, self.crop, self.flip));
+        let style = self.tensor(self.style.batch(rng, self.batch, self.crop, self.flip));
+
+        // Generator step: D is frozen (no parameter gradients), gradients flow through it.
+        let fake = self.g.model.forward(content.clone());
+        let d_frozen = self.d.model.clone().no_grad();
+        let adv = lsgan(d_frozen.forward(fake.clone()), 1.0);
+        let fake_feats = self.features.forward(fake.clone());
+        let content_target = self
+            .features
+            .forward(content)
+            .pop()
+            .expect("one tap")
+            .detach();
+        let content_l = mse(fake_feats.last().expect("one tap").clone(), content_target);
+        let style_l = losses::style(&fake_feats, &self.style_grams);
+        let mut total = adv.clone() * k.adversarial_weight
+            + content_l.clone() * k.content_weight
+            + style_l.clone() * k.style_weight;
+        let mut out = Losses::new();
+        if k.tv_weight > 0.0 {
+            let tv = losses::total_variation(fake.clone());
+            out.push(("tv", scalar(&tv)));
+            total = total + tv * k.tv_weight;
+        }
+        out.push(("g_adv", scalar(&adv)));
+        out.push(("content", scalar(&content_l)));
+        out.push(("style", scalar(&style_l)));
+        out.push(("g_total", scalar(&total)));
+        let mut grads = total.backward();
+        let gp = self.g.grads(&mut grads);
+        self.g.step(k.lr_g, gp);
+
+        // Discriminator step on the detached fakes.
+        let real = lsgan(self.d.model.forward(style), 1.0);
+        let fake_l = lsgan(self.d.model.forward(fake.detach()), 0.0);
+        let d_total = (real.clone() + fake_l.clone()) * 0.5;
+        out.push(("d_real", scalar(&real)));
+        out.push(("d_fake", scalar(&fake_l)));
+        out.push(("d_total", scalar(&d_total)));
+        let mut grads = d_total.backward();
+        let dp = self.d.grads(&mut grads);
+        self.d.step(k.lr_d, dp);
+        out
+    }
+
+    fn images_per_step(&self) -> usize {
+        self.batch
+    }
+
+    fn render(&self) -> Vec<Rendered> {
+        let g = self.g.model.valid();
+        let d = self.d.model.valid();
+        render::<B::InnerBackend>(&g, &d, &self.probes, "content", &self.device)
+    }
+
+    fn save(&self, dir: &Path) -> Result<Vec<String>> {
+        let mut files = self.g.save(dir)?;
+        files.extend(self.d.save(dir)?);
+        Ok(files)
+    }
+
+    fn load(&mut self, dir: &Path) -> Result<()> {
+        self.g.load(dir, &self.device)?;
+        self.d.load(dir, &self.device)
+    }
+}
+
+/// A loss value read back as f32 (NaN stays NaN, so the loop can fail the run).
+pub(super) fn scalar<B: Backend>(t: &Tensor<B, 1>) -> f32 {
+    t.clone().into_scalar().elem::<f32>()
+}

@@ -1,0 +1,222 @@
+//! The trainer's side of the run-directory contract: the `status.json` heartbeat (a background
+//! thread rewrites it every second, so a long step or a pause never looks stalled), lifecycle and
+//! acknowledgement events, metric rows, sample images with their index lines (each line appended
+//! only after its PNG is complete), and `train.log` with an optional progress bar.
+
+use super::Rendered;
+use crate::run_dir::{self, Event, MetricRow, RunDir, RunState, SampleRecord, Status};
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+pub struct Writer {
+    pub dir: RunDir,
+    status: Arc<Mutex<Status>>,
+    stop: Arc<AtomicBool>,
+    heartbeat: Option<JoinHandle<()>>,
+    log: Option<std::fs::File>,
+    stdout: bool,
+    bar: Option<ProgressBar>,
+    inputs_written: bool,
+}
+
+fn write_status(dir: &RunDir, status: &mut Status) {
+    status.heartbeat = run_dir::now();
+    if let Ok(bytes) = serde_json::to_vec_pretty(status) {
+        // A failed heartbeat write is retried a second later; never fatal.
+        let _ = run_dir::write_atomic(&dir.path(run_dir::STATUS), &bytes);
+    }
+}
+
+impl Writer {
+    /// Start the heartbeat with `status`; `progress` shows a bar on a terminal.
+    pub fn start(dir: RunDir, status: Status, quiet: bool, progress: bool) -> Result<Self> {
+        std::fs::create_dir_all(dir.path(run_dir::SAMPLES))
+            .with_context(|| format!("creating {}", dir.root.display()))?;
+        std::fs::create_dir_all(dir.path(run_dir::CHECKPOINTS))?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.path(run_dir::LOG))
+            .ok();
+        let status = Arc::new(Mutex::new(status));
+        let stop = Arc::new(AtomicBool::new(false));
+        {
+            let mut s = status.lock().expect("status lock");
+            write_status(&dir, &mut s);
+        }
+        let heartbeat = {
+            let (status, stop, dir) = (status.clone(), stop.clone(), dir.clone());
+            std::thread::Builder::new()
+                .name("heartbeat".into())
+                .spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(Duration::from_millis(1000));
+                        if stop.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        if let Ok(mut s) = status.lock() {
+                            write_status(&dir, &mut s);
+                        }
+                    }
+                })
+                .ok()
+        };
+        let bar = (progress && !quiet).then(|| {
+            let total = status.lock().map(|s| s.total_steps).unwrap_or(0);
+            let bar = ProgressBar::new(total);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg} eta {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar
+        });
+        Ok(Self {
+            dir,
+            status,
+            stop,
+            heartbeat,
+            log,
+            stdout: !quiet && !progress,
+            bar,
+            inputs_written: false,
+        })
+    }
+
+    /// Change the status and write it now.
+    pub fn update(&self, f: impl FnOnce(&mut Status)) {
+        if let Ok(mut s) = self.status.lock() {
+            f(&mut s);
+            write_status(&self.dir, &mut s);
+        }
+    }
+
+    pub fn state(&self) -> RunState {
+        self.status
+            .lock()
+            .map(|s| s.state)
+            .unwrap_or(RunState::Running)
+    }
+
+    /// A line in `train.log`, and on the terminal.
+    pub fn log(&mut self, msg: &str) {
+        let line = format!("[{}] {msg}", &run_dir::timestamp_id(run_dir::now())[9..]);
+        if let Some(f) = &mut self.log {
+            let _ = writeln!(f, "{line}");
+        }
+        match &self.bar {
+            Some(bar) => bar.println(&line),
+            None if self.stdout => println!("{line}"),
+            None => {}
+        }
+    }
+
+    pub fn progress(&self, step: u64, msg: String) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(step);
+            bar.set_message(msg);
+        }
+    }
+
+    pub fn event(&mut self, step: u64, kind: &str, id: Option<String>, message: impl Into<String>) {
+        let message = message.into();
+        let ev = Event {
+            time: run_dir::now(),
+            step,
+            kind: kind.into(),
+            id,
+            message: message.clone(),
+        };
+        if let Err(e) = run_dir::append_json(&self.dir.path(run_dir::EVENTS), &ev) {
+            self.log(&format!("warning: cannot append event: {e}"));
+        }
+        if !message.is_empty() {
+            self.log(&format!("{kind}: {message}"));
+        }
+    }
+
+    pub fn metrics(&self, row: &MetricRow) -> Result<()> {
+        run_dir::append_json(&self.dir.path(run_dir::METRICS), row)
+            .context("appending metrics.jsonl")
+    }
+
+    /// Write the probe renders of `step` and their index lines.
+    pub fn samples(&mut self, step: u64, renders: &[Rendered]) -> Result<()> {
+        let index = self.dir.path(run_dir::SAMPLE_INDEX);
+        let step_dir = self.dir.sample_dir(step);
+        std::fs::create_dir_all(&step_dir)?;
+        let rel = |p: &std::path::Path| {
+            p.strip_prefix(&self.dir.root)
+                .unwrap_or(p)
+                .display()
+                .to_string()
+        };
+        if !self.inputs_written {
+            let inputs = self.dir.path(run_dir::SAMPLES).join("inputs");
+            std::fs::create_dir_all(&inputs)?;
+            for r in renders {
+                let p = inputs.join(format!("{}_{:02}.png", r.set, r.probe));
+                r.input
+                    .save(&p)
+                    .with_context(|| format!("writing {}", p.display()))?;
+                let rec = SampleRecord {
+                    step,
+                    set: r.set.into(),
+                    probe: r.probe,
+                    kind: "input".into(),
+                    path: rel(&p),
+                };
+                run_dir::append_json(&index, &rec)?;
+            }
+            self.inputs_written = true;
+        }
+        for r in renders {
+            for (kind, img) in [("output", &r.output), ("patch", &r.patch)] {
+                let p = step_dir.join(format!("{}_{:02}_{kind}.png", r.set, r.probe));
+                img.save(&p)
+                    .with_context(|| format!("writing {}", p.display()))?;
+                let rec = SampleRecord {
+                    step,
+                    set: r.set.into(),
+                    probe: r.probe,
+                    kind: kind.into(),
+                    path: rel(&p),
+                };
+                run_dir::append_json(&index, &rec)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Inputs are already on disk from an earlier process of this run.
+    pub fn inputs_already_written(&mut self) {
+        self.inputs_written = self.dir.path(run_dir::SAMPLES).join("inputs").is_dir();
+    }
+
+    /// Stop the heartbeat and write the final status.
+    pub fn finish(mut self, state: RunState, message: String) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = self.heartbeat.take() {
+            let _ = h.join();
+        }
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        self.update(|s| {
+            s.state = state;
+            s.message = Some(message);
+        });
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
