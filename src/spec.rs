@@ -72,7 +72,14 @@ impl fmt::Display for SpecError {
         if let Some(field) = &self.field {
             write!(f, ": field `{field}`")?;
         }
-        write!(f, ": {}", self.reason)
+        // One line, always: parser messages can span several.
+        let reason: Vec<&str> = self
+            .reason
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        write!(f, ": {}", reason.join("; "))
     }
 }
 

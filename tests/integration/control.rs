@@ -1,0 +1,182 @@
+//! The control file and signals against a live trainer process: pause holds the step count,
+//! resume continues, `set` changes a knob (and bad ones are rejected), stop and SIGTERM both end
+//! with a checkpoint and state `stopped`; every command is acknowledged in events.jsonl.
+
+use crate::common::*;
+use atelier::run_dir::{Command as Cmd, ControlLine, RunDir, RunState};
+use std::process::{Child, Stdio};
+
+fn long_run(tmp: &std::path::Path, name: &str) -> (Child, std::path::PathBuf) {
+    let spec = tiny_spec(tmp, name, "single_style", "");
+    let runs = tmp.join("runs");
+    let child = bin()
+        .arg("train")
+        .arg(&spec)
+        .arg("--runs-dir")
+        .arg(&runs)
+        .args([
+            "--quiet",
+            "--steps",
+            "1000000",
+            "--set",
+            "train.sample_every=1000000",
+            "--set",
+            "train.checkpoint_every=1000000",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until(60, "run directory", || {
+        runs.is_dir() && std::fs::read_dir(&runs).unwrap().count() == 1
+    });
+    let run = only_run(&runs);
+    wait_until(60, "a few steps", || {
+        atelier::run_dir::read_status(&run)
+            .is_some_and(|s| s.state == RunState::Running && s.step >= 2)
+    });
+    (child, run)
+}
+
+fn send(run: &std::path::Path, id: &str, command: Cmd) {
+    atelier::train::control::send(
+        &RunDir::new(run),
+        &ControlLine {
+            id: Some(id.into()),
+            command,
+        },
+    )
+    .unwrap();
+}
+
+fn ack(run: &std::path::Path, id: &str, kind: &str) -> atelier::run_dir::Event {
+    let mut found = None;
+    wait_until(30, &format!("{kind} for {id}"), || {
+        found = events(run)
+            .into_iter()
+            .find(|e| e.id.as_deref() == Some(id));
+        found.is_some()
+    });
+    let e = found.unwrap();
+    assert_eq!(e.kind, kind, "{e:?}");
+    e
+}
+
+#[test]
+fn pause_set_resume_stop_through_the_control_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut child, run) = long_run(tmp.path(), "ctl");
+
+    send(&run, "p1", Cmd::Pause);
+    ack(&run, "p1", "ack");
+    wait_state(&run, RunState::Paused, 10);
+    let held = status(&run).step;
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let st = status(&run);
+    assert_eq!(st.step, held, "no step while paused");
+    assert_eq!(st.state, RunState::Paused);
+    assert!(
+        atelier::run_dir::now() - st.heartbeat < 2.5,
+        "heartbeat continues while paused"
+    );
+
+    send(
+        &run,
+        "s1",
+        Cmd::Set {
+            key: "loss.style_weight".into(),
+            value: 7.5,
+        },
+    );
+    let e = ack(&run, "s1", "ack");
+    assert!(
+        e.message.contains("loss.style_weight = 7.5"),
+        "{}",
+        e.message
+    );
+    send(
+        &run,
+        "s2",
+        Cmd::Set {
+            key: "loss.cycle_weight".into(),
+            value: 1.0,
+        },
+    );
+    ack(&run, "s2", "rejected");
+    send(
+        &run,
+        "s3",
+        Cmd::Set {
+            key: "optim.lr".into(),
+            value: 1e-3,
+        },
+    );
+    ack(&run, "s3", "ack");
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(run.join("control.jsonl"))
+        .and_then(|mut f| std::io::Write::write_all(&mut f, b"{\"cmd\":\"dance\"}\n"))
+        .unwrap();
+
+    send(&run, "r1", Cmd::Resume);
+    ack(&run, "r1", "ack");
+    wait_until(30, "steps after resume", || status(&run).step > held + 2);
+    assert!(events(&run)
+        .iter()
+        .any(|e| e.kind == "rejected" && e.message.contains("dance")));
+    // The new learning rate shows in the metrics from the next logged row on.
+    wait_until(30, "a metrics row with the new lr", || {
+        metrics(&run).last().is_some_and(|r| r.lr_g == 1e-3)
+    });
+
+    send(&run, "x1", Cmd::Stop);
+    ack(&run, "x1", "ack");
+    let code = child.wait().unwrap();
+    assert!(code.success(), "{code:?}");
+    let st = status(&run);
+    assert_eq!(st.state, RunState::Stopped);
+    let rd = RunDir::new(&run);
+    assert_eq!(
+        rd.latest_checkpoint(),
+        Some(st.step),
+        "stop checkpoints at the current step"
+    );
+    let state = std::fs::read_to_string(rd.checkpoint(st.step).join("state.json")).unwrap();
+    assert!(
+        state.contains("\"loss.style_weight\": 7.5"),
+        "knobs saved with the checkpoint: {state}"
+    );
+}
+
+#[test]
+fn sigterm_stops_gracefully_with_a_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut child, run) = long_run(tmp.path(), "sig");
+    // SAFETY: sending SIGTERM to our own child process.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let code = child.wait().unwrap();
+    assert!(code.success(), "{code:?}");
+    let st = status(&run);
+    assert_eq!(st.state, RunState::Stopped);
+    assert_eq!(RunDir::new(&run).latest_checkpoint(), Some(st.step));
+    assert!(events(&run)
+        .iter()
+        .any(|e| e.kind == "stopped" && e.message.contains("signal")));
+}
+
+#[test]
+fn resume_refuses_a_live_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut child, run) = long_run(tmp.path(), "live");
+    let out = bin()
+        .arg("train")
+        .arg("--resume")
+        .arg(&run)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("still running"), "{err}");
+    send(&run, "x", Cmd::Stop);
+    child.wait().unwrap();
+}

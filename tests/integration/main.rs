@@ -1,0 +1,11 @@
+//! One integration binary: the `atelier` executable driven as a user would (spec fixtures,
+//! tiny training runs, control commands, signals, resume, stylize), plus library-level checks
+//! that need internals (NaN handling with an injected recipe, VGG19 weight loading).
+
+mod common;
+mod control;
+mod nan;
+mod specs;
+mod stylize;
+mod training;
+mod vgg;

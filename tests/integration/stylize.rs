@@ -1,0 +1,114 @@
+//! `atelier stylize` keeps the input's size (any size, not only multiples of 4), handles folders
+//! with unreadable files, and names missing checkpoints; `preview` refuses a non-terminal.
+
+use crate::common::*;
+
+#[test]
+fn stylize_keeps_size_and_reports_bad_inputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = tiny_spec(tmp.path(), "sty", "single_style", "");
+    let runs = tmp.path().join("runs");
+    run_ok(
+        bin()
+            .arg("train")
+            .arg(&spec)
+            .arg("--runs-dir")
+            .arg(&runs)
+            .arg("--quiet"),
+    );
+    let photo = tmp.path().join("photo.png");
+    atelier::train::data::procedural::content_scene(5, 0, 103, 61)
+        .save(&photo)
+        .unwrap();
+    let out_png = tmp.path().join("out/styled.png");
+    run_ok(
+        bin()
+            .args(["stylize", "--run", "sty", "--runs-dir"])
+            .arg(&runs)
+            .arg("--input")
+            .arg(&photo)
+            .arg("--output")
+            .arg(&out_png),
+    );
+    let styled = image::open(&out_png).unwrap().to_rgb8();
+    assert_eq!(styled.dimensions(), (103, 61));
+    assert_ne!(
+        styled,
+        image::open(&photo).unwrap().to_rgb8(),
+        "the generator changed the image"
+    );
+
+    // strength 0 gives the photo back.
+    let same = tmp.path().join("same.png");
+    run_ok(
+        bin()
+            .args(["stylize", "--run", "sty", "--strength", "0", "--runs-dir"])
+            .arg(&runs)
+            .arg("--input")
+            .arg(&photo)
+            .arg("--output")
+            .arg(&same),
+    );
+    assert_eq!(
+        image::open(&same).unwrap().to_rgb8(),
+        image::open(&photo).unwrap().to_rgb8()
+    );
+
+    // A folder: good images are written, a corrupt one is reported and skipped.
+    let dir = tmp.path().join("in");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(&photo, dir.join("a.png")).unwrap();
+    std::fs::write(dir.join("b.jpg"), b"nope").unwrap();
+    let out = run_ok(
+        bin()
+            .args([
+                "stylize",
+                "--run",
+                "sty",
+                "--checkpoint",
+                "3",
+                "--preserve-color",
+                "--saturation",
+                "1.5",
+                "--runs-dir",
+            ])
+            .arg(&runs)
+            .arg("--input")
+            .arg(&dir)
+            .arg("--output")
+            .arg(tmp.path().join("outdir")),
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("b.jpg"));
+    assert_eq!(
+        image::open(tmp.path().join("outdir/a.png"))
+            .unwrap()
+            .width(),
+        103
+    );
+
+    let out = bin()
+        .args(["stylize", "--run", "sty", "--checkpoint", "4", "--runs-dir"])
+        .arg(&runs)
+        .arg("--input")
+        .arg(&photo)
+        .arg("--output")
+        .arg(&same)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        err.contains("no checkpoint at step 4") && err.contains("3, 6"),
+        "{err}"
+    );
+}
+
+#[test]
+fn preview_needs_a_terminal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("x.png");
+    image::RgbImage::new(4, 4).save(&p).unwrap();
+    let out = bin().arg("preview").arg(&p).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not one"));
+}

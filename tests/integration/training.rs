@@ -1,0 +1,268 @@
+//! Tiny real training runs through the binary: what a run directory holds afterwards, resume,
+//! corrupt inputs, `runs --json`.
+
+use crate::common::*;
+use atelier::run_dir::{self, RunState, SampleRecord};
+
+fn sample_index(run: &std::path::Path) -> Vec<SampleRecord> {
+    run_dir::read_lines(&run.join(run_dir::SAMPLE_INDEX))
+}
+
+#[test]
+fn tiny_single_style_run_writes_the_contract() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = tiny_spec(tmp.path(), "tiny", "single_style", "");
+    let runs = tmp.path().join("runs");
+    run_ok(
+        bin()
+            .arg("train")
+            .arg(&spec)
+            .arg("--runs-dir")
+            .arg(&runs)
+            .arg("--quiet"),
+    );
+    let run = only_run(&runs);
+    assert!(run
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .ends_with("-tiny"));
+
+    let st = status(&run);
+    assert_eq!(
+        (st.state, st.step, st.total_steps),
+        (RunState::Finished, 6, 6)
+    );
+    assert_eq!(st.backend, "flex");
+    assert_eq!(st.pid, 0u32.max(st.pid));
+
+    let rows = metrics(&run);
+    assert_eq!(
+        rows.iter().map(|r| r.step).collect::<Vec<_>>(),
+        vec![2, 4, 6]
+    );
+    for key in [
+        "g_adv", "content", "style", "g_total", "d_real", "d_fake", "d_total",
+    ] {
+        assert!(
+            rows.iter()
+                .all(|r| r.losses.get(key).is_some_and(|v| v.is_finite())),
+            "{key} in every row"
+        );
+    }
+    assert!(rows.iter().all(|r| r.images_per_s > 0.0 && r.lr_g == 2e-4));
+
+    let index = sample_index(&run);
+    let inputs: Vec<_> = index.iter().filter(|r| r.kind == "input").collect();
+    assert_eq!(inputs.len(), 2);
+    for step in [0, 3, 6] {
+        for kind in ["output", "patch"] {
+            let recs: Vec<_> = index
+                .iter()
+                .filter(|r| r.step == step && r.kind == kind)
+                .collect();
+            assert_eq!(recs.len(), 2, "step {step} {kind}");
+            for r in recs {
+                let img = image::open(run.join(&r.path)).unwrap();
+                assert_eq!((img.width(), img.height()), (32, 32), "{}", r.path);
+            }
+        }
+    }
+    // The probe set is fixed: the inputs are written once and never change.
+    assert!(index
+        .iter()
+        .filter(|r| r.kind == "input")
+        .all(|r| r.step == 0));
+
+    let rd = run_dir::RunDir::new(&run);
+    assert_eq!(rd.latest_checkpoint(), Some(6));
+    assert_eq!(rd.checkpoints(), vec![3, 6]);
+    for f in ["g.mpk", "g_optim.mpk", "d.mpk", "d_optim.mpk", "state.json"] {
+        assert!(rd.checkpoint(6).join(f).is_file(), "{f}");
+    }
+    let spec_back = std::fs::read_to_string(run.join("spec.toml")).unwrap();
+    assert!(spec_back.contains("name = \"tiny\""), "{spec_back}");
+    let kinds: Vec<String> = events(&run).into_iter().map(|e| e.kind).collect();
+    assert_eq!(kinds.first().map(String::as_str), Some("started"));
+    assert_eq!(kinds.last().map(String::as_str), Some("finished"));
+    assert!(run.join("train.log").is_file());
+}
+
+#[test]
+fn tiny_cyclegan_run_logs_every_term_and_both_directions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = tiny_spec(tmp.path(), "cyc", "cyclegan", "");
+    let runs = tmp.path().join("runs");
+    run_ok(
+        bin()
+            .arg("train")
+            .arg(&spec)
+            .arg("--runs-dir")
+            .arg(&runs)
+            .arg("--quiet"),
+    );
+    let run = only_run(&runs);
+    assert_eq!(status(&run).state, RunState::Finished);
+    let rows = metrics(&run);
+    assert_eq!(rows.len(), 3);
+    for key in [
+        "g_adv", "cycle_a", "cycle_b", "idt_a", "idt_b", "d_real", "d_fake", "d_a", "d_b",
+        "g_total", "d_total",
+    ] {
+        assert!(
+            rows.iter()
+                .all(|r| r.losses.get(key).is_some_and(|v| v.is_finite())),
+            "{key}"
+        );
+    }
+    let index = sample_index(&run);
+    for set in ["a", "b"] {
+        assert_eq!(
+            index
+                .iter()
+                .filter(|r| r.set == set && r.step == 6 && r.kind == "output")
+                .count(),
+            2,
+            "{set}"
+        );
+    }
+    for f in [
+        "g_ab.mpk",
+        "g_ba.mpk",
+        "d_a.mpk",
+        "d_b.mpk",
+        "d_b_optim.mpk",
+    ] {
+        assert!(
+            run.join("checkpoints/step_0000006").join(f).is_file(),
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn resume_continues_the_step_count_without_duplicate_rows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = tiny_spec(tmp.path(), "res", "single_style", "");
+    let runs = tmp.path().join("runs");
+    run_ok(
+        bin()
+            .arg("train")
+            .arg(&spec)
+            .arg("--runs-dir")
+            .arg(&runs)
+            .arg("--quiet"),
+    );
+    let run = only_run(&runs);
+    // As if the trainer had crashed after logging past its last checkpoint (step 6).
+    let torn = "{\"step\":7,\"time\":1,\"lr_g\":1,\"lr_d\":1,\"images_per_s\":1,\"g_adv\":9}\n{\"step\":8,\"ti";
+    let mut m = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
+    m.push_str(torn);
+    std::fs::write(run.join("metrics.jsonl"), m).unwrap();
+
+    run_ok(
+        bin()
+            .arg("train")
+            .arg("--resume")
+            .arg(&run)
+            .args(["--steps", "10", "--quiet"]),
+    );
+    let st = status(&run);
+    assert_eq!(
+        (st.state, st.step, st.total_steps),
+        (RunState::Finished, 10, 10)
+    );
+    let steps: Vec<u64> = metrics(&run).iter().map(|r| r.step).collect();
+    assert_eq!(steps, vec![2, 4, 6, 8, 10]);
+    assert!(
+        metrics(&run).iter().all(|r| r.losses["g_adv"] != 9.0),
+        "rows past the checkpoint are dropped"
+    );
+    assert!(events(&run)
+        .iter()
+        .any(|e| e.kind == "resumed" && e.step == 6));
+    assert_eq!(run_dir::RunDir::new(&run).latest_checkpoint(), Some(10));
+    // The spec records the extended length.
+    assert!(std::fs::read_to_string(run.join("spec.toml"))
+        .unwrap()
+        .contains("steps = 10"));
+}
+
+#[test]
+fn corrupt_content_image_is_skipped_and_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let content = tmp.path().join("photos");
+    std::fs::create_dir_all(content.join("nested")).unwrap();
+    atelier::train::data::procedural::content_scene(1, 0, 48, 40)
+        .save(content.join("one.png"))
+        .unwrap();
+    atelier::train::data::procedural::content_scene(1, 1, 40, 48)
+        .save(content.join("nested/two.jpg"))
+        .unwrap();
+    std::fs::write(content.join("broken.jpg"), b"\xff\xd8\xff garbage").unwrap();
+    let spec = tiny_spec(tmp.path(), "cor", "single_style", "");
+    let text = std::fs::read_to_string(&spec)
+        .unwrap()
+        .replace("content = \"builtin\"", "content = \"photos\"");
+    std::fs::write(&spec, text).unwrap();
+    let runs = tmp.path().join("runs");
+    run_ok(
+        bin()
+            .arg("train")
+            .arg(&spec)
+            .arg("--runs-dir")
+            .arg(&runs)
+            .args(["--quiet", "--steps", "2"]),
+    );
+    let run = only_run(&runs);
+    assert_eq!(status(&run).state, RunState::Finished);
+    let warnings: Vec<_> = events(&run)
+        .into_iter()
+        .filter(|e| e.kind == "warning")
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].message.contains("broken.jpg"),
+        "{}",
+        warnings[0].message
+    );
+    assert!(std::fs::read_to_string(run.join("train.log"))
+        .unwrap()
+        .contains("broken.jpg"));
+}
+
+#[test]
+fn runs_lists_state_and_progress() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = tiny_spec(tmp.path(), "lst", "single_style", "");
+    let runs = tmp.path().join("runs");
+    run_ok(
+        bin()
+            .arg("train")
+            .arg(&spec)
+            .arg("--runs-dir")
+            .arg(&runs)
+            .args(["--quiet", "--steps", "2"]),
+    );
+    // A stray non-run folder and a run with a torn status are tolerated.
+    std::fs::create_dir_all(runs.join("not-a-run")).unwrap();
+    std::fs::create_dir_all(runs.join("0-broken")).unwrap();
+    std::fs::write(runs.join("0-broken/spec.toml"), "mode = ").unwrap();
+    std::fs::write(runs.join("0-broken/status.json"), "{\"state\":").unwrap();
+    let out = run_ok(bin().arg("runs").arg("--runs-dir").arg(&runs).arg("--json"));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let list = v.as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    let lst = list.iter().find(|r| r["name"] == "lst").unwrap();
+    assert_eq!(lst["state"]["reported"], "finished");
+    assert_eq!(lst["step"], 2);
+    assert!(lst["last"]["g_adv"].is_number());
+    let broken = list.iter().find(|r| r["id"] == "0-broken").unwrap();
+    assert_eq!(broken["state"], "unknown");
+    let table = run_ok(bin().arg("runs").arg("--runs-dir").arg(&runs));
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table.contains("finished") && table.contains("2/2"),
+        "{table}"
+    );
+}
