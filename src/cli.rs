@@ -216,7 +216,8 @@ fn cmd_train(a: TrainArgs) -> Result<i32> {
     })
 }
 
-/// A run given as a directory, an id under `runs_dir`, or a unique id prefix.
+/// A run given as a directory, an id under `runs_dir`, a unique id prefix, or an experiment
+/// name (the newest run of that name).
 pub fn resolve_run(arg: &str, runs_dir: &Path) -> Result<PathBuf> {
     let p = Path::new(arg);
     if p.join(run_dir::SPEC).is_file() {
@@ -226,24 +227,18 @@ pub fn resolve_run(arg: &str, runs_dir: &Path) -> Result<PathBuf> {
     if direct.join(run_dir::SPEC).is_file() {
         return Ok(direct);
     }
-    let matches: Vec<_> = store::scan(runs_dir)
-        .into_iter()
-        .filter(|r| r.id.starts_with(arg) || r.id.ends_with(arg))
-        .collect();
-    match matches.len() {
-        1 => Ok(PathBuf::from(&matches[0].dir)),
-        0 => bail!(
-            "no run `{arg}` (not a run directory, nor a run id under {})",
-            runs_dir.display()
-        ),
-        n => bail!(
-            "`{arg}` matches {n} runs: {}",
-            matches
-                .iter()
-                .map(|r| r.id.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+    let runs = store::scan(runs_dir);
+    let prefixed: Vec<_> = runs.iter().filter(|r| r.id.starts_with(arg)).collect();
+    if prefixed.len() == 1 {
+        return Ok(PathBuf::from(&prefixed[0].dir));
+    }
+    // Newest first, so the first run with this name is the latest.
+    if let Some(r) = runs.iter().find(|r| r.name == arg || r.id.ends_with(&format!("-{arg}"))) {
+        return Ok(PathBuf::from(&r.dir));
+    }
+    match prefixed.len() {
+        0 => bail!("no run `{arg}` (not a run directory, a run id, nor an experiment name under {})", runs_dir.display()),
+        n => bail!("`{arg}` matches {n} runs: {}", prefixed.iter().map(|r| r.id.as_str()).collect::<Vec<_>>().join(", ")),
     }
 }
 

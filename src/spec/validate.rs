@@ -175,7 +175,7 @@ pub(crate) fn validate(mut spec: Spec, file: &Path) -> Result<Plan, SpecError> {
 fn check_numbers(s: &Spec, file: &Path) -> Check {
     let d = &s.data;
     range(file, "data.image_size", d.image_size as f64, 16.0, 4096.0)?;
-    if d.image_size % 4 != 0 {
+    if !d.image_size.is_multiple_of(4) {
         return Err(SpecError::new(
             file,
             "data.image_size",
@@ -216,7 +216,7 @@ fn check_numbers(s: &Spec, file: &Path) -> Check {
     }
     if let Some(p) = d.probe_size {
         range(file, "data.probe_size", p as f64, 16.0, 4096.0)?;
-        if p % 4 != 0 {
+        if !p.is_multiple_of(4) {
             return Err(SpecError::new(
                 file,
                 "data.probe_size",

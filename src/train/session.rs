@@ -83,13 +83,13 @@ impl Session<'_> {
                 s.images_per_s = Some(ips);
             });
             self.writer.progress(step, short_losses(&losses));
-            if step % log_every == 0 || step == total {
+            if step.is_multiple_of(log_every) || step == total {
                 self.log_row(&mut interval, ema_step.unwrap_or(secs), total);
             }
-            if step % sample_every == 0 || step == total {
+            if step.is_multiple_of(sample_every) || step == total {
                 self.sample(step);
             }
-            if step % ckpt_every == 0 || step == total {
+            if step.is_multiple_of(ckpt_every) || step == total {
                 self.checkpoint("interval");
             }
         }
