@@ -6,7 +6,8 @@ use crate::run_dir::{self, Command, ControlLine, RunDir};
 use crate::spec::{self, SpecError};
 use crate::store;
 use crate::stylize::{self, Look};
-use crate::train::{self, session::format_secs, Outcome, TrainRequest};
+use crate::train::session::{format_loss, format_secs};
+use crate::train::{self, Outcome, TrainRequest};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
@@ -173,7 +174,7 @@ fn cmd_train(a: TrainArgs) -> Result<i32> {
                 print!("{}", plan.resolved_toml());
                 return Ok(0);
             }
-            (plan, run, from)
+            (plan, run, Some(from))
         }
     };
     if !a.quiet {
@@ -233,12 +234,25 @@ pub fn resolve_run(arg: &str, runs_dir: &Path) -> Result<PathBuf> {
         return Ok(PathBuf::from(&prefixed[0].dir));
     }
     // Newest first, so the first run with this name is the latest.
-    if let Some(r) = runs.iter().find(|r| r.name == arg || r.id.ends_with(&format!("-{arg}"))) {
+    if let Some(r) = runs
+        .iter()
+        .find(|r| r.name == arg || r.id.ends_with(&format!("-{arg}")))
+    {
         return Ok(PathBuf::from(&r.dir));
     }
     match prefixed.len() {
-        0 => bail!("no run `{arg}` (not a run directory, a run id, nor an experiment name under {})", runs_dir.display()),
-        n => bail!("`{arg}` matches {n} runs: {}", prefixed.iter().map(|r| r.id.as_str()).collect::<Vec<_>>().join(", ")),
+        0 => bail!(
+            "no run `{arg}` (not a run directory, a run id, nor an experiment name under {})",
+            runs_dir.display()
+        ),
+        n => bail!(
+            "`{arg}` matches {n} runs: {}",
+            prefixed
+                .iter()
+                .map(|r| r.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
 
@@ -264,7 +278,7 @@ fn cmd_runs(runs_dir: &Path, json: bool) -> Result<()> {
             r.last
                 .as_ref()
                 .and_then(|m| m.losses.get(k))
-                .map_or("-".to_string(), |v| format!("{v:.4}"))
+                .map_or("-".to_string(), |v| format_loss(*v))
         };
         let ips = r
             .images_per_s

@@ -171,7 +171,7 @@ fn sanitize(name: &str) -> String {
 
 /// Prepare a resume: re-read the run's spec with overrides, refuse a live trainer, and cut
 /// metrics and sample index lines past the checkpoint so no step appears twice.
-pub fn prepare_resume(run: &RunDir, overrides: &[String]) -> Result<(Plan, Option<u64>)> {
+pub fn prepare_resume(run: &RunDir, overrides: &[String]) -> Result<(Plan, u64)> {
     let spec_path = run.path(run_dir::SPEC);
     if !spec_path.is_file() {
         bail!(
@@ -190,14 +190,16 @@ pub fn prepare_resume(run: &RunDir, overrides: &[String]) -> Result<(Plan, Optio
         }
     }
     let plan = spec::load(&spec_path, overrides)?;
-    let from = run.latest_checkpoint();
-    let keep = from.unwrap_or(0);
+    let Some(keep) = run.latest_checkpoint() else {
+        bail!("run {} has no checkpoint to resume from; start the experiment again with `atelier train {}`", run.id(), spec_path.display());
+    };
+
     truncate_jsonl::<run_dir::MetricRow>(&run.path(run_dir::METRICS), |r| r.step <= keep)?;
     truncate_jsonl::<run_dir::SampleRecord>(&run.path(run_dir::SAMPLE_INDEX), |r| r.step <= keep)?;
     if !overrides.is_empty() {
         run_dir::write_atomic(&spec_path, plan.resolved_toml().as_bytes())?;
     }
-    Ok((plan, from))
+    Ok((plan, keep))
 }
 
 fn truncate_jsonl<T: serde::Serialize + for<'de> serde::Deserialize<'de>>(

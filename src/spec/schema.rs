@@ -96,6 +96,18 @@ impl Default for DataSpec {
     }
 }
 
+impl DataSpec {
+    /// Content short side before cropping.
+    pub fn load_size(&self) -> u32 {
+        self.load_size
+            .unwrap_or(self.image_size + self.image_size / 8) as u32
+    }
+    /// Probe images' short side.
+    pub fn probe_size(&self) -> u32 {
+        self.probe_size.unwrap_or(self.image_size) as u32
+    }
+}
+
 /// A set of images: "builtin", a folder path, or a list of file paths.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(untagged)]

@@ -3,7 +3,7 @@
 //! pool of past fakes for the critics. Each step is the generators first (one graph, both
 //! directions), then both critics on pooled, detached fakes.
 
-use super::data::{Builtin, ImageBank};
+use super::data::{skipped_warnings, Batches, Builtin, ImageBank};
 use super::losses::{l1, lsgan};
 use super::model::{Discriminator, Generator};
 use super::player::Player;
@@ -67,21 +67,13 @@ pub struct CycleGan<B: AutodiffBackend> {
     b: ImageBank,
     probes_a: Vec<RgbImage>,
     probes_b: Vec<RgbImage>,
-    batch: usize,
-    crop: u32,
-    flip: bool,
-    device: B::Device,
+    batches: Batches<B>,
 }
 
 impl<B: AutodiffBackend> CycleGan<B> {
     pub fn new(plan: &Plan, device: &B::Device) -> Result<(Self, Vec<String>)> {
         let s = &plan.spec;
-        let crop = s.data.image_size as u32;
-        let load = s
-            .data
-            .load_size
-            .unwrap_or(s.data.image_size + s.data.image_size / 8) as u32;
-        let seed = s.train.seed;
+        let (load, seed) = (s.data.load_size(), s.train.seed);
         let a = ImageBank::load(
             &plan.images_a,
             Builtin::Scenes,
@@ -102,16 +94,10 @@ impl<B: AutodiffBackend> CycleGan<B> {
             seed,
             "data.b",
         )?;
-        let warnings = a
-            .skipped
-            .iter()
-            .chain(&b.skipped)
-            .map(|(p, e)| format!("skipped unreadable image {}: {e}", p.display()))
-            .collect();
-        let probe_size = s.data.probe_size.unwrap_or(s.data.image_size) as u32;
-        let probes_a = a.probes(s.data.probe_count, probe_size, seed);
-        let probes_b = b.probes(s.data.probe_count, probe_size, seed);
-        let c = crop as usize;
+        let warnings = skipped_warnings(&[&a, &b]);
+        let probes_a = a.probes(s.data.probe_count, s.data.probe_size(), seed);
+        let probes_b = b.probes(s.data.probe_count, s.data.probe_size(), seed);
+        let c = s.data.image_size;
         let gen = || {
             super::warm_up(Generator::new(&s.generator, device), c, device, |m, x| {
                 m.forward(x)
@@ -137,25 +123,17 @@ impl<B: AutodiffBackend> CycleGan<B> {
                 b,
                 probes_a,
                 probes_b,
-                batch: s.train.batch_size,
-                crop,
-                flip: s.data.flip,
-                device: device.clone(),
+                batches: Batches::new(s, device),
             },
             warnings,
         ))
-    }
-
-    fn tensor(&self, data: Vec<f32>) -> Tensor<B, 4> {
-        let c = self.crop as usize;
-        Tensor::from_data(TensorData::new(data, [self.batch, 3, c, c]), &self.device)
     }
 }
 
 impl<B: AutodiffBackend> Gan for CycleGan<B> {
     fn step(&mut self, rng: &mut Rng, k: &Knobs) -> Losses {
-        let real_a = self.tensor(self.a.batch(rng, self.batch, self.crop, self.flip));
-        let real_b = self.tensor(self.b.batch(rng, self.batch, self.crop, self.flip));
+        let real_a = self.batches.draw(&self.a, rng);
+        let real_b = self.batches.draw(&self.b, rng);
 
         // Generators: both directions in one graph, critics frozen.
         let fake_b = self.g_ab.model.forward(real_a.clone());
@@ -213,7 +191,7 @@ impl<B: AutodiffBackend> Gan for CycleGan<B> {
     }
 
     fn images_per_step(&self) -> usize {
-        self.batch
+        self.batches.size
     }
 
     fn render(&self) -> Vec<Rendered> {
@@ -222,14 +200,14 @@ impl<B: AutodiffBackend> Gan for CycleGan<B> {
             &self.d_b.model.valid(),
             &self.probes_a,
             "a",
-            &self.device,
+            &self.batches.device,
         );
         out.extend(render::<B::InnerBackend>(
             &self.g_ba.model.valid(),
             &self.d_a.model.valid(),
             &self.probes_b,
             "b",
-            &self.device,
+            &self.batches.device,
         ));
         out
     }
@@ -243,10 +221,10 @@ impl<B: AutodiffBackend> Gan for CycleGan<B> {
     }
 
     fn load(&mut self, dir: &Path) -> Result<()> {
-        self.g_ab.load(dir, &self.device)?;
-        self.g_ba.load(dir, &self.device)?;
-        self.d_a.load(dir, &self.device)?;
-        self.d_b.load(dir, &self.device)
+        self.g_ab.load(dir, &self.batches.device)?;
+        self.g_ba.load(dir, &self.batches.device)?;
+        self.d_a.load(dir, &self.batches.device)?;
+        self.d_b.load(dir, &self.batches.device)
     }
 }
 

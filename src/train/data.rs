@@ -114,6 +114,44 @@ impl ImageBank {
     }
 }
 
+/// Turns image banks into training batches on a device: random crops, flips, NCHW in [-1, 1].
+#[derive(Debug, Clone)]
+pub struct Batches<B: burn::tensor::backend::Backend> {
+    pub size: usize,
+    pub crop: u32,
+    pub flip: bool,
+    pub device: B::Device,
+}
+
+impl<B: burn::tensor::backend::Backend> Batches<B> {
+    pub fn new(spec: &crate::spec::Spec, device: &B::Device) -> Self {
+        Self {
+            size: spec.train.batch_size,
+            crop: spec.data.image_size as u32,
+            flip: spec.data.flip,
+            device: device.clone(),
+        }
+    }
+
+    pub fn draw(&self, bank: &ImageBank, rng: &mut Rng) -> burn::tensor::Tensor<B, 4> {
+        let c = self.crop as usize;
+        let data = bank.batch(rng, self.size, self.crop, self.flip);
+        burn::tensor::Tensor::from_data(
+            burn::tensor::TensorData::new(data, [self.size, 3, c, c]),
+            &self.device,
+        )
+    }
+}
+
+/// Warnings for every unreadable file of the given banks.
+pub fn skipped_warnings(banks: &[&ImageBank]) -> Vec<String> {
+    banks
+        .iter()
+        .flat_map(|b| &b.skipped)
+        .map(|(p, e)| format!("skipped unreadable image {}: {e}", p.display()))
+        .collect()
+}
+
 /// The style image of a single_style run, resized to `style_size` short side when given.
 pub fn load_style(
     src: &StyleSource,

@@ -78,7 +78,7 @@ impl Session<'_> {
             ema_step = Some(ema_step.map_or(secs, |e| 0.9 * e + 0.1 * secs));
             let ips = self.gan.images_per_step() as f64 / ema_step.unwrap_or(secs).max(1e-9);
             let step = self.step;
-            self.writer.update(|s| {
+            self.writer.set(|s| {
                 s.step = step;
                 s.images_per_s = Some(ips);
             });
@@ -126,7 +126,7 @@ impl Session<'_> {
         let terms: Vec<String> = row
             .losses
             .iter()
-            .map(|(k, v)| format!("{k} {v:.4}"))
+            .map(|(k, v)| format!("{k} {}", format_loss(*v)))
             .collect();
         let line = format!(
             "step {}/{total}  {}  {ips:.1} img/s  eta {}",
@@ -266,9 +266,18 @@ fn short_losses(losses: &[(&'static str, f32)]) -> String {
     losses
         .iter()
         .filter(|(k, _)| matches!(*k, "g_adv" | "d_total" | "style" | "content" | "cycle_a"))
-        .map(|(k, v)| format!("{k} {v:.3}"))
+        .map(|(k, v)| format!("{k} {}", format_loss(f64::from(*v))))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Four significant figures, scientific when small: `0.3792`, `4.513e-8`.
+pub fn format_loss(v: f64) -> String {
+    if v != 0.0 && v.abs() < 1e-3 {
+        format!("{v:.3e}")
+    } else {
+        format!("{v:.4}")
+    }
 }
 
 /// `1h02m`, `3m05s`, `42s`.

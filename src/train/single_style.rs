@@ -3,7 +3,7 @@
 //! content (feature MSE on the last tap) + style (Gram MSE on every tap) + optional total
 //! variation. Each step is G first (its own forward graph), then D on the detached fakes.
 
-use super::data::{Builtin, ImageBank};
+use super::data::{skipped_warnings, Batches, Builtin, ImageBank};
 use super::losses::{self, lsgan, mse};
 use super::model::{Discriminator, FeatureNet, Generator};
 use super::player::Player;
@@ -25,25 +25,18 @@ pub struct SingleStyle<B: AutodiffBackend> {
     content: ImageBank,
     style: ImageBank,
     probes: Vec<RgbImage>,
-    batch: usize,
-    crop: u32,
-    flip: bool,
-    device: B::Device,
+    batches: Batches<B>,
 }
 
 impl<B: AutodiffBackend> SingleStyle<B> {
     pub fn new(plan: &Plan, device: &B::Device) -> Result<(Self, Vec<String>)> {
         let s = &plan.spec;
         let crop = s.data.image_size as u32;
-        let load = s
-            .data
-            .load_size
-            .unwrap_or(s.data.image_size + s.data.image_size / 8) as u32;
         let content = ImageBank::load(
             &plan.images_a,
             Builtin::Scenes,
             s.data.builtin_count,
-            load,
+            s.data.load_size(),
             s.train.seed,
             "data.content",
         )?;
@@ -61,13 +54,8 @@ impl<B: AutodiffBackend> SingleStyle<B> {
             images: vec![style_img],
             skipped: Vec::new(),
         };
-        let warnings = content
-            .skipped
-            .iter()
-            .map(|(p, e)| format!("skipped unreadable image {}: {e}", p.display()))
-            .collect();
-        let probe_size = s.data.probe_size.unwrap_or(s.data.image_size) as u32;
-        let probes = content.probes(s.data.probe_count, probe_size, s.train.seed);
+        let warnings = skipped_warnings(&[&content]);
+        let probes = content.probes(s.data.probe_count, s.data.probe_size(), s.train.seed);
         let features = FeatureNet::<B>::new(&s.features, device)?;
 
         // Style targets: Gram matrices averaged over 8 fixed random crops of the style image.
@@ -107,25 +95,17 @@ impl<B: AutodiffBackend> SingleStyle<B> {
                 content,
                 style,
                 probes,
-                batch: s.train.batch_size,
-                crop,
-                flip: s.data.flip,
-                device: device.clone(),
+                batches: Batches::new(s, device),
             },
             warnings,
         ))
-    }
-
-    fn tensor(&self, data: Vec<f32>) -> Tensor<B, 4> {
-        let c = self.crop as usize;
-        Tensor::from_data(TensorData::new(data, [self.batch, 3, c, c]), &self.device)
     }
 }
 
 impl<B: AutodiffBackend> Gan for SingleStyle<B> {
     fn step(&mut self, rng: &mut Rng, k: &Knobs) -> Losses {
-        let content = self.tensor(self.content.batch(rng, self.batch, self.crop, self.flip));
-        let style = self.tensor(self.style.batch(rng, self.batch, self.crop, self.flip));
+        let content = self.batches.draw(&self.content, rng);
+        let style = self.batches.draw(&self.style, rng);
 
         // Generator step: D is frozen (no parameter gradients), gradients flow through it.
         let fake = self.g.model.forward(content.clone());
@@ -171,13 +151,13 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
     }
 
     fn images_per_step(&self) -> usize {
-        self.batch
+        self.batches.size
     }
 
     fn render(&self) -> Vec<Rendered> {
         let g = self.g.model.valid();
         let d = self.d.model.valid();
-        render::<B::InnerBackend>(&g, &d, &self.probes, "content", &self.device)
+        render::<B::InnerBackend>(&g, &d, &self.probes, "content", &self.batches.device)
     }
 
     fn save(&self, dir: &Path) -> Result<Vec<String>> {
@@ -187,8 +167,8 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
     }
 
     fn load(&mut self, dir: &Path) -> Result<()> {
-        self.g.load(dir, &self.device)?;
-        self.d.load(dir, &self.device)
+        self.g.load(dir, &self.batches.device)?;
+        self.d.load(dir, &self.batches.device)
     }
 }
 

@@ -89,7 +89,14 @@ impl Writer {
         })
     }
 
-    /// Change the status and write it now.
+    /// Change the status; the heartbeat thread writes it within a second.
+    pub fn set(&self, f: impl FnOnce(&mut Status)) {
+        if let Ok(mut s) = self.status.lock() {
+            f(&mut s);
+        }
+    }
+
+    /// Change the status and write it now (state changes).
     pub fn update(&self, f: impl FnOnce(&mut Status)) {
         if let Ok(mut s) = self.status.lock() {
             f(&mut s);
@@ -106,7 +113,8 @@ impl Writer {
 
     /// A line in `train.log`, and on the terminal.
     pub fn log(&mut self, msg: &str) {
-        let line = format!("[{}] {msg}", &run_dir::timestamp_id(run_dir::now())[9..]);
+        let t = run_dir::timestamp_id(run_dir::now());
+        let line = format!("[{}:{}:{}] {msg}", &t[9..11], &t[11..13], &t[13..15]);
         if let Some(f) = &mut self.log {
             let _ = writeln!(f, "{line}");
         }

@@ -38,6 +38,22 @@ pub fn tiny_spec(dir: &Path, name: &str, mode: &str, extra: &str) -> PathBuf {
     path
 }
 
+/// Train a tiny spec to its end in `dir/runs` with extra CLI args; returns the run directory.
+pub fn train_tiny(dir: &Path, name: &str, mode: &str, args: &[&str]) -> PathBuf {
+    let spec = tiny_spec(dir, name, mode, "");
+    let runs = dir.join("runs");
+    run_ok(
+        bin()
+            .arg("train")
+            .arg(&spec)
+            .arg("--runs-dir")
+            .arg(&runs)
+            .arg("--quiet")
+            .args(args),
+    );
+    only_run(&runs)
+}
+
 /// The only run directory under `runs`.
 pub fn only_run(runs: &Path) -> PathBuf {
     let dirs: Vec<PathBuf> = std::fs::read_dir(runs)

@@ -6,16 +6,8 @@ use crate::common::*;
 #[test]
 fn stylize_keeps_size_and_reports_bad_inputs() {
     let tmp = tempfile::tempdir().unwrap();
-    let spec = tiny_spec(tmp.path(), "sty", "single_style", "");
-    let runs = tmp.path().join("runs");
-    run_ok(
-        bin()
-            .arg("train")
-            .arg(&spec)
-            .arg("--runs-dir")
-            .arg(&runs)
-            .arg("--quiet"),
-    );
+    let run = train_tiny(tmp.path(), "sty", "single_style", &[]);
+    let runs = run.parent().unwrap().to_path_buf();
     let photo = tmp.path().join("photo.png");
     atelier::train::data::procedural::content_scene(5, 0, 103, 61)
         .save(&photo)

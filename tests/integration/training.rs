@@ -11,17 +11,7 @@ fn sample_index(run: &std::path::Path) -> Vec<SampleRecord> {
 #[test]
 fn tiny_single_style_run_writes_the_contract() {
     let tmp = tempfile::tempdir().unwrap();
-    let spec = tiny_spec(tmp.path(), "tiny", "single_style", "");
-    let runs = tmp.path().join("runs");
-    run_ok(
-        bin()
-            .arg("train")
-            .arg(&spec)
-            .arg("--runs-dir")
-            .arg(&runs)
-            .arg("--quiet"),
-    );
-    let run = only_run(&runs);
+    let run = train_tiny(tmp.path(), "tiny", "single_style", &[]);
     assert!(run
         .file_name()
         .unwrap()
@@ -92,17 +82,7 @@ fn tiny_single_style_run_writes_the_contract() {
 #[test]
 fn tiny_cyclegan_run_logs_every_term_and_both_directions() {
     let tmp = tempfile::tempdir().unwrap();
-    let spec = tiny_spec(tmp.path(), "cyc", "cyclegan", "");
-    let runs = tmp.path().join("runs");
-    run_ok(
-        bin()
-            .arg("train")
-            .arg(&spec)
-            .arg("--runs-dir")
-            .arg(&runs)
-            .arg("--quiet"),
-    );
-    let run = only_run(&runs);
+    let run = train_tiny(tmp.path(), "cyc", "cyclegan", &[]);
     assert_eq!(status(&run).state, RunState::Finished);
     let rows = metrics(&run);
     assert_eq!(rows.len(), 3);
@@ -144,17 +124,7 @@ fn tiny_cyclegan_run_logs_every_term_and_both_directions() {
 #[test]
 fn resume_continues_the_step_count_without_duplicate_rows() {
     let tmp = tempfile::tempdir().unwrap();
-    let spec = tiny_spec(tmp.path(), "res", "single_style", "");
-    let runs = tmp.path().join("runs");
-    run_ok(
-        bin()
-            .arg("train")
-            .arg(&spec)
-            .arg("--runs-dir")
-            .arg(&runs)
-            .arg("--quiet"),
-    );
-    let run = only_run(&runs);
+    let run = train_tiny(tmp.path(), "res", "single_style", &[]);
     // As if the trainer had crashed after logging past its last checkpoint (step 6).
     let torn = "{\"step\":7,\"time\":1,\"lr_g\":1,\"lr_d\":1,\"images_per_s\":1,\"g_adv\":9}\n{\"step\":8,\"ti";
     let mut m = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
@@ -235,16 +205,8 @@ fn corrupt_content_image_is_skipped_and_reported() {
 #[test]
 fn runs_lists_state_and_progress() {
     let tmp = tempfile::tempdir().unwrap();
-    let spec = tiny_spec(tmp.path(), "lst", "single_style", "");
-    let runs = tmp.path().join("runs");
-    run_ok(
-        bin()
-            .arg("train")
-            .arg(&spec)
-            .arg("--runs-dir")
-            .arg(&runs)
-            .args(["--quiet", "--steps", "2"]),
-    );
+    let run = train_tiny(tmp.path(), "lst", "single_style", &["--steps", "2"]);
+    let runs = run.parent().unwrap().to_path_buf();
     // A stray non-run folder and a run with a torn status are tolerated.
     std::fs::create_dir_all(runs.join("not-a-run")).unwrap();
     std::fs::create_dir_all(runs.join("0-broken")).unwrap();
@@ -266,4 +228,20 @@ fn runs_lists_state_and_progress() {
         table.contains("finished") && table.contains("2/2"),
         "{table}"
     );
+}
+
+#[test]
+fn resume_without_a_checkpoint_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = train_tiny(tmp.path(), "nock", "single_style", &["--steps", "1"]);
+    std::fs::remove_dir_all(run.join("checkpoints")).unwrap();
+    let out = bin()
+        .arg("train")
+        .arg("--resume")
+        .arg(&run)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("no checkpoint to resume from"), "{err}");
 }
