@@ -26,6 +26,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Cmd {
+    /// The full-screen dashboard over the runs directory (the default command).
+    Dashboard(DashboardArgs),
     /// Train an experiment spec into a new run directory (or resume one).
     Train(TrainArgs),
     /// List runs with their state, progress and last losses.
@@ -54,6 +56,18 @@ pub enum Cmd {
     Preview { image: PathBuf },
 }
 
+#[derive(clap::Args, Debug, Default)]
+pub struct DashboardArgs {
+    #[arg(long, default_value = "runs")]
+    pub runs_dir: PathBuf,
+    /// Where `n` finds experiment specs.
+    #[arg(long, default_value = "experiments")]
+    pub experiments: PathBuf,
+    /// Inline image protocol: auto (ask the terminal), kitty, sixel, iterm2, halfblocks.
+    #[arg(long, default_value = "auto")]
+    pub graphics: String,
+}
+
 #[derive(clap::Args, Debug)]
 pub struct TrainArgs {
     /// Experiment spec (experiments/*.toml). Not needed with --resume.
@@ -61,6 +75,9 @@ pub struct TrainArgs {
     /// Continue a run directory from its latest checkpoint.
     #[arg(long, value_name = "RUN_DIR")]
     pub resume: Option<PathBuf>,
+    /// Train the spec.toml of a run directory created by the dashboard's launcher.
+    #[arg(long, value_name = "RUN_DIR", hide = true)]
+    pub start: Option<PathBuf>,
     /// Override a spec value, e.g. --set loss.style_weight=3 (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub overrides: Vec<String>,
@@ -127,11 +144,13 @@ pub fn main() -> i32 {
             args,
         }) => cmd_control(&run, &runs_dir, &action, &args).map(|_| 0),
         Some(Cmd::Preview { image }) => crate::preview::preview(&image).map(|_| 0),
-        None => {
-            use clap::CommandFactory;
-            let _ = Cli::command().print_help();
-            return 2;
-        }
+        Some(Cmd::Dashboard(a)) => cmd_dashboard(a).map(|_| 0),
+        None => cmd_dashboard(DashboardArgs {
+            runs_dir: "runs".into(),
+            experiments: "experiments".into(),
+            graphics: "auto".into(),
+        })
+        .map(|_| 0),
     };
     match result {
         Ok(code) => code,
@@ -147,6 +166,21 @@ pub fn main() -> i32 {
     }
 }
 
+fn cmd_dashboard(a: DashboardArgs) -> Result<()> {
+    let graphics: crate::tui::images::GraphicsMode = a
+        .graphics
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--graphics: {e}"))?;
+    if !std::io::stdout().is_terminal() {
+        bail!("the dashboard needs a terminal (stdout is redirected); use `atelier runs` for a listing");
+    }
+    crate::tui::run(crate::tui::DashboardOptions {
+        runs_dir: a.runs_dir,
+        experiments_dir: a.experiments,
+        graphics,
+    })
+}
+
 fn cmd_train(a: TrainArgs) -> Result<i32> {
     let mut overrides = a.overrides.clone();
     if let Some(n) = a.steps {
@@ -156,6 +190,10 @@ fn cmd_train(a: TrainArgs) -> Result<i32> {
         overrides.push(format!("train.backend={b}"));
     }
     let (plan, run, resume_from) = match (&a.spec, &a.resume) {
+        (None, None) if a.start.is_some() => {
+            let run = RunDir::new(a.start.clone().unwrap_or_default());
+            (spec::load(&run.path(run_dir::SPEC), &overrides)?, run, None)
+        }
         (Some(_), Some(_)) => bail!("give either a spec or --resume RUN_DIR, not both"),
         (None, None) => bail!("give a spec (e.g. experiments/quickstart.toml) or --resume RUN_DIR"),
         (Some(spec_path), None) => {

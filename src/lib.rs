@@ -1,23 +1,26 @@
 //! atelier: a terminal workbench for GAN style transfer.
 //!
 //! ```text
-//! experiments/*.toml ─spec─▶ Plan ─train─▶ `atelier train` process (burn)
-//!                                              │ writes (single writer per file)
-//!                                              ▼
-//!                                       runs/<run-id>/  ◀── the contract (run_dir)
-//!                                              │ read by
-//!                                              ▼
-//!                       store (runs, stylize, resume) ◀── control.jsonl ◀── cli
+//! experiments/*.toml ─spec─▶ Plan ─launch─▶ `atelier train` process (burn)
+//!                                               │ writes (single writer per file)
+//!                                               ▼
+//!                                        runs/<run-id>/  ◀── the contract (run_dir)
+//!                                               │ tailed incrementally (store)
+//!                                               ▼
+//!            control.jsonl ◀── tui (Msg → update → Effects; views draw from state)
 //! ```
 //!
 //! - [`spec`]: experiment specs -> validated [`spec::Plan`] (no burn types).
 //! - [`run_dir`]: file names and record types of a run directory.
 //! - [`train`]: the trainer, the only writer of a run directory.
 //! - [`store`]: readers of run directories.
+//! - [`launch`]: detached trainer processes.
+//! - [`tui`]: the dashboard.
 //! - [`stylize`]: inference with a trained generator.
 //! - [`cli`], [`preview`]: the command line.
 
 pub mod cli;
+pub mod launch;
 pub mod preview;
 pub mod rng;
 pub mod run_dir;
@@ -25,3 +28,4 @@ pub mod spec;
 pub mod store;
 pub mod stylize;
 pub mod train;
+pub mod tui;

@@ -126,6 +126,9 @@ pub struct Status {
     pub device: String,
     #[serde(default)]
     pub images_per_s: Option<f64>,
+    /// Estimated seconds to the last step at the current speed.
+    #[serde(default)]
+    pub eta_secs: Option<f64>,
     #[serde(default)]
     pub message: Option<String>,
 }
@@ -182,6 +185,11 @@ pub struct Event {
     pub id: Option<String>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub message: String,
+    /// For an acknowledged `set`: the knob and its new value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
 }
 
 /// One line of `samples/index.jsonl`: one image written at a sample step.

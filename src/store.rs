@@ -4,6 +4,8 @@
 //! the last metric row from the file's tail. Everything tolerates missing files, torn lines and
 //! runs deleted while being read.
 
+pub mod tail;
+
 use crate::run_dir::{self, MetricRow, RunDir, RunState, Status};
 use serde::Serialize;
 use std::io::{Read, Seek, SeekFrom};
@@ -44,8 +46,12 @@ pub struct RunSummary {
     pub step: u64,
     pub total_steps: u64,
     pub images_per_s: Option<f64>,
+    pub eta_secs: Option<f64>,
     pub message: Option<String>,
     pub last: Option<MetricRow>,
+    /// Recent g_total and d_total values (oldest first) for sparklines.
+    pub spark_g: Vec<f64>,
+    pub spark_d: Vec<f64>,
     /// Unix seconds of the last heartbeat (or of spec.toml when no status exists).
     pub updated: f64,
 }
@@ -72,6 +78,7 @@ pub fn summarize(run: &RunDir) -> RunSummary {
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map_or(0.0, |d| d.as_secs_f64());
+    let recent = recent_metrics(&run.path(run_dir::METRICS), RECENT_BYTES);
     RunSummary {
         id: run.id(),
         dir: run.root.display().to_string(),
@@ -84,8 +91,17 @@ pub fn summarize(run: &RunDir) -> RunSummary {
         step: status.as_ref().map_or(0, |s| s.step),
         total_steps: status.as_ref().map_or(0, |s| s.total_steps),
         images_per_s: status.as_ref().and_then(|s| s.images_per_s),
+        eta_secs: status.as_ref().and_then(|s| s.eta_secs),
         message: status.as_ref().and_then(|s| s.message.clone()),
-        last: last_metric(&run.path(run_dir::METRICS)),
+        last: recent.last().cloned(),
+        spark_g: recent
+            .iter()
+            .filter_map(|m| m.losses.get("g_total").copied())
+            .collect(),
+        spark_d: recent
+            .iter()
+            .filter_map(|m| m.losses.get("d_total").copied())
+            .collect(),
         updated: status.as_ref().map_or(spec_time, |s| s.heartbeat),
     }
 }
@@ -122,18 +138,27 @@ pub fn hostname() -> String {
     String::from_utf8_lossy(&buf[..end]).into_owned()
 }
 
+/// How much of a metrics file's tail `summarize` reads (about 50 rows).
+pub const RECENT_BYTES: u64 = 16 * 1024;
+
+/// The complete, parseable rows in the last `bytes` of a metrics file, oldest first.
+pub fn recent_metrics(path: &Path, bytes: u64) -> Vec<MetricRow> {
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return Vec::new();
+    };
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let start = len.saturating_sub(bytes);
+    let mut buf = Vec::new();
+    if f.seek(SeekFrom::Start(start)).is_err() || f.read_to_end(&mut buf).is_err() {
+        return Vec::new();
+    }
+    // A torn first line (we started mid-row) and a torn last line both fail to parse: skipped.
+    run_dir::parse_lines(&String::from_utf8_lossy(&buf))
+}
+
 /// The last complete, parseable row of a metrics file, reading only its tail.
 pub fn last_metric(path: &Path) -> Option<MetricRow> {
-    let mut f = std::fs::File::open(path).ok()?;
-    let len = f.metadata().ok()?.len();
-    let start = len.saturating_sub(64 * 1024);
-    f.seek(SeekFrom::Start(start)).ok()?;
-    let mut buf = Vec::new();
-    f.read_to_end(&mut buf).ok()?;
-    String::from_utf8_lossy(&buf)
-        .lines()
-        .rev()
-        .find_map(|l| serde_json::from_str(l).ok())
+    recent_metrics(path, RECENT_BYTES).pop()
 }
 
 #[cfg(test)]
@@ -154,6 +179,7 @@ mod tests {
             backend: "flex".into(),
             device: "cpu".into(),
             images_per_s: None,
+            eta_secs: None,
             message: None,
         }
     }

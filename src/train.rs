@@ -245,6 +245,7 @@ fn train_on<B: burn::tensor::backend::AutodiffBackend>(
         backend: backend.into(),
         device: device_name.clone(),
         images_per_s: None,
+        eta_secs: None,
         message: None,
     };
     let mut writer = writer::Writer::start(req.run.clone(), status, req.quiet, req.progress)?;

@@ -78,9 +78,11 @@ impl Session<'_> {
             ema_step = Some(ema_step.map_or(secs, |e| 0.9 * e + 0.1 * secs));
             let ips = self.gan.images_per_step() as f64 / ema_step.unwrap_or(secs).max(1e-9);
             let step = self.step;
+            let eta = (total - step) as f64 * ema_step.unwrap_or(secs);
             self.writer.set(|s| {
                 s.step = step;
                 s.images_per_s = Some(ips);
+                s.eta_secs = Some(eta);
             });
             self.writer.progress(step, short_losses(&losses));
             if step.is_multiple_of(log_every) || step == total {
@@ -233,12 +235,11 @@ impl Session<'_> {
                             .event(step, kind, id, format!("checkpoint at step {step}"));
                     }
                     Command::Set { key, value } => match self.knobs.set(&key, value) {
-                        Ok(()) => self.writer.event(
-                            step,
-                            "ack",
-                            id,
-                            format!("set {key} = {value} from step {}", step + 1),
-                        ),
+                        Ok(()) => {
+                            let msg = format!("set {key} = {value} from step {}", step + 1);
+                            self.writer
+                                .event_knob(step, "ack", id, msg, Some((key, value)));
+                        }
                         Err(reason) => self.writer.event(step, "rejected", id, reason),
                     },
                 }

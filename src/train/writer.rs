@@ -133,13 +133,28 @@ impl Writer {
     }
 
     pub fn event(&mut self, step: u64, kind: &str, id: Option<String>, message: impl Into<String>) {
+        self.event_knob(step, kind, id, message, None);
+    }
+
+    /// An event that records a knob's new value as data (`key`, `value`).
+    pub fn event_knob(
+        &mut self,
+        step: u64,
+        kind: &str,
+        id: Option<String>,
+        message: impl Into<String>,
+        knob: Option<(String, f64)>,
+    ) {
         let message = message.into();
+        let (key, value) = knob.map_or((None, None), |(k, v)| (Some(k), Some(v)));
         let ev = Event {
             time: run_dir::now(),
             step,
             kind: kind.into(),
             id,
             message: message.clone(),
+            key,
+            value,
         };
         if let Err(e) = run_dir::append_json(&self.dir.path(run_dir::EVENTS), &ev) {
             self.log(&format!("warning: cannot append event: {e}"));

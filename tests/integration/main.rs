@@ -4,7 +4,9 @@
 
 mod common;
 mod control;
+mod dashboard;
 mod nan;
+mod snapshots;
 mod specs;
 mod stylize;
 mod training;

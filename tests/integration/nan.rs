@@ -67,6 +67,7 @@ fn nan_loss_fails_the_run_and_keeps_the_last_good_checkpoint() {
         backend: "test".into(),
         device: "none".into(),
         images_per_s: None,
+        eta_secs: None,
         message: None,
     };
     let mut writer = Writer::start(run.clone(), status, true, false).unwrap();

@@ -1,0 +1,199 @@
+//! The dashboard (`atelier` / `atelier dashboard`): a full-screen ratatui app over the runs
+//! directory. A synchronous loop owns the terminal and the `App`; an input thread, the poller and
+//! the image worker send `Msg`s on one channel; `update` turns them into state changes and
+//! `Effect`s; views draw from state only, at most ~20 times a second and only when something
+//! changed. The terminal is restored on quit, on panic, and on SIGTERM/SIGHUP.
+
+pub mod app;
+pub mod form;
+pub mod images;
+pub mod keys;
+pub mod layout;
+pub mod series;
+pub mod update;
+pub mod views;
+pub mod workers;
+
+use anyhow::Result;
+use app::{App, Effect, Msg};
+use crossterm::event::{self, Event, KeyCode, KeyModifiers};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub struct DashboardOptions {
+    pub runs_dir: PathBuf,
+    pub experiments_dir: PathBuf,
+    pub graphics: images::GraphicsMode,
+}
+
+/// Minimum time between two frames (~20 fps).
+const FRAME: Duration = Duration::from_millis(50);
+
+pub fn run(opts: DashboardOptions) -> Result<()> {
+    // The terminal is queried once, before anything else reads stdin.
+    let picker = images::make_picker(opts.graphics);
+    let mut terminal = ratatui::init();
+    crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture)?;
+    let prev_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+        prev_hook(info);
+    }));
+    let result = event_loop(&mut terminal, opts, picker);
+    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+    ratatui::restore();
+    result
+}
+
+fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    opts: DashboardOptions,
+    picker: ratatui_image::picker::Picker,
+) -> Result<()> {
+    let (tx, rx) = mpsc::channel::<Msg>();
+    let images = {
+        let tx = tx.clone();
+        images::Images::new(picker, move || {
+            let _ = tx.send(Msg::ImagesReady);
+        })
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
+        let _ = signal_hook::flag::register(sig, stop.clone());
+    }
+    spawn_input(tx.clone());
+    let poller = workers::spawn_poller(
+        opts.runs_dir.clone(),
+        opts.experiments_dir.clone(),
+        tx.clone(),
+    );
+    let mut app = App::new(opts.runs_dir, opts.experiments_dir, crate::run_dir::now());
+    app.graphics = images.protocol_name();
+    let size = terminal.size()?;
+    app.size = (size.width, size.height);
+    let mut dirty = true;
+    let mut last_draw: Option<Instant> = None;
+    let mut last_tick = Instant::now();
+    while !app.quit && !stop.load(Ordering::Relaxed) {
+        if dirty && last_draw.is_none_or(|t| t.elapsed() >= FRAME) {
+            terminal.draw(|f| views::draw(f, &app, &images))?;
+            dirty = false;
+            last_draw = Some(Instant::now());
+        }
+        let msg = match rx.recv_timeout(FRAME) {
+            Ok(m) => Some(m),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
+        if last_tick.elapsed() >= Duration::from_secs(1) {
+            update::update(&mut app, Msg::Tick(crate::run_dir::now()));
+            last_tick = Instant::now();
+            dirty = true;
+        }
+        let Some(msg) = msg else { continue };
+        // Ctrl-C arrives as a key in raw mode: quit like `q`.
+        if let Msg::Key(k) = &msg {
+            if k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL) {
+                break;
+            }
+        }
+        dirty = true;
+        for effect in update::update(&mut app, msg) {
+            match effect {
+                Effect::Quit => app.quit = true,
+                Effect::ClearImages => {
+                    images.invalidate();
+                    repaint(terminal)?;
+                }
+                Effect::Watch(dir) => {
+                    let _ = poller.send(workers::Request::Watch(dir));
+                }
+                Effect::ListExperiments => {
+                    let _ = poller.send(workers::Request::ListExperiments);
+                }
+                Effect::Control { run, id, command } => {
+                    let line = crate::run_dir::ControlLine {
+                        id: Some(id),
+                        command,
+                    };
+                    if let Err(e) =
+                        crate::train::control::send(&crate::run_dir::RunDir::new(run), &line)
+                    {
+                        app.notify(format!("could not send the command: {e}"));
+                    }
+                }
+                Effect::Launch {
+                    spec,
+                    overrides,
+                    name,
+                } => {
+                    let runs_dir = app.runs_dir.clone();
+                    background(&tx, &poller, move || {
+                        let run =
+                            crate::launch::launch(&spec, &overrides, &runs_dir, name.as_deref())?;
+                        Ok(format!("launched {}", run.id()))
+                    })
+                }
+                Effect::Resume(dir) => background(&tx, &poller, move || {
+                    crate::launch::resume(&crate::run_dir::RunDir::new(&dir))?;
+                    Ok(format!(
+                        "resumed {}",
+                        dir.file_name()
+                            .map(|s| s.to_string_lossy().into_owned())
+                            .unwrap_or_default()
+                    ))
+                }),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Clear the screen and force a full redraw (sixel images are re-sent). `Terminal::clear` must
+/// not be used here: it asks the terminal for the cursor position, and the reply would be eaten
+/// by the input thread (the call then fails after a timeout).
+fn repaint(terminal: &mut ratatui::DefaultTerminal) -> Result<()> {
+    let size = terminal.size()?;
+    terminal.resize(ratatui::layout::Rect::new(0, 0, size.width, size.height))?;
+    Ok(())
+}
+
+/// Run slow work (spec validation, image checks, spawning) off the UI thread; report its result.
+fn background(
+    tx: &mpsc::Sender<Msg>,
+    poller: &mpsc::Sender<workers::Request>,
+    f: impl FnOnce() -> Result<String> + Send + 'static,
+) {
+    let tx = tx.clone();
+    let poller = poller.clone();
+    std::thread::spawn(move || {
+        let msg = match f() {
+            Ok(m) => m,
+            Err(e) => format!("error: {e:#}"),
+        };
+        let _ = poller.send(workers::Request::Rescan);
+        let _ = tx.send(Msg::Notify(msg));
+    });
+}
+
+/// Read terminal events on a thread of their own.
+fn spawn_input(tx: mpsc::Sender<Msg>) {
+    std::thread::Builder::new()
+        .name("input".into())
+        .spawn(move || loop {
+            let msg = match event::read() {
+                Ok(Event::Key(k)) => Msg::Key(k),
+                Ok(Event::Mouse(m)) => Msg::Mouse(m),
+                Ok(Event::Resize(w, h)) => Msg::Resize(w, h),
+                Ok(_) => continue,
+                Err(_) => return,
+            };
+            if tx.send(msg).is_err() {
+                return;
+            }
+        })
+        .expect("spawning the input thread");
+}

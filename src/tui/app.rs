@@ -1,0 +1,311 @@
+//! Dashboard state: what the views draw from. Workers send `Msg`s, `update` (in `update.rs`)
+//! applies them and returns `Effect`s for the loop to carry out; nothing here does I/O, so the
+//! whole app can be driven headless in tests.
+
+use super::form::LaunchForm;
+use crate::run_dir::{Event, MetricRow, SampleRecord, Status};
+use crate::spec::Spec;
+use crate::store::tail::Update;
+use crate::store::{Liveness, RunSummary};
+use crossterm::event::{KeyEvent, MouseEvent};
+use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
+
+/// Everything that can happen to the dashboard.
+#[derive(Debug)]
+pub enum Msg {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    /// Wall clock for ages, ETAs, toasts and stalled detection.
+    Tick(f64),
+    /// A fresh scan of the runs directory.
+    Runs(Vec<RunSummary>),
+    /// New data for the open run.
+    RunData(Box<RunDelta>),
+    /// Experiments found for the launch picker.
+    Experiments(Vec<Experiment>),
+    /// An image finished encoding: redraw.
+    ImagesReady,
+    /// A short notification (launch results, errors of background work).
+    Notify(String),
+}
+
+/// What the loop must do after an update.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Tail this run's files (None: stop tailing).
+    Watch(Option<PathBuf>),
+    /// Append a command to a run's control.jsonl.
+    Control {
+        run: PathBuf,
+        id: String,
+        command: crate::run_dir::Command,
+    },
+    /// Validate a spec, create a run and start a detached trainer.
+    Launch {
+        spec: PathBuf,
+        overrides: Vec<String>,
+        name: Option<String>,
+    },
+    /// Start a detached trainer that resumes a run.
+    Resume(PathBuf),
+    /// Scan experiments/ for the launch picker.
+    ListExperiments,
+    /// Forget encoded images and clear the screen (sixel re-send after an overlay).
+    ClearImages,
+    Quit,
+}
+
+/// One spec file of experiments/, parsed without validation (validation happens on launch).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Experiment {
+    pub path: PathBuf,
+    pub name: String,
+    pub spec: Result<Spec, String>,
+}
+
+/// An increment of the open run's files, read by the poller.
+#[derive(Debug)]
+pub struct RunDelta {
+    pub dir: PathBuf,
+    pub status: Option<Status>,
+    pub liveness: Liveness,
+    pub spec: Option<Spec>,
+    pub metrics: Update<MetricRow>,
+    pub events: Update<Event>,
+    pub log: Update<String>,
+    pub samples: Update<SampleRecord>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Runs,
+    Run,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Overlay {
+    Help,
+    Launch(LaunchForm),
+    ConfirmStop { id: String, dir: PathBuf },
+}
+
+/// Chart settings, kept across runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChartOpts {
+    /// EMA weight in [0, 0.99].
+    pub smoothing: f64,
+    pub log_y: bool,
+    /// X axis is wall time (hours since the first row) instead of the step.
+    pub x_time: bool,
+}
+
+/// A control command sent and not yet acknowledged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pending {
+    pub id: String,
+    pub label: String,
+    pub sent: f64,
+}
+
+/// The open run: everything tailed from its directory.
+#[derive(Debug, Clone, Default)]
+pub struct RunView {
+    pub dir: PathBuf,
+    pub id: String,
+    pub status: Option<Status>,
+    pub liveness: Option<Liveness>,
+    pub spec: Option<Spec>,
+    pub metrics: Vec<MetricRow>,
+    pub events: Vec<Event>,
+    pub log: VecDeque<String>,
+    pub inputs: Vec<SampleRecord>,
+    pub samples: BTreeMap<u64, Vec<SampleRecord>>,
+    /// Index into the sample steps shown in the gallery.
+    pub sample_idx: usize,
+    /// Jump to new sample steps as they land.
+    pub follow: bool,
+    /// Selected probe (index into the probe set).
+    pub probe: usize,
+    /// Chart cursor: index into `metrics`.
+    pub cursor: Option<usize>,
+    pub pending: Vec<Pending>,
+}
+
+/// Log lines kept for the console pane.
+pub const LOG_LINES: usize = 500;
+
+impl RunView {
+    pub fn sample_steps(&self) -> Vec<u64> {
+        self.samples.keys().copied().collect()
+    }
+
+    /// The sample step on screen, if any.
+    pub fn shown_step(&self) -> Option<u64> {
+        self.samples.keys().nth(self.sample_idx).copied()
+    }
+
+    /// Probe ids (set, index) in a stable order.
+    pub fn probes(&self) -> Vec<(String, usize)> {
+        let mut p: Vec<(String, usize)> = self
+            .inputs
+            .iter()
+            .map(|r| (r.set.clone(), r.probe))
+            .collect();
+        p.sort();
+        p.dedup();
+        p
+    }
+
+    /// Current value of every live knob: the spec's, overridden by acknowledged `set`s.
+    pub fn knobs(&self) -> BTreeMap<String, f64> {
+        let mut k = BTreeMap::new();
+        if let Some(spec) = &self.spec {
+            for (key, v) in crate::train::Knobs::from_spec(spec).to_map() {
+                k.insert(key, v);
+            }
+        }
+        for e in &self.events {
+            if let (Some(key), Some(v)) = (&e.key, e.value) {
+                if key == "optim.lr" {
+                    k.insert("optim.lr_g".into(), v);
+                    k.insert("optim.lr_d".into(), v);
+                } else {
+                    k.insert(key.clone(), v);
+                }
+            }
+        }
+        k
+    }
+}
+
+pub struct App {
+    pub runs_dir: PathBuf,
+    pub experiments_dir: PathBuf,
+    pub now: f64,
+    pub size: (u16, u16),
+    pub view: View,
+    pub overlay: Option<Overlay>,
+    pub runs: Vec<RunSummary>,
+    /// Selected row of the (filtered) runs table.
+    pub selected: usize,
+    pub filter: String,
+    pub filtering: bool,
+    pub run: Option<RunView>,
+    pub chart: ChartOpts,
+    pub toast: Option<(String, f64)>,
+    /// Graphics protocol in use, for the footer.
+    pub graphics: &'static str,
+    pub quit: bool,
+    next_id: u64,
+}
+
+/// How long a notification stays.
+pub const TOAST_SECS: f64 = 6.0;
+
+impl App {
+    pub fn new(runs_dir: PathBuf, experiments_dir: PathBuf, now: f64) -> Self {
+        Self {
+            runs_dir,
+            experiments_dir,
+            now,
+            size: (120, 36),
+            view: View::Runs,
+            overlay: None,
+            runs: Vec::new(),
+            selected: 0,
+            filter: String::new(),
+            filtering: false,
+            run: None,
+            chart: ChartOpts {
+                smoothing: 0.6,
+                log_y: false,
+                x_time: false,
+            },
+            toast: None,
+            graphics: "halfblocks",
+            quit: false,
+            next_id: 0,
+        }
+    }
+
+    /// Runs shown in the table: filtered by name or id, newest first.
+    pub fn visible_runs(&self) -> Vec<&RunSummary> {
+        let f = self.filter.to_lowercase();
+        self.runs
+            .iter()
+            .filter(|r| {
+                f.is_empty()
+                    || r.name.to_lowercase().contains(&f)
+                    || r.id.to_lowercase().contains(&f)
+            })
+            .collect()
+    }
+
+    pub fn selected_run(&self) -> Option<&RunSummary> {
+        self.visible_runs().get(self.selected).copied()
+    }
+
+    pub fn notify(&mut self, msg: impl Into<String>) {
+        self.toast = Some((msg.into(), self.now + TOAST_SECS));
+    }
+
+    /// A fresh id for a control command.
+    pub fn command_id(&mut self) -> String {
+        self.next_id += 1;
+        format!("ui-{}-{}", (self.now * 1000.0) as u64, self.next_id)
+    }
+}
+
+/// Apply an update of a tailed file to a vector.
+pub fn apply<T>(into: &mut Vec<T>, update: Update<T>) {
+    match update {
+        Update::Appended(v) => into.extend(v),
+        Update::Reset(v) => *into = v,
+    }
+}
+
+impl RunView {
+    /// Fold a delta from the poller into the view.
+    pub fn absorb(&mut self, d: RunDelta) {
+        self.status = d.status.or(self.status.take());
+        self.liveness = Some(d.liveness);
+        if d.spec.is_some() {
+            self.spec = d.spec;
+        }
+        apply(&mut self.metrics, d.metrics);
+        if let Some(c) = self.cursor {
+            self.cursor = Some(c.min(self.metrics.len().saturating_sub(1)));
+        }
+        apply(&mut self.events, d.events);
+        let acked: Vec<String> = self.events.iter().filter_map(|e| e.id.clone()).collect();
+        self.pending.retain(|p| !acked.contains(&p.id));
+        match d.log {
+            Update::Appended(v) => self.log.extend(v),
+            Update::Reset(v) => self.log = v.into(),
+        }
+        while self.log.len() > LOG_LINES {
+            self.log.pop_front();
+        }
+        let records = match d.samples {
+            Update::Appended(v) => v,
+            Update::Reset(v) => {
+                self.samples.clear();
+                self.inputs.clear();
+                v
+            }
+        };
+        for r in records {
+            if r.kind == "input" {
+                self.inputs.push(r);
+            } else {
+                self.samples.entry(r.step).or_default().push(r);
+            }
+        }
+        if self.follow && !self.samples.is_empty() {
+            self.sample_idx = self.samples.len() - 1;
+        }
+        self.sample_idx = self.sample_idx.min(self.samples.len().saturating_sub(1));
+    }
+}

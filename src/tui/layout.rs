@@ -1,0 +1,88 @@
+//! Screen geometry as pure functions of the terminal size, shared by the draw functions and the
+//! mouse handler so a click always lands on what was drawn. The last terminal row is the footer
+//! and never holds an image (sixel output there would scroll the screen).
+
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
+
+pub const MIN_W: u16 = 80;
+pub const MIN_H: u16 = 24;
+
+pub fn too_small(size: (u16, u16)) -> bool {
+    size.0 < MIN_W || size.1 < MIN_H
+}
+
+pub fn screen(size: (u16, u16)) -> Rect {
+    Rect::new(0, 0, size.0, size.1)
+}
+
+/// Title row, body, footer row.
+pub fn frame_rows(size: (u16, u16)) -> (Rect, Rect, Rect) {
+    let s = screen(size);
+    let rows = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .split(s);
+    (rows[0], rows[1], rows[2])
+}
+
+/// The runs table's body rows (below its header line).
+pub fn runs_rows(size: (u16, u16)) -> Rect {
+    let (_, body, _) = frame_rows(size);
+    Rect {
+        y: body.y + 1,
+        height: body.height.saturating_sub(1),
+        ..body
+    }
+}
+
+/// First visible row so that `selected` stays on screen.
+pub fn runs_offset(selected: usize, height: u16) -> usize {
+    selected.saturating_sub((height as usize).saturating_sub(1))
+}
+
+/// The run view's panes.
+pub struct RunPanes {
+    pub header: Rect,
+    pub charts: [Rect; 3],
+    pub status: Rect,
+    pub gallery: Rect,
+    pub console: Rect,
+    pub footer: Rect,
+}
+
+pub fn run_panes(size: (u16, u16)) -> RunPanes {
+    let (header, body, footer) = frame_rows(size);
+    let cols =
+        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).split(body);
+    let status_h = 8.min(cols[0].height / 3);
+    let left = Layout::vertical([Constraint::Min(6), Constraint::Length(status_h)]).split(cols[0]);
+    let charts = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([
+            Constraint::Ratio(1, 3),
+            Constraint::Ratio(1, 3),
+            Constraint::Ratio(1, 3),
+        ])
+        .split(left[0]);
+    let console_h = (cols[1].height / 4).max(4);
+    let right =
+        Layout::vertical([Constraint::Min(8), Constraint::Length(console_h)]).split(cols[1]);
+    RunPanes {
+        header,
+        charts: [charts[0], charts[1], charts[2]],
+        status: left[1],
+        gallery: right[0],
+        console: right[1],
+        footer,
+    }
+}
+
+/// A centred popup of at most `w` x `h` cells.
+pub fn popup(size: (u16, u16), w: u16, h: u16) -> Rect {
+    let s = screen(size);
+    let w = w.min(s.width.saturating_sub(2));
+    let h = h.min(s.height.saturating_sub(2));
+    Rect::new((s.width - w) / 2, (s.height - h) / 2, w, h)
+}

@@ -1,0 +1,133 @@
+//! Draw functions: pure reads of `App` (and the image cache) into a frame. `draw` picks the view,
+//! then overlays, then the toast; a terminal below the minimum size gets a plain message.
+
+mod gallery;
+mod overlays;
+mod run;
+mod runs;
+
+use super::app::{App, Overlay, View};
+use super::images::Images;
+use super::layout;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+pub fn draw(frame: &mut Frame, app: &App, images: &Images) {
+    let size = (frame.area().width, frame.area().height);
+    if layout::too_small(size) {
+        let msg = format!(
+            "terminal too small: {}x{}\natelier needs at least {}x{}\n\nenlarge the window, or press q to quit",
+            size.0,
+            size.1,
+            layout::MIN_W,
+            layout::MIN_H
+        );
+        frame.render_widget(Paragraph::new(msg).wrap(Wrap { trim: true }), frame.area());
+        return;
+    }
+    // Images are only drawn when no overlay covers them (sixel would paint over the popup).
+    let show_images = app.overlay.is_none();
+    match app.view {
+        View::Runs => runs::draw(frame, app, size),
+        View::Run => run::draw(frame, app, size, images, show_images),
+    }
+    match &app.overlay {
+        Some(Overlay::Help) => overlays::help(frame, app, size),
+        Some(Overlay::Launch(form)) => overlays::launch(frame, form, size),
+        Some(Overlay::ConfirmStop { id, .. }) => overlays::confirm_stop(frame, id, size),
+        None => {}
+    }
+    if let Some((msg, _)) = &app.toast {
+        let w = (msg.chars().count() as u16 + 4).min(size.0);
+        let area = Rect::new(size.0.saturating_sub(w), size.1.saturating_sub(2), w, 1);
+        frame.render_widget(Clear, area);
+        frame.render_widget(
+            Paragraph::new(format!(" {msg} "))
+                .style(Style::default().fg(Color::Black).bg(Color::Yellow)),
+            area,
+        );
+    }
+}
+
+/// The one-line title bar.
+fn title(frame: &mut Frame, area: Rect, left: Vec<Span<'static>>, right: String) {
+    let mut spans = vec![
+        Span::styled(
+            " atelier ",
+            Style::default()
+                .fg(Color::Black)
+                .bg(Color::Cyan)
+                .add_modifier(Modifier::BOLD),
+        ),
+        Span::raw(" "),
+    ];
+    spans.extend(left);
+    let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+    let pad = (area.width as usize).saturating_sub(used + right.chars().count() + 1);
+    spans.push(Span::raw(" ".repeat(pad)));
+    spans.push(Span::styled(right, Style::default().fg(Color::DarkGray)));
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// Key hints in the footer (the last row).
+fn footer(frame: &mut Frame, area: Rect, hints: &[(&str, &str)]) {
+    let mut spans = Vec::new();
+    for (k, what) in hints {
+        spans.push(Span::styled(
+            format!(" {k} "),
+            Style::default().fg(Color::Black).bg(Color::DarkGray),
+        ));
+        spans.push(Span::raw(format!(" {what}  ")));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// Colour of a run state label.
+fn state_style(label: &str) -> Style {
+    let c = match label {
+        "running" => Color::Green,
+        "paused" => Color::Yellow,
+        "finished" => Color::Cyan,
+        "failed" | "stalled" => Color::Red,
+        "stopped" => Color::Magenta,
+        _ => Color::Gray,
+    };
+    Style::default().fg(c)
+}
+
+/// `42s`, `3m`, `2h`, `5d` ago.
+fn age(now: f64, then: f64) -> String {
+    let s = (now - then).max(0.0);
+    match s as u64 {
+        0..=59 => format!("{}s", s as u64),
+        60..=3599 => format!("{}m", s as u64 / 60),
+        3600..=86_399 => format!("{}h", s as u64 / 3600),
+        d => format!("{}d", d / 86_400),
+    }
+}
+
+/// Remaining time as the trainer estimates it.
+fn eta(secs: Option<f64>) -> String {
+    secs.map_or("-".into(), crate::train::session::format_secs)
+}
+
+/// A unicode sparkline of the last values.
+fn sparkline(values: &[f64], width: usize) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let vals: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    let vals = &vals[vals.len().saturating_sub(width)..];
+    let (lo, hi) = vals
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    vals.iter()
+        .map(|&v| {
+            let t = if hi > lo { (v - lo) / (hi - lo) } else { 0.5 };
+            BARS[((t * 7.0).round() as usize).min(7)]
+        })
+        .collect()
+}

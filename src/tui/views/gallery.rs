@@ -1,0 +1,150 @@
+//! The gallery: the fixed probe set at the chosen sample step, as real images: the selected
+//! probe's input, output and the discriminator's patch map side by side, and below, every
+//! probe's output at that step. Encoding happens on the image worker; this only places images.
+
+use crate::run_dir::SampleRecord;
+use crate::tui::app::RunView;
+use crate::tui::images::{ImageKey, Images};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::Frame;
+
+pub fn draw(frame: &mut Frame, area: Rect, run: &RunView, images: &Images, show_images: bool) {
+    let block = Block::default()
+        .borders(Borders::TOP)
+        .title(gallery_title(run));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let probes = run.probes();
+    let Some(step) = run.shown_step() else {
+        frame.render_widget(
+            Paragraph::new(" no samples yet").style(Style::default().fg(Color::DarkGray)),
+            inner,
+        );
+        return;
+    };
+    let records = run.samples.get(&step).map(Vec::as_slice).unwrap_or(&[]);
+    let (set, probe) = probes
+        .get(run.probe)
+        .cloned()
+        .unwrap_or_else(|| ("content".into(), 0));
+    let find = |kind: &str, set: &str, probe: usize| -> Option<&SampleRecord> {
+        records
+            .iter()
+            .find(|r| r.kind == kind && r.set == set && r.probe == probe)
+    };
+    let input = run.inputs.iter().find(|r| r.set == set && r.probe == probe);
+
+    let rows = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Percentage(62),
+        Constraint::Length(1),
+        Constraint::Min(3),
+    ])
+    .split(inner);
+    let big = Layout::horizontal([
+        Constraint::Ratio(1, 3),
+        Constraint::Ratio(1, 3),
+        Constraint::Ratio(1, 3),
+    ])
+    .split(rows[1]);
+    let labels = Layout::horizontal([
+        Constraint::Ratio(1, 3),
+        Constraint::Ratio(1, 3),
+        Constraint::Ratio(1, 3),
+    ])
+    .split(rows[0]);
+    for (i, (label, rec)) in [
+        ("input", input),
+        ("output", find("output", &set, probe)),
+        ("critic: bright = real", find("patch", &set, probe)),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        frame.render_widget(
+            Paragraph::new(label).style(Style::default().fg(Color::Gray)),
+            labels[i],
+        );
+        image(frame, big[i], run, rec, images, show_images);
+    }
+    let n = probes.len().max(1);
+    frame.render_widget(
+        Paragraph::new(format!("all probes at step {step}"))
+            .style(Style::default().fg(Color::Gray)),
+        rows[2],
+    );
+    let thumbs = Layout::horizontal(vec![Constraint::Ratio(1, n as u32); n]).split(rows[3]);
+    for (i, (s, p)) in probes.iter().enumerate() {
+        let area = thumbs[i];
+        if i == run.probe && area.width > 2 {
+            frame.render_widget(
+                Paragraph::new(Line::from("▔".repeat(area.width as usize))).style(
+                    Style::default()
+                        .fg(Color::Yellow)
+                        .add_modifier(Modifier::BOLD),
+                ),
+                Rect { height: 1, ..area },
+            );
+        }
+        let below = Rect {
+            y: area.y + 1,
+            height: area.height.saturating_sub(1),
+            ..area
+        };
+        image(
+            frame,
+            below,
+            run,
+            find("output", s, *p),
+            images,
+            show_images,
+        );
+    }
+}
+
+fn gallery_title(run: &RunView) -> String {
+    let steps = run.samples.len();
+    let n = run.probes().len();
+    match run.shown_step() {
+        Some(step) => format!(
+            " samples: step {step} ({}/{steps})  probe {}/{n}{} ",
+            run.sample_idx + 1,
+            (run.probe + 1).min(n),
+            if run.follow { "  following latest" } else { "" }
+        ),
+        None => " samples ".into(),
+    }
+}
+
+fn image(
+    frame: &mut Frame,
+    area: Rect,
+    run: &RunView,
+    rec: Option<&SampleRecord>,
+    images: &Images,
+    show: bool,
+) {
+    if area.width < 2 || area.height < 1 {
+        return;
+    }
+    let Some(rec) = rec else {
+        frame.render_widget(
+            Paragraph::new("—").style(Style::default().fg(Color::DarkGray)),
+            area,
+        );
+        return;
+    };
+    if !show {
+        return;
+    }
+    let key = ImageKey {
+        path: run.dir.join(&rec.path),
+        width: area.width,
+        height: area.height,
+    };
+    images.request(key.clone());
+    images.draw(frame, area, &key);
+}

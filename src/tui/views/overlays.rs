@@ -1,0 +1,155 @@
+//! Overlays drawn over a view: the help (generated from the key table), the launch/fork form and
+//! the stop confirmation.
+
+use crate::tui::app::App;
+use crate::tui::form::LaunchForm;
+use crate::tui::keys::{key_name, Context, BINDINGS};
+use crate::tui::layout;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+pub fn help(frame: &mut Frame, _app: &App, size: (u16, u16)) {
+    let area = layout::popup(size, 84, size.1.saturating_sub(2));
+    let mut lines = Vec::new();
+    for (ctx, heading) in [
+        (Context::Global, "everywhere"),
+        (Context::Runs, "runs table"),
+        (Context::Run, "run view"),
+    ] {
+        lines.push(Line::from(Span::styled(
+            heading,
+            Style::default()
+                .fg(Color::Yellow)
+                .add_modifier(Modifier::BOLD),
+        )));
+        let mut seen: Vec<(String, &str)> = Vec::new();
+        for b in BINDINGS.iter().filter(|b| b.context == ctx) {
+            // Merge keys with the same help text (j and ↓).
+            match seen.iter_mut().find(|(_, h)| *h == b.help) {
+                Some((keys, _)) => keys.push_str(&format!(" {}", key_name(b.code))),
+                None => seen.push((key_name(b.code), b.help)),
+            }
+        }
+        for (keys, help) in seen {
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {keys:<12}"), Style::default().fg(Color::Cyan)),
+                Span::raw(help),
+            ]));
+        }
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled(
+        "  mouse: click selects, click again opens; wheel scrolls runs and sample steps",
+        Style::default().fg(Color::Gray),
+    )));
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" keys (? or Esc closes) "),
+        ),
+        area,
+    );
+}
+
+pub fn launch(frame: &mut Frame, form: &LaunchForm, size: (u16, u16)) {
+    let area = layout::popup(size, 76, 22);
+    let mut lines = Vec::new();
+    let focus = Style::default().fg(Color::Black).bg(Color::Cyan);
+    if let Some(run) = &form.fork_of {
+        lines.push(Line::from(format!(
+            "fork of {run}: a new run from its spec with these values"
+        )));
+    } else {
+        lines.push(Line::from(Span::styled(
+            "experiment (↑↓ to choose)",
+            Style::default().fg(Color::Yellow),
+        )));
+        for (i, e) in form.experiments.iter().enumerate() {
+            let mark = if i == form.selected { "▶ " } else { "  " };
+            let desc = match &e.spec {
+                Ok(s) => {
+                    let mode = match s.mode {
+                        crate::spec::Mode::SingleStyle => "single_style",
+                        crate::spec::Mode::Cyclegan => "cyclegan",
+                    };
+                    format!("{mode}, {} steps  {}", s.train.steps, s.description)
+                }
+                Err(err) => format!("unreadable: {err}"),
+            };
+            // One line per experiment: cut the description to the popup's width.
+            let room = (area.width as usize).saturating_sub(22);
+            let desc: String = if desc.chars().count() > room {
+                desc.chars()
+                    .take(room.saturating_sub(1))
+                    .chain(std::iter::once('…'))
+                    .collect()
+            } else {
+                desc
+            };
+            let style = if form.focus == 0 && i == form.selected {
+                focus
+            } else {
+                Style::default()
+            };
+            lines.push(Line::from(vec![
+                Span::styled(format!("{mark}{:<16}", e.name), style),
+                Span::styled(format!(" {desc}"), Style::default().fg(Color::Gray)),
+            ]));
+        }
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled(
+        "overrides (Tab to move, type to edit)",
+        Style::default().fg(Color::Yellow),
+    )));
+    for (i, f) in form.fields.iter().enumerate() {
+        let style = if form.focus == i + 1 {
+            focus
+        } else {
+            Style::default()
+        };
+        let cursor = if form.focus == i + 1 { "▏" } else { "" };
+        lines.push(Line::from(vec![
+            Span::raw(format!("  {:<16}", f.label)),
+            Span::styled(format!("{}{cursor}", f.value), style),
+        ]));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled(
+        "Enter starts a detached trainer (it keeps running after you quit)   Esc cancels",
+        Style::default().fg(Color::Gray),
+    )));
+    frame.render_widget(Clear, area);
+    let title = if form.fork_of.is_some() {
+        " fork "
+    } else {
+        " launch "
+    };
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(Block::default().borders(Borders::ALL).title(title)),
+        area,
+    );
+}
+
+pub fn confirm_stop(frame: &mut Frame, id: &str, size: (u16, u16)) {
+    let area = layout::popup(size, 60, 5);
+    frame.render_widget(Clear, area);
+    let text = vec![
+        Line::from(format!("Stop {id}?")),
+        Line::from("It checkpoints first; `r` resumes it later."),
+        Line::from(Span::styled(
+            "y: stop   any other key: cancel",
+            Style::default().fg(Color::Yellow),
+        )),
+    ];
+    frame.render_widget(
+        Paragraph::new(text).block(Block::default().borders(Borders::ALL).title(" stop ")),
+        area,
+    );
+}

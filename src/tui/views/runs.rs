@@ -1,0 +1,160 @@
+//! The runs view (home): every run newest first, with state (stalled when the heartbeat stopped),
+//! progress, speed, ETA, last losses with sparklines and age; `/` filters.
+
+use super::{age, eta, footer, sparkline, state_style, title};
+use crate::tui::app::App;
+use crate::tui::layout;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
+use ratatui::Frame;
+
+pub fn draw(frame: &mut Frame, app: &App, size: (u16, u16)) {
+    let (top, body, bottom) = layout::frame_rows(size);
+    let runs = app.visible_runs();
+    let live = app
+        .runs
+        .iter()
+        .filter(|r| r.state.label() == "running")
+        .count();
+    let filter = if app.filtering || !app.filter.is_empty() {
+        format!(
+            "  filter: {}{}",
+            app.filter,
+            if app.filtering { "▏" } else { "" }
+        )
+    } else {
+        String::new()
+    };
+    title(
+        frame,
+        top,
+        vec![Span::raw(format!(
+            "{} runs, {live} running{filter}",
+            app.runs.len()
+        ))],
+        format!("{}  graphics: {}", app.runs_dir.display(), app.graphics),
+    );
+    if runs.is_empty() {
+        let msg = if app.runs.is_empty() {
+            format!("No runs in {} yet.\n\nPress n to launch an experiment (try quickstart), or ? for help.", app.runs_dir.display())
+        } else {
+            "No run matches the filter (Esc clears it).".to_string()
+        };
+        frame.render_widget(
+            Paragraph::new(msg).style(Style::default().fg(Color::Gray)),
+            Rect {
+                y: body.y + 1,
+                ..body
+            },
+        );
+    } else {
+        table(frame, app, &runs, body);
+    }
+    footer(
+        frame,
+        bottom,
+        &[
+            ("Enter", "open"),
+            ("n", "new"),
+            ("p", "pause"),
+            ("s", "stop"),
+            ("r", "resume"),
+            ("f", "fork"),
+            ("/", "filter"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
+    );
+}
+
+fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body: Rect) {
+    let rows_area = layout::runs_rows((frame.area().width, frame.area().height));
+    let offset = layout::runs_offset(app.selected, rows_area.height);
+    let spark_w = 12;
+    let rows: Vec<Row> = runs
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(rows_area.height as usize)
+        .map(|(i, r)| {
+            let label = r.state.label();
+            let frac = if r.total_steps > 0 {
+                r.step as f64 / r.total_steps as f64
+            } else {
+                0.0
+            };
+            let filled = (frac * 6.0).round() as usize;
+            let bar = format!(
+                "{}{}",
+                "█".repeat(filled.min(6)),
+                "░".repeat(6 - filled.min(6))
+            );
+            let loss = |k: &str| {
+                r.last
+                    .as_ref()
+                    .and_then(|m| m.losses.get(k))
+                    .map_or("-".into(), |v| crate::train::session::format_loss(*v))
+            };
+            let style = if i == app.selected {
+                Style::default().add_modifier(Modifier::REVERSED)
+            } else {
+                Style::default()
+            };
+            Row::new(vec![
+                Cell::from(r.name.clone()),
+                Cell::from(r.mode.clone()),
+                Cell::from(Span::styled(label.to_string(), state_style(label))),
+                Cell::from(format!("{}/{}", r.step, r.total_steps)),
+                Cell::from(bar),
+                Cell::from(r.images_per_s.map_or("-".into(), |v| format!("{v:.1}"))),
+                Cell::from(if label == "running" {
+                    eta(r.eta_secs)
+                } else {
+                    "-".into()
+                }),
+                Cell::from(Line::from(vec![
+                    Span::raw(format!("{:>9} ", loss("g_total"))),
+                    Span::styled(
+                        sparkline(&r.spark_g, spark_w),
+                        Style::default().fg(Color::Cyan),
+                    ),
+                ])),
+                Cell::from(Line::from(vec![
+                    Span::raw(format!("{:>9} ", loss("d_total"))),
+                    Span::styled(
+                        sparkline(&r.spark_d, spark_w),
+                        Style::default().fg(Color::Magenta),
+                    ),
+                ])),
+                Cell::from(age(app.now, r.updated)),
+            ])
+            .style(style)
+        })
+        .collect();
+    let header = Row::new([
+        "NAME", "MODE", "STATE", "STEP", "PROGRESS", "IMG/S", "ETA", "G LOSS", "D LOSS", "AGE",
+    ])
+    .style(
+        Style::default()
+            .fg(Color::Yellow)
+            .add_modifier(Modifier::BOLD),
+    );
+    let widths = [
+        Constraint::Min(14),
+        Constraint::Length(12),
+        Constraint::Length(8),
+        Constraint::Length(11),
+        Constraint::Length(8),
+        Constraint::Length(6),
+        Constraint::Length(7),
+        Constraint::Length(22),
+        Constraint::Length(22),
+        Constraint::Length(4),
+    ];
+    frame.render_widget(
+        Table::new(rows, widths).header(header).column_spacing(1),
+        body,
+    );
+}

@@ -1,0 +1,139 @@
+//! Background work that reports to the UI through the one `Msg` channel: the poller rescans the
+//! runs directory every second, tails the open run's files every 250 ms (only what was appended),
+//! and lists experiments on request. Nothing here blocks the UI thread.
+
+use super::app::{Experiment, Msg, RunDelta};
+use crate::run_dir::{self, RunDir};
+use crate::store::{self, tail::Tail};
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+/// Requests from the UI thread to the poller.
+#[derive(Debug)]
+pub enum Request {
+    Watch(Option<PathBuf>),
+    ListExperiments,
+    Rescan,
+}
+
+/// The open run: one tail per file.
+pub struct Watched {
+    dir: PathBuf,
+    metrics: Tail,
+    events: Tail,
+    log: Tail,
+    samples: Tail,
+    spec_sent: bool,
+}
+
+impl Watched {
+    pub fn new(dir: PathBuf) -> Self {
+        let run = RunDir::new(&dir);
+        Self {
+            metrics: Tail::new(run.path(run_dir::METRICS)),
+            events: Tail::new(run.path(run_dir::EVENTS)),
+            log: Tail::new(run.path(run_dir::LOG)),
+            samples: Tail::new(run.path(run_dir::SAMPLE_INDEX)),
+            dir,
+            spec_sent: false,
+        }
+    }
+
+    /// Everything new since the last poll, with the current status.
+    pub fn poll(&mut self) -> RunDelta {
+        let status = run_dir::read_status(&self.dir);
+        let liveness = store::liveness(status.as_ref(), run_dir::now());
+        let spec = if self.spec_sent {
+            None
+        } else {
+            let s = std::fs::read_to_string(self.dir.join(run_dir::SPEC))
+                .ok()
+                .and_then(|t| toml::from_str(&t).ok());
+            self.spec_sent = s.is_some();
+            s
+        };
+        RunDelta {
+            dir: self.dir.clone(),
+            status,
+            liveness,
+            spec,
+            metrics: self.metrics.poll_json(),
+            events: self.events.poll_json(),
+            log: self.log.poll_lines(),
+            samples: self.samples.poll_json(),
+        }
+    }
+}
+
+/// Start the poller; it ends when the UI drops the request sender or the message receiver.
+pub fn spawn_poller(
+    runs_dir: PathBuf,
+    experiments_dir: PathBuf,
+    tx: Sender<Msg>,
+) -> Sender<Request> {
+    let (req_tx, req_rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("poller".into())
+        .spawn(move || poll_loop(runs_dir, experiments_dir, tx, req_rx))
+        .expect("spawning the poller thread");
+    req_tx
+}
+
+fn poll_loop(runs_dir: PathBuf, experiments_dir: PathBuf, tx: Sender<Msg>, rx: Receiver<Request>) {
+    let mut watched: Option<Watched> = None;
+    let mut last_scan: Option<Instant> = None;
+    loop {
+        if last_scan.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
+            if tx.send(Msg::Runs(store::scan(&runs_dir))).is_err() {
+                return;
+            }
+            last_scan = Some(Instant::now());
+        }
+        if let Some(w) = watched.as_mut() {
+            if tx.send(Msg::RunData(Box::new(w.poll()))).is_err() {
+                return;
+            }
+        }
+        match rx.recv_timeout(Duration::from_millis(250)) {
+            Ok(Request::Watch(dir)) => watched = dir.map(Watched::new),
+            Ok(Request::ListExperiments) => {
+                if tx
+                    .send(Msg::Experiments(list_experiments(&experiments_dir)))
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            Ok(Request::Rescan) => last_scan = None,
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+    }
+}
+
+/// Every `*.toml` in the folder, parsed (not validated: that happens on launch), by name.
+pub fn list_experiments(dir: &std::path::Path) -> Vec<Experiment> {
+    let mut out: Vec<Experiment> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .map(|path| {
+            let name = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let spec = std::fs::read_to_string(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|t| {
+                    toml::from_str(&t).map_err(|e: toml::de::Error| e.message().to_string())
+                });
+            Experiment { path, name, spec }
+        })
+        .collect();
+    // The quickstart first: it is what a new user wants.
+    out.sort_by_key(|e| (e.name != "quickstart", e.name.clone()));
+    out
+}

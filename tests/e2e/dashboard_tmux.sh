@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# End-to-end: the dashboard in tmux on a scratch workspace. Launch a tiny experiment from the
+# launch form, open the run, see charts and samples arrive, pause and resume it from the keyboard,
+# quit the dashboard and check the trainer kept going, reopen and see it, stop it.
+# Usage: tests/e2e/dashboard_tmux.sh PATH/TO/atelier
+set -euo pipefail
+bin=$(realpath "${1:?usage: dashboard_tmux.sh PATH/TO/atelier}")
+work=$(mktemp -d -t atelier-e2e.XXXX)
+sock=atelier-e2e-$$
+trap 'tmux -L $sock kill-server 2>/dev/null || true; pkill -f "$work/runs" 2>/dev/null || true; rm -rf "$work"' EXIT
+mkdir -p "$work/experiments"
+cat > "$work/experiments/tiny.toml" <<'TOML'
+description = "e2e"
+mode = "single_style"
+[data]
+content = "builtin"
+style = "builtin"
+image_size = 32
+probe_count = 2
+builtin_count = 4
+[generator]
+width = 4
+blocks = 1
+[discriminator]
+width = 4
+layers = 2
+[train]
+steps = 100000
+batch_size = 2
+log_every = 5
+sample_every = 20
+checkpoint_every = 100000
+backend = "flex"
+threads = 1
+TOML
+cd "$work"
+screen() { tmux -L $sock capture-pane -p -t e2e; }
+wait_for() { # wait_for PATTERN SECONDS
+  for _ in $(seq $(( $2 * 5 ))); do screen | grep -q -- "$1" && return 0; sleep 0.2; done
+  echo "FAIL: '$1' not on screen after $2 s. Screen:"; screen; exit 1
+}
+start() {
+  tmux -L $sock new-session -d -s e2e -x 160 -y 48 "$bin dashboard --runs-dir runs --experiments experiments --graphics halfblocks"
+}
+start
+wait_for "No runs in runs yet" 10
+tmux -L $sock send-keys -t e2e n
+wait_for "overrides (Tab to move" 10
+wait_for "tiny" 5
+tmux -L $sock send-keys -t e2e Enter
+wait_for "launched" 15
+wait_for " running " 30
+echo "ok: launched from the form, the run shows as running"
+tmux -L $sock send-keys -t e2e Enter
+wait_for "samples: step" 30
+wait_for "generator" 5
+wait_for "train.log" 5
+echo "ok: run view with charts, gallery and console"
+tmux -L $sock send-keys -t e2e p
+wait_for " paused " 15
+echo "ok: paused from the keyboard"
+tmux -L $sock send-keys -t e2e p
+wait_for " running " 15
+echo "ok: resumed"
+tmux -L $sock send-keys -t e2e q
+sleep 1
+tmux -L $sock has-session -t e2e 2>/dev/null && { echo "FAIL: dashboard did not quit"; exit 1; }
+run=$(ls -d runs/*-tiny)
+step1=$(python3 -c "import json;print(json.load(open('$run/status.json'))['step'])")
+sleep 3
+step2=$(python3 -c "import json;print(json.load(open('$run/status.json'))['step'])")
+[ "$step2" -gt "$step1" ] || { echo "FAIL: training stopped with the dashboard ($step1 -> $step2)"; exit 1; }
+echo "ok: training continues after the dashboard quit ($step1 -> $step2)"
+start
+wait_for " running " 10
+echo "ok: reopened, the run is still there"
+tmux -L $sock send-keys -t e2e s
+wait_for "Stop " 5
+tmux -L $sock send-keys -t e2e y
+wait_for " stopped " 30
+echo "ok: stopped with confirmation"
+tmux -L $sock send-keys -t e2e q
+echo "dashboard e2e: all passed"

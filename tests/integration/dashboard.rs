@@ -1,0 +1,366 @@
+//! The dashboard driven headless: messages into `update`, effects out; views drawn into ratatui's
+//! `TestBackend` with the half-block picker and snapshotted with insta, on fixture run
+//! directories written here.
+
+use atelier::run_dir::{self, Command, MetricRow, RunState, SampleRecord, Status};
+use atelier::store;
+use atelier::tui::app::{App, Effect, Msg, Overlay, View};
+use atelier::tui::images::{halfblock_picker, Images};
+use atelier::tui::update::update;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+fn key(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+
+fn code(c: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
+}
+
+/// A run directory with `rows` metric rows, samples at a few steps and the given state.
+pub fn fixture_run(
+    runs: &Path,
+    id: &str,
+    state: RunState,
+    step: u64,
+    rows: u64,
+    now: f64,
+) -> PathBuf {
+    let dir = runs.join(id);
+    std::fs::create_dir_all(dir.join("samples/inputs")).unwrap();
+    std::fs::write(dir.join("spec.toml"), "name = \"quickstart\"\nmode = \"single_style\"\n[data]\ncontent = \"builtin\"\nstyle = \"builtin\"\nimage_size = 64\n[train]\nsteps = 400\n").unwrap();
+    let status = Status {
+        state,
+        name: id.rsplit('-').next().unwrap().to_string(),
+        mode: "single_style".into(),
+        pid: std::process::id(),
+        host: store::hostname(),
+        step,
+        total_steps: 400,
+        heartbeat: now,
+        started: now - 100.0,
+        backend: "flex".into(),
+        device: "cpu, 2 threads".into(),
+        images_per_s: Some(17.5),
+        eta_secs: Some((400 - step) as f64 / 4.4),
+        message: None,
+    };
+    std::fs::write(
+        dir.join("status.json"),
+        serde_json::to_vec(&status).unwrap(),
+    )
+    .unwrap();
+    let mut metrics = String::new();
+    for i in 1..=rows {
+        let s = i * 10;
+        let mut losses = BTreeMap::new();
+        let t = s as f64 / 100.0;
+        losses.insert(
+            "g_adv".to_string(),
+            0.6 - 0.2 * (1.0 - (-t).exp()) + 0.05 * (t * 3.0).sin(),
+        );
+        losses.insert("g_total".to_string(), 2.5 - 0.5 * (1.0 - (-t).exp()));
+        losses.insert("d_real".to_string(), 0.45 - 0.25 * (1.0 - (-t).exp()));
+        losses.insert(
+            "d_fake".to_string(),
+            0.47 - 0.3 * (1.0 - (-t).exp()) + 0.03 * (t * 5.0).cos(),
+        );
+        losses.insert("d_total".to_string(), 0.46 - 0.27 * (1.0 - (-t).exp()));
+        losses.insert("content".to_string(), 1e-3 * (1.0 + 0.2 * (t * 2.0).sin()));
+        losses.insert("style".to_string(), 5e-7 * (-t).exp() + 1e-7);
+        let row = MetricRow {
+            step: s,
+            time: now - 100.0 + t,
+            lr_g: 1e-3,
+            lr_d: 1e-3,
+            images_per_s: 17.0,
+            losses,
+        };
+        metrics.push_str(&serde_json::to_string(&row).unwrap());
+        metrics.push('\n');
+    }
+    std::fs::write(dir.join("metrics.jsonl"), metrics).unwrap();
+    let mut index = String::new();
+    for p in 0..2usize {
+        let path = format!("samples/inputs/content_{p:02}.png");
+        atelier::train::data::procedural::content_scene(1, p, 32, 32)
+            .save(dir.join(&path))
+            .unwrap();
+        index.push_str(
+            &serde_json::to_string(&SampleRecord {
+                step: 0,
+                set: "content".into(),
+                probe: p,
+                kind: "input".into(),
+                path,
+            })
+            .unwrap(),
+        );
+        index.push('\n');
+    }
+    for s in [0u64, 50, 100] {
+        let sd = format!("samples/step_{s:07}");
+        std::fs::create_dir_all(dir.join(&sd)).unwrap();
+        for p in 0..2usize {
+            for kind in ["output", "patch"] {
+                let path = format!("{sd}/content_{p:02}_{kind}.png");
+                let img = if kind == "output" {
+                    atelier::train::data::procedural::painterly_style(s + p as u64, 32, 32)
+                } else {
+                    atelier::train::data::convert::heatmap(&[0.1, 0.9, 0.5, 0.3], 2, 2, 32, 32)
+                };
+                img.save(dir.join(&path)).unwrap();
+                index.push_str(
+                    &serde_json::to_string(&SampleRecord {
+                        step: s,
+                        set: "content".into(),
+                        probe: p,
+                        kind: kind.into(),
+                        path,
+                    })
+                    .unwrap(),
+                );
+                index.push('\n');
+            }
+        }
+    }
+    std::fs::write(dir.join("samples/index.jsonl"), index).unwrap();
+    std::fs::write(dir.join("train.log"), "[10:00:00] started: quickstart (single_style) on flex (cpu, 2 threads)\n[10:00:20] step 100/400  g_adv 0.4\n").unwrap();
+    dir
+}
+
+pub fn app_with_runs(runs: &Path, now: f64) -> App {
+    let mut app = App::new(PathBuf::from("runs"), PathBuf::from("experiments"), now);
+    app.size = (120, 36);
+    update(&mut app, Msg::Runs(store::scan(runs)));
+    app
+}
+
+#[test]
+fn keys_drive_the_runs_table_and_open_a_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let now = run_dir::now();
+    fixture_run(
+        tmp.path(),
+        "20261121-100000-alpha",
+        RunState::Finished,
+        400,
+        40,
+        now,
+    );
+    fixture_run(
+        tmp.path(),
+        "20261121-110000-beta",
+        RunState::Running,
+        100,
+        10,
+        now,
+    );
+    let mut app = app_with_runs(tmp.path(), now + 5.0);
+    assert_eq!(
+        app.visible_runs()[0].id,
+        "20261121-110000-beta",
+        "newest first"
+    );
+    assert_eq!(app.visible_runs()[0].state.label(), "running");
+    update(&mut app, key('j'));
+    assert_eq!(app.selected_run().unwrap().id, "20261121-100000-alpha");
+    // Filter to beta, then clear with Esc.
+    update(&mut app, key('/'));
+    for c in "bet".chars() {
+        update(&mut app, key(c));
+    }
+    update(&mut app, code(KeyCode::Enter));
+    assert_eq!(app.visible_runs().len(), 1);
+    assert_eq!(update(&mut app, key('q')), vec![Effect::Quit]);
+    app.quit = false;
+    update(&mut app, code(KeyCode::Esc));
+    assert_eq!(app.visible_runs().len(), 2);
+
+    app.selected = 0;
+    let fx = update(&mut app, code(KeyCode::Enter));
+    assert_eq!(app.view, View::Run);
+    assert!(fx.contains(&Effect::Watch(Some(
+        tmp.path().join("20261121-110000-beta")
+    ))));
+    // Pause goes to the open run's control file and is pending until acknowledged.
+    let fx = update(&mut app, key('p'));
+    let Some(Effect::Control {
+        command: Command::Pause,
+        id,
+        ..
+    }) = fx.into_iter().find(|e| matches!(e, Effect::Control { .. }))
+    else {
+        panic!("pause effect")
+    };
+    assert_eq!(app.run.as_ref().unwrap().pending.len(), 1);
+    // A knob needs the current value: refused until the run's spec has arrived.
+    assert!(update(&mut app, key('w')).is_empty());
+    assert!(app.toast.as_ref().unwrap().0.contains("not known yet"));
+    let dir = tmp.path().join("20261121-110000-beta");
+    let delta = atelier::tui::workers::Watched::new(dir).poll();
+    update(&mut app, Msg::RunData(Box::new(delta)));
+    // Style weight up sends a set with 1.5x the spec value (default 1000).
+    let fx = update(&mut app, key('w'));
+    assert!(fx.iter().any(|e| matches!(e, Effect::Control { command: Command::Set { key, value }, .. } if key == "loss.style_weight" && (*value - 1500.0).abs() < 1e-9)), "{fx:?}");
+    // Stop asks first; anything but y cancels.
+    update(&mut app, key('s'));
+    assert!(matches!(app.overlay, Some(Overlay::ConfirmStop { .. })));
+    let fx = update(&mut app, key('n'));
+    assert!(!fx.iter().any(|e| matches!(e, Effect::Control { .. })));
+    update(&mut app, key('s'));
+    let fx = update(&mut app, key('y'));
+    assert!(fx.iter().any(|e| matches!(
+        e,
+        Effect::Control {
+            command: Command::Stop,
+            ..
+        }
+    )));
+    let _ = id;
+    let fx = update(&mut app, code(KeyCode::Esc));
+    assert_eq!(app.view, View::Runs);
+    assert!(fx.contains(&Effect::Watch(None)));
+}
+
+#[test]
+fn finished_runs_refuse_live_commands_and_offer_resume_and_fork() {
+    let tmp = tempfile::tempdir().unwrap();
+    let now = run_dir::now();
+    fixture_run(
+        tmp.path(),
+        "20261121-100000-alpha",
+        RunState::Stopped,
+        200,
+        20,
+        now,
+    );
+    let mut app = app_with_runs(tmp.path(), now);
+    assert!(update(&mut app, key('p')).is_empty());
+    assert!(app.toast.as_ref().unwrap().0.contains("not running"));
+    let fx = update(&mut app, key('r'));
+    assert_eq!(
+        fx,
+        vec![Effect::Resume(tmp.path().join("20261121-100000-alpha"))]
+    );
+    update(&mut app, key('f'));
+    let Some(Overlay::Launch(form)) = &app.overlay else {
+        panic!("fork form")
+    };
+    assert_eq!(form.fork_of.as_deref(), Some("20261121-100000-alpha"));
+    assert_eq!(form.fields[0].value, "quickstart-fork");
+    // Typing into the steps field and Enter launches from the run's own spec.
+    update(&mut app, code(KeyCode::Tab));
+    for _ in 0..3 {
+        update(&mut app, code(KeyCode::Backspace));
+    }
+    for c in "900".chars() {
+        update(&mut app, key(c));
+    }
+    let fx = update(&mut app, code(KeyCode::Enter));
+    let launch = fx.iter().find_map(|e| match e {
+        Effect::Launch {
+            spec,
+            overrides,
+            name,
+        } => Some((spec.clone(), overrides.clone(), name.clone())),
+        _ => None,
+    });
+    let (spec, overrides, name) = launch.expect("launch effect");
+    assert_eq!(spec, tmp.path().join("20261121-100000-alpha/spec.toml"));
+    assert_eq!(overrides, vec!["train.steps=900".to_string()]);
+    assert_eq!(name.as_deref(), Some("quickstart-fork"));
+}
+
+#[test]
+fn run_data_updates_follow_latest_and_acknowledgements_clear_pending() {
+    use atelier::store::tail::Tail;
+    let tmp = tempfile::tempdir().unwrap();
+    let now = run_dir::now();
+    let dir = fixture_run(
+        tmp.path(),
+        "20261121-110000-beta",
+        RunState::Running,
+        100,
+        10,
+        now,
+    );
+    let mut app = app_with_runs(tmp.path(), now);
+    update(&mut app, code(KeyCode::Enter));
+    let mut w = atelier::tui::workers::Watched::new(dir.clone());
+    update(&mut app, Msg::RunData(Box::new(w.poll())));
+    let run = app.run.as_ref().unwrap();
+    assert_eq!(run.metrics.len(), 10);
+    assert_eq!(run.shown_step(), Some(100), "follows the latest sample");
+    assert_eq!(run.probes().len(), 2);
+    update(&mut app, key('['));
+    assert_eq!(app.run.as_ref().unwrap().shown_step(), Some(50));
+    assert!(!app.run.as_ref().unwrap().follow);
+    update(&mut app, code(KeyCode::End));
+    assert!(app.run.as_ref().unwrap().follow);
+
+    // A pending pause is cleared by the trainer's ack; a set ack updates the knob shown.
+    let fx = update(&mut app, key('p'));
+    let Some(Effect::Control { id, .. }) = fx.into_iter().next() else {
+        panic!()
+    };
+    let ev = |id: &str, key: Option<&str>| run_dir::Event {
+        time: now,
+        step: 101,
+        kind: "ack".into(),
+        id: Some(id.into()),
+        message: "ok".into(),
+        key: key.map(String::from),
+        value: key.map(|_| 3e6),
+    };
+    run_dir::append_json(&dir.join("events.jsonl"), &ev(&id, None)).unwrap();
+    run_dir::append_json(
+        &dir.join("events.jsonl"),
+        &ev("other", Some("loss.style_weight")),
+    )
+    .unwrap();
+    update(&mut app, Msg::RunData(Box::new(w.poll())));
+    let run = app.run.as_ref().unwrap();
+    assert!(run.pending.is_empty());
+    assert_eq!(run.knobs()["loss.style_weight"], 3e6);
+    let _ = Tail::new(dir.join("x"));
+}
+
+#[test]
+fn chart_cursor_and_options() {
+    let tmp = tempfile::tempdir().unwrap();
+    let now = run_dir::now();
+    let dir = fixture_run(
+        tmp.path(),
+        "20261121-110000-beta",
+        RunState::Running,
+        100,
+        10,
+        now,
+    );
+    let mut app = app_with_runs(tmp.path(), now);
+    update(&mut app, code(KeyCode::Enter));
+    update(
+        &mut app,
+        Msg::RunData(Box::new(atelier::tui::workers::Watched::new(dir).poll())),
+    );
+    update(&mut app, code(KeyCode::Left));
+    assert_eq!(app.run.as_ref().unwrap().cursor, Some(9));
+    update(&mut app, code(KeyCode::Left));
+    update(&mut app, code(KeyCode::Right));
+    assert_eq!(app.run.as_ref().unwrap().cursor, Some(9));
+    update(&mut app, key('.'));
+    assert_eq!(app.run.as_ref().unwrap().cursor, None);
+    update(&mut app, key('l'));
+    update(&mut app, key('+'));
+    assert!(app.chart.log_y);
+    assert!((app.chart.smoothing - 0.7).abs() < 1e-9);
+    update(&mut app, key('?'));
+    assert_eq!(app.overlay, Some(Overlay::Help));
+    update(&mut app, code(KeyCode::Esc));
+    assert_eq!(app.overlay, None);
+    let _: Option<&Images> = None;
+    let _ = halfblock_picker;
+}

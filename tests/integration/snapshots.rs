@@ -1,0 +1,121 @@
+//! Insta snapshots of every view over ratatui's `TestBackend` (half-block images), on fixture run
+//! directories: runs table, run view with charts and gallery, help, launch form, stop
+//! confirmation, and the too-small terminal message.
+
+use crate::dashboard::{app_with_runs, fixture_run};
+use atelier::run_dir::{self, RunState};
+use atelier::tui::app::{App, Msg};
+use atelier::tui::images::{halfblock_picker, Images};
+use atelier::tui::update::update;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+fn press(app: &mut App, c: KeyCode) {
+    update(app, Msg::Key(KeyEvent::new(c, KeyModifiers::NONE)));
+}
+
+/// Draw until every requested image is encoded (the worker is asynchronous), then return the screen.
+fn settle(app: &App, images: &Images, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    let mut last = String::new();
+    for _ in 0..100 {
+        term.draw(|f| atelier::tui::views::draw(f, app, images))
+            .unwrap();
+        let now = term.backend().to_string();
+        if now == last && !now.contains("loading…") {
+            break;
+        }
+        last = now;
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    term
+}
+
+fn fixtures() -> (tempfile::TempDir, App) {
+    let tmp = tempfile::tempdir().unwrap();
+    let now = run_dir::now();
+    fixture_run(
+        tmp.path(),
+        "20261121-090000-quickstart",
+        RunState::Finished,
+        400,
+        40,
+        now,
+    );
+    fixture_run(
+        tmp.path(),
+        "20261121-100000-stopped",
+        RunState::Stopped,
+        120,
+        12,
+        now,
+    );
+    fixture_run(
+        tmp.path(),
+        "20261121-110000-live",
+        RunState::Running,
+        100,
+        10,
+        now,
+    );
+    let app = app_with_runs(tmp.path(), now + 5.0);
+    (tmp, app)
+}
+
+#[test]
+fn runs_view() {
+    let (_tmp, app) = fixtures();
+    let images = Images::new(halfblock_picker(), || {});
+    insta::assert_snapshot!("runs_view", settle(&app, &images, 120, 24).backend());
+}
+
+#[test]
+fn run_view_with_charts_and_gallery() {
+    let (tmp, mut app) = fixtures();
+    press(&mut app, KeyCode::Enter);
+    let dir = tmp.path().join("20261121-110000-live");
+    update(
+        &mut app,
+        Msg::RunData(Box::new(atelier::tui::workers::Watched::new(dir).poll())),
+    );
+    let images = Images::new(halfblock_picker(), || {});
+    let term = settle(&app, &images, 120, 36);
+    let screen = term.backend().to_string();
+    assert!(screen.contains("samples: step 100 (3/3)"), "{screen}");
+    assert!(
+        screen.contains("▀") || screen.contains("▄"),
+        "images drawn as half blocks: {screen}"
+    );
+    insta::assert_snapshot!("run_view", term.backend());
+    // The cursor reads values at a step.
+    press(&mut app, KeyCode::Left);
+    let screen = settle(&app, &images, 120, 36).backend().to_string();
+    assert!(screen.contains("generator @ step 100: g_adv"), "{screen}");
+}
+
+#[test]
+fn overlays_and_small_terminal() {
+    let (_tmp, mut app) = fixtures();
+    let images = Images::new(halfblock_picker(), || {});
+    update(
+        &mut app,
+        Msg::Key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE)),
+    );
+    insta::assert_snapshot!("help", settle(&app, &images, 100, 48).backend());
+    press(&mut app, KeyCode::Esc);
+    let experiments = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("experiments");
+    update(
+        &mut app,
+        Msg::Experiments(atelier::tui::workers::list_experiments(&experiments)),
+    );
+    insta::assert_snapshot!("launch", settle(&app, &images, 100, 30).backend());
+    press(&mut app, KeyCode::Esc);
+    update(
+        &mut app,
+        Msg::Key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::NONE)),
+    );
+    insta::assert_snapshot!("confirm_stop", settle(&app, &images, 100, 14).backend());
+    press(&mut app, KeyCode::Esc);
+    insta::assert_snapshot!("too_small", settle(&app, &images, 60, 16).backend());
+}
