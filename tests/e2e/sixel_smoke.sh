@@ -44,19 +44,24 @@ TOML
 cd "$work"
 # Start the dashboard only once xterm is attached: in a detached session the terminal query
 # gets no cell size and falls back to half blocks.
-tmux -L $sock -f /dev/null new-session -d -x 140 -y 42 "sleep 2; exec $bin dashboard --runs-dir runs 2>$work/stderr.txt"
+tmux -L $sock -f /dev/null new-session -d -x 140 -y 42 "sleep 4; exec $bin dashboard --runs-dir runs 2>$work/stderr.txt"
 tmux -L $sock set -g status off >/dev/null
 tmux -L $sock set -g allow-passthrough on >/dev/null 2>&1 || true
-DISPLAY=$disp xterm -fa Monospace -fs 10 -geometry 140x42+0+0 -ti vt340 -xrm 'XTerm*numColorRegisters: 256' \
+DISPLAY=$disp xterm -fa Monospace -fs 10 -geometry 140x42+0+0 -ti vt340 -xrm 'XTerm*allowWindowOps: true' -xrm 'XTerm*numColorRegisters: 256' \
   -e tmux -L $sock attach >"$work/xterm.log" 2>&1 &
-sleep 7                      # the dashboard starts, queries the terminal (up to 2 s), scans, draws
+sleep 9                      # the dashboard starts, queries the terminal (up to 2 s), scans, draws
 tmux -L $sock send-keys Enter
 sleep 5                      # the run view: samples decoded, encoded as sixel, sent
 wid=$(DISPLAY=$disp xwininfo -root -tree | awk '/"xterm"/ {print $1; exit}')
 DISPLAY=$disp import -window "${wid:-root}" "$out"
-colours=$(convert "$out" -format %k info:)
+colours=$(identify -format %k "$out")
 echo "sixel_smoke: screenshot $out has $colours distinct colours"
-tmux -L $sock capture-pane -p | head -3
+header=$(tmux -L $sock capture-pane -p | head -1)
+echo "$header"
+case "$header" in
+  *"graphics: sixel"*) ;;
+  *) echo "FAIL: the dashboard did not pick sixel graphics in a sixel terminal"; exit 1 ;;
+esac
 if [ "$colours" -lt 200 ]; then
   echo "FAIL: expected the gallery's images (>= 200 colours); stderr:"; cat "$work/stderr.txt" || true
   exit 1
