@@ -36,7 +36,7 @@ impl Liveness {
 }
 
 /// One row of `atelier runs`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct RunSummary {
     pub id: String,
     pub dir: String,

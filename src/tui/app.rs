@@ -266,6 +266,27 @@ pub fn apply<T>(into: &mut Vec<T>, update: Update<T>) {
     }
 }
 
+impl RunDelta {
+    /// Whether this delta carries anything new beyond what `previous_status` already said.
+    pub fn is_news(
+        &self,
+        previous_status: Option<&Status>,
+        previous_liveness: Option<Liveness>,
+    ) -> bool {
+        let grew = |u: &Update<_>| matches!(u, Update::Reset(_)) || !u.records().is_empty();
+        self.spec.is_some()
+            || self.status.as_ref() != previous_status
+            || Some(self.liveness) != previous_liveness
+            || grew(&self.metrics)
+            || matches!(self.events, Update::Reset(_))
+            || !self.events.records().is_empty()
+            || matches!(self.log, Update::Reset(_))
+            || !self.log.records().is_empty()
+            || matches!(self.samples, Update::Reset(_))
+            || !self.samples.records().is_empty()
+    }
+}
+
 impl RunView {
     /// Fold a delta from the poller into the view.
     pub fn absorb(&mut self, d: RunDelta) {

@@ -83,20 +83,34 @@ pub fn spawn_poller(
 fn poll_loop(runs_dir: PathBuf, experiments_dir: PathBuf, tx: Sender<Msg>, rx: Receiver<Request>) {
     let mut watched: Option<Watched> = None;
     let mut last_scan: Option<Instant> = None;
+    let mut last_runs: Option<Vec<store::RunSummary>> = None;
+    // What the UI last heard about the watched run, so unchanged polls send nothing.
+    let mut last_status: (Option<run_dir::Status>, Option<store::Liveness>) = (None, None);
     loop {
         if last_scan.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
-            if tx.send(Msg::Runs(store::scan(&runs_dir))).is_err() {
-                return;
+            let runs = store::scan(&runs_dir);
+            if last_runs.as_ref() != Some(&runs) {
+                last_runs = Some(runs.clone());
+                if tx.send(Msg::Runs(runs)).is_err() {
+                    return;
+                }
             }
             last_scan = Some(Instant::now());
         }
         if let Some(w) = watched.as_mut() {
-            if tx.send(Msg::RunData(Box::new(w.poll()))).is_err() {
-                return;
+            let delta = w.poll();
+            if delta.is_news(last_status.0.as_ref(), last_status.1) {
+                last_status = (delta.status.clone(), Some(delta.liveness));
+                if tx.send(Msg::RunData(Box::new(delta))).is_err() {
+                    return;
+                }
             }
         }
         match rx.recv_timeout(Duration::from_millis(250)) {
-            Ok(Request::Watch(dir)) => watched = dir.map(Watched::new),
+            Ok(Request::Watch(dir)) => {
+                watched = dir.map(Watched::new);
+                last_status = (None, None);
+            }
             Ok(Request::ListExperiments) => {
                 if tx
                     .send(Msg::Experiments(list_experiments(&experiments_dir)))
@@ -105,7 +119,10 @@ fn poll_loop(runs_dir: PathBuf, experiments_dir: PathBuf, tx: Sender<Msg>, rx: R
                     return;
                 }
             }
-            Ok(Request::Rescan) => last_scan = None,
+            Ok(Request::Rescan) => {
+                last_scan = None;
+                last_runs = None;
+            }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return,
         }

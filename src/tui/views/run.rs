@@ -138,10 +138,11 @@ fn chart(
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
             (a.min(p.0), b.max(p.0))
         });
-    let (xlo, xhi) = if xlo.is_finite() && xhi > xlo {
-        (xlo, xhi)
-    } else {
-        (0.0, 1.0)
+    let (xlo, xhi) = match (xlo.is_finite(), xhi > xlo) {
+        (true, true) => (xlo, xhi),
+        // A single logged step: centre it.
+        (true, false) => (xlo - 1.0, xhi + 1.0),
+        _ => (0.0, 1.0),
     };
     let cursor_x = run.cursor.and_then(|c| run.metrics.get(c)).map(|m| {
         if opts.x_time {
