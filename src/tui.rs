@@ -5,6 +5,7 @@
 //! changed. The terminal is restored on quit, on panic, and on SIGTERM/SIGHUP.
 
 pub mod app;
+pub mod charts;
 pub mod form;
 pub mod images;
 pub mod keys;

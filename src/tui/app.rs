@@ -131,6 +131,8 @@ pub struct RunView {
     /// Chart cursor: index into `metrics`.
     pub cursor: Option<usize>,
     pub pending: Vec<Pending>,
+    /// Chart series derived from `metrics` (see `charts`), refreshed by `update`.
+    pub charts: Vec<super::charts::ChartData>,
 }
 
 /// Log lines kept for the console pane.

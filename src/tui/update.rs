@@ -11,6 +11,21 @@ use crate::spec::Mode;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseButton, MouseEventKind};
 
 pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
+    // Chart series are derived state: recomputed only when what they depend on changed.
+    let opts_before = app.chart.clone();
+    let metrics_news =
+        matches!(&msg, Msg::RunData(d) if d.metrics.is_reset() || !d.metrics.records().is_empty());
+    let resized = matches!(msg, Msg::Resize(..));
+    let effects = apply_msg(app, msg);
+    if let Some(run) = app.run.as_mut() {
+        if metrics_news || resized || app.chart != opts_before {
+            run.charts = super::charts::compute(run, &app.chart, app.size);
+        }
+    }
+    effects
+}
+
+fn apply_msg(app: &mut App, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Tick(now) => {
             app.now = now;

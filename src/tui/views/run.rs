@@ -5,9 +5,9 @@
 
 use super::{eta, footer, gallery, state_style, title};
 use crate::tui::app::{App, ChartOpts, RunView};
+use crate::tui::charts::{self, ChartData};
 use crate::tui::images::Images;
 use crate::tui::layout;
-use crate::tui::series;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Style};
 use ratatui::symbols::Marker;
@@ -15,20 +15,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragraph};
 use ratatui::Frame;
 
-/// Chart groups: title and the loss terms it may hold.
-pub const GROUPS: [(&str, &[&str]); 3] = [
-    ("generator", &["g_adv", "g_total"]),
-    (
-        "discriminator",
-        &["d_real", "d_fake", "d_total", "d_a", "d_b"],
-    ),
-    (
-        "auxiliary",
-        &[
-            "content", "style", "tv", "cycle_a", "cycle_b", "idt_a", "idt_b",
-        ],
-    ),
-];
 const COLORS: [Color; 7] = [
     Color::Cyan,
     Color::Magenta,
@@ -58,10 +44,8 @@ pub fn draw(frame: &mut Frame, app: &App, size: (u16, u16), images: &Images, sho
         ],
         format!("graphics: {}", app.graphics),
     );
-    for (i, (name, terms)) in GROUPS.iter().enumerate() {
-        // Auxiliary terms differ by orders of magnitude: always log scale.
-        let log = app.chart.log_y || i == 2;
-        chart(frame, panes.charts[i], run, &app.chart, name, terms, log);
+    for (i, data) in run.charts.iter().enumerate().take(3) {
+        chart(frame, panes.charts[i], run, &app.chart, data);
     }
     status(frame, panes.status, app, run);
     gallery::draw(frame, panes.gallery, run, images, show_images);
@@ -82,80 +66,18 @@ pub fn draw(frame: &mut Frame, app: &App, size: (u16, u16), images: &Images, sho
     );
 }
 
-/// (x, y) points of one term, x = step or hours since the first row.
-fn points(run: &RunView, term: &str, x_time: bool) -> Vec<(f64, f64)> {
-    let t0 = run.metrics.first().map_or(0.0, |m| m.time);
-    run.metrics
-        .iter()
-        .filter_map(|m| {
-            m.losses.get(term).map(|v| {
-                (
-                    if x_time {
-                        (m.time - t0) / 3600.0
-                    } else {
-                        m.step as f64
-                    },
-                    *v,
-                )
-            })
-        })
-        .collect()
-}
-
-fn chart(
-    frame: &mut Frame,
-    area: Rect,
-    run: &RunView,
-    opts: &ChartOpts,
-    name: &str,
-    terms: &[&str],
-    log: bool,
-) {
-    let buckets = (area.width as usize).saturating_sub(10).max(10) * 2;
-    let mut ghosts = Vec::new();
-    let mut smooth = Vec::new();
-    for (i, term) in terms.iter().enumerate() {
-        let mut raw = points(run, term, opts.x_time);
-        if raw.is_empty() {
-            continue;
-        }
-        if log {
-            raw = series::log10_points(&raw);
-        }
-        let sm = series::ema_debiased(&raw, opts.smoothing);
-        ghosts.push(series::decimate_minmax(&raw, buckets));
-        smooth.push((
-            *term,
-            COLORS[i % COLORS.len()],
-            series::decimate_minmax(&sm, buckets),
-        ));
-    }
-    let all: Vec<&[(f64, f64)]> = ghosts.iter().map(|g| g.as_slice()).collect();
-    let (ylo, yhi) = series::y_bounds(&all);
-    let (xlo, xhi) = all
-        .iter()
-        .flat_map(|s| s.iter())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
-            (a.min(p.0), b.max(p.0))
-        });
-    let (xlo, xhi) = match (xlo.is_finite(), xhi > xlo) {
-        (true, true) => (xlo, xhi),
-        // A single logged step: centre it.
-        (true, false) => (xlo - 1.0, xhi + 1.0),
-        _ => (0.0, 1.0),
-    };
-    let cursor_x = run.cursor.and_then(|c| run.metrics.get(c)).map(|m| {
-        if opts.x_time {
-            (m.time - run.metrics.first().map_or(m.time, |f| f.time)) / 3600.0
-        } else {
-            m.step as f64
-        }
-    });
+fn chart(frame: &mut Frame, area: Rect, run: &RunView, opts: &ChartOpts, data: &ChartData) {
+    let (name, terms, log) = (data.name, data.terms, data.log);
+    let (xlo, xhi) = data.x;
+    let (ylo, yhi) = data.y;
+    let cursor_x = run.cursor.and_then(|c| charts::x_of(run, c, opts.x_time));
     let cursor_line: Vec<(f64, f64)> = cursor_x
         .map(|x| vec![(x, ylo), (x, yhi)])
         .unwrap_or_default();
-    let mut datasets: Vec<Dataset> = ghosts
+    let mut datasets: Vec<Dataset> = data
+        .lines
         .iter()
+        .map(|l| &l.ghost)
         .map(|g| {
             Dataset::default()
                 .marker(Marker::Braille)
@@ -164,14 +86,14 @@ fn chart(
                 .data(g)
         })
         .collect();
-    for (term, color, data) in &smooth {
+    for line in &data.lines {
         datasets.push(
             Dataset::default()
-                .name(term.to_string())
+                .name(line.term)
                 .marker(Marker::Braille)
                 .graph_type(GraphType::Line)
-                .style(Style::default().fg(*color))
-                .data(data),
+                .style(Style::default().fg(COLORS[line.index % COLORS.len()]))
+                .data(&line.smooth),
         );
     }
     if !cursor_line.is_empty() {
@@ -222,7 +144,7 @@ fn chart(
                 .labels([fmt_y(ylo), fmt_y(yhi)])
                 .style(Style::default().fg(Color::DarkGray)),
         );
-    if smooth.is_empty() {
+    if data.lines.is_empty() {
         frame.render_widget(
             Paragraph::new(format!(" {name}: no data yet"))
                 .block(Block::default().borders(Borders::TOP)),
