@@ -52,6 +52,24 @@ pub enum Cmd {
         /// For `set`: the knob (loss.style_weight, optim.lr, ...) and its value.
         args: Vec<String>,
     },
+    /// Time the PyTorch reference's workloads through atelier's own code (JSON lines).
+    Bench {
+        /// single_style, cyclegan, stylize512 (repeatable; default all).
+        #[arg(long = "workload")]
+        workloads: Vec<String>,
+        /// flex, ndarray, cuda (repeatable; default every CPU backend, plus cuda when built in).
+        #[arg(long = "backend")]
+        backends: Vec<String>,
+        /// Seconds to measure each workload (after two warm-up steps).
+        #[arg(long, default_value_t = 20.0)]
+        seconds: f64,
+        /// Run exactly N steps instead, reporting resident memory after step 100 and the last.
+        #[arg(long)]
+        steps: Option<usize>,
+        /// CPU threads (0 = all cores).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+    },
     /// Print an image in the terminal (kitty, iTerm2, sixel or half blocks).
     Preview { image: PathBuf },
 }
@@ -145,6 +163,13 @@ pub fn main() -> i32 {
         }) => cmd_control(&run, &runs_dir, &action, &args).map(|_| 0),
         Some(Cmd::Preview { image }) => crate::preview::preview(&image).map(|_| 0),
         Some(Cmd::Dashboard(a)) => cmd_dashboard(a).map(|_| 0),
+        Some(Cmd::Bench {
+            workloads,
+            backends,
+            seconds,
+            steps,
+            threads,
+        }) => cmd_bench(workloads, backends, seconds, steps, threads).map(|_| 0),
         None => cmd_dashboard(DashboardArgs {
             runs_dir: "runs".into(),
             experiments: "experiments".into(),
@@ -164,6 +189,41 @@ pub fn main() -> i32 {
             }
         }
     }
+}
+
+fn cmd_bench(
+    workloads: Vec<String>,
+    backends: Vec<String>,
+    seconds: f64,
+    steps: Option<usize>,
+    threads: usize,
+) -> Result<()> {
+    let workloads = if workloads.is_empty() {
+        crate::bench::WORKLOADS
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    } else {
+        workloads
+    };
+    let backends = if backends.is_empty() {
+        let mut b = vec!["flex".to_string(), "ndarray".to_string()];
+        if crate::train::resolve_backend(crate::spec::BackendChoice::Cuda).is_ok() {
+            b.insert(0, "cuda".into());
+        }
+        b
+    } else {
+        backends
+    };
+    for w in &workloads {
+        for b in &backends {
+            let r = crate::bench::run(w, b, seconds, steps, threads)?;
+            let mut v = serde_json::to_value(&r)?;
+            v["atelier"] = env!("CARGO_PKG_VERSION").into();
+            println!("{v}");
+        }
+    }
+    Ok(())
 }
 
 fn cmd_dashboard(a: DashboardArgs) -> Result<()> {

@@ -19,6 +19,7 @@
 //! - [`stylize`]: inference with a trained generator.
 //! - [`cli`], [`preview`]: the command line.
 
+pub mod bench;
 pub mod cli;
 pub mod launch;
 pub mod preview;

@@ -1,0 +1,237 @@
+//! `atelier bench`: the three workloads of `shared/bench/torch_reference.py`, run through
+//! atelier's own training and inference code (the same `Gan::step` the trainer runs), on each
+//! backend compiled in, printing one JSON line per workload and backend in the reference's
+//! format so `bench/compare.py` can put atelier and PyTorch side by side.
+//!
+//! - single_style: batch 4 at 128x128, G(32, 6) with transposed convolutions, D(32, 3), random
+//!   feature pyramid (32, 64, 128), content MSE + Gram MSE x 1e3 + LSGAN; one D and one G update.
+//! - cyclegan: batch 1 at 128x128, G_AB, G_BA = G(64, 9), D_A, D_B = D(64, 3), cycle 10,
+//!   identity 5; one update of both generators and both critics.
+//! - stylize512: G(32, 6) forward on one 512x512 image on the inference backend (no autodiff).
+
+use crate::spec;
+use crate::train::model::Generator;
+use crate::train::{cpu_threads, Gan, Knobs};
+use anyhow::{bail, Result};
+use burn::backend::{Autodiff, Flex, NdArray};
+use burn::prelude::*;
+use burn::tensor::backend::AutodiffBackend;
+use serde::Serialize;
+use std::time::Instant;
+
+pub const WORKLOADS: [&str; 3] = ["single_style", "cyclegan", "stylize512"];
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchResult {
+    pub workload: String,
+    pub backend: String,
+    pub threads: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub images_per_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ms_per_image: Option<f64>,
+    pub steps: usize,
+    pub seconds: f64,
+    /// Resident memory after the run, MB.
+    pub rss_mb: f64,
+    /// Resident memory after step 100 and after the last step, MB (with --steps).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rss_at: Vec<(usize, f64)>,
+}
+
+const SINGLE: &str = r#"mode = "single_style"
+[data]
+content = "builtin"
+style = "builtin"
+image_size = 128
+builtin_count = 8
+flip = false
+[generator]
+width = 32
+blocks = 6
+upsample = "transpose"
+[discriminator]
+width = 32
+layers = 3
+[loss]
+content_weight = 1.0
+style_weight = 1000.0
+[train]
+batch_size = 4
+"#;
+
+const CYCLE: &str = r#"mode = "cyclegan"
+[data]
+a = "builtin"
+b = "builtin"
+image_size = 128
+builtin_count = 8
+flip = false
+[generator]
+width = 64
+blocks = 9
+upsample = "transpose"
+[discriminator]
+width = 64
+layers = 3
+[loss]
+cycle_weight = 10.0
+identity_weight = 5.0
+pool_size = 0
+[train]
+batch_size = 1
+"#;
+
+/// Current resident set size in MB (Linux /proc), 0 when unknown.
+pub fn rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<f64>().ok())
+        })
+        .map_or(0.0, |pages| pages * 4096.0 / 1_048_576.0)
+}
+
+/// Run one workload on one backend ("flex", "ndarray", "cuda") for `seconds` (at least 3
+/// measured steps after warm-up), or exactly `steps` steps when given.
+pub fn run(
+    workload: &str,
+    backend: &str,
+    seconds: f64,
+    steps: Option<usize>,
+    threads: usize,
+) -> Result<BenchResult> {
+    let threads = cpu_threads(threads);
+    let _ = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global();
+    let mut r = match backend {
+        "flex" => run_on::<Autodiff<Flex>>(workload, seconds, steps, Default::default())?,
+        "ndarray" => run_on::<Autodiff<NdArray>>(workload, seconds, steps, Default::default())?,
+        #[cfg(feature = "cuda")]
+        "cuda" => run_on::<Autodiff<burn::backend::Cuda>>(
+            workload,
+            seconds,
+            steps,
+            burn::backend::cuda::CudaDevice::default(),
+        )?,
+        other => bail!(
+            "backend `{other}` is not compiled in (flex, ndarray{})",
+            if cfg!(feature = "cuda") { ", cuda" } else { "" }
+        ),
+    };
+    r.backend = backend.to_string();
+    r.threads = threads;
+    Ok(r)
+}
+
+fn sync<B: Backend>(device: &B::Device) {
+    let _ = B::sync(device);
+}
+
+fn run_on<B: AutodiffBackend>(
+    workload: &str,
+    seconds: f64,
+    steps: Option<usize>,
+    device: B::Device,
+) -> Result<BenchResult> {
+    let result = |images_per_s, ms_per_image, n, el, rss_at| BenchResult {
+        workload: workload.into(),
+        backend: String::new(),
+        threads: 0,
+        images_per_s,
+        ms_per_image,
+        steps: n,
+        seconds: el,
+        rss_mb: rss_mb(),
+        rss_at,
+    };
+    if workload == "stylize512" {
+        let g = Generator::<B::InnerBackend>::new(
+            &spec::GeneratorSpec {
+                width: 32,
+                blocks: 6,
+                upsample: spec::Upsample::Transpose,
+            },
+            &device,
+        );
+        let x = Tensor::<B::InnerBackend, 4>::random(
+            [1, 3, 512, 512],
+            burn::tensor::Distribution::Uniform(-1.0, 1.0),
+            &device,
+        );
+        let once = || {
+            let _ = g.forward(x.clone()).into_data();
+        };
+        let (n, el, _) = timed(once, 2, seconds, steps, || sync::<B::InnerBackend>(&device));
+        return Ok(result(
+            None,
+            Some(1000.0 * el / n as f64),
+            n,
+            el,
+            Vec::new(),
+        ));
+    }
+    let text = match workload {
+        "single_style" => SINGLE,
+        "cyclegan" => CYCLE,
+        other => bail!("unknown workload `{other}` (single_style, cyclegan, stylize512)"),
+    };
+    let plan = spec::parse(text, std::path::Path::new("bench.toml"), &[])?;
+    let knobs = Knobs::from_spec(&plan.spec);
+    let mut gan: Box<dyn Gan> = match plan.spec.mode {
+        spec::Mode::SingleStyle => {
+            Box::new(crate::train::single_style::SingleStyle::<B>::new(&plan, &device)?.0)
+        }
+        spec::Mode::Cyclegan => {
+            Box::new(crate::train::cyclegan::CycleGan::<B>::new(&plan, &device)?.0)
+        }
+    };
+    let batch = gan.images_per_step();
+    let mut rng = crate::rng::Rng::new(1);
+    let (n, el, rss_at) = timed(
+        || {
+            gan.step(&mut rng, &knobs);
+        },
+        2,
+        seconds,
+        steps,
+        || sync::<B>(&device),
+    );
+    Ok(result(Some((batch * n) as f64 / el), None, n, el, rss_at))
+}
+
+/// Warm up, then run until `seconds` have passed (and at least 3 runs) or exactly `steps` runs.
+fn timed(
+    mut f: impl FnMut(),
+    warmup: usize,
+    seconds: f64,
+    steps: Option<usize>,
+    sync: impl Fn(),
+) -> (usize, f64, Vec<(usize, f64)>) {
+    for _ in 0..warmup {
+        f();
+    }
+    sync();
+    let start = Instant::now();
+    let mut n = 0;
+    let mut rss_at = Vec::new();
+    loop {
+        f();
+        n += 1;
+        sync();
+        if steps.is_some() && (n == 100 || Some(n) == steps) {
+            rss_at.push((n, rss_mb()));
+        }
+        let el = start.elapsed().as_secs_f64();
+        let done = match steps {
+            Some(s) => n >= s,
+            None => el >= seconds && n >= 3,
+        };
+        if done {
+            return (n, el, rss_at);
+        }
+    }
+}
