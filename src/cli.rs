@@ -52,6 +52,27 @@ pub enum Cmd {
         /// For `set`: the knob (loss.style_weight, optim.lr, ...) and its value.
         args: Vec<String>,
     },
+    /// Score style transfer: structure kept (SSIM), style and texture gains over the untouched
+    /// photo, beside the colour-only (histogram-matching) baseline. A run (every sample step of
+    /// its probe set), a (content, style, output) triple, or folders matched by file name.
+    Eval {
+        #[arg(long, conflicts_with_all = ["content", "output"])]
+        run: Option<String>,
+        #[arg(long, default_value = "runs")]
+        runs_dir: PathBuf,
+        /// The photo (or a folder of photos).
+        #[arg(long, requires_all = ["style", "output"])]
+        content: Option<PathBuf>,
+        /// The style image (with --content; a run brings its own).
+        #[arg(long)]
+        style: Option<PathBuf>,
+        /// The stylized image (or a folder of outputs named like the photos).
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// JSON lines instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Time the PyTorch reference's workloads through atelier's own code (JSON lines).
     Bench {
         /// single_style, cyclegan, stylize512 (repeatable; default all).
@@ -163,6 +184,14 @@ pub fn main() -> i32 {
         }) => cmd_control(&run, &runs_dir, &action, &args).map(|_| 0),
         Some(Cmd::Preview { image }) => crate::preview::preview(&image).map(|_| 0),
         Some(Cmd::Dashboard(a)) => cmd_dashboard(a).map(|_| 0),
+        Some(Cmd::Eval {
+            run,
+            runs_dir,
+            content,
+            style,
+            output,
+            json,
+        }) => cmd_eval(run, &runs_dir, content, style, output, json).map(|_| 0),
         Some(Cmd::Bench {
             workloads,
             backends,
@@ -188,6 +217,87 @@ pub fn main() -> i32 {
                 1
             }
         }
+    }
+}
+
+fn cmd_eval(
+    run: Option<String>,
+    runs_dir: &Path,
+    content: Option<PathBuf>,
+    style: Option<PathBuf>,
+    output: Option<PathBuf>,
+    json: bool,
+) -> Result<()> {
+    use crate::eval::{run as eval_run, EvalOptions};
+    let o = EvalOptions::default();
+    let row = |label: &str, ssim: f64, sg: f64, tg: f64, hsg: f64, htg: f64| {
+        println!("{label:<28} {ssim:>6.3} {sg:>+11.3} {tg:>+13.3} {hsg:>+14.3} {htg:>+16.3}");
+    };
+    let header = |first: &str| {
+        println!(
+            "{first:<28} {:>6} {:>11} {:>13} {:>14} {:>16}",
+            "SSIM", "STYLE GAIN", "TEXTURE GAIN", "COLOUR-ONLY:S", "COLOUR-ONLY:T"
+        )
+    };
+    match (run, content, style, output) {
+        (Some(r), None, _, None) => {
+            let dir = RunDir::new(resolve_run(&r, runs_dir)?);
+            let records = eval_run::score_run(&dir, &o)?;
+            if json {
+                for r in &records {
+                    println!("{}", serde_json::to_string(r)?);
+                }
+                return Ok(());
+            }
+            header("STEP (mean over probes)");
+            let mut steps: Vec<u64> = records.iter().map(|r| r.step).collect();
+            steps.dedup();
+            for step in steps {
+                let at: Vec<_> = records.iter().filter(|r| r.step == step).collect();
+                let mean = |f: &dyn Fn(&run_dir::ScoreRecord) -> f64| {
+                    at.iter().map(|r| f(r)).sum::<f64>() / at.len() as f64
+                };
+                row(
+                    &step.to_string(),
+                    mean(&|r| r.ssim),
+                    mean(&|r| r.style_gain),
+                    mean(&|r| r.texture_gain),
+                    mean(&|r| r.histogram_style_gain),
+                    mean(&|r| r.histogram_texture_gain),
+                );
+            }
+            Ok(())
+        }
+        (None, Some(c), Some(s), Some(out)) => {
+            let scores = eval_run::score_paths(&c, &s, &out, &o)?;
+            if json {
+                for (p, sc) in &scores {
+                    let mut v = serde_json::to_value(sc)?;
+                    v["output"] = p.display().to_string().into();
+                    println!("{v}");
+                }
+                return Ok(());
+            }
+            header("OUTPUT");
+            for (p, sc) in scores {
+                let name = p
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                row(
+                    &name,
+                    sc.ssim,
+                    sc.style_gain,
+                    sc.texture_gain,
+                    sc.histogram_style_gain,
+                    sc.histogram_texture_gain,
+                );
+            }
+            Ok(())
+        }
+        _ => bail!(
+            "give --run RUN, or --content PHOTO --style STYLE --output STYLIZED (files or folders)"
+        ),
     }
 }
 

@@ -17,10 +17,12 @@
 //! - [`launch`]: detached trainer processes.
 //! - [`tui`]: the dashboard.
 //! - [`stylize`]: inference with a trained generator.
+//! - [`eval`]: objective style-transfer scores (structure, style, texture, against baselines).
 //! - [`cli`], [`preview`]: the command line.
 
 pub mod bench;
 pub mod cli;
+pub mod eval;
 pub mod launch;
 pub mod preview;
 pub mod rng;

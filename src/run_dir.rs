@@ -17,6 +17,7 @@ pub const CONTROL: &str = "control.jsonl";
 pub const LOG: &str = "train.log";
 pub const SAMPLES: &str = "samples";
 pub const SAMPLE_INDEX: &str = "samples/index.jsonl";
+pub const SCORES: &str = "samples/scores.jsonl";
 pub const CHECKPOINTS: &str = "checkpoints";
 pub const LATEST: &str = "checkpoints/latest";
 
@@ -203,6 +204,21 @@ pub struct SampleRecord {
     pub kind: String,
     /// Relative to the run directory.
     pub path: String,
+}
+
+/// One line of `samples/scores.jsonl`: objective scores of one probe's output at a sample step
+/// (see `eval`): structure kept (SSIM) and gains over the untouched photo in style and texture
+/// distance to the style image, beside the colour-only (histogram-matched) baseline's gains.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ScoreRecord {
+    pub step: u64,
+    pub set: String,
+    pub probe: usize,
+    pub ssim: f64,
+    pub style_gain: f64,
+    pub texture_gain: f64,
+    pub histogram_style_gain: f64,
+    pub histogram_texture_gain: f64,
 }
 
 /// `checkpoints/step_N/state.json`: what the tensors alone do not say.

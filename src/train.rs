@@ -43,6 +43,10 @@ pub trait Gan {
     /// Save every player into `dir`; returns the file names written.
     fn save(&self, dir: &std::path::Path) -> Result<Vec<String>>;
     fn load(&mut self, dir: &std::path::Path) -> Result<()>;
+    /// The one style image outputs are scored against (single_style); None otherwise.
+    fn style_image(&self) -> Option<&RgbImage> {
+        None
+    }
 }
 
 /// One probe image rendered at a sample step.
@@ -196,6 +200,7 @@ pub fn prepare_resume(run: &RunDir, overrides: &[String]) -> Result<(Plan, u64)>
 
     truncate_jsonl::<run_dir::MetricRow>(&run.path(run_dir::METRICS), |r| r.step <= keep)?;
     truncate_jsonl::<run_dir::SampleRecord>(&run.path(run_dir::SAMPLE_INDEX), |r| r.step <= keep)?;
+    truncate_jsonl::<run_dir::ScoreRecord>(&run.path(run_dir::SCORES), |r| r.step <= keep)?;
     if !overrides.is_empty() {
         run_dir::write_atomic(&spec_path, plan.resolved_toml().as_bytes())?;
     }

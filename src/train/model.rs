@@ -42,14 +42,17 @@ fn reflect_index<B: Backend>(n: usize, p: usize, device: &B::Device) -> Tensor<B
     Tensor::from_data(TensorData::new(idx, [n + 2 * p]), device)
 }
 
-/// InstanceNorm2d without affine parameters (biased variance, eps 1e-5), as CycleGAN uses it.
+/// InstanceNorm2d without affine parameters (biased variance, eps 1e-5), as CycleGAN uses it:
+/// a layer norm over each (sample, channel)'s H*W values, which backends may fuse (flex does).
 pub fn instance_norm<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
     let [n, c, h, w] = x.dims();
-    let flat = x.reshape([n, c, h * w]);
-    let mean = flat.clone().mean_dim(2);
-    let centered = flat - mean;
-    let var = centered.clone().square().mean_dim(2);
-    (centered / (var + 1e-5).sqrt()).reshape([n, c, h, w])
+    let device = x.device();
+    let flat = x.reshape([n * c, h * w]).into_primitive().tensor();
+    let gamma = Tensor::<B, 1>::ones([h * w], &device)
+        .into_primitive()
+        .tensor();
+    let y = B::layer_norm(flat, gamma, None, 1e-5);
+    Tensor::<B, 2>::from_primitive(burn::tensor::TensorPrimitive::Float(y)).reshape([n, c, h, w])
 }
 
 #[cfg(test)]

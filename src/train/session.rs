@@ -150,6 +150,20 @@ impl Session<'_> {
                 format!("could not write samples: {e:#}"),
             );
         }
+        // Objective scores of each probe against the style image (single_style).
+        if let Some(style) = self.gan.style_image() {
+            let opts = crate::eval::EvalOptions::default();
+            for r in &renders {
+                let Ok(s) = crate::eval::score(&r.input, style, &r.output, &opts) else {
+                    continue;
+                };
+                let rec = crate::eval::run::record(step, r.set, r.probe, &s);
+                if let Err(e) = run_dir::append_json(&self.writer.dir.path(run_dir::SCORES), &rec) {
+                    self.writer
+                        .log(&format!("warning: cannot append scores: {e}"));
+                }
+            }
+        }
     }
 
     fn checkpoint(&mut self, why: &str) -> bool {

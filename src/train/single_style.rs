@@ -160,6 +160,10 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
         render::<B::InnerBackend>(&g, &d, &self.probes, "content", &self.batches.device)
     }
 
+    fn style_image(&self) -> Option<&RgbImage> {
+        self.style.images.first()
+    }
+
     fn save(&self, dir: &Path) -> Result<Vec<String>> {
         let mut files = self.g.save(dir)?;
         files.extend(self.d.save(dir)?);

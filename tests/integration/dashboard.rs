@@ -364,3 +364,51 @@ fn chart_cursor_and_options() {
     let _: Option<&Images> = None;
     let _ = halfblock_picker;
 }
+
+#[test]
+fn mouse_selects_opens_and_scrolls() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let tmp = tempfile::tempdir().unwrap();
+    let now = run_dir::now();
+    fixture_run(
+        tmp.path(),
+        "20261121-100000-alpha",
+        RunState::Finished,
+        400,
+        4,
+        now,
+    );
+    fixture_run(
+        tmp.path(),
+        "20261121-110000-beta",
+        RunState::Finished,
+        400,
+        4,
+        now,
+    );
+    let mut app = app_with_runs(tmp.path(), now);
+    let mouse = |kind, row| {
+        Msg::Mouse(MouseEvent {
+            kind,
+            column: 5,
+            row,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    // Row 0 is the title, row 1 the table header: the second run is on row 3.
+    update(&mut app, mouse(MouseEventKind::Down(MouseButton::Left), 3));
+    assert_eq!(app.selected_run().unwrap().id, "20261121-100000-alpha");
+    update(&mut app, mouse(MouseEventKind::ScrollUp, 10));
+    assert_eq!(app.selected, 0);
+    update(&mut app, mouse(MouseEventKind::ScrollDown, 10));
+    assert_eq!(app.selected, 1);
+    // A click on the selected row opens it; a click below the last row does nothing.
+    let fx = update(&mut app, mouse(MouseEventKind::Down(MouseButton::Left), 3));
+    assert_eq!(app.view, View::Run);
+    assert!(fx.contains(&Effect::Watch(Some(
+        tmp.path().join("20261121-100000-alpha")
+    ))));
+    update(&mut app, code(KeyCode::Esc));
+    update(&mut app, mouse(MouseEventKind::Down(MouseButton::Left), 20));
+    assert_eq!(app.view, View::Runs);
+}

@@ -104,3 +104,50 @@ fn preview_needs_a_terminal() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not one"));
 }
+
+#[test]
+fn eval_scores_a_triple_and_names_bad_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let photo = tmp.path().join("photo.png");
+    let style = tmp.path().join("style.png");
+    atelier::train::data::procedural::content_scene(2, 0, 96, 80)
+        .save(&photo)
+        .unwrap();
+    atelier::train::data::procedural::painterly_style(2, 120, 120)
+        .save(&style)
+        .unwrap();
+    let out = run_ok(
+        bin()
+            .arg("eval")
+            .arg("--content")
+            .arg(&photo)
+            .arg("--style")
+            .arg(&style)
+            .arg("--output")
+            .arg(&photo)
+            .arg("--json"),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ssim"].as_f64(), Some(1.0));
+    assert_eq!(
+        v["style_gain"].as_f64(),
+        Some(0.0),
+        "the photo itself gains nothing"
+    );
+    assert!(
+        v["histogram_style_gain"].as_f64().unwrap() > 0.0,
+        "colour matching moves towards the style"
+    );
+    let out = bin()
+        .arg("eval")
+        .arg("--content")
+        .arg(&photo)
+        .arg("--style")
+        .arg(tmp.path().join("nope.png"))
+        .arg("--output")
+        .arg(&photo)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nope.png"));
+}

@@ -73,6 +73,19 @@ fn tiny_single_style_run_writes_the_contract() {
     }
     let spec_back = std::fs::read_to_string(run.join("spec.toml")).unwrap();
     assert!(spec_back.contains("name = \"tiny\""), "{spec_back}");
+    // Objective scores for every probe at every sample step, and `atelier eval` over the run.
+    let scores: Vec<atelier::run_dir::ScoreRecord> =
+        run_dir::read_lines(&run.join(run_dir::SCORES));
+    assert_eq!(scores.len(), 6, "3 sample steps x 2 probes");
+    assert!(scores.iter().all(|r| r.ssim.is_finite()
+        && r.ssim <= 1.0
+        && r.texture_gain.is_finite()
+        && r.histogram_style_gain.is_finite()));
+    let out = run_ok(bin().arg("eval").arg("--run").arg(&run).arg("--json"));
+    let lines = String::from_utf8_lossy(&out.stdout).lines().count();
+    assert_eq!(lines, 6);
+    let table = run_ok(bin().arg("eval").arg("--run").arg(&run));
+    assert!(String::from_utf8_lossy(&table.stdout).contains("TEXTURE GAIN"));
     let kinds: Vec<String> = events(&run).into_iter().map(|e| e.kind).collect();
     assert_eq!(kinds.first().map(String::as_str), Some("started"));
     assert_eq!(kinds.last().map(String::as_str), Some("finished"));
@@ -96,6 +109,10 @@ fn tiny_cyclegan_run_logs_every_term_and_both_directions() {
             "{key}"
         );
     }
+    assert!(
+        !run.join(run_dir::SCORES).exists(),
+        "cyclegan has no single style image to score against"
+    );
     let index = sample_index(&run);
     for set in ["a", "b"] {
         assert_eq!(

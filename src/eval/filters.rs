@@ -1,0 +1,134 @@
+//! Float images and separable Gaussian filters behind [`super`]: conversion of 8-bit RGB to
+//! interleaved `f32`, luminance, a same-size blur with clamped edges (for the texture band) and a
+//! "valid" single-channel filter (for SSIM's local statistics).
+
+use image::RgbImage;
+use rayon::prelude::*;
+
+/// An RGB image as interleaved `f32` samples (three per pixel, row-major).
+#[derive(Debug, Clone)]
+pub(super) struct Rgbf {
+    pub w: usize,
+    pub h: usize,
+    pub px: Vec<f32>,
+}
+
+impl Rgbf {
+    /// Samples scaled to [0, 1].
+    pub fn from_rgb(img: &RgbImage) -> Self {
+        Self {
+            w: img.width() as usize,
+            h: img.height() as usize,
+            px: img.as_raw().iter().map(|&v| f32::from(v) / 255.0).collect(),
+        }
+    }
+
+    /// The high-pass band: the image minus its Gaussian blur, per channel (centred around 0).
+    pub fn high_pass(&self, sigma: f32) -> Self {
+        let kernel = gaussian_kernel(sigma, blur_radius(sigma));
+        let blurred = blur(&self.px, self.w, self.h, 3, &kernel);
+        let px = self.px.iter().zip(&blurred).map(|(a, b)| a - b).collect();
+        Self {
+            w: self.w,
+            h: self.h,
+            px,
+        }
+    }
+}
+
+/// Luminance Y = 0.299 R + 0.587 G + 0.114 B on the 0..=255 scale, one sample per pixel.
+pub(super) fn luma(img: &RgbImage) -> Vec<f32> {
+    img.as_raw()
+        .chunks_exact(3)
+        .map(|p| 0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2]))
+        .collect()
+}
+
+/// Radius of a blur kernel: three sigmas, at least one pixel.
+pub(super) fn blur_radius(sigma: f32) -> usize {
+    ((3.0 * sigma).ceil() as usize).max(1)
+}
+
+/// A normalised Gaussian kernel of `2 * radius + 1` taps.
+pub(super) fn gaussian_kernel(sigma: f32, radius: usize) -> Vec<f32> {
+    let two_s2 = 2.0 * f64::from(sigma) * f64::from(sigma);
+    let raw: Vec<f64> = (0..=2 * radius)
+        .map(|i| {
+            let d = i as f64 - radius as f64;
+            (-d * d / two_s2).exp()
+        })
+        .collect();
+    let total: f64 = raw.iter().sum();
+    raw.iter().map(|v| (v / total) as f32).collect()
+}
+
+/// Same-size separable blur of an interleaved image with `channels` samples per pixel; pixels
+/// beyond the border repeat the edge.
+pub(super) fn blur(px: &[f32], w: usize, h: usize, channels: usize, kernel: &[f32]) -> Vec<f32> {
+    let stride = w * channels;
+    if px.is_empty() || stride == 0 || px.len() != stride * h {
+        return px.to_vec();
+    }
+    let r = kernel.len() / 2;
+    let mut tmp = vec![0.0f32; px.len()];
+    tmp.par_chunks_mut(stride)
+        .zip(px.par_chunks(stride))
+        .for_each(|(out, row)| {
+            let mut padded = Vec::with_capacity(stride + 2 * r * channels);
+            for _ in 0..r {
+                padded.extend_from_slice(&row[..channels]);
+            }
+            padded.extend_from_slice(row);
+            for _ in 0..r {
+                padded.extend_from_slice(&row[stride - channels..]);
+            }
+            for (t, &k) in kernel.iter().enumerate() {
+                let src = &padded[t * channels..t * channels + stride];
+                for (o, &s) in out.iter_mut().zip(src) {
+                    *o += k * s;
+                }
+            }
+        });
+    let mut out = vec![0.0f32; px.len()];
+    out.par_chunks_mut(stride)
+        .enumerate()
+        .for_each(|(y, orow)| {
+            for (t, &k) in kernel.iter().enumerate() {
+                let sy = (y + t).saturating_sub(r).min(h - 1);
+                let src = &tmp[sy * stride..(sy + 1) * stride];
+                for (o, &s) in orow.iter_mut().zip(src) {
+                    *o += k * s;
+                }
+            }
+        });
+    out
+}
+
+/// "Valid" separable filter of a single-channel `w`x`h` plane: only positions where the whole
+/// kernel fits, so the result is `(w - n + 1) x (h - n + 1)` for an `n`-tap kernel (empty when
+/// the plane is smaller than the kernel).
+pub(super) fn filter_valid(plane: &[f32], w: usize, h: usize, kernel: &[f32]) -> Vec<f32> {
+    let n = kernel.len();
+    if n == 0 || w < n || h < n || plane.len() != w * h {
+        return Vec::new();
+    }
+    let (ow, oh) = (w + 1 - n, h + 1 - n);
+    let mut tmp = vec![0.0f32; ow * h];
+    for (out, row) in tmp.chunks_exact_mut(ow).zip(plane.chunks_exact(w)) {
+        for (t, &k) in kernel.iter().enumerate() {
+            for (o, &s) in out.iter_mut().zip(&row[t..t + ow]) {
+                *o += k * s;
+            }
+        }
+    }
+    let mut out = vec![0.0f32; ow * oh];
+    for (y, orow) in out.chunks_exact_mut(ow).enumerate() {
+        for (t, &k) in kernel.iter().enumerate() {
+            let src = &tmp[(y + t) * ow..(y + t + 1) * ow];
+            for (o, &s) in orow.iter_mut().zip(src) {
+                *o += k * s;
+            }
+        }
+    }
+    out
+}

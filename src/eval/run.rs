@@ -1,0 +1,113 @@
+//! Scores of a whole run or of image folders, for `atelier eval` and the trainer: each probe's
+//! output at each sample step against its input and the run's style image, as `ScoreRecord`s.
+
+use super::{score, EvalOptions, Scores};
+use crate::run_dir::{self, RunDir, SampleRecord, ScoreRecord};
+use crate::spec::Spec;
+use anyhow::{bail, Context, Result};
+use image::RgbImage;
+use std::path::{Path, PathBuf};
+
+/// A score record for one probe of one step.
+pub fn record(step: u64, set: &str, probe: usize, s: &Scores) -> ScoreRecord {
+    ScoreRecord {
+        step,
+        set: set.to_string(),
+        probe,
+        ssim: s.ssim,
+        style_gain: s.style_gain,
+        texture_gain: s.texture_gain,
+        histogram_style_gain: s.histogram_style_gain,
+        histogram_texture_gain: s.histogram_texture_gain,
+    }
+}
+
+/// The style image a single_style run trained against (regenerated for "builtin").
+pub fn run_style(run: &RunDir) -> Result<RgbImage> {
+    let text = std::fs::read_to_string(run.path(run_dir::SPEC))
+        .with_context(|| format!("{} has no readable spec.toml", run.root.display()))?;
+    let spec: Spec = toml::from_str(&text)
+        .with_context(|| format!("parsing {}", run.path(run_dir::SPEC).display()))?;
+    let style = match spec.data.style.as_deref() {
+        None => bail!(
+            "run {} is not a single_style run: there is no style image to score against",
+            run.id()
+        ),
+        Some("builtin") => crate::spec::StyleSource::Builtin,
+        Some(p) => crate::spec::StyleSource::File(PathBuf::from(p)),
+    };
+    crate::train::data::load_style(
+        &style,
+        spec.data.style_size,
+        spec.data.image_size,
+        spec.train.seed,
+    )
+}
+
+/// Score every probe output of a run at every sample step.
+pub fn score_run(run: &RunDir, o: &EvalOptions) -> Result<Vec<ScoreRecord>> {
+    let style = run_style(run)?;
+    let index: Vec<SampleRecord> = run_dir::read_lines(&run.path(run_dir::SAMPLE_INDEX));
+    if index.is_empty() {
+        bail!("run {} has no samples yet", run.id());
+    }
+    let open = |r: &SampleRecord| {
+        image::open(run.root.join(&r.path))
+            .map(|i| i.to_rgb8())
+            .ok()
+    };
+    let mut out = Vec::new();
+    for r in index.iter().filter(|r| r.kind == "output") {
+        let Some(input) = index
+            .iter()
+            .find(|i| i.kind == "input" && i.set == r.set && i.probe == r.probe)
+        else {
+            continue;
+        };
+        let (Some(content), Some(output)) = (open(input), open(r)) else {
+            continue;
+        };
+        let s = score(&content, &style, &output, o).map_err(anyhow::Error::msg)?;
+        out.push(record(r.step, &r.set, r.probe, &s));
+    }
+    Ok(out)
+}
+
+/// Score outputs in `outputs` against same-named photos in `contents` (folders) or one triple.
+pub fn score_paths(
+    content: &Path,
+    style: &Path,
+    output: &Path,
+    o: &EvalOptions,
+) -> Result<Vec<(PathBuf, Scores)>> {
+    let open = |p: &Path| {
+        image::open(p)
+            .map(|i| i.to_rgb8())
+            .with_context(|| format!("cannot read image {}", p.display()))
+    };
+    let style_img = open(style)?;
+    if content.is_dir() {
+        let mut out = Vec::new();
+        for c in crate::spec::list_images(content) {
+            let rel = c.strip_prefix(content).unwrap_or(&c);
+            let candidates = [output.join(rel), output.join(rel).with_extension("png")];
+            let Some(o_path) = candidates.iter().find(|p| p.is_file()) else {
+                continue;
+            };
+            let s = score(&open(&c)?, &style_img, &open(o_path)?, o).map_err(anyhow::Error::msg)?;
+            out.push((o_path.clone(), s));
+        }
+        if out.is_empty() {
+            bail!(
+                "no output in {} matches a photo in {} by name",
+                output.display(),
+                content.display()
+            );
+        }
+        Ok(out)
+    } else {
+        let s =
+            score(&open(content)?, &style_img, &open(output)?, o).map_err(anyhow::Error::msg)?;
+        Ok(vec![(output.to_path_buf(), s)])
+    }
+}
