@@ -3,7 +3,7 @@
 //! whole app can be driven headless in tests.
 
 use super::form::LaunchForm;
-use crate::run_dir::{Event, MetricRow, SampleRecord, Status};
+use crate::run_dir::{Event, MetricRow, SampleRecord, ScoreRecord, Status};
 use crate::spec::Spec;
 use crate::store::tail::Update;
 use crate::store::{Liveness, RunSummary};
@@ -76,6 +76,7 @@ pub struct RunDelta {
     pub events: Update<Event>,
     pub log: Update<String>,
     pub samples: Update<SampleRecord>,
+    pub scores: Update<ScoreRecord>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +132,8 @@ pub struct RunView {
     /// Chart cursor: index into `metrics`.
     pub cursor: Option<usize>,
     pub pending: Vec<Pending>,
+    /// Objective scores of the probe set per sample step (single_style runs).
+    pub scores: Vec<ScoreRecord>,
     /// Chart series derived from `metrics` (see `charts`), refreshed by `update`.
     pub charts: Vec<super::charts::ChartData>,
 }
@@ -286,6 +289,8 @@ impl RunDelta {
             || !self.log.records().is_empty()
             || matches!(self.samples, Update::Reset(_))
             || !self.samples.records().is_empty()
+            || matches!(self.scores, Update::Reset(_))
+            || !self.scores.records().is_empty()
     }
 }
 
@@ -302,6 +307,7 @@ impl RunView {
             self.cursor = Some(c.min(self.metrics.len().saturating_sub(1)));
         }
         apply(&mut self.events, d.events);
+        apply(&mut self.scores, d.scores);
         let acked: Vec<String> = self.events.iter().filter_map(|e| e.id.clone()).collect();
         self.pending.retain(|p| !acked.contains(&p.id));
         match d.log {

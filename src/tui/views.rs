@@ -100,7 +100,7 @@ fn state_style(label: &str) -> Style {
 
 /// `42s`, `3m`, `2h`, `5d` ago.
 fn age(now: f64, then: f64) -> String {
-    let s = (now - then).max(0.0);
+    let s = (now - then).max(0.0).round();
     match s as u64 {
         0..=59 => format!("{}s", s as u64),
         60..=3599 => format!("{}m", s as u64 / 60),

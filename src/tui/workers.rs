@@ -24,6 +24,7 @@ pub struct Watched {
     events: Tail,
     log: Tail,
     samples: Tail,
+    scores: Tail,
     spec_sent: bool,
 }
 
@@ -35,6 +36,7 @@ impl Watched {
             events: Tail::new(run.path(run_dir::EVENTS)),
             log: Tail::new(run.path(run_dir::LOG)),
             samples: Tail::new(run.path(run_dir::SAMPLE_INDEX)),
+            scores: Tail::new(run.path(run_dir::SCORES)),
             dir,
             spec_sent: false,
         }
@@ -62,6 +64,7 @@ impl Watched {
             events: self.events.poll_json(),
             log: self.log.poll_lines(),
             samples: self.samples.poll_json(),
+            scores: self.scores.poll_json(),
         }
     }
 }

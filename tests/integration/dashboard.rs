@@ -127,6 +127,22 @@ pub fn fixture_run(
         }
     }
     std::fs::write(dir.join("samples/index.jsonl"), index).unwrap();
+    for s in [0u64, 50, 100] {
+        for p in 0..2usize {
+            let t = s as f64 / 100.0;
+            let rec = atelier::run_dir::ScoreRecord {
+                step: s,
+                set: "content".into(),
+                probe: p,
+                ssim: 0.9 - 0.3 * t,
+                style_gain: 0.2 + 0.4 * t,
+                texture_gain: 0.1 + 0.5 * t,
+                histogram_style_gain: 0.6,
+                histogram_texture_gain: 0.2,
+            };
+            run_dir::append_json(&dir.join(run_dir::SCORES), &rec).unwrap();
+        }
+    }
     std::fs::write(dir.join("train.log"), "[10:00:00] started: quickstart (single_style) on flex (cpu, 2 threads)\n[10:00:20] step 100/400  g_adv 0.4\n").unwrap();
     dir
 }

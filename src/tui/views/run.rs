@@ -207,6 +207,30 @@ fn status(frame: &mut Frame, area: Rect, app: &App, run: &RunView) {
         Span::styled("knobs ", dim),
         Span::raw(knobs.join("  ")),
     ]));
+    if let Some(last) = run.scores.last() {
+        let at: Vec<_> = run.scores.iter().filter(|r| r.step == last.step).collect();
+        let mean = |f: fn(&crate::run_dir::ScoreRecord) -> f64| {
+            at.iter().map(|r| f(r)).sum::<f64>() / at.len() as f64
+        };
+        lines.push(Line::from(vec![
+            Span::styled("quality ", dim),
+            Span::raw(format!(
+                "@{}: ssim {:.2}  style {:+.2}  texture {:+.2}",
+                last.step,
+                mean(|r| r.ssim),
+                mean(|r| r.style_gain),
+                mean(|r| r.texture_gain)
+            )),
+            Span::styled(
+                format!(
+                    "  (colour-only {:+.2} / {:+.2})",
+                    mean(|r| r.histogram_style_gain),
+                    mean(|r| r.histogram_texture_gain)
+                ),
+                dim,
+            ),
+        ]));
+    }
     for p in &run.pending {
         let waited = app.now - p.sent;
         lines.push(Line::from(Span::styled(
