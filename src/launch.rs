@@ -43,8 +43,10 @@ fn spawn(run: &RunDir, args: &[&str], dir: &Path) -> Result<()> {
         .open(run.path(run_dir::LOG))
         .with_context(|| format!("opening {}", run.path(run_dir::LOG).display()))?;
     let mut cmd = Command::new(atelier_exe()?);
+    // An absolute run path: the trainer's command line then names its run wherever it is seen.
+    let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
     cmd.args(args)
-        .arg(dir)
+        .arg(&dir)
         .arg("--quiet")
         .stdin(Stdio::null())
         .stdout(Stdio::null())

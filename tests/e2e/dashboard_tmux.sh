@@ -7,7 +7,16 @@ set -euo pipefail
 bin=$(realpath "${1:?usage: dashboard_tmux.sh PATH/TO/atelier}")
 work=$(mktemp -d -t atelier-e2e.XXXX)
 sock=atelier-e2e-$$
-trap 'tmux -L $sock kill-server 2>/dev/null || true; pkill -f "$work/runs" 2>/dev/null || true; rm -rf "$work"' EXIT
+cleanup() {
+  tmux -L $sock kill-server 2>/dev/null || true
+  # Detached trainers outlive the dashboard by design: end them by the pid in their status.
+  for st in "$work"/runs/*/status.json; do
+    [ -f "$st" ] && kill "$(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['pid'])" "$st")" 2>/dev/null || true
+  done
+  pkill -f "$work/runs" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
 mkdir -p "$work/experiments"
 cat > "$work/experiments/tiny.toml" <<'TOML'
 description = "e2e"
