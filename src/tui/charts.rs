@@ -54,6 +54,20 @@ pub fn x_of(run: &RunView, i: usize, x_time: bool) -> Option<f64> {
     })
 }
 
+/// Largest magnitude a chart value may have. ratatui's canvas maps a point with
+/// `(top - y) * resolution / height`; at ~1e308 the product overflows to infinity, the cast
+/// saturates to usize::MAX and the line drawing never ends. A diverging loss still shows as a
+/// spike to the top.
+const CHART_MAX: f64 = 1e30;
+
+fn clamp(v: f64) -> f64 {
+    if v.is_finite() {
+        v.clamp(-CHART_MAX, CHART_MAX)
+    } else {
+        v
+    }
+}
+
 pub fn compute(run: &RunView, opts: &ChartOpts, size: (u16, u16)) -> Vec<ChartData> {
     let panes = layout::run_panes(size);
     let t0 = run.metrics.first().map_or(0.0, |m| m.time);
@@ -75,7 +89,7 @@ pub fn compute(run: &RunView, opts: &ChartOpts, size: (u16, u16)) -> Vec<ChartDa
                         } else {
                             m.step as f64
                         };
-                        m.losses.get(*term).map(|v| (x, *v))
+                        m.losses.get(*term).map(|v| (x, clamp(*v)))
                     })
                     .collect();
                 if raw.is_empty() {

@@ -119,3 +119,54 @@ fn overlays_and_small_terminal() {
     press(&mut app, KeyCode::Esc);
     insta::assert_snapshot!("too_small", settle(&app, &images, 60, 16).backend());
 }
+
+#[test]
+fn hostile_run_directory_never_panics_the_dashboard() {
+    let tmp = tempfile::tempdir().unwrap();
+    let now = run_dir::now();
+    let dir = fixture_run(
+        tmp.path(),
+        "20261121-120000-broken",
+        RunState::Running,
+        50,
+        5,
+        now,
+    );
+    // Garbage status, torn and non-finite metric rows, an index pointing at missing and corrupt
+    // images, a control-free events file full of junk.
+    std::fs::write(dir.join("status.json"), "{\"state\": \"runn").unwrap();
+    let mut m = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
+    m.push_str("{\"step\":60,\"time\":1,\"lr_g\":1,\"lr_d\":1,\"images_per_s\":1,\"g_adv\":1e308,\"g_total\":-5}\nnot json\n{\"step\":70,\"ti");
+    std::fs::write(dir.join("metrics.jsonl"), m).unwrap();
+    std::fs::write(
+        dir.join("samples/step_0000100/content_00_output.png"),
+        b"\x89PNG garbage",
+    )
+    .unwrap();
+    std::fs::remove_file(dir.join("samples/step_0000100/content_01_output.png")).unwrap();
+    std::fs::write(dir.join("events.jsonl"), "\u{0}\u{1}junk\n{\"time\":1}\n").unwrap();
+    let mut app = app_with_runs(tmp.path(), now);
+    press(&mut app, KeyCode::Enter);
+    let mut w = atelier::tui::workers::Watched::new(dir.clone());
+    update(&mut app, Msg::RunData(Box::new(w.poll())));
+    let images = Images::new(halfblock_picker(), || {});
+    for code in [
+        KeyCode::Down,
+        KeyCode::Left,
+        KeyCode::Char('l'),
+        KeyCode::Char('x'),
+        KeyCode::Char('['),
+    ] {
+        press(&mut app, code);
+        let screen = settle(&app, &images, 120, 36).backend().to_string();
+        assert!(screen.contains("20261121-120000-broken"));
+    }
+    // The run disappears while open: the view empties, nothing panics; the table drops it.
+    std::fs::remove_dir_all(&dir).unwrap();
+    update(&mut app, Msg::RunData(Box::new(w.poll())));
+    settle(&app, &images, 120, 36);
+    press(&mut app, KeyCode::Esc);
+    update(&mut app, Msg::Runs(atelier::store::scan(tmp.path())));
+    let screen = settle(&app, &images, 120, 24).backend().to_string();
+    assert!(screen.contains("No runs"), "{screen}");
+}
