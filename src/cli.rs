@@ -2,14 +2,16 @@
 //! request and handed to the library; errors map to exit codes (2 for a bad spec or usage, 1 for
 //! a failed run or I/O error). `main.rs` only calls [`main`].
 
-use crate::run_dir::{self, Command, ControlLine, RunDir};
+mod commands;
+
+use crate::run_dir::{self, RunDir};
 use crate::spec::{self, SpecError};
 use crate::store;
-use crate::stylize::{self, Look};
-use crate::train::session::{format_loss, format_secs};
+use crate::train::session::format_secs;
 use crate::train::{self, Outcome, TrainRequest};
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::{Parser, Subcommand};
+use commands::{cmd_bench, cmd_control, cmd_eval, cmd_runs, cmd_stylize};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
@@ -220,122 +222,6 @@ pub fn main() -> i32 {
     }
 }
 
-fn cmd_eval(
-    run: Option<String>,
-    runs_dir: &Path,
-    content: Option<PathBuf>,
-    style: Option<PathBuf>,
-    output: Option<PathBuf>,
-    json: bool,
-) -> Result<()> {
-    use crate::eval::{run as eval_run, EvalOptions};
-    let o = EvalOptions::default();
-    let row = |label: &str, ssim: f64, sg: f64, tg: f64, hsg: f64, htg: f64| {
-        println!("{label:<28} {ssim:>6.3} {sg:>+11.3} {tg:>+13.3} {hsg:>+14.3} {htg:>+16.3}");
-    };
-    let header = |first: &str| {
-        println!(
-            "{first:<28} {:>6} {:>11} {:>13} {:>14} {:>16}",
-            "SSIM", "STYLE GAIN", "TEXTURE GAIN", "COLOUR-ONLY:S", "COLOUR-ONLY:T"
-        )
-    };
-    match (run, content, style, output) {
-        (Some(r), None, _, None) => {
-            let dir = RunDir::new(resolve_run(&r, runs_dir)?);
-            let records = eval_run::score_run(&dir, &o)?;
-            if json {
-                for r in &records {
-                    println!("{}", serde_json::to_string(r)?);
-                }
-                return Ok(());
-            }
-            header("STEP (mean over probes)");
-            let mut steps: Vec<u64> = records.iter().map(|r| r.step).collect();
-            steps.dedup();
-            for step in steps {
-                let at: Vec<_> = records.iter().filter(|r| r.step == step).collect();
-                let mean = |f: &dyn Fn(&run_dir::ScoreRecord) -> f64| {
-                    at.iter().map(|r| f(r)).sum::<f64>() / at.len() as f64
-                };
-                row(
-                    &step.to_string(),
-                    mean(&|r| r.ssim),
-                    mean(&|r| r.style_gain),
-                    mean(&|r| r.texture_gain),
-                    mean(&|r| r.histogram_style_gain),
-                    mean(&|r| r.histogram_texture_gain),
-                );
-            }
-            Ok(())
-        }
-        (None, Some(c), Some(s), Some(out)) => {
-            let scores = eval_run::score_paths(&c, &s, &out, &o)?;
-            if json {
-                for (p, sc) in &scores {
-                    let mut v = serde_json::to_value(sc)?;
-                    v["output"] = p.display().to_string().into();
-                    println!("{v}");
-                }
-                return Ok(());
-            }
-            header("OUTPUT");
-            for (p, sc) in scores {
-                let name = p
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                row(
-                    &name,
-                    sc.ssim,
-                    sc.style_gain,
-                    sc.texture_gain,
-                    sc.histogram_style_gain,
-                    sc.histogram_texture_gain,
-                );
-            }
-            Ok(())
-        }
-        _ => bail!(
-            "give --run RUN, or --content PHOTO --style STYLE --output STYLIZED (files or folders)"
-        ),
-    }
-}
-
-fn cmd_bench(
-    workloads: Vec<String>,
-    backends: Vec<String>,
-    seconds: f64,
-    steps: Option<usize>,
-    threads: usize,
-) -> Result<()> {
-    let workloads = if workloads.is_empty() {
-        crate::bench::WORKLOADS
-            .iter()
-            .map(|s| s.to_string())
-            .collect()
-    } else {
-        workloads
-    };
-    let backends = if backends.is_empty() {
-        let mut b = vec!["flex".to_string(), "ndarray".to_string()];
-        if crate::train::resolve_backend(crate::spec::BackendChoice::Cuda).is_ok() {
-            b.insert(0, "cuda".into());
-        }
-        b
-    } else {
-        backends
-    };
-    for w in &workloads {
-        for b in &backends {
-            let r = crate::bench::run(w, b, seconds, steps, threads)?;
-            let mut v = serde_json::to_value(&r)?;
-            v["atelier"] = env!("CARGO_PKG_VERSION").into();
-            println!("{v}");
-        }
-    }
-    Ok(())
-}
-
 fn cmd_dashboard(a: DashboardArgs) -> Result<()> {
     let graphics: crate::tui::images::GraphicsMode = a
         .graphics
@@ -462,104 +348,4 @@ pub fn resolve_run(arg: &str, runs_dir: &Path) -> Result<PathBuf> {
                 .join(", ")
         ),
     }
-}
-
-fn cmd_runs(runs_dir: &Path, json: bool) -> Result<()> {
-    let runs = store::scan(runs_dir);
-    if json {
-        println!("{}", serde_json::to_string_pretty(&runs)?);
-        return Ok(());
-    }
-    if runs.is_empty() {
-        println!(
-            "no runs in {} (start one: atelier train experiments/quickstart.toml)",
-            runs_dir.display()
-        );
-        return Ok(());
-    }
-    println!(
-        "{:<40} {:<9} {:>13} {:>9} {:>9} {:>8}",
-        "RUN", "STATE", "STEP", "G_ADV", "D_TOTAL", "IMG/S"
-    );
-    for r in runs {
-        let loss = |k: &str| {
-            r.last
-                .as_ref()
-                .and_then(|m| m.losses.get(k))
-                .map_or("-".to_string(), |v| format_loss(*v))
-        };
-        let ips = r
-            .images_per_s
-            .map_or("-".to_string(), |v| format!("{v:.1}"));
-        println!(
-            "{:<40} {:<9} {:>13} {:>9} {:>9} {:>8}",
-            r.id,
-            r.state.label(),
-            format!("{}/{}", r.step, r.total_steps),
-            loss("g_adv"),
-            loss("d_total"),
-            ips
-        );
-    }
-    Ok(())
-}
-
-fn cmd_stylize(a: StylizeArgs) -> Result<()> {
-    if !(0.0..=1.0).contains(&a.strength) {
-        bail!("--strength must be between 0 and 1, got {}", a.strength);
-    }
-    if !(0.0..=4.0).contains(&a.saturation) {
-        bail!("--saturation must be between 0 and 4, got {}", a.saturation);
-    }
-    let run = RunDir::new(resolve_run(&a.run, &a.runs_dir)?);
-    let look = Look {
-        strength: a.strength,
-        preserve_color: a.preserve_color,
-        saturation: a.saturation,
-    };
-    let (written, skipped) = stylize::stylize_paths(
-        &run,
-        a.checkpoint,
-        a.direction.as_deref(),
-        &a.input,
-        &a.output,
-        look,
-    )?;
-    for s in &skipped {
-        eprintln!("skipped unreadable image {s}");
-    }
-    for w in &written {
-        println!("{}", w.display());
-    }
-    Ok(())
-}
-
-fn cmd_control(run: &str, runs_dir: &Path, action: &str, args: &[String]) -> Result<()> {
-    let dir = RunDir::new(resolve_run(run, runs_dir)?);
-    let command = match (action, args) {
-        ("pause", []) => Command::Pause,
-        ("resume", []) => Command::Resume,
-        ("stop", []) => Command::Stop,
-        ("checkpoint", []) => Command::Checkpoint,
-        ("set", [key, value]) => Command::Set {
-            key: key.clone(),
-            value: value
-                .parse()
-                .with_context(|| format!("`{value}` is not a number"))?,
-        },
-        _ => bail!("usage: atelier control --run RUN pause|resume|stop|checkpoint|set KEY VALUE"),
-    };
-    let id = format!("cli-{}", (run_dir::now() * 1000.0) as u64);
-    crate::train::control::send(
-        &dir,
-        &ControlLine {
-            id: Some(id.clone()),
-            command,
-        },
-    )?;
-    println!(
-        "sent {action} to {} (id {id}); the trainer acknowledges in events.jsonl",
-        dir.id()
-    );
-    Ok(())
 }
