@@ -48,17 +48,21 @@ impl Session<'_> {
         let mut rng = Rng::stream(t.seed.wrapping_add(self.step), "batches");
         let mut interval = Interval::default();
         let mut ema_step: Option<f64> = None;
+        // The trainer's own cost: wall time of the loop minus training steps minus pauses.
+        let loop_start = Instant::now();
+        let (mut stepping, mut paused) = (Duration::ZERO, Duration::ZERO);
         self.writer.update(|s| s.state = RunState::Running);
         if self.step == 0 {
             self.sample(0);
         }
         while self.step < total {
-            if let Some(outcome) = self.handle_control() {
+            if let Some(outcome) = self.handle_control(&mut paused) {
                 return outcome;
             }
             let started = Instant::now();
             let losses = self.gan.step(&mut rng, &self.knobs);
             let took = started.elapsed();
+            stepping += took;
             self.step += 1;
             if let Some((name, v)) = losses.iter().find(|(_, v)| !v.is_finite()) {
                 let msg = format!(
@@ -95,12 +99,15 @@ impl Session<'_> {
                 self.checkpoint("interval");
             }
         }
-        self.writer.event(
+        let wall = loop_start.elapsed().saturating_sub(paused);
+        let own = wall.saturating_sub(stepping).as_secs_f64();
+        let msg = format!(
+            "finished {} steps; trainer overhead {:.1}% ({own:.1} s of {:.1} s: logging, samples, scores, checkpoints)",
             self.step,
-            "finished",
-            None,
-            format!("finished {} steps", self.step),
+            100.0 * own / wall.as_secs_f64().max(1e-9),
+            wall.as_secs_f64()
         );
+        self.writer.event(self.step, "finished", None, msg);
         Outcome::Finished
     }
 
@@ -206,7 +213,8 @@ impl Session<'_> {
     }
 
     /// Apply pending commands; block while paused. `Some` ends the run.
-    fn handle_control(&mut self) -> Option<Outcome> {
+    /// `paused` accumulates the time spent waiting while paused.
+    fn handle_control(&mut self, paused_time: &mut Duration) -> Option<Outcome> {
         let mut paused = false;
         loop {
             if self.signal.load(Ordering::Relaxed) {
@@ -262,6 +270,7 @@ impl Session<'_> {
                 return None;
             }
             std::thread::sleep(Duration::from_millis(100));
+            *paused_time += Duration::from_millis(100);
         }
     }
 
