@@ -166,11 +166,13 @@ fn status(frame: &mut Frame, area: Rect, app: &App, run: &RunView) {
                     .map_or("-".into(), |v| format!("{v:.1} img/s")),
             ),
             Span::styled("  eta ", dim),
-            Span::raw(if s.state.is_final() {
-                "-".into()
-            } else {
-                eta(s.eta_secs)
-            }),
+            Span::raw(
+                if s.state.is_final() || s.state == crate::run_dir::RunState::Paused {
+                    "-".into()
+                } else {
+                    eta(s.eta_secs)
+                },
+            ),
             Span::styled("  on ", dim),
             Span::raw(format!("{} ({})", s.backend, s.device)),
         ]));
