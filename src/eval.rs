@@ -179,54 +179,97 @@ pub fn texture_distance(a: &RgbImage, b: &RgbImage, o: &EvalOptions) -> Result<f
     ))
 }
 
+/// Scores many outputs against one style image: the style's projections are computed once, and
+/// each photo's baseline distances (untouched and histogram-matched) once per photo, so a trainer
+/// scoring its fixed probe set at every sample step only measures the new outputs.
+pub struct Scorer {
+    o: EvalOptions,
+    style: RgbImage,
+    proj: Projector,
+    style_ref: Vec<Vec<f32>>,
+    texture_ref: Vec<Vec<f32>>,
+}
+
+/// A photo prepared for scoring, with its baseline distances to the style.
+pub struct Baseline {
+    content: RgbImage,
+    photo: Distances,
+    histogram: Distances,
+}
+
+impl Scorer {
+    pub fn new(style: &RgbImage, o: &EvalOptions) -> Result<Self, String> {
+        let style = prepare(style, o, "style")?.into_owned();
+        let proj = projector(o);
+        let style_f = Rgbf::from_rgb(&style);
+        let style_ref = proj.sorted_projections(&style_f);
+        let texture_ref = proj.sorted_projections(&style_f.high_pass(o.blur_sigma));
+        Ok(Self {
+            o: *o,
+            style,
+            proj,
+            style_ref,
+            texture_ref,
+        })
+    }
+
+    fn distances(&self, img: &RgbImage) -> Distances {
+        let f = Rgbf::from_rgb(img);
+        Distances {
+            style: swd(&self.proj.sorted_projections(&f), &self.style_ref),
+            texture: swd(
+                &self
+                    .proj
+                    .sorted_projections(&f.high_pass(self.o.blur_sigma)),
+                &self.texture_ref,
+            ),
+        }
+    }
+
+    /// The photo's own distances and those of its histogram match (the colour-only baseline).
+    pub fn baseline(&self, content: &RgbImage) -> Result<Baseline, String> {
+        let content = prepare(content, &self.o, "content")?.into_owned();
+        let histogram = histogram_match(&content, &self.style);
+        Ok(Baseline {
+            photo: self.distances(&content),
+            histogram: self.distances(&histogram),
+            content,
+        })
+    }
+
+    /// Score an output of `baseline`'s photo (resized to the photo's measuring size).
+    pub fn score(&self, b: &Baseline, output: &RgbImage) -> Result<Scores, String> {
+        if output.width() == 0 || output.height() == 0 {
+            return Err("the output image is empty".to_string());
+        }
+        let output = resized_to(output, b.content.width(), b.content.height());
+        let out_d = self.distances(&output);
+        let (photo_d, hist_d) = (b.photo, b.histogram);
+        Ok(Scores {
+            ssim: ssim_luma(&b.content, &output),
+            output: out_d,
+            photo: photo_d,
+            histogram: hist_d,
+            style_gain: gain(out_d.style, photo_d.style),
+            texture_gain: gain(out_d.texture, photo_d.texture),
+            histogram_style_gain: gain(hist_d.style, photo_d.style),
+            histogram_texture_gain: gain(hist_d.texture, photo_d.texture),
+        })
+    }
+}
+
 /// All scores of `output` as a transfer of `style` onto `content`. Content and style are
 /// downscaled to [`EvalOptions::max_side`]; the output is then resized to the (downscaled)
-/// content's size if it differs, and everything is measured at that size. Errors if an option is
-/// out of range or the content or style is smaller than the patch.
+/// content's size if it differs, and everything is measured at that size.
 pub fn score(
     content: &RgbImage,
     style: &RgbImage,
     output: &RgbImage,
     o: &EvalOptions,
 ) -> Result<Scores, String> {
-    let content = prepare(content, o, "content")?;
-    let style = prepare(style, o, "style")?;
-    if output.width() == 0 || output.height() == 0 {
-        return Err("the output image is empty".to_string());
-    }
-    let output = resized_to(output, content.width(), content.height());
-    let histogram = histogram_match(&content, &style);
-    let ssim = ssim_luma(&content, &output);
-
-    let proj = projector(o);
-    let style_f = Rgbf::from_rgb(&style);
-    let style_ref = proj.sorted_projections(&style_f);
-    let texture_ref = proj.sorted_projections(&style_f.high_pass(o.blur_sigma));
-    let distances = |img: &RgbImage| {
-        let f = Rgbf::from_rgb(img);
-        Distances {
-            style: swd(&proj.sorted_projections(&f), &style_ref),
-            texture: swd(
-                &proj.sorted_projections(&f.high_pass(o.blur_sigma)),
-                &texture_ref,
-            ),
-        }
-    };
-    let (out_d, photo_d, hist_d) = (
-        distances(&output),
-        distances(&content),
-        distances(&histogram),
-    );
-    Ok(Scores {
-        ssim,
-        output: out_d,
-        photo: photo_d,
-        histogram: hist_d,
-        style_gain: gain(out_d.style, photo_d.style),
-        texture_gain: gain(out_d.texture, photo_d.texture),
-        histogram_style_gain: gain(hist_d.style, photo_d.style),
-        histogram_texture_gain: gain(hist_d.texture, photo_d.texture),
-    })
+    let scorer = Scorer::new(style, o)?;
+    let baseline = scorer.baseline(content)?;
+    scorer.score(&baseline, output)
 }
 
 /// `1 - d / baseline`, kept finite: the baseline is floored at 1e-12, and two distances both

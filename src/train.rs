@@ -309,6 +309,7 @@ fn train_on<B: burn::tensor::backend::AutodiffBackend>(
             control,
             signal,
             last_checkpoint: req.resume_from,
+            scorer: None,
         };
         Ok(session.run())
     });

@@ -1,11 +1,12 @@
 //! Scores of a whole run or of image folders, for `atelier eval` and the trainer: each probe's
 //! output at each sample step against its input and the run's style image, as `ScoreRecord`s.
 
-use super::{score, EvalOptions, Scores};
+use super::{score, Baseline, EvalOptions, Scorer, Scores};
 use crate::run_dir::{self, RunDir, SampleRecord, ScoreRecord};
 use crate::spec::Spec;
 use anyhow::{bail, Context, Result};
 use image::RgbImage;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// A score record for one probe of one step.
@@ -19,6 +20,39 @@ pub fn record(step: u64, set: &str, probe: usize, s: &Scores) -> ScoreRecord {
         texture_gain: s.texture_gain,
         histogram_style_gain: s.histogram_style_gain,
         histogram_texture_gain: s.histogram_texture_gain,
+    }
+}
+
+/// Scores a run's fixed probe set at every sample step: the style reference and each probe's
+/// baselines are computed on first use and reused, so a step only measures the new outputs.
+pub struct ProbeScorer {
+    scorer: Scorer,
+    baselines: HashMap<(String, usize), Baseline>,
+}
+
+impl ProbeScorer {
+    pub fn new(style: &RgbImage) -> Result<Self, String> {
+        Ok(Self {
+            scorer: Scorer::new(style, &EvalOptions::default())?,
+            baselines: HashMap::new(),
+        })
+    }
+
+    pub fn score(
+        &mut self,
+        step: u64,
+        set: &str,
+        probe: usize,
+        input: &RgbImage,
+        output: &RgbImage,
+    ) -> Result<ScoreRecord, String> {
+        let key = (set.to_string(), probe);
+        if !self.baselines.contains_key(&key) {
+            let b = self.scorer.baseline(input)?;
+            self.baselines.insert(key.clone(), b);
+        }
+        let b = self.baselines.get(&key).ok_or("baseline vanished")?;
+        Ok(record(step, set, probe, &self.scorer.score(b, output)?))
     }
 }
 
@@ -109,5 +143,32 @@ pub fn score_paths(
         let s =
             score(&open(content)?, &style_img, &open(output)?, o).map_err(anyhow::Error::msg)?;
         Ok(vec![(output.to_path_buf(), s)])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::data::procedural;
+
+    #[test]
+    fn cached_probe_scores_equal_one_shot_scores() {
+        let style = procedural::painterly_style(3, 96, 96);
+        let input = procedural::content_scene(3, 0, 64, 64);
+        let outputs = [
+            procedural::painterly_style(4, 64, 64),
+            procedural::content_scene(3, 1, 64, 64),
+        ];
+        let mut cached = ProbeScorer::new(&style).unwrap();
+        for (i, out) in outputs.iter().enumerate() {
+            let got = cached.score(i as u64, "content", 0, &input, out).unwrap();
+            let want = record(
+                i as u64,
+                "content",
+                0,
+                &score(&input, &style, out, &EvalOptions::default()).unwrap(),
+            );
+            assert_eq!(got, want);
+        }
     }
 }

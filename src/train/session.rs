@@ -30,6 +30,8 @@ pub struct Session<'a> {
     pub signal: Arc<AtomicBool>,
     /// Last step with a complete checkpoint.
     pub last_checkpoint: Option<u64>,
+    /// Scores the probe set at sample steps (built on first use; single_style only).
+    pub scorer: Option<crate::eval::run::ProbeScorer>,
 }
 
 /// Running means of each loss term over the current log interval.
@@ -158,13 +160,17 @@ impl Session<'_> {
             );
         }
         // Objective scores of each probe against the style image (single_style).
-        if let Some(style) = self.gan.style_image() {
-            let opts = crate::eval::EvalOptions::default();
+        if self.scorer.is_none() {
+            self.scorer = self
+                .gan
+                .style_image()
+                .and_then(|s| crate::eval::run::ProbeScorer::new(s).ok());
+        }
+        if let Some(scorer) = self.scorer.as_mut() {
             for r in &renders {
-                let Ok(s) = crate::eval::score(&r.input, style, &r.output, &opts) else {
+                let Ok(rec) = scorer.score(step, r.set, r.probe, &r.input, &r.output) else {
                     continue;
                 };
-                let rec = crate::eval::run::record(step, r.set, r.probe, &s);
                 if let Err(e) = run_dir::append_json(&self.writer.dir.path(run_dir::SCORES), &rec) {
                     self.writer
                         .log(&format!("warning: cannot append scores: {e}"));
