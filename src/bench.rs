@@ -11,7 +11,7 @@
 
 use crate::spec;
 use crate::train::model::Generator;
-use crate::train::{cpu_threads, Gan, Knobs};
+use crate::train::{init_threads, Gan, Knobs};
 use anyhow::{bail, Result};
 use burn::backend::{Autodiff, Flex, NdArray};
 use burn::prelude::*;
@@ -103,10 +103,7 @@ pub fn run(
     steps: Option<usize>,
     threads: usize,
 ) -> Result<BenchResult> {
-    let threads = cpu_threads(threads);
-    let _ = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build_global();
+    let threads = init_threads(threads);
     let mut r = match backend {
         "flex" => run_on::<Autodiff<Flex>>(workload, seconds, steps, Default::default())?,
         "ndarray" => run_on::<Autodiff<NdArray>>(workload, seconds, steps, Default::default())?,

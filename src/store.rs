@@ -56,6 +56,20 @@ pub struct RunSummary {
     pub updated: f64,
 }
 
+/// A run's resolved spec (`spec.toml`), as the trainer wrote it; not re-validated, so a run
+/// whose images have since moved can still be read, stylized and scored.
+pub fn read_spec(run: &RunDir) -> anyhow::Result<crate::spec::Spec> {
+    use anyhow::Context;
+    let path = run.path(run_dir::SPEC);
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "{} is not a run directory (no readable spec.toml)",
+            run.root.display()
+        )
+    })?;
+    toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
 /// Every run directory under `runs_dir`, newest first.
 pub fn scan(runs_dir: &Path) -> Vec<RunSummary> {
     let Ok(entries) = std::fs::read_dir(runs_dir) else {
@@ -156,11 +170,6 @@ pub fn recent_metrics(path: &Path, bytes: u64) -> Vec<MetricRow> {
     run_dir::parse_lines(&String::from_utf8_lossy(&buf))
 }
 
-/// The last complete, parseable row of a metrics file, reading only its tail.
-pub fn last_metric(path: &Path) -> Option<MetricRow> {
-    recent_metrics(path, RECENT_BYTES).pop()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,7 +220,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("m.jsonl");
         std::fs::write(&p, "{\"step\":1,\"time\":1,\"lr_g\":1,\"lr_d\":1,\"images_per_s\":1,\"g_adv\":0.5}\n{\"step\":2,\"ti").unwrap();
-        assert_eq!(last_metric(&p).unwrap().step, 1);
-        assert!(last_metric(&dir.path().join("missing")).is_none());
+        assert_eq!(recent_metrics(&p, RECENT_BYTES).last().unwrap().step, 1);
+        assert!(recent_metrics(&dir.path().join("missing"), RECENT_BYTES).is_empty());
     }
 }

@@ -61,14 +61,7 @@ impl<B: Backend> Stylizer<B> {
         direction: Option<&str>,
         device: &B::Device,
     ) -> Result<Self> {
-        let spec_text = std::fs::read_to_string(run.path(run_dir::SPEC)).with_context(|| {
-            format!(
-                "{} is not a run directory (no readable spec.toml)",
-                run.root.display()
-            )
-        })?;
-        let spec: Spec = toml::from_str(&spec_text)
-            .with_context(|| format!("parsing {}", run.path(run_dir::SPEC).display()))?;
+        let spec = crate::store::read_spec(run)?;
         let step = match checkpoint {
             Some(s) => {
                 if !run.checkpoint(s).join(run_dir::CHECKPOINT_STATE).is_file() {

@@ -17,7 +17,7 @@ pub mod session;
 pub mod single_style;
 pub mod writer;
 
-pub use backend::{cpu_threads, resolve_backend, BackendKind};
+pub use backend::{cpu_threads, init_threads, resolve_backend, BackendKind};
 pub use knobs::Knobs;
 pub use session::Outcome;
 
@@ -28,7 +28,6 @@ use burn::prelude::*;
 use data::convert;
 use image::RgbImage;
 use model::{Discriminator, Generator};
-use std::path::PathBuf;
 
 /// Loss terms of one step by name, as f32.
 pub type Losses = Vec<(&'static str, f32)>;
@@ -240,7 +239,7 @@ fn train_on<B: burn::tensor::backend::AutodiffBackend>(
     let status = run_dir::Status {
         state: RunState::Starting,
         name: plan.name.clone(),
-        mode: writer_mode(plan).into(),
+        mode: plan.spec.mode.as_str().into(),
         pid: std::process::id(),
         host: crate::store::hostname(),
         step: req.resume_from.unwrap_or(0),
@@ -294,7 +293,7 @@ fn train_on<B: burn::tensor::backend::AutodiffBackend>(
                     format!(
                         "{} ({}) on {backend} ({device_name})",
                         plan.name,
-                        writer_mode(plan)
+                        plan.spec.mode.as_str()
                     ),
                 );
                 control::ControlReader::from_start(req.run.path(run_dir::CONTROL))
@@ -326,16 +325,4 @@ fn train_on<B: burn::tensor::backend::AutodiffBackend>(
     };
     writer.finish(state, message);
     Ok(outcome)
-}
-
-fn writer_mode(plan: &Plan) -> &'static str {
-    match plan.spec.mode {
-        spec::Mode::SingleStyle => "single_style",
-        spec::Mode::Cyclegan => "cyclegan",
-    }
-}
-
-/// Where `atelier train` puts runs unless told otherwise.
-pub fn default_runs_dir() -> PathBuf {
-    PathBuf::from("runs")
 }

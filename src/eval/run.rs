@@ -3,7 +3,6 @@
 
 use super::{score, Baseline, EvalOptions, Scorer, Scores};
 use crate::run_dir::{self, RunDir, SampleRecord, ScoreRecord};
-use crate::spec::Spec;
 use anyhow::{bail, Context, Result};
 use image::RgbImage;
 use std::collections::HashMap;
@@ -58,10 +57,7 @@ impl ProbeScorer {
 
 /// The style image a single_style run trained against (regenerated for "builtin").
 pub fn run_style(run: &RunDir) -> Result<RgbImage> {
-    let text = std::fs::read_to_string(run.path(run_dir::SPEC))
-        .with_context(|| format!("{} has no readable spec.toml", run.root.display()))?;
-    let spec: Spec = toml::from_str(&text)
-        .with_context(|| format!("parsing {}", run.path(run_dir::SPEC).display()))?;
+    let spec = crate::store::read_spec(run)?;
     let style = match spec.data.style.as_deref() {
         None => bail!(
             "run {} is not a single_style run: there is no style image to score against",

@@ -42,6 +42,16 @@ pub enum Mode {
     Cyclegan,
 }
 
+impl Mode {
+    /// The name as written in specs and status files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::SingleStyle => "single_style",
+            Mode::Cyclegan => "cyclegan",
+        }
+    }
+}
+
 /// Where images come from. `content`/`style` for single_style, `a`/`b` for cyclegan.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]

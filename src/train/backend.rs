@@ -69,6 +69,16 @@ fn cuda_available() -> bool {
     false
 }
 
+/// Size rayon's global pool (used by both CPU backends) once; returns the thread count.
+pub fn init_threads(requested: usize) -> usize {
+    let threads = cpu_threads(requested);
+    // Fails only if the pool already exists (several trainings in one process, as in tests).
+    let _ = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global();
+    threads
+}
+
 /// Threads the CPU backends will use: `requested`, or every core when 0.
 pub fn cpu_threads(requested: usize) -> usize {
     if requested > 0 {
@@ -85,11 +95,7 @@ pub(super) fn with_backend(
     threads: usize,
     req: TrainRequest,
 ) -> Result<Outcome> {
-    let threads = cpu_threads(threads);
-    // Fails only if the pool already exists (tests running several trainings in one process).
-    let _ = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build_global();
+    let threads = init_threads(threads);
     let cpu = format!("cpu, {threads} threads");
     match kind {
         BackendKind::Flex => train_on::<Autodiff<Flex>>(req, Default::default(), kind.name(), cpu),

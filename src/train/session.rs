@@ -171,9 +171,8 @@ impl Session<'_> {
                 let Ok(rec) = scorer.score(step, r.set, r.probe, &r.input, &r.output) else {
                     continue;
                 };
-                if let Err(e) = run_dir::append_json(&self.writer.dir.path(run_dir::SCORES), &rec) {
-                    self.writer
-                        .log(&format!("warning: cannot append scores: {e}"));
+                if let Err(e) = self.writer.scores(&rec) {
+                    self.writer.log(&format!("warning: {e:#}"));
                 }
             }
         }

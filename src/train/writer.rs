@@ -104,13 +104,6 @@ impl Writer {
         }
     }
 
-    pub fn state(&self) -> RunState {
-        self.status
-            .lock()
-            .map(|s| s.state)
-            .unwrap_or(RunState::Running)
-    }
-
     /// A line in `train.log`, and on the terminal.
     pub fn log(&mut self, msg: &str) {
         let t = run_dir::timestamp_id(run_dir::now());
@@ -162,6 +155,12 @@ impl Writer {
         if !message.is_empty() {
             self.log(&format!("{kind}: {message}"));
         }
+    }
+
+    /// One line of objective scores (samples/scores.jsonl).
+    pub fn scores(&self, rec: &run_dir::ScoreRecord) -> Result<()> {
+        run_dir::append_json(&self.dir.path(run_dir::SCORES), rec)
+            .context("appending samples/scores.jsonl")
     }
 
     pub fn metrics(&self, row: &MetricRow) -> Result<()> {

@@ -142,10 +142,6 @@ pub struct RunView {
 pub const LOG_LINES: usize = 500;
 
 impl RunView {
-    pub fn sample_steps(&self) -> Vec<u64> {
-        self.samples.keys().copied().collect()
-    }
-
     /// The sample step on screen, if any.
     pub fn shown_step(&self) -> Option<u64> {
         self.samples.keys().nth(self.sample_idx).copied()

@@ -137,23 +137,6 @@ pub fn y_bounds(series: &[&[(f64, f64)]]) -> (f64, f64) {
     }
 }
 
-/// The point of a series nearest to x (for a cursor readout), by binary search on sorted x.
-/// Ties go to the earlier point; `None` for an empty series or a NaN x.
-pub fn value_at(points: &[(f64, f64)], x: f64) -> Option<(f64, f64)> {
-    if x.is_nan() {
-        return None;
-    }
-    let i = points.partition_point(|p| p.0 < x);
-    match (i.checked_sub(1).map(|j| points[j]), points.get(i).copied()) {
-        (Some(a), Some(b)) => Some(if (b.0 - x).abs() < (x - a.0).abs() {
-            b
-        } else {
-            a
-        }),
-        (a, b) => a.or(b),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,20 +276,6 @@ mod tests {
     }
 
     #[test]
-    fn value_at_nearest() {
-        let pts = [(0.0, 1.0), (10.0, 2.0), (20.0, 3.0)];
-        assert_eq!(value_at(&pts, -5.0), Some((0.0, 1.0)));
-        assert_eq!(value_at(&pts, 4.0), Some((0.0, 1.0)));
-        assert_eq!(value_at(&pts, 5.0), Some((0.0, 1.0)));
-        assert_eq!(value_at(&pts, 6.0), Some((10.0, 2.0)));
-        assert_eq!(value_at(&pts, 10.0), Some((10.0, 2.0)));
-        assert_eq!(value_at(&pts, 99.0), Some((20.0, 3.0)));
-        assert_eq!(value_at(&pts, f64::INFINITY), Some((20.0, 3.0)));
-        assert_eq!(value_at(&pts, f64::NAN), None);
-        assert_eq!(value_at(&[], 1.0), None);
-    }
-
-    #[test]
     #[ignore = "timing print, run with --ignored --nocapture (use --release)"]
     fn timing_print() {
         let series: Vec<_> = (0..4)
@@ -317,7 +286,7 @@ mod tests {
             let mut n = 0;
             for s in &series {
                 let dec = log10_points(&decimate_minmax(&ema_debiased(s, 0.9), 300));
-                n += dec.len() + usize::from(value_at(s, 123.4).is_some());
+                n += dec.len();
                 n += y_bounds(&[&dec]).0 as usize;
             }
             eprintln!("4 x 50k points: {:?} ({n} points out)", t.elapsed());

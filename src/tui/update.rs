@@ -309,11 +309,8 @@ fn run_command(app: &mut App, a: Action) -> Vec<Effect> {
                 .as_ref()
                 .filter(|r| r.dir == dir)
                 .and_then(|r| r.spec.clone());
-            let spec = spec.or_else(|| {
-                std::fs::read_to_string(dir.join(crate::run_dir::SPEC))
-                    .ok()
-                    .and_then(|t| toml::from_str(&t).ok())
-            });
+            let spec =
+                spec.or_else(|| crate::store::read_spec(&crate::run_dir::RunDir::new(&dir)).ok());
             match spec {
                 Some(spec) => {
                     app.overlay = Some(Overlay::Launch(LaunchForm::fork(

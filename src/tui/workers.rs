@@ -49,9 +49,7 @@ impl Watched {
         let spec = if self.spec_sent {
             None
         } else {
-            let s = std::fs::read_to_string(self.dir.join(run_dir::SPEC))
-                .ok()
-                .and_then(|t| toml::from_str(&t).ok());
+            let s = store::read_spec(&RunDir::new(&self.dir)).ok();
             self.spec_sent = s.is_some();
             s
         };

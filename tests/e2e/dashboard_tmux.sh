@@ -5,6 +5,7 @@
 # Usage: tests/e2e/dashboard_tmux.sh PATH/TO/atelier
 set -euo pipefail
 bin=$(realpath "${1:?usage: dashboard_tmux.sh PATH/TO/atelier}")
+here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d -t atelier-e2e.XXXX)
 sock=atelier-e2e-$$
 cleanup() {
@@ -18,30 +19,7 @@ cleanup() {
 }
 trap cleanup EXIT
 mkdir -p "$work/experiments"
-cat > "$work/experiments/tiny.toml" <<'TOML'
-description = "e2e"
-mode = "single_style"
-[data]
-content = "builtin"
-style = "builtin"
-image_size = 32
-probe_count = 2
-builtin_count = 4
-[generator]
-width = 4
-blocks = 1
-[discriminator]
-width = 4
-layers = 2
-[train]
-steps = 100000
-batch_size = 2
-log_every = 5
-sample_every = 20
-checkpoint_every = 100000
-backend = "flex"
-threads = 1
-TOML
+cp "$here/tiny.toml" "$work/experiments/tiny.toml"
 cd "$work"
 screen() { tmux -L $sock capture-pane -p -t e2e; }
 wait_for() { # wait_for PATTERN SECONDS

@@ -5,6 +5,7 @@
 # imagemagick x11-utils tmux. Usage: tests/e2e/sixel_smoke.sh PATH/TO/atelier [OUT.png]
 set -euo pipefail
 bin=$(realpath "${1:?usage: sixel_smoke.sh PATH/TO/atelier [OUT.png]}")
+here=$(cd "$(dirname "$0")" && pwd)
 out=${2:-$(mktemp -d)/sixel.png}
 for t in Xvfb xterm import tmux xwininfo xdpyinfo; do
   command -v $t >/dev/null || { echo "sixel_smoke: $t missing (apt-get install -y xvfb xterm imagemagick x11-utils tmux)"; exit 2; }
@@ -17,29 +18,9 @@ xvfb=$!
 trap 'tmux -L $sock kill-server 2>/dev/null || true; kill $xvfb 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 50); do DISPLAY=$disp xdpyinfo >/dev/null 2>&1 && break; sleep 0.1; done
 
-# A finished tiny run with samples.
-cat > "$work/tiny.toml" <<'TOML'
-mode = "single_style"
-[data]
-content = "builtin"
-style = "builtin"
-image_size = 32
-probe_count = 2
-probe_size = 64
-builtin_count = 4
-[generator]
-width = 4
-blocks = 1
-[discriminator]
-width = 4
-layers = 2
-[train]
-steps = 20
-batch_size = 2
-sample_every = 10
-backend = "flex"
-TOML
-"$bin" train "$work/tiny.toml" --runs-dir "$work/runs" --quiet
+# A finished tiny run with samples (the e2e spec, shortened).
+"$bin" train "$here/tiny.toml" --runs-dir "$work/runs" --quiet --steps 20 \
+  --set train.sample_every=10 --set data.probe_size=64
 
 cd "$work"
 # Start the dashboard only once xterm is attached: in a detached session the terminal query

@@ -40,18 +40,30 @@ pub fn tiny_spec(dir: &Path, name: &str, mode: &str, extra: &str) -> PathBuf {
 
 /// Train a tiny spec to its end in `dir/runs` with extra CLI args; returns the run directory.
 pub fn train_tiny(dir: &Path, name: &str, mode: &str, args: &[&str]) -> PathBuf {
-    let spec = tiny_spec(dir, name, mode, "");
+    train_spec(dir, &tiny_spec(dir, name, mode, ""), args)
+}
+
+/// Train `spec` to its end in `dir/runs` (which must hold no other run) with extra CLI args.
+pub fn train_spec(dir: &Path, spec: &Path, args: &[&str]) -> PathBuf {
     let runs = dir.join("runs");
     run_ok(
         bin()
             .arg("train")
-            .arg(&spec)
+            .arg(spec)
             .arg("--runs-dir")
             .arg(&runs)
             .arg("--quiet")
             .args(args),
     );
     only_run(&runs)
+}
+
+/// Run a command that must fail with exit code `code`; returns its stderr.
+pub fn fails(cmd: &mut Command, code: i32) -> String {
+    let out = cmd.output().expect("spawn atelier");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(code), "{err}");
+    err
 }
 
 /// The only run directory under `runs`.

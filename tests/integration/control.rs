@@ -168,14 +168,7 @@ fn sigterm_stops_gracefully_with_a_checkpoint() {
 fn resume_refuses_a_live_run() {
     let tmp = tempfile::tempdir().unwrap();
     let (mut child, run) = long_run(tmp.path(), "live");
-    let out = bin()
-        .arg("train")
-        .arg("--resume")
-        .arg(&run)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let err = fails(bin().arg("train").arg("--resume").arg(&run), 1);
     assert!(err.contains("still running"), "{err}");
     send(&run, "x", Cmd::Stop);
     child.wait().unwrap();

@@ -5,7 +5,6 @@
 use atelier::run_dir::{self, Command, MetricRow, RunState, SampleRecord, Status};
 use atelier::store;
 use atelier::tui::app::{App, Effect, Msg, Overlay, View};
-use atelier::tui::images::{halfblock_picker, Images};
 use atelier::tui::update::update;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::BTreeMap;
@@ -147,6 +146,16 @@ pub fn fixture_run(
     dir
 }
 
+/// One running fixture run, opened in the run view with its files already polled once.
+fn open_live_run(tmp: &Path, now: f64) -> (App, atelier::tui::workers::Watched) {
+    let dir = fixture_run(tmp, "20261121-110000-beta", RunState::Running, 100, 10, now);
+    let mut app = app_with_runs(tmp, now);
+    update(&mut app, code(KeyCode::Enter));
+    let mut watched = atelier::tui::workers::Watched::new(dir);
+    update(&mut app, Msg::RunData(Box::new(watched.poll())));
+    (app, watched)
+}
+
 pub fn app_with_runs(runs: &Path, now: f64) -> App {
     let mut app = App::new(PathBuf::from("runs"), PathBuf::from("experiments"), now);
     app.size = (120, 36);
@@ -203,14 +212,13 @@ fn keys_drive_the_runs_table_and_open_a_run() {
     ))));
     // Pause goes to the open run's control file and is pending until acknowledged.
     let fx = update(&mut app, key('p'));
-    let Some(Effect::Control {
-        command: Command::Pause,
-        id,
-        ..
-    }) = fx.into_iter().find(|e| matches!(e, Effect::Control { .. }))
-    else {
-        panic!("pause effect")
-    };
+    assert!(fx.iter().any(|e| matches!(
+        e,
+        Effect::Control {
+            command: Command::Pause,
+            ..
+        }
+    )));
     assert_eq!(app.run.as_ref().unwrap().pending.len(), 1);
     // A knob needs the current value: refused until the run's spec has arrived.
     assert!(update(&mut app, key('w')).is_empty());
@@ -235,7 +243,6 @@ fn keys_drive_the_runs_table_and_open_a_run() {
             ..
         }
     )));
-    let _ = id;
     let fx = update(&mut app, code(KeyCode::Esc));
     assert_eq!(app.view, View::Runs);
     assert!(fx.contains(&Effect::Watch(None)));
@@ -292,21 +299,10 @@ fn finished_runs_refuse_live_commands_and_offer_resume_and_fork() {
 
 #[test]
 fn run_data_updates_follow_latest_and_acknowledgements_clear_pending() {
-    use atelier::store::tail::Tail;
     let tmp = tempfile::tempdir().unwrap();
     let now = run_dir::now();
-    let dir = fixture_run(
-        tmp.path(),
-        "20261121-110000-beta",
-        RunState::Running,
-        100,
-        10,
-        now,
-    );
-    let mut app = app_with_runs(tmp.path(), now);
-    update(&mut app, code(KeyCode::Enter));
-    let mut w = atelier::tui::workers::Watched::new(dir.clone());
-    update(&mut app, Msg::RunData(Box::new(w.poll())));
+    let (mut app, mut w) = open_live_run(tmp.path(), now);
+    let dir = tmp.path().join("20261121-110000-beta");
     let run = app.run.as_ref().unwrap();
     assert_eq!(run.metrics.len(), 10);
     assert_eq!(run.shown_step(), Some(100), "follows the latest sample");
@@ -341,27 +337,12 @@ fn run_data_updates_follow_latest_and_acknowledgements_clear_pending() {
     let run = app.run.as_ref().unwrap();
     assert!(run.pending.is_empty());
     assert_eq!(run.knobs()["loss.style_weight"], 3e6);
-    let _ = Tail::new(dir.join("x"));
 }
 
 #[test]
 fn chart_cursor_and_options() {
     let tmp = tempfile::tempdir().unwrap();
-    let now = run_dir::now();
-    let dir = fixture_run(
-        tmp.path(),
-        "20261121-110000-beta",
-        RunState::Running,
-        100,
-        10,
-        now,
-    );
-    let mut app = app_with_runs(tmp.path(), now);
-    update(&mut app, code(KeyCode::Enter));
-    update(
-        &mut app,
-        Msg::RunData(Box::new(atelier::tui::workers::Watched::new(dir).poll())),
-    );
+    let (mut app, _) = open_live_run(tmp.path(), run_dir::now());
     update(&mut app, code(KeyCode::Left));
     assert_eq!(app.run.as_ref().unwrap().cursor, Some(9));
     update(&mut app, code(KeyCode::Left));
@@ -377,8 +358,6 @@ fn chart_cursor_and_options() {
     assert_eq!(app.overlay, Some(Overlay::Help));
     update(&mut app, code(KeyCode::Esc));
     assert_eq!(app.overlay, None);
-    let _: Option<&Images> = None;
-    let _ = halfblock_picker;
 }
 
 #[test]

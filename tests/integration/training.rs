@@ -193,16 +193,7 @@ fn corrupt_content_image_is_skipped_and_reported() {
         .unwrap()
         .replace("content = \"builtin\"", "content = \"photos\"");
     std::fs::write(&spec, text).unwrap();
-    let runs = tmp.path().join("runs");
-    run_ok(
-        bin()
-            .arg("train")
-            .arg(&spec)
-            .arg("--runs-dir")
-            .arg(&runs)
-            .args(["--quiet", "--steps", "2"]),
-    );
-    let run = only_run(&runs);
+    let run = train_spec(tmp.path(), &spec, &["--steps", "2"]);
     assert_eq!(status(&run).state, RunState::Finished);
     let warnings: Vec<_> = events(&run)
         .into_iter()
@@ -252,13 +243,6 @@ fn resume_without_a_checkpoint_is_a_clear_error() {
     let tmp = tempfile::tempdir().unwrap();
     let run = train_tiny(tmp.path(), "nock", "single_style", &["--steps", "1"]);
     std::fs::remove_dir_all(run.join("checkpoints")).unwrap();
-    let out = bin()
-        .arg("train")
-        .arg("--resume")
-        .arg(&run)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let err = fails(bin().arg("train").arg("--resume").arg(&run), 1);
     assert!(err.contains("no checkpoint to resume from"), "{err}");
 }

@@ -140,11 +140,6 @@ fn image(
     if !show {
         return;
     }
-    let key = ImageKey {
-        path: run.dir.join(&rec.path),
-        width: area.width,
-        height: area.height,
-    };
-    images.request(key.clone());
+    let key = ImageKey::new(run.dir.join(&rec.path), area);
     images.draw(frame, area, &key);
 }

@@ -72,11 +72,12 @@ pub fn launch(frame: &mut Frame, form: &LaunchForm, size: (u16, u16)) {
             let mark = if i == form.selected { "▶ " } else { "  " };
             let desc = match &e.spec {
                 Ok(s) => {
-                    let mode = match s.mode {
-                        crate::spec::Mode::SingleStyle => "single_style",
-                        crate::spec::Mode::Cyclegan => "cyclegan",
-                    };
-                    format!("{mode}, {} steps  {}", s.train.steps, s.description)
+                    format!(
+                        "{}, {} steps  {}",
+                        s.mode.as_str(),
+                        s.train.steps,
+                        s.description
+                    )
                 }
                 Err(err) => format!("unreadable: {err}"),
             };
