@@ -52,6 +52,7 @@ fn generate(dir: &Path, runs: usize, rows: u64) {
             images_per_s: Some(17.0),
             eta_secs: Some(60.0),
             message: None,
+            study: None,
         };
         std::fs::write(
             run.join("status.json"),

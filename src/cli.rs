@@ -3,6 +3,7 @@
 //! a failed run or I/O error). `main.rs` only calls [`main`].
 
 mod commands;
+mod propose;
 
 use crate::run_dir::{self, RunDir};
 use crate::spec::{self, SpecError};
@@ -42,16 +43,18 @@ pub enum Cmd {
     },
     /// Apply a run's generator to images at their full resolution.
     Stylize(StylizeArgs),
-    /// Send a command to a running trainer: pause, resume, stop, checkpoint, or set KEY VALUE.
+    /// Send a command to a running trainer: pause, resume, stop, checkpoint, set KEY VALUE, or
+    /// favor IMAGE (steer.favored_fraction > 0: the output joins the critic's real batch).
     Control {
         /// Run id (or unique prefix) under --runs-dir, or a run directory.
         #[arg(long)]
         run: String,
         #[arg(long, default_value = "runs")]
         runs_dir: PathBuf,
-        /// pause | resume | stop | checkpoint | set
+        /// pause | resume | stop | checkpoint | set | favor
         action: String,
-        /// For `set`: the knob (loss.style_weight, optim.lr, ...) and its value.
+        /// For `set`: the knob (loss.style_weight, optim.lr, ...) and its value. For `favor`: an
+        /// image, relative to the run directory (samples/step_N/content_NN_output.png) or not.
         args: Vec<String>,
     },
     /// Score style transfer: structure kept (SSIM), style and texture gains over the untouched
@@ -92,6 +95,24 @@ pub enum Cmd {
         /// CPU threads (0 = all cores).
         #[arg(long, default_value_t = 0)]
         threads: usize,
+    },
+    /// Steer a study (a spec with [search]) from the judgements in ratings.jsonl: show the
+    /// predicted best, write the next proposals to experiments/proposed/, optionally launch them.
+    Propose {
+        /// The study's spec file (experiments/study.toml) or the name of a study with runs.
+        study: String,
+        #[arg(long, default_value = "runs")]
+        runs_dir: PathBuf,
+        #[arg(long, default_value = "experiments")]
+        experiments: PathBuf,
+        /// Launch the proposals (as `study.auto_launch = true` does).
+        #[arg(long)]
+        launch: bool,
+        /// Write the top predicted configuration (<study>-best.toml) instead, to end the study.
+        #[arg(long)]
+        best: bool,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
     },
     /// Print an image in the terminal (kitty, iTerm2, sixel or half blocks).
     Preview { image: PathBuf },
@@ -184,6 +205,22 @@ pub fn main() -> i32 {
             action,
             args,
         }) => cmd_control(&run, &runs_dir, &action, &args).map(|_| 0),
+        Some(Cmd::Propose {
+            study,
+            runs_dir,
+            experiments,
+            launch,
+            best,
+            seed,
+        }) => propose::cmd_propose(propose::ProposeArgs {
+            target: &study,
+            runs_dir: &runs_dir,
+            experiments: &experiments,
+            launch,
+            best,
+            seed,
+        })
+        .map(|_| 0),
         Some(Cmd::Preview { image }) => crate::preview::preview(&image).map(|_| 0),
         Some(Cmd::Dashboard(a)) => cmd_dashboard(a).map(|_| 0),
         Some(Cmd::Eval {

@@ -132,6 +132,9 @@ pub struct Status {
     pub eta_secs: Option<f64>,
     #[serde(default)]
     pub message: Option<String>,
+    /// The study this run belongs to (a spec with `[search]`), for the dashboard's grid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub study: Option<String>,
 }
 
 /// One line of `metrics.jsonl`.
@@ -171,6 +174,12 @@ pub enum Command {
     Set {
         key: String,
         value: f64,
+    },
+    /// Preference-weighted discriminator (single_style with `steer.favored_fraction > 0`): this
+    /// output joins the critic's real batch for `steer.favored_ttl` steps. `image` is absolute or
+    /// relative to the run directory, normally one of its `samples/step_N/*_output.png`.
+    Favor {
+        image: String,
     },
 }
 
@@ -325,9 +334,15 @@ mod tests {
 
     #[test]
     fn torn_lines_are_skipped_and_commands_round_trip() {
-        let text = "{\"cmd\":\"pause\"}\n{\"id\":\"k\",\"cmd\":\"set\",\"key\":\"optim.lr\",\"value\":0.001}\n{\"cmd\":\"sto";
+        let text = "{\"cmd\":\"pause\"}\n{\"id\":\"k\",\"cmd\":\"set\",\"key\":\"optim.lr\",\"value\":0.001}\n{\"cmd\":\"favor\",\"image\":\"samples/a.png\"}\n{\"cmd\":\"sto";
         let lines: Vec<ControlLine> = parse_lines(text);
-        assert_eq!(lines.len(), 2);
+        assert_eq!(lines.len(), 3);
+        assert_eq!(
+            lines[2].command,
+            Command::Favor {
+                image: "samples/a.png".into()
+            }
+        );
         assert_eq!(lines[0].command, Command::Pause);
         assert_eq!(lines[1].id.as_deref(), Some("k"));
         assert_eq!(

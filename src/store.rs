@@ -54,6 +54,8 @@ pub struct RunSummary {
     pub spark_d: Vec<f64>,
     /// Unix seconds of the last heartbeat (or of spec.toml when no status exists).
     pub updated: f64,
+    /// The study the run belongs to, if any.
+    pub study: Option<String>,
 }
 
 /// A run's resolved spec (`spec.toml`), as the trainer wrote it; not re-validated, so a run
@@ -117,6 +119,7 @@ pub fn summarize(run: &RunDir) -> RunSummary {
             .filter_map(|m| m.losses.get("d_total").copied())
             .collect(),
         updated: status.as_ref().map_or(spec_time, |s| s.heartbeat),
+        study: status.as_ref().and_then(|s| s.study.clone()),
     }
 }
 
@@ -190,6 +193,7 @@ mod tests {
             images_per_s: None,
             eta_secs: None,
             message: None,
+            study: None,
         }
     }
 

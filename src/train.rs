@@ -1,14 +1,15 @@
 //! The trainer (`atelier train`): the only writer of a run directory. It prepares the run (fresh,
 //! or resumed from its latest checkpoint), picks the backend, builds the recipe of the spec's mode
 //! and drives the shared loop in `session`. Submodules follow burn's examples: `model` (networks),
-//! `data` (images, probes), `losses`, the two recipes, and the run-directory `writer`, `control`
-//! and `checkpoint`.
+//! `data` (images, probes), `losses`, the two recipes, the run-directory `writer`, `control`
+//! and `checkpoint`, and `favored` (the opt-in preference-weighted discriminator's pool).
 
 mod backend;
 pub mod checkpoint;
 pub mod control;
 pub mod cyclegan;
 pub mod data;
+pub mod favored;
 pub mod knobs;
 pub mod losses;
 pub mod model;
@@ -45,6 +46,18 @@ pub trait Gan {
     /// The one style image outputs are scored against (single_style); None otherwise.
     fn style_image(&self) -> Option<&RgbImage> {
         None
+    }
+    /// The preference-weighted discriminator (`[steer]`): add `image` (a favoured output that
+    /// `source` names) to the critic's real pool from step `now` until step `until`; returns the
+    /// pool size. Recipes without one refuse with a reason.
+    fn favor(
+        &mut self,
+        _source: &str,
+        _image: &RgbImage,
+        _now: u64,
+        _until: u64,
+    ) -> std::result::Result<usize, String> {
+        Err("this recipe has no preference-weighted discriminator".into())
     }
 }
 
@@ -251,6 +264,8 @@ fn train_on<B: burn::tensor::backend::AutodiffBackend>(
         images_per_s: None,
         eta_secs: None,
         message: None,
+        study: crate::spec::StudySpec::of(&plan.spec)
+            .or_else(|| (!plan.spec.search.is_empty()).then(|| plan.name.clone())),
     };
     let mut writer = writer::Writer::start(req.run.clone(), status, req.quiet, req.progress)?;
     let signal = backend::install_signal_flag();

@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod charts;
+pub mod compare;
 pub mod form;
 pub mod images;
 pub mod keys;
@@ -111,6 +112,21 @@ fn event_loop(
                 }
                 Effect::Watch(dir) => {
                     let _ = poller.send(workers::Request::Watch(dir));
+                }
+                Effect::WatchMany(dirs) => {
+                    let _ = poller.send(workers::Request::WatchMany(dirs));
+                }
+                Effect::Rate(rating) => {
+                    if let Err(e) = crate::ratings::append(&app.runs_dir, &rating) {
+                        app.notify(format!("could not save the judgement: {e}"));
+                    }
+                }
+                Effect::Propose(study) => {
+                    let runs_dir = app.runs_dir.clone();
+                    let experiments = app.experiments_dir.clone();
+                    background(&tx, &poller, move || {
+                        workers::propose(&study, &runs_dir, &experiments)
+                    })
                 }
                 Effect::ListExperiments => {
                     let _ = poller.send(workers::Request::ListExperiments);

@@ -208,7 +208,12 @@ pub(super) fn cmd_control(run: &str, runs_dir: &Path, action: &str, args: &[Stri
                 .parse()
                 .with_context(|| format!("`{value}` is not a number"))?,
         },
-        _ => bail!("usage: atelier control --run RUN pause|resume|stop|checkpoint|set KEY VALUE"),
+        ("favor" | "favour", [image]) => Command::Favor {
+            image: favor_path(&dir, image),
+        },
+        _ => bail!(
+            "usage: atelier control --run RUN pause|resume|stop|checkpoint|set KEY VALUE|favor IMAGE"
+        ),
     };
     let id = format!("cli-{}", (run_dir::now() * 1000.0) as u64);
     crate::train::control::send(
@@ -223,4 +228,23 @@ pub(super) fn cmd_control(run: &str, runs_dir: &Path, action: &str, args: &[Stri
         dir.id()
     );
     Ok(())
+}
+
+/// The image of `favor` as the trainer resolves it (absolute, or relative to the run directory):
+/// a path that exists only relative to the current directory (`runs/<id>/samples/...`) is made
+/// absolute, and relative to the run again when it lies inside it.
+fn favor_path(run: &RunDir, image: &str) -> String {
+    let p = Path::new(image);
+    if p.is_absolute() || run.root.join(p).exists() || !p.exists() {
+        return image.to_string();
+    }
+    let Ok(abs) = std::fs::canonicalize(p) else {
+        return image.to_string();
+    };
+    std::fs::canonicalize(&run.root)
+        .ok()
+        .and_then(|root| abs.strip_prefix(root).ok().map(Path::to_path_buf))
+        .unwrap_or(abs)
+        .display()
+        .to_string()
 }

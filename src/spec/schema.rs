@@ -33,6 +33,12 @@ pub struct Spec {
     /// Hyperparameter ranges for steering: dotted key -> range.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub search: BTreeMap<String, SearchRange>,
+    /// How a study (a spec with `[search]`) proposes and launches its candidates.
+    #[serde(default, skip_serializing_if = "StudySpec::is_default")]
+    pub study: StudySpec,
+    /// Steering within a run from the user's ratings (opt-in, experimental).
+    #[serde(default, skip_serializing_if = "SteerSpec::is_default")]
+    pub steer: SteerSpec,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -313,4 +319,72 @@ pub struct SearchRange {
     /// Round proposals to integers (widths, block counts).
     #[serde(default)]
     pub integer: bool,
+}
+
+/// Settings of a study: the spec's `[search]` space explored from the user's judgements.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StudySpec {
+    /// The study this spec belongs to; defaults to the spec's name. Proposals keep it while
+    /// their own names are numbered (`<study>-<n>`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Launch each proposal at once, so the best-of-4 grid keeps four live candidates.
+    pub auto_launch: bool,
+    /// Candidates judged side by side (the grid): 2 to 4.
+    pub candidates: usize,
+    /// Stop proposing after this many runs in the study.
+    pub max_runs: usize,
+}
+
+impl Default for StudySpec {
+    fn default() -> Self {
+        Self {
+            name: None,
+            auto_launch: false,
+            candidates: 4,
+            max_runs: 32,
+        }
+    }
+}
+
+impl StudySpec {
+    /// The study a spec belongs to: only a spec with a `[search]` space is in one.
+    pub fn of(spec: &Spec) -> Option<String> {
+        if spec.search.is_empty() {
+            return None;
+        }
+        spec.study.name.clone().or_else(|| spec.name.clone())
+    }
+
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// The preference-weighted discriminator: outputs the user rated highly join the
+/// discriminator's real batch.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SteerSpec {
+    /// Expected share of the discriminator's real batch taken by favoured outputs (0 = off,
+    /// at most 0.15).
+    pub favored_fraction: f64,
+    /// Steps after which a favoured output stops being used.
+    pub favored_ttl: u64,
+}
+
+impl Default for SteerSpec {
+    fn default() -> Self {
+        Self {
+            favored_fraction: 0.0,
+            favored_ttl: 200,
+        }
+    }
+}
+
+impl SteerSpec {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
 }

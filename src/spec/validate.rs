@@ -2,7 +2,9 @@
 //! required fields, architecture constraints (sizes that survive the downsampling), and the files
 //! themselves (style image readable and at least as large as a crop, folders holding images).
 
-use super::{get_number, BackendChoice, FeatureNetKind, ImageSource, Mode, Plan, Spec, SpecError};
+use super::{
+    get_number, BackendChoice, FeatureNetKind, ImageSource, Mode, Plan, Spec, SpecError, StudySpec,
+};
 use std::path::{Path, PathBuf};
 
 /// Image extensions the data loader reads.
@@ -145,6 +147,47 @@ pub(crate) fn validate(mut spec: Spec, file: &Path) -> Result<Plan, SpecError> {
                 "a log-scale range needs min > 0",
             ));
         }
+    }
+    if spec.study != StudySpec::default() && spec.search.is_empty() {
+        return Err(SpecError::new(
+            file,
+            "study",
+            "a [study] needs a [search] table with at least one range",
+        ));
+    }
+    if !(2..=4).contains(&spec.study.candidates) {
+        return Err(SpecError::new(
+            file,
+            "study.candidates",
+            format!("must be 2 to 4, got {}", spec.study.candidates),
+        ));
+    }
+    if spec.study.max_runs < spec.study.candidates {
+        return Err(SpecError::new(
+            file,
+            "study.max_runs",
+            format!(
+                "must be at least study.candidates ({}), got {}",
+                spec.study.candidates, spec.study.max_runs
+            ),
+        ));
+    }
+    if !(0.0..=0.15).contains(&spec.steer.favored_fraction) {
+        return Err(SpecError::new(
+            file,
+            "steer.favored_fraction",
+            format!(
+                "must be in 0 ..= 0.15 (a share of the real batch), got {}",
+                spec.steer.favored_fraction
+            ),
+        ));
+    }
+    if spec.steer.favored_ttl == 0 {
+        return Err(SpecError::new(
+            file,
+            "steer.favored_ttl",
+            "must be at least 1 step",
+        ));
     }
     let name = spec.name.clone().unwrap_or_else(|| {
         file.file_stem()

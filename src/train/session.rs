@@ -1,5 +1,5 @@
 //! The training loop shared by both recipes: steps, control commands between steps (pause,
-//! resume, stop, checkpoint, set), signals, metric rows averaged over each log interval, sample
+//! resume, stop, checkpoint, set, favor), signals, metric rows averaged over each log interval, sample
 //! renders, checkpoints, NaN detection, and the final state. One `Session` per trainer process.
 
 use super::{checkpoint, control::ControlReader, writer::Writer, Gan, Knobs};
@@ -269,6 +269,10 @@ impl Session<'_> {
                         }
                         Err(reason) => self.writer.event(step, "rejected", id, reason),
                     },
+                    Command::Favor { image } => match self.favor(&image) {
+                        Ok(msg) => self.writer.event(step, "ack", id, msg),
+                        Err(reason) => self.writer.event(step, "rejected", id, reason),
+                    },
                 }
             }
             if !paused {
@@ -277,6 +281,39 @@ impl Session<'_> {
             std::thread::sleep(Duration::from_millis(100));
             *paused_time += Duration::from_millis(100);
         }
+    }
+
+    /// `favor IMAGE`: decode the image (absolute, or relative to the run directory) and hand it
+    /// to the recipe's preference-weighted discriminator until step + `steer.favored_ttl`.
+    fn favor(&mut self, image: &str) -> std::result::Result<String, String> {
+        let steer = &self.plan.spec.steer;
+        if steer.favored_fraction <= 0.0 {
+            return Err(format!(
+                "cannot favour {image}: steer.favored_fraction is 0 for this run (the \
+                 preference-weighted discriminator is opt-in: train or resume with \
+                 --set steer.favored_fraction=0.1)"
+            ));
+        }
+        if self.plan.spec.mode != crate::spec::Mode::SingleStyle {
+            return Err(format!(
+                "cannot favour {image}: favoured outputs are supported in single_style runs only, \
+                 this run is {}",
+                self.plan.spec.mode.as_str()
+            ));
+        }
+        let path = self.writer.dir.root.join(image);
+        let decoded = image::open(&path)
+            .map_err(|e| format!("cannot favour {image}: cannot read {}: {e}", path.display()))?
+            .to_rgb8();
+        let until = self.step + steer.favored_ttl;
+        let n = self
+            .gan
+            .favor(image, &decoded, self.step, until)
+            .map_err(|e| format!("cannot favour {image}: {e}"))?;
+        Ok(format!(
+            "favoured {image} until step {until} ({n} favoured image{} in the pool)",
+            if n == 1 { "" } else { "s" }
+        ))
     }
 
     fn stop(&mut self, why: &str) -> Outcome {

@@ -1,9 +1,11 @@
 //! The single_style recipe: one feed-forward generator G (content -> stylized) against a PatchGAN
 //! D that sees random crops of the ONE style image as real. G's loss is adversarial (LSGAN) +
 //! content (feature MSE on the last tap) + style (Gram MSE on every tap) + optional total
-//! variation. Each step is G first (its own forward graph), then D on the detached fakes.
+//! variation. Each step is G first (its own forward graph), then D on the detached fakes. With
+//! `steer.favored_fraction > 0`, outputs the user favoured join D's real batch (see `favored`).
 
 use super::data::{skipped_warnings, Batches, Builtin, ImageBank};
+use super::favored::FavoredPool;
 use super::losses::{self, lsgan, mse};
 use super::model::{Discriminator, FeatureNet, Generator};
 use super::player::Player;
@@ -26,6 +28,7 @@ pub struct SingleStyle<B: AutodiffBackend> {
     style: ImageBank,
     probes: Vec<RgbImage>,
     batches: Batches<B>,
+    favored: FavoredPool<B>,
 }
 
 impl<B: AutodiffBackend> SingleStyle<B> {
@@ -96,6 +99,7 @@ impl<B: AutodiffBackend> SingleStyle<B> {
                 style,
                 probes,
                 batches: Batches::new(s, device),
+                favored: FavoredPool::new(s.steer.favored_fraction, crop),
             },
             warnings,
         ))
@@ -137,7 +141,11 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
         let gp = self.g.grads(&mut grads);
         self.g.step(k.lr_g, gp);
 
-        // Discriminator step on the detached fakes.
+        // Discriminator step on the detached fakes; favoured outputs may stand in for real crops.
+        let (style, share) = self.favored.mix(style, rng, self.batches.flip);
+        if self.favored.enabled() {
+            out.push(("favored_share", share));
+        }
         let real = lsgan(self.d.model.forward(style), 1.0);
         let fake_l = lsgan(self.d.model.forward(fake.detach()), 0.0);
         let d_total = (real.clone() + fake_l.clone()) * 0.5;
@@ -167,12 +175,29 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
     fn save(&self, dir: &Path) -> Result<Vec<String>> {
         let mut files = self.g.save(dir)?;
         files.extend(self.d.save(dir)?);
+        files.extend(self.favored.save(dir)?);
         Ok(files)
     }
 
     fn load(&mut self, dir: &Path) -> Result<()> {
         self.g.load(dir, &self.batches.device)?;
-        self.d.load(dir, &self.batches.device)
+        self.d.load(dir, &self.batches.device)?;
+        self.favored.load(dir, &self.batches.device)
+    }
+
+    fn favor(
+        &mut self,
+        source: &str,
+        image: &RgbImage,
+        now: u64,
+        until: u64,
+    ) -> std::result::Result<usize, String> {
+        if !self.favored.enabled() {
+            return Err("steer.favored_fraction is 0 for this run".into());
+        }
+        Ok(self
+            .favored
+            .add(source, image, now, until, &self.batches.device))
     }
 }
 

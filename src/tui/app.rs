@@ -2,13 +2,16 @@
 //! applies them and returns `Effect`s for the loop to carry out; nothing here does I/O, so the
 //! whole app can be driven headless in tests.
 
+use super::compare::{Compare, Grid};
 use super::form::LaunchForm;
+use crate::prefs::bt::Strength;
+use crate::ratings::{Ledger, Rating};
 use crate::run_dir::{Event, MetricRow, SampleRecord, ScoreRecord, Status};
 use crate::spec::Spec;
 use crate::store::tail::Update;
 use crate::store::{Liveness, RunSummary};
 use crossterm::event::{KeyEvent, MouseEvent};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
 
 /// Everything that can happen to the dashboard.
@@ -29,6 +32,8 @@ pub enum Msg {
     ImagesReady,
     /// A short notification (launch results, errors of background work).
     Notify(String),
+    /// New lines of the workspace's ratings.jsonl.
+    Ratings(Update<Rating>),
 }
 
 /// What the loop must do after an update.
@@ -36,6 +41,13 @@ pub enum Msg {
 pub enum Effect {
     /// Tail this run's files (None: stop tailing).
     Watch(Option<PathBuf>),
+    /// Tail these runs' files (compare view, grid); empty: stop.
+    WatchMany(Vec<PathBuf>),
+    /// Append a judgement to the workspace's ratings.jsonl.
+    Rate(Rating),
+    /// Refill a study's grid: fit the preference model, write proposals, launch if the study
+    /// says so.
+    Propose(String),
     /// Append a command to a run's control.jsonl.
     Control {
         run: PathBuf,
@@ -83,13 +95,27 @@ pub struct RunDelta {
 pub enum View {
     Runs,
     Run,
+    Compare,
+    Grid,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Overlay {
     Help,
     Launch(LaunchForm),
-    ConfirmStop { id: String, dir: PathBuf },
+    ConfirmStop {
+        id: String,
+        dir: PathBuf,
+    },
+    /// A line of text for a run: a tag (`-tag` removes it) or a note.
+    Prompt(Prompt),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prompt {
+    pub note: bool,
+    pub run: String,
+    pub text: String,
 }
 
 /// Chart settings, kept across runs.
@@ -199,6 +225,18 @@ pub struct App {
     /// Graphics protocol in use, for the footer.
     pub graphics: &'static str,
     pub quit: bool,
+    /// Runs marked (space) for compare and judging, in the order marked.
+    pub marks: Vec<String>,
+    /// The workspace's judgements, folded.
+    pub ledger: Ledger,
+    /// Bradley–Terry score of each run with judgements (derived from `ledger`).
+    pub scores: HashMap<String, Strength>,
+    /// Order the runs table by score.
+    pub by_score: bool,
+    /// Ids of the judgements made in this dashboard, for undo (latest last).
+    pub mine: Vec<String>,
+    pub compare: Option<Compare>,
+    pub grid: Option<Grid>,
     next_id: u64,
 }
 
@@ -227,21 +265,57 @@ impl App {
             toast: None,
             graphics: "halfblocks",
             quit: false,
+            marks: Vec::new(),
+            ledger: Ledger::default(),
+            scores: HashMap::new(),
+            by_score: false,
+            mine: Vec::new(),
+            compare: None,
+            grid: None,
             next_id: 0,
         }
     }
 
-    /// Runs shown in the table: filtered by name or id, newest first.
+    /// Runs shown in the table: filtered by name, id or tag; newest first, or by score.
     pub fn visible_runs(&self) -> Vec<&RunSummary> {
         let f = self.filter.to_lowercase();
-        self.runs
+        let tags = self.ledger.tags();
+        let mut runs: Vec<&RunSummary> = self
+            .runs
             .iter()
             .filter(|r| {
                 f.is_empty()
                     || r.name.to_lowercase().contains(&f)
                     || r.id.to_lowercase().contains(&f)
+                    || tags
+                        .get(r.id.as_str())
+                        .is_some_and(|t| t.iter().any(|t| t.to_lowercase().contains(&f)))
             })
-            .collect()
+            .collect();
+        if self.by_score {
+            let score = |r: &RunSummary| {
+                self.scores
+                    .get(&r.id)
+                    .filter(|s| s.comparisons > 0.0)
+                    .map_or(f64::NEG_INFINITY, |s| s.score)
+            };
+            runs.sort_by(|a, b| score(b).total_cmp(&score(a)));
+        }
+        runs
+    }
+
+    /// Refit the runs' scores from the ledger (after new judgements or runs).
+    pub fn rescore(&mut self) {
+        let ids: Vec<&str> = self.runs.iter().map(|r| r.id.as_str()).collect();
+        self.scores = self.ledger.scores(&ids);
+    }
+
+    /// Every run view fed by the poller: the open run, the compared runs, the grid's.
+    pub fn views_mut(&mut self) -> impl Iterator<Item = &mut RunView> {
+        self.run
+            .iter_mut()
+            .chain(self.compare.iter_mut().flat_map(|c| c.runs.iter_mut()))
+            .chain(self.grid.iter_mut().flat_map(|g| g.runs.iter_mut()))
     }
 
     pub fn selected_run(&self) -> Option<&RunSummary> {

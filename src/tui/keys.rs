@@ -44,6 +44,32 @@ pub enum Action {
     SecondWeightDown,
     LrUp,
     LrDown,
+    /// Mark / unmark the selected run for compare and judging.
+    ToggleMark,
+    /// Compare the marked runs side by side.
+    Compare,
+    /// Judge candidates in the best-of-k grid (the marked runs, or the selected run's study).
+    Judge,
+    SortByScore,
+    Tag,
+    Note,
+    /// Retract this dashboard's latest judgement.
+    Undo,
+    /// Stars (1-5) for the output in view.
+    Rate(u8),
+    /// Best-of-k: candidate n (1-4) is the worst.
+    Worst(u8),
+    /// Best-of-k: cannot judge (broken image...): record nothing, next probe.
+    Skip,
+    /// Best-of-k: can't tell them apart.
+    Tie,
+    /// Compare: A/B flip between the first two runs at full size.
+    Flip,
+    /// Compare: next loss term in the overlaid chart.
+    NextTerm,
+    /// Compare: move the focus (where stars go) between runs.
+    FocusPrev,
+    FocusNext,
 }
 
 /// Where a binding applies.
@@ -53,6 +79,8 @@ pub enum Context {
     Global,
     Runs,
     Run,
+    Compare,
+    Grid,
 }
 
 pub struct Binding {
@@ -74,7 +102,7 @@ const fn b(context: Context, code: KeyCode, action: Action, help: &'static str) 
 }
 
 use Action as A;
-use Context::{Global as G, Run as R, Runs as L};
+use Context::{Compare as V, Global as G, Grid as J, Run as R, Runs as L};
 use KeyCode::{Char as C, *};
 
 pub const BINDINGS: &[Binding] = &[
@@ -107,6 +135,28 @@ pub const BINDINGS: &[Binding] = &[
         "fork the selected run with edited hyperparameters",
     ),
     b(L, C('r'), A::Resume, "resume the selected stopped run"),
+    b(
+        L,
+        C(' '),
+        A::ToggleMark,
+        "mark / unmark the run (2-4 for c and b)",
+    ),
+    b(
+        L,
+        C('c'),
+        A::Compare,
+        "compare the marked runs side by side",
+    ),
+    b(
+        L,
+        C('b'),
+        A::Judge,
+        "best-of-4: judge the marked runs, or the selected run's study",
+    ),
+    b(L, C('o'), A::SortByScore, "order by score / by time"),
+    b(L, C('t'), A::Tag, "tag the run (-tag removes it)"),
+    b(L, C('N'), A::Note, "add a note to the run"),
+    b(L, C('u'), A::Undo, "undo your latest judgement"),
     b(L, C('p'), A::TogglePause, "pause / resume the selected run"),
     b(L, C('s'), A::Stop, "stop the selected run (asks first)"),
     b(R, C('['), A::PrevSample, "previous sample step"),
@@ -170,6 +220,84 @@ pub const BINDINGS: &[Binding] = &[
     ),
     b(R, C('a'), A::LrUp, "learning rate x1.5"),
     b(R, C('A'), A::LrDown, "learning rate /1.5"),
+    b(R, C('1'), A::Rate(1), "1 star for the output in view"),
+    b(R, C('2'), A::Rate(2), "2 stars"),
+    b(R, C('3'), A::Rate(3), "3 stars"),
+    b(R, C('4'), A::Rate(4), "4 stars"),
+    b(R, C('5'), A::Rate(5), "5 stars"),
+    b(R, C('t'), A::Tag, "tag the run (-tag removes it)"),
+    b(R, C('N'), A::Note, "add a note to the run"),
+    b(R, C('u'), A::Undo, "undo your latest judgement"),
+    b(V, C('['), A::PrevSample, "previous step (all runs)"),
+    b(V, C(']'), A::NextSample, "next step (all runs)"),
+    b(V, C('{'), A::PrevSample10, "ten steps back"),
+    b(V, C('}'), A::NextSample10, "ten steps forward"),
+    b(V, Home, A::FirstSample, "first step"),
+    b(V, End, A::LatestSample, "latest step and follow"),
+    b(V, Up, A::PrevProbe, "previous probe image"),
+    b(V, Down, A::NextProbe, "next probe image"),
+    b(
+        V,
+        Left,
+        A::FocusPrev,
+        "focus the previous run (stars go there)",
+    ),
+    b(V, Right, A::FocusNext, "focus the next run"),
+    b(
+        V,
+        Tab,
+        A::Flip,
+        "A/B: flip between the first two runs at full size",
+    ),
+    b(
+        V,
+        C('m'),
+        A::NextTerm,
+        "next loss term in the overlaid chart",
+    ),
+    b(V, C('l'), A::ToggleLogY, "log / linear Y axis"),
+    b(V, C('+'), A::SmoothMore, "more smoothing"),
+    b(V, C('-'), A::SmoothLess, "less smoothing"),
+    b(V, C('1'), A::Rate(1), "1 star for the focused run's output"),
+    b(V, C('2'), A::Rate(2), "2 stars"),
+    b(V, C('3'), A::Rate(3), "3 stars"),
+    b(V, C('4'), A::Rate(4), "4 stars"),
+    b(V, C('5'), A::Rate(5), "5 stars"),
+    b(V, C('u'), A::Undo, "undo your latest judgement"),
+    b(
+        J,
+        C('1'),
+        A::Worst(1),
+        "candidate 1 (top left) is the worst",
+    ),
+    b(
+        J,
+        C('2'),
+        A::Worst(2),
+        "candidate 2 (top right) is the worst",
+    ),
+    b(
+        J,
+        C('3'),
+        A::Worst(3),
+        "candidate 3 (bottom left) is the worst",
+    ),
+    b(
+        J,
+        C('4'),
+        A::Worst(4),
+        "candidate 4 (bottom right) is the worst",
+    ),
+    b(
+        J,
+        C('s'),
+        A::Skip,
+        "skip: can't judge (records nothing), next probe",
+    ),
+    b(J, C('='), A::Tie, "can't tell them apart"),
+    b(J, C('u'), A::Undo, "undo your latest judgement"),
+    b(J, Up, A::PrevProbe, "previous probe image"),
+    b(J, Down, A::NextProbe, "next probe image"),
 ];
 
 /// The action bound to `key` in `context` (context bindings win over global ones).

@@ -86,3 +86,66 @@ pub fn popup(size: (u16, u16), w: u16, h: u16) -> Rect {
     let h = h.min(s.height.saturating_sub(2));
     Rect::new((s.width - w) / 2, (s.height - h) / 2, w, h)
 }
+
+/// The compare view's panes: images on top (the input, then one column per run), the overlaid
+/// chart and the config diff below.
+pub struct ComparePanes {
+    pub header: Rect,
+    pub labels: Rect,
+    pub images: Rect,
+    pub chart: Rect,
+    pub diff: Rect,
+    pub footer: Rect,
+}
+
+pub fn compare_panes(size: (u16, u16)) -> ComparePanes {
+    let (header, body, footer) = frame_rows(size);
+    let rows = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Percentage(58),
+        Constraint::Min(6),
+    ])
+    .split(body);
+    let bottom =
+        Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).split(rows[2]);
+    ComparePanes {
+        header,
+        labels: rows[0],
+        images: rows[1],
+        chart: bottom[0],
+        diff: bottom[1],
+        footer,
+    }
+}
+
+/// `n` equal columns of `area`.
+pub fn columns(area: Rect, n: usize) -> Vec<Rect> {
+    let n = n.max(1) as u32;
+    Layout::horizontal(vec![Constraint::Ratio(1, n); n as usize])
+        .split(area)
+        .to_vec()
+}
+
+/// The best-of-k grid: the input photo on the left, the candidates in a 2x2 grid (label row +
+/// image per cell).
+pub struct GridPanes {
+    pub header: Rect,
+    pub side: Rect,
+    pub cells: [Rect; 4],
+    pub footer: Rect,
+}
+
+pub fn grid_panes(size: (u16, u16)) -> GridPanes {
+    let (header, body, footer) = frame_rows(size);
+    let cols =
+        Layout::horizontal([Constraint::Percentage(22), Constraint::Percentage(78)]).split(body);
+    let rows = Layout::vertical([Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)]).split(cols[1]);
+    let top = Layout::horizontal([Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)]).split(rows[0]);
+    let bot = Layout::horizontal([Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)]).split(rows[1]);
+    GridPanes {
+        header,
+        side: cols[0],
+        cells: [top[0], top[1], bot[0], bot[1]],
+        footer,
+    }
+}

@@ -2,6 +2,8 @@
 //! looked up in the key table (`keys`) and turned into actions; text input (filter, launch form)
 //! and overlays are handled first. Pure: effects describe I/O for the loop to do.
 
+mod judging;
+
 use super::app::{App, Effect, Msg, Overlay, Pending, RunView, View};
 use super::form::LaunchForm;
 use super::keys::{self, Action, Context};
@@ -17,10 +19,16 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         matches!(&msg, Msg::RunData(d) if d.metrics.is_reset() || !d.metrics.records().is_empty());
     let resized = matches!(msg, Msg::Resize(..));
     let effects = apply_msg(app, msg);
+    let redo = metrics_news || resized || app.chart != opts_before;
     if let Some(run) = app.run.as_mut() {
-        if metrics_news || resized || app.chart != opts_before {
+        if redo {
             run.charts = super::charts::compute(run, &app.chart, app.size);
         }
+    }
+    if let Some(c) = app.compare.as_mut() {
+        let term = c.term_name().unwrap_or_default();
+        let width = super::layout::compare_panes(app.size).chart.width as usize * 2;
+        c.curves = super::compare::curves(&c.runs, &term, &app.chart, width);
     }
     effects
 }
@@ -47,13 +55,25 @@ fn apply_msg(app: &mut App, msg: Msg) -> Vec<Effect> {
                 }
             }
             app.selected = app.selected.min(app.visible_runs().len().saturating_sub(1));
-            Vec::new()
+            app.rescore();
+            judging::refresh_grid(app)
         }
         Msg::RunData(delta) => {
-            if let Some(run) = app.run.as_mut().filter(|r| r.dir == delta.dir) {
+            if let Some(run) = app.views_mut().find(|r| r.dir == delta.dir) {
                 run.absorb(*delta);
             }
+            if let Some(c) = app.compare.as_mut() {
+                c.settle();
+            }
             Vec::new()
+        }
+        Msg::Ratings(update) => {
+            match update {
+                crate::store::tail::Update::Reset(v) => app.ledger.reset(v),
+                crate::store::tail::Update::Appended(v) => app.ledger.extend(v),
+            }
+            app.rescore();
+            judging::refresh_grid(app)
         }
         Msg::Experiments(list) => {
             if matches!(app.overlay, Some(Overlay::Launch(_))) || app.overlay.is_none() {
@@ -101,6 +121,19 @@ fn key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
                 app.notify("stop cancelled");
             }
             return fx;
+        }
+        Some(Overlay::Prompt(mut p)) => {
+            match k.code {
+                KeyCode::Esc => return vec![Effect::ClearImages],
+                KeyCode::Enter => return judging::submit(app, p),
+                KeyCode::Backspace => {
+                    p.text.pop();
+                }
+                KeyCode::Char(c) if p.text.chars().count() < 200 => p.text.push(c),
+                _ => {}
+            }
+            app.overlay = Some(Overlay::Prompt(p));
+            return Vec::new();
         }
         Some(Overlay::Launch(mut form)) => {
             match k.code {
@@ -151,6 +184,8 @@ fn key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
     let context = match app.view {
         View::Runs => Context::Runs,
         View::Run => Context::Run,
+        View::Compare => Context::Compare,
+        View::Grid => Context::Grid,
     };
     match keys::lookup(context, &k) {
         Some(a) => action(app, a),
@@ -170,6 +205,39 @@ fn action(app: &mut App, a: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::Back if app.view == View::Run => close_run(app),
+        Action::Back
+            if app.view == View::Compare
+                && app.compare.as_ref().is_some_and(|c| c.flip.is_some()) =>
+        {
+            judging::navigate(app, a)
+        }
+        Action::Back if matches!(app.view, View::Compare | View::Grid) => {
+            app.view = View::Runs;
+            app.compare = None;
+            app.grid = None;
+            vec![Effect::ClearImages, Effect::WatchMany(Vec::new())]
+        }
+        Action::ToggleMark => judging::toggle_mark(app),
+        Action::Compare => judging::open_compare(app),
+        Action::Judge => judging::open_grid(app),
+        Action::SortByScore => {
+            app.by_score = !app.by_score;
+            app.selected = 0;
+            app.notify(if app.by_score {
+                "ordered by score (Bradley–Terry, ± one sd)"
+            } else {
+                "ordered by time"
+            });
+            Vec::new()
+        }
+        Action::Tag => judging::prompt(app, false),
+        Action::Note => judging::prompt(app, true),
+        Action::Undo => judging::undo(app),
+        Action::Rate(n) => judging::stars(app, n),
+        Action::Worst(n) => judging::worst(app, n),
+        Action::Tie => judging::tie(app),
+        Action::Skip => judging::skip(app),
+        _ if matches!(app.view, View::Compare | View::Grid) => judging::navigate(app, a),
         Action::Back => {
             app.filter.clear();
             Vec::new()

@@ -1,6 +1,7 @@
 //! Draw functions: pure reads of `App` (and the image cache) into a frame. `draw` picks the view,
 //! then overlays, then the toast; a terminal below the minimum size gets a plain message.
 
+mod compare;
 mod gallery;
 mod overlays;
 mod run;
@@ -33,11 +34,14 @@ pub fn draw(frame: &mut Frame, app: &App, images: &Images) {
     match app.view {
         View::Runs => runs::draw(frame, app, size),
         View::Run => run::draw(frame, app, size, images, show_images),
+        View::Compare => compare::draw(frame, app, size, images, show_images),
+        View::Grid => compare::draw_grid(frame, app, size, images, show_images),
     }
     match &app.overlay {
         Some(Overlay::Help) => overlays::help(frame, app, size),
         Some(Overlay::Launch(form)) => overlays::launch(frame, form, size),
         Some(Overlay::ConfirmStop { id, .. }) => overlays::confirm_stop(frame, id, size),
+        Some(Overlay::Prompt(p)) => overlays::prompt(frame, p, size),
         None => {}
     }
     if let Some((msg, _)) = &app.toast {

@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 #[derive(Debug)]
 pub enum Request {
     Watch(Option<PathBuf>),
+    /// The runs of the compare view or the grid (empty: none).
+    WatchMany(Vec<PathBuf>),
     ListExperiments,
     Rescan,
 }
@@ -26,6 +28,8 @@ pub struct Watched {
     samples: Tail,
     scores: Tail,
     spec_sent: bool,
+    /// What the UI last heard (status, liveness), so unchanged polls send nothing.
+    told: (Option<run_dir::Status>, Option<store::Liveness>),
 }
 
 impl Watched {
@@ -39,7 +43,18 @@ impl Watched {
             scores: Tail::new(run.path(run_dir::SCORES)),
             dir,
             spec_sent: false,
+            told: (None, None),
         }
+    }
+
+    /// The next delta, if it carries news.
+    pub fn news(&mut self) -> Option<RunDelta> {
+        let delta = self.poll();
+        if !delta.is_news(self.told.0.as_ref(), self.told.1) {
+            return None;
+        }
+        self.told = (delta.status.clone(), Some(delta.liveness));
+        Some(delta)
     }
 
     /// Everything new since the last poll, with the current status.
@@ -83,11 +98,17 @@ pub fn spawn_poller(
 
 fn poll_loop(runs_dir: PathBuf, experiments_dir: PathBuf, tx: Sender<Msg>, rx: Receiver<Request>) {
     let mut watched: Option<Watched> = None;
+    let mut many: Vec<Watched> = Vec::new();
+    let mut ratings = Tail::new(runs_dir.join(crate::ratings::RATINGS));
     let mut last_scan: Option<Instant> = None;
     let mut last_runs: Option<Vec<store::RunSummary>> = None;
-    // What the UI last heard about the watched run, so unchanged polls send nothing.
-    let mut last_status: (Option<run_dir::Status>, Option<store::Liveness>) = (None, None);
     loop {
+        let update = ratings.poll_json();
+        if (update.is_reset() || !update.records().is_empty())
+            && tx.send(Msg::Ratings(update)).is_err()
+        {
+            return;
+        }
         if last_scan.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
             let runs = store::scan(&runs_dir);
             if last_runs.as_ref() != Some(&runs) {
@@ -98,19 +119,25 @@ fn poll_loop(runs_dir: PathBuf, experiments_dir: PathBuf, tx: Sender<Msg>, rx: R
             }
             last_scan = Some(Instant::now());
         }
-        if let Some(w) = watched.as_mut() {
-            let delta = w.poll();
-            if delta.is_news(last_status.0.as_ref(), last_status.1) {
-                last_status = (delta.status.clone(), Some(delta.liveness));
+        for w in watched.iter_mut().chain(many.iter_mut()) {
+            if let Some(delta) = w.news() {
                 if tx.send(Msg::RunData(Box::new(delta))).is_err() {
                     return;
                 }
             }
         }
         match rx.recv_timeout(Duration::from_millis(250)) {
-            Ok(Request::Watch(dir)) => {
-                watched = dir.map(Watched::new);
-                last_status = (None, None);
+            Ok(Request::Watch(dir)) => watched = dir.map(Watched::new),
+            Ok(Request::WatchMany(dirs)) => {
+                // Keep the tails of runs still watched: their views already hold that data.
+                let mut old = std::mem::take(&mut many);
+                many = dirs
+                    .into_iter()
+                    .map(|d| match old.iter().position(|w| w.dir == d) {
+                        Some(i) => old.swap_remove(i),
+                        None => Watched::new(d),
+                    })
+                    .collect();
             }
             Ok(Request::ListExperiments) => {
                 if tx
@@ -154,4 +181,33 @@ pub fn list_experiments(dir: &std::path::Path) -> Vec<Experiment> {
     // The quickstart first: it is what a new user wants.
     out.sort_by_key(|e| (e.name != "quickstart", e.name.clone()));
     out
+}
+
+/// Refill a study's grid after a judgement: fit the preference model on everything judged so
+/// far, write the proposals and launch them if the study says `auto_launch = true`.
+pub fn propose(
+    study: &str,
+    runs_dir: &std::path::Path,
+    experiments: &std::path::Path,
+) -> anyhow::Result<String> {
+    let s = crate::study::Study::load(runs_dir, study, None)?;
+    let ledger = crate::ratings::Ledger::new(crate::ratings::read(runs_dir));
+    let written = s.propose(&ledger, experiments, 0)?;
+    if written.is_empty() {
+        return Ok(format!(
+            "study {study}: no proposal ({} of at most {} runs)",
+            s.members.len(),
+            s.template.study.max_runs
+        ));
+    }
+    let mut said = Vec::new();
+    for w in &written {
+        if s.template.study.auto_launch {
+            let run = crate::launch::launch(&w.path, &[], runs_dir, None)?;
+            said.push(format!("launched {} ({})", run.id(), w.summary));
+        } else {
+            said.push(format!("proposed {} ({})", w.path.display(), w.summary));
+        }
+    }
+    Ok(said.join("; "))
 }

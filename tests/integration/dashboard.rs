@@ -45,6 +45,7 @@ pub fn fixture_run(
         images_per_s: Some(17.5),
         eta_secs: Some((400 - step) as f64 / 4.4),
         message: None,
+        study: None,
     };
     std::fs::write(
         dir.join("status.json"),

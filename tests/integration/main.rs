@@ -5,9 +5,12 @@
 mod common;
 mod control;
 mod dashboard;
+mod judging;
 mod nan;
 mod snapshots;
 mod specs;
+mod steer;
+mod study;
 mod stylize;
 mod training;
 mod vgg;

@@ -1,7 +1,7 @@
 //! Overlays drawn over a view: the help (generated from the key table), the launch/fork form and
 //! the stop confirmation.
 
-use crate::tui::app::App;
+use crate::tui::app::{App, View};
 use crate::tui::form::LaunchForm;
 use crate::tui::keys::{key_name, Context, BINDINGS};
 use crate::tui::layout;
@@ -10,14 +10,17 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-pub fn help(frame: &mut Frame, _app: &App, size: (u16, u16)) {
+pub fn help(frame: &mut Frame, app: &App, size: (u16, u16)) {
     let area = layout::popup(size, 84, size.1.saturating_sub(2));
     let mut lines = Vec::new();
-    for (ctx, heading) in [
-        (Context::Global, "everywhere"),
-        (Context::Runs, "runs table"),
-        (Context::Run, "run view"),
-    ] {
+    // The keys of the view on screen, then the global ones: the whole table does not fit.
+    let here = match app.view {
+        View::Runs => (Context::Runs, "runs table"),
+        View::Run => (Context::Run, "run view"),
+        View::Compare => (Context::Compare, "compare view"),
+        View::Grid => (Context::Grid, "best-of-4 grid"),
+    };
+    for (ctx, heading) in [here, (Context::Global, "everywhere")] {
         lines.push(Line::from(Span::styled(
             heading,
             Style::default()
@@ -151,6 +154,29 @@ pub fn confirm_stop(frame: &mut Frame, id: &str, size: (u16, u16)) {
     ];
     frame.render_widget(
         Paragraph::new(text).block(Block::default().borders(Borders::ALL).title(" stop ")),
+        area,
+    );
+}
+
+/// The one-line prompt for a tag or a note on a run.
+pub fn prompt(frame: &mut Frame, p: &crate::tui::app::Prompt, size: (u16, u16)) {
+    let area = layout::popup(size, 70, 5);
+    frame.render_widget(Clear, area);
+    let (title, hint) = if p.note {
+        (" note ", "Enter saves the note, Esc cancels")
+    } else {
+        (" tag ", "Enter adds the tag (-tag removes it), Esc cancels")
+    };
+    let text = vec![
+        Line::from(format!("{} for {}:", title.trim(), p.run)),
+        Line::from(Span::styled(
+            format!("> {}▏", p.text),
+            Style::default().fg(Color::Cyan),
+        )),
+        Line::from(Span::styled(hint, Style::default().fg(Color::Yellow))),
+    ];
+    frame.render_widget(
+        Paragraph::new(text).block(Block::default().borders(Borders::ALL).title(title)),
         area,
     );
 }

@@ -60,8 +60,11 @@ pub fn draw(frame: &mut Frame, app: &App, size: (u16, u16)) {
             ("n", "new"),
             ("p", "pause"),
             ("s", "stop"),
-            ("r", "resume"),
             ("f", "fork"),
+            ("Space", "mark"),
+            ("c", "compare"),
+            ("b", "judge"),
+            ("o", if app.by_score { "by time" } else { "by score" }),
             ("/", "filter"),
             ("?", "help"),
             ("q", "quit"),
@@ -73,6 +76,7 @@ fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body:
     let rows_area = layout::runs_rows((frame.area().width, frame.area().height));
     let offset = layout::runs_offset(app.selected, rows_area.height);
     let spark_w = 12;
+    let tags = app.ledger.tags();
     let rows: Vec<Row> = runs
         .iter()
         .enumerate()
@@ -102,8 +106,29 @@ fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body:
             } else {
                 Style::default()
             };
+            let mark = match app.marks.iter().position(|m| *m == r.id) {
+                Some(i) => Span::styled(
+                    format!("{} ", (b'A' + i as u8) as char),
+                    Style::default()
+                        .fg(Color::Black)
+                        .bg(super::compare::RUN_COLORS[i % 4]),
+                ),
+                None => Span::raw("  "),
+            };
+            let mut name = vec![mark, Span::raw(r.name.clone())];
+            for t in tags.get(r.id.as_str()).into_iter().flatten() {
+                name.push(Span::styled(
+                    format!(" #{t}"),
+                    Style::default().fg(Color::LightBlue),
+                ));
+            }
+            let score = match app.scores.get(&r.id).filter(|s| s.comparisons > 0.0) {
+                Some(s) => format!("{:+.2}±{:.2}", s.score, s.sd),
+                None => "-".into(),
+            };
             Row::new(vec![
-                Cell::from(r.name.clone()),
+                Cell::from(Line::from(name)),
+                Cell::from(score),
                 Cell::from(r.mode.clone()),
                 Cell::from(Span::styled(label.to_string(), state_style(label))),
                 Cell::from(format!("{}/{}", r.step, r.total_steps)),
@@ -134,7 +159,8 @@ fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body:
         })
         .collect();
     let header = Row::new([
-        "NAME", "MODE", "STATE", "STEP", "PROGRESS", "IMG/S", "ETA", "G LOSS", "D LOSS", "AGE",
+        "NAME", "SCORE", "MODE", "STATE", "STEP", "PROGRESS", "IMG/S", "ETA", "G LOSS", "D LOSS",
+        "AGE",
     ])
     .style(
         Style::default()
@@ -142,7 +168,8 @@ fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body:
             .add_modifier(Modifier::BOLD),
     );
     let widths = [
-        Constraint::Min(14),
+        Constraint::Min(16),
+        Constraint::Length(11),
         Constraint::Length(12),
         Constraint::Length(8),
         Constraint::Length(11),

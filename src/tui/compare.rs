@@ -1,0 +1,227 @@
+//! Several runs at once: the compare view (2–4 marked runs: one probe at the same step under one
+//! linked scrubber, overlaid loss curves of one term, the hyperparameters that differ, A/B flip)
+//! and the best-of-k grid (judge which of 2–4 candidates is the worst). Both hold one `RunView`
+//! per run, fed by the poller like the run view; everything here is pure state and derivation.
+
+use super::app::{ChartOpts, RunView};
+use super::series;
+use crate::run_dir::SampleRecord;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The compare view.
+#[derive(Debug, Clone, Default)]
+pub struct Compare {
+    pub runs: Vec<RunView>,
+    /// Index into `steps()`.
+    pub step_idx: usize,
+    /// Jump to new steps as they land.
+    pub follow: bool,
+    pub probe: usize,
+    /// The loss term overlaid across runs: index into `terms()`.
+    pub term: usize,
+    /// A/B: Some(i) shows run i alone, full size; Tab flips between the first two.
+    pub flip: Option<usize>,
+    /// The run whose output stars go to.
+    pub focus: usize,
+    /// Overlay series of the chosen term, one per run (smoothed, decimated); derived.
+    pub curves: Vec<Vec<(f64, f64)>>,
+}
+
+/// The best-of-k grid.
+#[derive(Debug, Clone, Default)]
+pub struct Grid {
+    /// The study whose live candidates fill the grid (None: the marked runs).
+    pub study: Option<String>,
+    pub runs: Vec<RunView>,
+    /// How many candidates the study keeps (its `study.candidates`).
+    pub k: usize,
+    pub probe: usize,
+    /// Judgements made in this grid since it opened.
+    pub rounds: usize,
+}
+
+/// Every sample step any of `runs` has, ascending.
+pub fn steps(runs: &[RunView]) -> Vec<u64> {
+    let set: BTreeSet<u64> = runs
+        .iter()
+        .flat_map(|r| r.samples.keys().copied())
+        .collect();
+    set.into_iter().collect()
+}
+
+/// The latest step every run has reached in its samples (a fair common step for judging).
+pub fn common_step(runs: &[RunView]) -> Option<u64> {
+    runs.iter()
+        .map(|r| r.samples.keys().next_back().copied())
+        .collect::<Option<Vec<u64>>>()?
+        .into_iter()
+        .min()
+}
+
+/// The run's sample step nearest at or before `step`.
+pub fn step_at_or_before(run: &RunView, step: u64) -> Option<u64> {
+    run.samples.range(..=step).next_back().map(|(s, _)| *s)
+}
+
+/// The output image of `probe` (index into the run's probe list) at the run's sample step at or
+/// before `step`, with that step.
+pub fn output_at(run: &RunView, step: u64, probe: usize) -> Option<(u64, &SampleRecord)> {
+    let at = step_at_or_before(run, step)?;
+    let (set, p) = run.probes().get(probe).cloned()?;
+    run.samples
+        .get(&at)?
+        .iter()
+        .find(|r| r.kind == "output" && r.set == set && r.probe == p)
+        .map(|r| (at, r))
+}
+
+/// The input image of `probe`.
+pub fn input_of(run: &RunView, probe: usize) -> Option<&SampleRecord> {
+    let (set, p) = run.probes().get(probe).cloned()?;
+    run.inputs.iter().find(|r| r.set == set && r.probe == p)
+}
+
+/// Loss terms any run logs, in a stable order (totals first).
+pub fn terms(runs: &[RunView]) -> Vec<String> {
+    let set: BTreeSet<&str> = runs
+        .iter()
+        .flat_map(|r| r.metrics.iter().flat_map(|m| m.losses.keys()))
+        .map(String::as_str)
+        .collect();
+    let mut v: Vec<String> = set.into_iter().map(String::from).collect();
+    v.sort_by_key(|t| (!t.ends_with("_total"), t.clone()));
+    v
+}
+
+/// Each run's smoothed series of `term` (x = step), decimated to `width` points.
+pub fn curves(
+    runs: &[RunView],
+    term: &str,
+    opts: &ChartOpts,
+    width: usize,
+) -> Vec<Vec<(f64, f64)>> {
+    runs.iter()
+        .map(|r| {
+            let raw: Vec<(f64, f64)> = r
+                .metrics
+                .iter()
+                .filter_map(|m| Some((m.step as f64, *m.losses.get(term)?)))
+                .filter(|(_, v)| v.is_finite())
+                .collect();
+            let smooth = series::ema_debiased(&raw, opts.smoothing);
+            let smooth = if opts.log_y {
+                series::log10_points(&smooth)
+            } else {
+                smooth
+            };
+            series::decimate_minmax(&smooth, width.max(8))
+                .into_iter()
+                .map(|(x, y)| (x, y.clamp(-1e30, 1e30)))
+                .collect()
+        })
+        .collect()
+}
+
+/// The hyperparameters whose values differ between the runs' specs: dotted key -> one value per
+/// run ("-" where a run has no readable spec or lacks the key).
+pub fn config_diff(runs: &[RunView]) -> BTreeMap<String, Vec<String>> {
+    let flat: Vec<BTreeMap<String, String>> = runs
+        .iter()
+        .map(|r| {
+            let mut out = BTreeMap::new();
+            if let Some(tree) = r.spec.as_ref().and_then(|s| toml::Value::try_from(s).ok()) {
+                flatten("", &tree, &mut out);
+            }
+            out
+        })
+        .collect();
+    let keys: BTreeSet<&String> = flat.iter().flat_map(|m| m.keys()).collect();
+    keys.into_iter()
+        .filter(|k| !k.starts_with("description") && !k.starts_with("name"))
+        .filter_map(|k| {
+            let vals: Vec<String> = flat
+                .iter()
+                .map(|m| m.get(k).cloned().unwrap_or_else(|| "-".into()))
+                .collect();
+            let differ = vals.iter().any(|v| *v != vals[0]);
+            differ.then(|| (k.clone(), vals))
+        })
+        .collect()
+}
+
+fn flatten(prefix: &str, v: &toml::Value, out: &mut BTreeMap<String, String>) {
+    match v {
+        toml::Value::Table(t) => {
+            for (k, v) in t {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&key, v, out);
+            }
+        }
+        toml::Value::Float(f) => {
+            out.insert(prefix.to_string(), format_number(*f));
+        }
+        other => {
+            out.insert(prefix.to_string(), other.to_string());
+        }
+    }
+}
+
+fn format_number(f: f64) -> String {
+    if f != 0.0 && (f.abs() >= 1e4 || f.abs() < 1e-2) {
+        format!("{f:.3e}")
+    } else {
+        format!("{f}")
+    }
+}
+
+impl Compare {
+    pub fn new(runs: Vec<RunView>) -> Self {
+        Self {
+            runs,
+            follow: true,
+            ..Self::default()
+        }
+    }
+
+    /// The step under the scrubber.
+    pub fn step(&self) -> Option<u64> {
+        steps(&self.runs).get(self.step_idx).copied()
+    }
+
+    /// After new data: keep following the latest step, clamp indexes.
+    pub fn settle(&mut self) {
+        let n = steps(&self.runs).len();
+        if self.follow && n > 0 {
+            self.step_idx = n - 1;
+        }
+        self.step_idx = self.step_idx.min(n.saturating_sub(1));
+        let probes = self
+            .runs
+            .iter()
+            .map(|r| r.probes().len())
+            .max()
+            .unwrap_or(0);
+        self.probe = self.probe.min(probes.saturating_sub(1));
+        self.focus = self.focus.min(self.runs.len().saturating_sub(1));
+    }
+
+    pub fn term_name(&self) -> Option<String> {
+        let t = terms(&self.runs);
+        t.get(self.term.min(t.len().saturating_sub(1))).cloned()
+    }
+}
+
+impl Grid {
+    /// The step the candidates are judged at.
+    pub fn step(&self) -> Option<u64> {
+        common_step(&self.runs)
+    }
+
+    pub fn ids(&self) -> Vec<String> {
+        self.runs.iter().map(|r| r.id.clone()).collect()
+    }
+}

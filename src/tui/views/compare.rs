@@ -1,0 +1,357 @@
+//! The compare view and the best-of-k grid: several runs' outputs of one probe at the same step
+//! (each run's nearest sample at or before it), the input alongside; for compare also one loss
+//! term overlaid across the runs and the hyperparameters that differ, and the A/B flip.
+
+use super::{footer, state_style, title};
+use crate::tui::app::{App, RunView};
+use crate::tui::compare::{self, Compare, Grid};
+use crate::tui::images::{ImageKey, Images};
+use crate::tui::layout;
+use crate::tui::series;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragraph, Wrap};
+use ratatui::Frame;
+
+/// One colour per compared run (labels, curves).
+pub const RUN_COLORS: [Color; 4] = [Color::Cyan, Color::Magenta, Color::Yellow, Color::Green];
+
+pub fn draw(frame: &mut Frame, app: &App, size: (u16, u16), images: &Images, show: bool) {
+    let Some(c) = &app.compare else { return };
+    let p = layout::compare_panes(size);
+    let step = c.step();
+    let n_steps = compare::steps(&c.runs).len();
+    title(
+        frame,
+        p.header,
+        vec![Span::raw(format!(
+            "compare {} runs · step {} ({}/{n_steps}){} · probe {}",
+            c.runs.len(),
+            step.map_or("-".into(), |s| s.to_string()),
+            (c.step_idx + 1).min(n_steps),
+            if c.follow { " following" } else { "" },
+            c.probe + 1
+        ))],
+        match c.flip {
+            Some(i) => format!("A/B: showing {}", if i == 0 { "A" } else { "B" }),
+            None => String::new(),
+        },
+    );
+    let input = c.runs.first().and_then(|r| compare::input_of(r, c.probe));
+    let shown: Vec<usize> = match c.flip {
+        Some(i) => vec![i.min(c.runs.len().saturating_sub(1))],
+        None => (0..c.runs.len()).collect(),
+    };
+    // The input takes one column; in A/B the one run takes the rest.
+    let cols = match c.flip {
+        Some(_) => {
+            let third = p.images.width / 3;
+            vec![
+                Rect {
+                    width: third,
+                    ..p.images
+                },
+                Rect {
+                    x: p.images.x + third,
+                    width: p.images.width - third,
+                    ..p.images
+                },
+            ]
+        }
+        None => layout::columns(p.images, shown.len() + 1),
+    };
+    let label_cols: Vec<Rect> = cols
+        .iter()
+        .map(|r| Rect {
+            y: p.labels.y,
+            height: p.labels.height,
+            ..*r
+        })
+        .collect();
+    frame.render_widget(
+        Paragraph::new(vec![
+            Line::from(Span::styled("input", Style::default().fg(Color::Gray))),
+            Line::from(""),
+        ]),
+        label_cols[0],
+    );
+    if let (Some(rec), Some(first)) = (input, c.runs.first()) {
+        image(frame, cols[0], &first.dir.join(&rec.path), images, show);
+    }
+    for (slot, &i) in shown.iter().enumerate() {
+        let run = &c.runs[i];
+        let at = step.and_then(|s| compare::output_at(run, s, c.probe));
+        let stars = at.and_then(|(s, _)| app.ledger.stars_for(&run.id, Some(s), Some(c.probe)));
+        let label = run_label(run, i, at.map(|(s, _)| s), step, stars, i == c.focus);
+        frame.render_widget(Paragraph::new(label), label_cols[slot + 1]);
+        match at {
+            Some((_, rec)) => image(
+                frame,
+                cols[slot + 1],
+                &run.dir.join(&rec.path),
+                images,
+                show,
+            ),
+            None => frame.render_widget(
+                Paragraph::new(" no sample at or before this step")
+                    .style(Style::default().fg(Color::DarkGray)),
+                cols[slot + 1],
+            ),
+        }
+    }
+    curves(frame, p.chart, c, app.chart.log_y);
+    diff(frame, p.diff, c);
+    footer(
+        frame,
+        p.footer,
+        &[
+            ("[ ]", "step"),
+            ("↑↓", "probe"),
+            ("←→", "focus"),
+            ("1-5", "stars"),
+            ("Tab", "A/B"),
+            ("m", "loss term"),
+            ("Esc", "back"),
+        ],
+    );
+}
+
+/// Two label lines: letter, id and state; then the step shown and stars.
+fn run_label(
+    run: &RunView,
+    i: usize,
+    at: Option<u64>,
+    step: Option<u64>,
+    stars: Option<u8>,
+    focus: bool,
+) -> Vec<Line<'static>> {
+    let color = RUN_COLORS[i % RUN_COLORS.len()];
+    let mut head = Style::default().fg(color).add_modifier(Modifier::BOLD);
+    if focus {
+        head = head.add_modifier(Modifier::REVERSED);
+    }
+    let state = run.status.as_ref().map_or("…", |s| s.state.as_str());
+    let letter = (b'A' + i as u8) as char;
+    let note = match (at, step) {
+        (Some(a), Some(s)) if a < s => format!("step {a} (nearest before {s})"),
+        (Some(a), _) => format!("step {a}"),
+        _ => "no sample yet".into(),
+    };
+    vec![
+        Line::from(vec![
+            Span::styled(format!("{letter} {}", run.id), head),
+            Span::raw(" "),
+            Span::styled(state.to_string(), state_style(state)),
+        ]),
+        Line::from(vec![
+            Span::styled(note, Style::default().fg(Color::Gray)),
+            Span::styled(
+                stars.map_or(String::new(), |s| format!("  {}", "★".repeat(s as usize))),
+                Style::default().fg(Color::Yellow),
+            ),
+        ]),
+    ]
+}
+
+fn image(frame: &mut Frame, area: Rect, path: &std::path::Path, images: &Images, show: bool) {
+    if show && area.width >= 2 && area.height >= 1 {
+        images.draw(frame, area, &ImageKey::new(path, area));
+    }
+}
+
+fn curves(frame: &mut Frame, area: Rect, c: &Compare, log: bool) {
+    let term = c.term_name().unwrap_or_else(|| "-".into());
+    let block = Block::default().borders(Borders::TOP).title(format!(
+        " {term}{} across runs (m: next term) ",
+        if log { ", log10" } else { "" }
+    ));
+    let all: Vec<&[(f64, f64)]> = c.curves.iter().map(Vec::as_slice).collect();
+    let (y0, y1) = series::y_bounds(&all);
+    let (x0, x1) = all
+        .iter()
+        .flat_map(|s| s.iter().map(|p| p.0))
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+            (a.min(x), b.max(x))
+        });
+    let (x0, x1) = if x0.is_finite() && x1 > x0 {
+        (x0, x1)
+    } else {
+        (0.0, 1.0)
+    };
+    let datasets: Vec<Dataset> = c
+        .curves
+        .iter()
+        .enumerate()
+        .map(|(i, pts)| {
+            Dataset::default()
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(Style::default().fg(RUN_COLORS[i % RUN_COLORS.len()]))
+                .data(pts)
+        })
+        .collect();
+    let chart = Chart::new(datasets)
+        .block(block)
+        .x_axis(
+            Axis::default()
+                .bounds([x0, x1])
+                .labels([format!("{x0:.0}"), format!("{x1:.0}")])
+                .style(Style::default().fg(Color::DarkGray)),
+        )
+        .y_axis(
+            Axis::default()
+                .bounds([y0, y1])
+                .labels([format!("{y0:.3}"), format!("{y1:.3}")])
+                .style(Style::default().fg(Color::DarkGray)),
+        );
+    frame.render_widget(chart, area);
+}
+
+fn diff(frame: &mut Frame, area: Rect, c: &Compare) {
+    let block = Block::default()
+        .borders(Borders::TOP | Borders::LEFT)
+        .title(" hyperparameters that differ ");
+    let d = compare::config_diff(&c.runs);
+    let mut lines: Vec<Line> = Vec::new();
+    if c.runs.iter().any(|r| r.spec.is_none()) {
+        lines.push(Line::from(Span::styled(
+            "reading specs…",
+            Style::default().fg(Color::DarkGray),
+        )));
+    } else if d.is_empty() {
+        lines.push(Line::from(Span::styled(
+            "same configuration (seed and all)",
+            Style::default().fg(Color::DarkGray),
+        )));
+    }
+    for (key, vals) in d {
+        let mut spans = vec![Span::styled(
+            format!("{key}: "),
+            Style::default().fg(Color::Gray),
+        )];
+        for (i, v) in vals.iter().enumerate() {
+            spans.push(Span::styled(
+                format!("{v}  "),
+                Style::default().fg(RUN_COLORS[i % RUN_COLORS.len()]),
+            ));
+        }
+        lines.push(Line::from(spans));
+    }
+    frame.render_widget(
+        Paragraph::new(lines).block(block).wrap(Wrap { trim: true }),
+        area,
+    );
+}
+
+pub fn draw_grid(frame: &mut Frame, app: &App, size: (u16, u16), images: &Images, show: bool) {
+    let Some(g) = &app.grid else { return };
+    let p = layout::grid_panes(size);
+    let step = g.step();
+    let what = match &g.study {
+        Some(s) => format!("study {s}"),
+        None => "marked runs".into(),
+    };
+    title(
+        frame,
+        p.header,
+        vec![Span::raw(format!(
+            "best-of-{} · {what} · round {} · step {} · probe {}",
+            g.runs.len(),
+            g.rounds + 1,
+            step.map_or("-".into(), |s| s.to_string()),
+            g.probe + 1
+        ))],
+        format!("{} judgements in the ledger", app.ledger.len()),
+    );
+    side(frame, p.side, g, images, show);
+    for (i, cell) in p.cells.iter().enumerate() {
+        let Some(run) = g.runs.get(i) else {
+            let msg = match &g.study {
+                Some(_) => " waiting for the next proposal…",
+                None => "",
+            };
+            frame.render_widget(
+                Paragraph::new(msg).style(Style::default().fg(Color::DarkGray)),
+                *cell,
+            );
+            continue;
+        };
+        let at = step.and_then(|s| compare::output_at(run, s, g.probe));
+        let state = run.status.as_ref().map_or("…", |s| s.state.as_str());
+        let progress = run
+            .status
+            .as_ref()
+            .map_or(String::new(), |s| format!(" {}/{}", s.step, s.total_steps));
+        let head = Line::from(vec![
+            Span::styled(
+                format!(" {} ", i + 1),
+                Style::default()
+                    .fg(Color::Black)
+                    .bg(RUN_COLORS[i % RUN_COLORS.len()])
+                    .add_modifier(Modifier::BOLD),
+            ),
+            Span::raw(format!(" {} ", run.id)),
+            Span::styled(state.to_string(), state_style(state)),
+            Span::styled(progress, Style::default().fg(Color::DarkGray)),
+        ]);
+        frame.render_widget(Paragraph::new(head), Rect { height: 1, ..*cell });
+        let body = Rect {
+            y: cell.y + 1,
+            height: cell.height.saturating_sub(1),
+            ..*cell
+        };
+        match at {
+            Some((_, rec)) => image(frame, body, &run.dir.join(&rec.path), images, show),
+            None => frame.render_widget(
+                Paragraph::new(" no sample yet").style(Style::default().fg(Color::DarkGray)),
+                body,
+            ),
+        }
+    }
+    footer(
+        frame,
+        p.footer,
+        &[
+            ("1-4", "worst"),
+            ("s", "skip"),
+            ("=", "can't tell"),
+            ("u", "undo"),
+            ("↑↓", "probe"),
+            ("Esc", "back"),
+        ],
+    );
+}
+
+/// The input photo and the question.
+fn side(frame: &mut Frame, area: Rect, g: &Grid, images: &Images, show: bool) {
+    let text = vec![
+        Line::from(Span::styled(
+            "Which is the worst?",
+            Style::default()
+                .fg(Color::Yellow)
+                .add_modifier(Modifier::BOLD),
+        )),
+        Line::from(" 1-4 pick it"),
+        Line::from(" s   skip (can't judge)"),
+        Line::from(" =   can't tell"),
+        Line::from(" u   undo"),
+        Line::from(""),
+        Line::from(Span::styled("input", Style::default().fg(Color::Gray))),
+    ];
+    let h = text.len() as u16;
+    frame.render_widget(Paragraph::new(text), Rect { height: h, ..area });
+    let below = Rect {
+        y: area.y + h,
+        height: area.height.saturating_sub(h),
+        ..area
+    };
+    if let Some((run, rec)) = g
+        .runs
+        .first()
+        .and_then(|r| compare::input_of(r, g.probe).map(|i| (r, i)))
+    {
+        image(frame, below, &run.dir.join(&rec.path), images, show);
+    }
+}

@@ -1,0 +1,343 @@
+//! Judging in the dashboard, driven headless: the best-of-4 key flow of a study's grid (worst,
+//! tie, skip, undo), marks and the compare view (linked scrubber, A/B flip, stars), tags, the
+//! score column, and the ledger surviving a restart. Snapshots of the compare view and the grid.
+
+use crate::dashboard::{app_with_runs, fixture_run};
+use atelier::ratings::{self, Kind, Ledger};
+use atelier::run_dir::{self, RunState, Status};
+use atelier::tui::app::{App, Effect, Msg, Overlay, View};
+use atelier::tui::images::{halfblock_picker, Images};
+use atelier::tui::update::update;
+use atelier::tui::workers::Watched;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use std::path::{Path, PathBuf};
+
+fn press(app: &mut App, c: KeyCode) -> Vec<Effect> {
+    update(app, Msg::Key(KeyEvent::new(c, KeyModifiers::NONE)))
+}
+
+fn ch(app: &mut App, c: char) -> Vec<Effect> {
+    press(app, KeyCode::Char(c))
+}
+
+/// The search space every study fixture uses.
+pub const SEARCH: &str = "[search]\n\"loss.style_weight\" = { min = 1e4, max = 1e7, log = true }\n\"loss.content_weight\" = { min = 100.0, max = 1e4, log = true }\n\"optim.lr\" = { min = 1e-4, max = 1e-2, log = true }\n";
+
+/// A member of study `tune` with the given searched values.
+pub fn study_run(runs: &Path, id: &str, name: &str, values: [f64; 3], now: f64) -> PathBuf {
+    let dir = fixture_run(runs, id, RunState::Finished, 400, 10, now);
+    let spec = format!(
+        "name = \"{name}\"\nmode = \"single_style\"\n[data]\ncontent = \"builtin\"\nstyle = \"builtin\"\nimage_size = 32\nprobe_count = 2\nbuiltin_count = 4\n\
+         [generator]\nwidth = 4\nblocks = 1\n[discriminator]\nwidth = 4\nlayers = 2\n\
+         [loss]\nstyle_weight = {:e}\ncontent_weight = {:e}\n[optim]\nlr = {:e}\n[train]\nsteps = 6\nbatch_size = 2\nbackend = \"flex\"\nthreads = 1\n{SEARCH}[study]\nname = \"tune\"\n",
+        values[0], values[1], values[2]
+    );
+    std::fs::write(dir.join(run_dir::SPEC), spec).unwrap();
+    let path = dir.join(run_dir::STATUS);
+    let mut status: Status = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    status.study = Some("tune".into());
+    status.name = name.into();
+    std::fs::write(&path, serde_json::to_vec(&status).unwrap()).unwrap();
+    dir
+}
+
+/// Four members of study `tune`, oldest first.
+pub fn study_fixture(runs: &Path, now: f64) -> Vec<PathBuf> {
+    [
+        [1e5, 1e3, 1e-3],
+        [1e6, 300.0, 3e-3],
+        [3e4, 3e3, 3e-4],
+        [3e6, 150.0, 5e-3],
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, v)| {
+        let name = format!("tune-{}", i + 1);
+        study_run(runs, &format!("20261121-10000{i}-{name}"), &name, *v, now)
+    })
+    .collect()
+}
+
+/// Carry out the loop's side of effects that touch the poller: feed every watched run's files.
+fn feed(app: &mut App, fx: &[Effect]) {
+    for e in fx {
+        if let Effect::WatchMany(dirs) = e {
+            for d in dirs {
+                update(app, Msg::RunData(Box::new(Watched::new(d.clone()).poll())));
+            }
+        }
+    }
+}
+
+fn ratings_of(fx: &[Effect]) -> Vec<ratings::Rating> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::Rate(r) => Some(r.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn open_study_grid(tmp: &Path, now: f64) -> (App, Vec<PathBuf>) {
+    let dirs = study_fixture(tmp, now);
+    let mut app = app_with_runs(tmp, now);
+    let fx = ch(&mut app, 'b');
+    assert_eq!(app.view, View::Grid);
+    feed(&mut app, &fx);
+    (app, dirs)
+}
+
+#[test]
+fn best_of_four_key_flow() {
+    let tmp = tempfile::tempdir().unwrap();
+    let now = run_dir::now();
+    let (mut app, _dirs) = open_study_grid(tmp.path(), now);
+    let grid = app.grid.as_ref().unwrap();
+    assert_eq!(grid.study.as_deref(), Some("tune"));
+    let ids = grid.ids();
+    assert_eq!(ids.len(), 4);
+    assert_eq!(grid.step(), Some(100));
+
+    // 2: the top-right candidate is the worst -> a judgement, a proposal request, a retirement.
+    let fx = ch(&mut app, '2');
+    let rated = ratings_of(&fx);
+    assert_eq!(rated.len(), 1);
+    assert_eq!(rated[0].kind, Kind::Worst);
+    assert_eq!(rated[0].value, serde_json::json!(ids[1]));
+    assert_eq!(rated[0].runs, ids);
+    assert_eq!(rated[0].study.as_deref(), Some("tune"));
+    assert_eq!(rated[0].step, Some(100));
+    assert!(fx.contains(&Effect::Propose("tune".into())));
+    let grid = app.grid.as_ref().unwrap();
+    assert_eq!(grid.runs.len(), 3, "the worst left the grid");
+    assert!(!grid.ids().contains(&ids[1]));
+    assert_eq!(grid.probe, 1, "the next round shows the next probe");
+    // Each other candidate now beats the retired one.
+    let loser = app.scores[&ids[1]].score;
+    for id in [&ids[0], &ids[2], &ids[3]] {
+        assert!(
+            app.scores[id].score > loser,
+            "{id} should outrank {}",
+            ids[1]
+        );
+    }
+
+    // s: skip records nothing; =: a tie between the three.
+    assert!(ratings_of(&ch(&mut app, 's')).is_empty());
+    let tie = ratings_of(&ch(&mut app, '='));
+    assert_eq!(tie[0].kind, Kind::Tie);
+    assert_eq!(tie[0].runs.len(), 3);
+
+    // u undoes the tie, then the worst: the retired candidate comes back.
+    let undo = ratings_of(&ch(&mut app, 'u'));
+    assert_eq!(undo[0].kind, Kind::Undo);
+    assert_eq!(undo[0].value, serde_json::json!(tie[0].id));
+    let fx = ch(&mut app, 'u');
+    assert_eq!(ratings_of(&fx)[0].value, serde_json::json!(rated[0].id));
+    feed(&mut app, &fx);
+    assert_eq!(app.grid.as_ref().unwrap().ids(), ids);
+    assert!(app.toast.as_ref().unwrap().0.contains("undid"));
+    // Nothing of ours left to undo.
+    assert!(ratings_of(&ch(&mut app, 'u')).is_empty());
+
+    // Esc goes back to the table.
+    let fx = press(&mut app, KeyCode::Esc);
+    assert!(fx.contains(&Effect::WatchMany(Vec::new())));
+    assert_eq!(app.view, View::Runs);
+}
+
+#[test]
+fn judgements_survive_a_restart_and_rank_the_table() {
+    let tmp = tempfile::tempdir().unwrap();
+    let now = run_dir::now();
+    let (mut app, _) = open_study_grid(tmp.path(), now);
+    let ids = app.grid.as_ref().unwrap().ids();
+    // Judge three rounds, writing what the loop would write.
+    let ledger_dir = tmp.path().join("ledger");
+    for k in ['4', '1', '='] {
+        let fx = ch(&mut app, k);
+        feed(&mut app, &fx);
+        for r in ratings_of(&fx) {
+            ratings::append(&ledger_dir, &r).unwrap();
+        }
+    }
+    let before: Vec<(String, f64)> = ids
+        .iter()
+        .map(|id| (id.clone(), app.scores[id].score))
+        .collect();
+    // A new dashboard reads the ledger through the poller's tail and agrees.
+    let mut fresh = app_with_runs(tmp.path(), now);
+    let mut tail = atelier::store::tail::Tail::new(ledger_dir.join(ratings::RATINGS));
+    update(&mut fresh, Msg::Ratings(tail.poll_json()));
+    assert_eq!(fresh.ledger.len(), 3);
+    for (id, score) in &before {
+        assert!((fresh.scores[id].score - score).abs() < 1e-9);
+    }
+    // Ordered by score: the two retired candidates are at the bottom of the judged runs.
+    ch(&mut fresh, 'o');
+    let order: Vec<String> = fresh.visible_runs().iter().map(|r| r.id.clone()).collect();
+    let pos = |id: &String| order.iter().position(|o| o == id).unwrap();
+    assert!(pos(&ids[1]) < pos(&ids[3]) && pos(&ids[2]) < pos(&ids[0]));
+}
+
+#[test]
+fn marks_compare_flip_and_stars() {
+    let tmp = tempfile::tempdir().unwrap();
+    let now = run_dir::now();
+    let dirs = study_fixture(tmp.path(), now);
+    let mut app = app_with_runs(tmp.path(), now);
+    // c with fewer than two marks explains itself.
+    assert!(ch(&mut app, 'c').is_empty());
+    assert_eq!(app.view, View::Runs);
+    ch(&mut app, ' ');
+    ch(&mut app, ' ');
+    assert_eq!(app.marks.len(), 2);
+    let fx = ch(&mut app, 'c');
+    assert_eq!(app.view, View::Compare);
+    assert!(matches!(&fx[1], Effect::WatchMany(d) if d.len() == 2));
+    feed(&mut app, &fx);
+    let c = app.compare.as_ref().unwrap();
+    assert_eq!(c.step(), Some(100));
+    assert!(!c.curves.is_empty() && c.curves.iter().all(|s| !s.is_empty()));
+    // The diff shows exactly the searched values that differ.
+    let diff = atelier::tui::compare::config_diff(&c.runs);
+    assert_eq!(
+        diff.keys().cloned().collect::<Vec<_>>(),
+        vec!["loss.content_weight", "loss.style_weight", "optim.lr"]
+    );
+    // Linked scrubber: one step back moves every run to step 50.
+    ch(&mut app, '[');
+    let c = app.compare.as_ref().unwrap();
+    assert_eq!(c.step(), Some(50));
+    assert!(!c.follow);
+    for r in &c.runs {
+        assert_eq!(
+            atelier::tui::compare::output_at(r, 50, 0).map(|(s, _)| s),
+            Some(50)
+        );
+    }
+    // Tab flips A/B; Esc leaves the flip first, then the view.
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.compare.as_ref().unwrap().flip, Some(0));
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.compare.as_ref().unwrap().flip, Some(1));
+    // Stars go to the focused run's output at the shown step.
+    press(&mut app, KeyCode::Right);
+    let r = ratings_of(&ch(&mut app, '4'));
+    assert_eq!(r[0].kind, Kind::Stars);
+    assert_eq!(r[0].step, Some(50));
+    assert_eq!(r[0].value, serde_json::json!(4));
+    let focused = &app.compare.as_ref().unwrap().runs[1].id;
+    assert_eq!(&r[0].runs[0], focused);
+    assert_eq!(app.ledger.stars_for(focused, Some(50), Some(0)), Some(4));
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.view, View::Compare);
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.view, View::Runs);
+    drop(dirs);
+}
+
+#[test]
+fn tags_and_notes_through_the_prompt() {
+    let tmp = tempfile::tempdir().unwrap();
+    let now = run_dir::now();
+    study_fixture(tmp.path(), now);
+    let mut app = app_with_runs(tmp.path(), now);
+    let id = app.selected_run().unwrap().id.clone();
+    ch(&mut app, 't');
+    assert!(matches!(app.overlay, Some(Overlay::Prompt(_))));
+    for c in "crisp sky".chars() {
+        ch(&mut app, c);
+    }
+    let r = ratings_of(&press(&mut app, KeyCode::Enter));
+    assert_eq!(r[0].kind, Kind::Tag);
+    assert_eq!(r[0].value, serde_json::json!("crisp-sky"));
+    assert_eq!(app.ledger.tags().get(id.as_str()), Some(&vec!["crisp-sky"]));
+    // The filter finds runs by tag.
+    ch(&mut app, '/');
+    for c in "crisp".chars() {
+        ch(&mut app, c);
+    }
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.visible_runs().len(), 1);
+    press(&mut app, KeyCode::Esc);
+    ch(&mut app, 'N');
+    for c in "too blurry".chars() {
+        ch(&mut app, c);
+    }
+    let r = ratings_of(&press(&mut app, KeyCode::Enter));
+    assert_eq!(r[0].note.as_deref(), Some("too blurry"));
+    assert_eq!(
+        app.ledger.notes(&id).collect::<Vec<_>>(),
+        vec!["too blurry"]
+    );
+}
+
+#[test]
+fn concurrent_writers_lose_no_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let dir = dir.clone();
+            std::thread::spawn(move || {
+                for i in 0..250 {
+                    let note = format!("writer {w} line {i} {}", "x".repeat(i % 97));
+                    ratings::append(&dir, &ratings::Rating::note("r", &note)).unwrap();
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let text = std::fs::read_to_string(dir.join(ratings::RATINGS)).unwrap();
+    assert_eq!(text.lines().count(), 1000);
+    let ledger = Ledger::new(ratings::read(&dir));
+    assert_eq!(
+        ledger.len(),
+        1000,
+        "every line parses and every id is unique"
+    );
+}
+
+fn settle(app: &App, images: &Images, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    let mut last = String::new();
+    for _ in 0..100 {
+        term.draw(|f| atelier::tui::views::draw(f, app, images))
+            .unwrap();
+        let now = term.backend().to_string();
+        if now == last && !now.contains("loading…") {
+            break;
+        }
+        last = now;
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    term
+}
+
+#[test]
+fn grid_and_compare_snapshots() {
+    let tmp = tempfile::tempdir().unwrap();
+    let now = 1_790_000_000.0;
+    let (mut app, _) = open_study_grid(tmp.path(), now);
+    let images = Images::new(halfblock_picker(), || {});
+    let grid = settle(&app, &images, 120, 36);
+    insta::assert_snapshot!("grid", redact(grid.backend(), tmp.path()));
+    press(&mut app, KeyCode::Esc);
+    for _ in 0..3 {
+        ch(&mut app, ' ');
+    }
+    let fx = ch(&mut app, 'c');
+    feed(&mut app, &fx);
+    let compare = settle(&app, &images, 120, 36);
+    insta::assert_snapshot!("compare", redact(compare.backend(), tmp.path()));
+}
+
+/// The screen as text, without the temporary directory's name.
+fn redact(b: &TestBackend, tmp: &Path) -> String {
+    b.to_string().replace(&tmp.display().to_string(), "<runs>")
+}
