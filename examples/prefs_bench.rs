@@ -25,13 +25,7 @@ fn main() {
     let shapes = Shape::all();
 
     let start = Instant::now();
-    let rows = sim::benchmark(
-        &shapes,
-        &[Arm::Gp, Arm::Random],
-        &rater,
-        &seeds,
-        &checkpoints,
-    );
+    let rows = sim::benchmark(&shapes, &Arm::ALL, &rater, &seeds, &checkpoints);
     println!(
         "## Median regret (25%-75%) over {} seeds, rater noise sd {}, {:.0}% random answers\n",
         seeds.len(),
@@ -52,7 +46,7 @@ fn main() {
         "| fit (hyperparameter grid + Laplace) | {:.1} ms |",
         ms(fit)
     );
-    println!("| propose (EI search) | {:.1} ms |", ms(propose));
+    println!("| propose (Thompson sampling) | {:.1} ms |", ms(propose));
     println!("| total | {:.1} ms |", ms(fit + propose));
 }
 

@@ -340,10 +340,10 @@ pub fn space_filling(taken: &[Vec<f64>], dim: usize, rng: &mut crate::rng::Rng) 
 
 /// Resolve what `atelier propose` was given: a spec file (its study, with that file as the
 /// template) or the name of a study with runs.
-pub fn open(target: &str, runs_dir: &Path) -> Result<Study> {
+pub fn open(target: &str, overrides: &[String], runs_dir: &Path) -> Result<Study> {
     let path = Path::new(target);
     if path.extension().is_some_and(|e| e == "toml") || path.is_file() {
-        let plan = spec::load(path, &[]).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let plan = spec::load(path, overrides).map_err(|e| anyhow::anyhow!("{e}"))?;
         let mut s = plan.spec.clone();
         s.name = Some(plan.name.clone());
         let Some(name) = StudySpec::of(&s) else {
@@ -355,4 +355,40 @@ pub fn open(target: &str, runs_dir: &Path) -> Result<Study> {
         return Study::load(runs_dir, &name, Some(s));
     }
     Study::load(runs_dir, target, None)
+}
+
+/// Whether launching this spec means starting (or refilling) its study rather than one run: it
+/// is the study's own spec (a `[search]` table, and its name is the study's), not a proposal.
+pub fn starts_study(spec: &Spec, name: &str) -> bool {
+    !spec.search.is_empty() && spec.study.name.as_deref().is_none_or(|s| s == name)
+}
+
+/// Start or refill a study from its spec: propose up to `study.candidates` runs and launch them
+/// all (the user asked for it). Returns one line for a notification.
+pub fn launch_study(
+    spec_path: &Path,
+    overrides: &[String],
+    runs_dir: &Path,
+    experiments: &Path,
+) -> Result<String> {
+    let study = open(&spec_path.display().to_string(), overrides, runs_dir)?;
+    let ledger = Ledger::new(crate::ratings::read(runs_dir));
+    let written = study.propose(&ledger, experiments, 0)?;
+    if written.is_empty() {
+        return Ok(format!(
+            "study {}: the grid is full ({} live candidates); press b on one of its runs to judge",
+            study.name,
+            study.live(&ledger).len()
+        ));
+    }
+    let mut ids = Vec::new();
+    for w in &written {
+        ids.push(crate::launch::launch(&w.path, &[], runs_dir, None)?.id());
+    }
+    Ok(format!(
+        "study {}: launched {} candidates ({}); press b on one to judge",
+        study.name,
+        ids.len(),
+        ids.join(", ")
+    ))
 }

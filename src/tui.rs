@@ -11,6 +11,7 @@ pub mod form;
 pub mod images;
 pub mod keys;
 pub mod layout;
+pub mod look;
 pub mod series;
 pub mod update;
 pub mod views;
@@ -72,6 +73,7 @@ fn event_loop(
         opts.experiments_dir.clone(),
         tx.clone(),
     );
+    let looker = look::spawn(tx.clone());
     let mut app = App::new(opts.runs_dir, opts.experiments_dir, crate::run_dir::now());
     app.graphics = images.protocol_name();
     let size = terminal.size()?;
@@ -113,6 +115,9 @@ fn event_loop(
                 Effect::Watch(dir) => {
                     let _ = poller.send(workers::Request::Watch(dir));
                 }
+                Effect::Look(req) => {
+                    let _ = looker.send(req);
+                }
                 Effect::WatchMany(dirs) => {
                     let _ = poller.send(workers::Request::WatchMany(dirs));
                 }
@@ -148,10 +153,9 @@ fn event_loop(
                     name,
                 } => {
                     let runs_dir = app.runs_dir.clone();
+                    let experiments = app.experiments_dir.clone();
                     background(&tx, &poller, move || {
-                        let run =
-                            crate::launch::launch(&spec, &overrides, &runs_dir, name.as_deref())?;
-                        Ok(format!("launched {}", run.id()))
+                        workers::launch(&spec, &overrides, name.as_deref(), &runs_dir, &experiments)
                     })
                 }
                 Effect::Resume(dir) => background(&tx, &poller, move || {

@@ -19,7 +19,7 @@ pub struct ProposeArgs<'a> {
 }
 
 pub(super) fn cmd_propose(a: ProposeArgs) -> Result<()> {
-    let study = study::open(a.target, a.runs_dir)?;
+    let study = study::open(a.target, &[], a.runs_dir)?;
     let ledger = Ledger::new(ratings::read(a.runs_dir));
     print_state(&study, &ledger);
     if a.best {

@@ -1,18 +1,21 @@
 //! Gaussian-process preference model (Chu & Ghahramani 2005): a latent utility `f` over the
 //! fitted points of the unit cube with prior `N(0, K)`, `K` a Matérn-5/2 kernel, and a probit
-//! likelihood per pairwise preference, `P(i beats j) = Phi((f_i - f_j) / sqrt(2))` (unit probit
-//! noise; the signal sd sets how sharp judgements are), each term's log weighted by the
-//! preference's weight. The posterior is the Laplace approximation around the MAP, found by
+//! likelihood per pairwise preference with a lapse rate, `P(i beats j) = lapse/2 + (1 - lapse)
+//! Phi((f_i - f_j) / sqrt(2))` (unit probit noise, so the signal sd sets how sharp judgements
+//! are; the lapse keeps one careless answer from dragging the fit), each term's log weighted by
+//! the preference's weight. The posterior is the Laplace approximation around the MAP, found by
 //! Newton's method in the form `f' = (I + K W)^-1 K (W f + grad)`, which never inverts `K` (so
 //! duplicate points are harmless) and factors the well-conditioned `I + K W` by LU; `W` is the
-//! likelihood's negative Hessian, a weighted graph Laplacian of the preferences. The length-scale
-//! and signal sd are chosen by the Laplace evidence over a small grid. Prediction uses
-//! `mean(x) = k_x' alpha` and `var(x) = k(x,x) - k_x' (K + W^-1)^-1 k_x` with
-//! `(K + W^-1)^-1 = W (I + K W)^-1`. Proposals (expected improvement) live in [`acquire`].
+//! likelihood's negative Hessian (clamped positive), a weighted graph Laplacian of the
+//! preferences. Length-scale and signal sd maximise the Laplace evidence plus a log-normal
+//! hyperprior over small grids. Prediction: `mean(x) = k_x' alpha`,
+//! `var(x) = k(x,x) - k_x' (K + W^-1)^-1 k_x` with `(K + W^-1)^-1 = W (I + K W)^-1`.
+//! Proposals live in [`acquire`] and [`thompson`].
 
 mod acquire;
+mod thompson;
 
-pub use acquire::Proposal;
+pub use acquire::{Acquisition, Proposal};
 
 use super::linalg::{dot, Lu, Mat};
 use super::probit;
@@ -23,6 +26,12 @@ use std::collections::BTreeMap;
 const LENGTHSCALES: [f64; 7] = [0.1, 0.15, 0.22, 0.33, 0.5, 0.75, 1.1];
 /// Prior sds of the latent utility tried, in probit-noise units.
 const SIGNAL_SDS: [f64; 3] = [1.0, 2.0, 4.0];
+/// Log-normal hyperpriors (median, sd of the log) on the length-scale and the signal sd. The
+/// evidence alone cannot be trusted here: a best-of-k study retires each worst candidate for
+/// good, so its judgements are always consistent with one total order, and the evidence then
+/// favours the shortest length-scale (every point its own free value) with the largest signal.
+const LENGTHSCALE_PRIOR: (f64, f64) = (0.3, 0.5);
+const SIGNAL_PRIOR: (f64, f64) = (2.0, 0.5);
 /// Length-scale and signal sd of a model fitted to no preferences.
 const DEFAULT_HYPER: (f64, f64) = (0.33, 2.0);
 /// Nugget added to `K`'s diagonal, relative to the signal variance.
@@ -49,11 +58,9 @@ pub struct PrefGp {
     log_evidence: f64,
 }
 
-pub(crate) fn knob(name: &str, d: f64) -> f64 {
-    std::env::var(format!("K_{name}"))
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(d)
+fn log_hyperprior(l: f64, s: f64) -> f64 {
+    let term = |v: f64, (median, sd): (f64, f64)| -0.5 * ((v / median).ln() / sd).powi(2);
+    term(l, LENGTHSCALE_PRIOR) + term(s, SIGNAL_PRIOR)
 }
 
 /// Matérn-5/2 correlation at distance `r` for length-scale `l`.
@@ -74,6 +81,8 @@ fn sanitize(x: &[f64], dim: usize) -> Vec<f64> {
 
 /// The Laplace approximation for one setting of the hyperparameters.
 struct Laplace {
+    lengthscale: f64,
+    signal_sd: f64,
     f: Vec<f64>,
     alpha: Vec<f64>,
     log_evidence: f64,
@@ -118,40 +127,59 @@ impl PrefGp {
         if model.pairs.is_empty() {
             return model;
         }
-        let mut best: Option<(f64, f64, f64, Laplace)> = None;
-        let mut warm: Option<Vec<f64>> = None;
-        let lapse = knob("LAPSE", LAPSE);
-        let (lmed, lsd) = (knob("LMED", 0.4), knob("LSD", 0.5));
-        let (smed, ssd) = (knob("SMED", 2.0), knob("SSD", 0.5));
-        let sgrid: Vec<f64> = std::env::var("SGRID")
-            .map(|v| v.split(',').map(|x| x.parse().unwrap()).collect())
-            .unwrap_or(SIGNAL_SDS.to_vec());
-        let lgrid: Vec<f64> = std::env::var("LGRID")
-            .map(|v| v.split(',').map(|x| x.parse().unwrap()).collect())
-            .unwrap_or(LENGTHSCALES.to_vec());
-        for &s in &sgrid {
-            for &l in &lgrid {
-                let k = model.gram(l, s);
-                if let Some(fit) = laplace(&k, &model.pairs, lapse, warm.as_deref()) {
-                    warm = Some(fit.alpha.clone());
-                    let prior = -0.5 * ((l / lmed).ln() / lsd).powi(2)
-                        - 0.5 * ((s / smed).ln() / ssd).powi(2);
-                    let score = fit.log_evidence + prior;
-                    if best.as_ref().is_none_or(|b| score > b.2) {
-                        best = Some((l, s, score, fit));
-                    }
-                }
-            }
-        }
-        if let Some((l, s, _, fit)) = best {
-            model.lengthscale = l;
-            model.signal_sd = s;
+        if let Some(fit) = model.search_hyper() {
+            model.lengthscale = fit.lengthscale;
+            model.signal_sd = fit.signal_sd;
             model.m = posterior_precision(&fit, &model.pairs);
             model.f = fit.f;
             model.alpha = fit.alpha;
             model.log_evidence = fit.log_evidence;
         }
         model
+    }
+
+    /// The hyperparameters of highest Laplace evidence plus log hyperprior, by coordinate
+    /// search on the grids: every length-scale at the prior's signal sd, then every signal sd at
+    /// the best length-scale, then the length-scale's grid neighbours at the best signal sd
+    /// (at most 12 fits instead of 21, each Newton run warm-started from the previous mode).
+    fn search_hyper(&self) -> Option<Laplace> {
+        let mut best: Option<(f64, Laplace)> = None;
+        let mut warm: Option<Vec<f64>> = None;
+        let mut tried: Vec<(usize, usize)> = Vec::new();
+        let mut visit = |li: usize, si: usize, best: &mut Option<(f64, Laplace)>| {
+            if tried.contains(&(li, si)) {
+                return;
+            }
+            tried.push((li, si));
+            let (l, s) = (LENGTHSCALES[li], SIGNAL_SDS[si]);
+            if let Some(fit) = laplace(
+                &self.gram(l, s),
+                &self.pairs,
+                LAPSE,
+                warm.as_deref(),
+                (l, s),
+            ) {
+                warm = Some(fit.alpha.clone());
+                let score = fit.log_evidence + log_hyperprior(l, s);
+                if best.as_ref().is_none_or(|b| score > b.0) {
+                    *best = Some((score, fit));
+                }
+            }
+        };
+        let index = |grid: &[f64], v: f64| grid.iter().position(|&g| g == v).unwrap_or(0);
+        let s0 = index(&SIGNAL_SDS, SIGNAL_PRIOR.0);
+        for li in 0..LENGTHSCALES.len() {
+            visit(li, s0, &mut best);
+        }
+        let l1 = index(&LENGTHSCALES, best.as_ref()?.1.lengthscale);
+        for si in 0..SIGNAL_SDS.len() {
+            visit(l1, si, &mut best);
+        }
+        let s1 = index(&SIGNAL_SDS, best.as_ref()?.1.signal_sd);
+        for li in [l1.saturating_sub(1), (l1 + 1).min(LENGTHSCALES.len() - 1)] {
+            visit(li, s1, &mut best);
+        }
+        best.map(|b| b.1)
     }
 
     /// `K` over the fitted points, with the nugget.
@@ -303,6 +331,7 @@ fn laplace(
     pairs: &[(usize, usize, f64)],
     lapse: f64,
     warm: Option<&[f64]>,
+    (lengthscale, signal_sd): (f64, f64),
 ) -> Option<Laplace> {
     let n = k.n;
     let objective = |f: &[f64], a: &[f64]| likelihood(f, pairs, lapse).0 - 0.5 * dot(f, a);
@@ -337,7 +366,7 @@ fn laplace(
             if p.is_finite() && p >= psi - 1e-12 * psi.abs() {
                 let gain = p - psi;
                 (f, alpha, psi) = (ft, at, p);
-                accepted = gain > 1e-9 * (1.0 + psi.abs());
+                accepted = gain > 1e-7 * (1.0 + psi.abs());
                 break;
             }
             t *= 0.5;
@@ -354,6 +383,8 @@ fn laplace(
         return None;
     }
     Some(Laplace {
+        lengthscale,
+        signal_sd,
         f,
         alpha,
         log_evidence,

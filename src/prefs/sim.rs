@@ -3,9 +3,9 @@
 //! grid) and names the worst: perceived utility = true utility on [0, 1] + N(0, 0.1), and with
 //! probability 0.1 a uniformly random pick instead. The judgement becomes three preferences
 //! ([`worst_of`]), the worst candidate is retired and replaced by the next proposal, and the
-//! model is refitted. Two arms share everything but the replacement: the GP's expected-improvement
-//! proposal, or a uniform random point. Both start from the same space-filling four and both
-//! recommend with the same GP recommender (the tried point of highest posterior mean, the GP
+//! model is refitted. The arms share everything but the replacement: the GP's proposal (Thompson
+//! sampling or expected improvement), or a uniform random point. All start from the same
+//! space-filling four and all recommend with the same GP recommender (the tried point of highest posterior mean, the GP
 //! fitted to that arm's own judgements), so the comparison isolates the proposal strategy.
 //! Regret = 1 - utility(recommended).
 
@@ -13,7 +13,7 @@ pub mod shapes;
 
 pub use shapes::Shape;
 
-use super::gp::PrefGp;
+use super::gp::{Acquisition, PrefGp};
 use super::{dist2, gaussian, uniform, worst_of, Pref};
 use crate::rng::Rng;
 use rayon::prelude::*;
@@ -60,16 +60,24 @@ impl Rater {
 /// How a replacement candidate is chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arm {
-    /// The GP's expected-improvement proposal.
-    Gp,
+    /// The GP's proposal with the given acquisition rule.
+    Gp(Acquisition),
     /// A uniform random point of the cube.
     Random,
 }
 
 impl Arm {
+    /// The three arms of the benchmark.
+    pub const ALL: [Arm; 3] = [
+        Arm::Gp(Acquisition::Thompson),
+        Arm::Gp(Acquisition::ExpectedImprovement),
+        Arm::Random,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
-            Arm::Gp => "GP (EI)",
+            Arm::Gp(Acquisition::Thompson) => "GP, Thompson",
+            Arm::Gp(Acquisition::ExpectedImprovement) => "GP, EI",
             Arm::Random => "random",
         }
     }
@@ -118,7 +126,7 @@ pub fn run_study(
         let w = rater.worst(shape, &shown, &mut rater_rng);
         prefs.extend(worst_of(&live, live[w]));
         let at_checkpoint = checkpoints.contains(&t);
-        let gp = (arm == Arm::Gp || at_checkpoint).then(|| PrefGp::fit(&points, &prefs));
+        let gp = (arm != Arm::Random || at_checkpoint).then(|| PrefGp::fit(&points, &prefs));
         if let Some(gp) = gp.as_ref().filter(|_| at_checkpoint) {
             let rec = gp.best().unwrap_or(0);
             let regret = 1.0 - shape.utility(&points[rec]);
@@ -130,7 +138,9 @@ pub fn run_study(
             break;
         }
         let next = match (arm, gp) {
-            (Arm::Gp, Some(gp)) => gp.propose(&mut propose_rng, MIN_DISTANCE).map(|p| p.x),
+            (Arm::Gp(rule), Some(gp)) => gp
+                .propose_with(&mut propose_rng, MIN_DISTANCE, rule)
+                .map(|p| p.x),
             _ => None,
         };
         let next =
@@ -163,7 +173,12 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[i] * (1.0 - frac) + sorted[j] * frac
 }
 
-/// Every (shape, arm, seed) study in parallel (rayon), summarised per checkpoint.
+/// Name of the rows that pool every 3-D shape's studies.
+pub const POOLED_3D: &str = "all 3-D shapes";
+
+/// Every (shape, arm, seed) study in parallel (rayon), summarised per checkpoint: one row per
+/// shape, arm and checkpoint, plus rows pooling the 3-D shapes' studies ([`POOLED_3D`]) when
+/// there are two or more.
 pub fn benchmark(
     shapes: &[Shape],
     arms: &[Arm],
@@ -181,19 +196,29 @@ pub fn benchmark(
         .par_iter()
         .map(|&(s, a, seed)| run_study(&shapes[s], a, rater, seed, checkpoints))
         .collect();
+    // One group per shape, then the 3-D shapes pooled when there are several.
+    let mut groups: Vec<(&'static str, Vec<usize>)> = shapes
+        .iter()
+        .enumerate()
+        .map(|(s, shape)| (shape.name, vec![s]))
+        .collect();
+    let three_d: Vec<usize> = (0..shapes.len()).filter(|&s| shapes[s].dim == 3).collect();
+    if three_d.len() > 1 {
+        groups.push((POOLED_3D, three_d));
+    }
     let mut rows = Vec::new();
-    for (s, shape) in shapes.iter().enumerate() {
+    for (name, members) in &groups {
         for &arm in arms {
             for (c, &n) in checkpoints.iter().enumerate() {
                 let mut r: Vec<f64> = jobs
                     .iter()
                     .zip(&results)
-                    .filter(|((js, ja, _), _)| *js == s && *ja == arm)
+                    .filter(|((js, ja, _), _)| members.contains(js) && *ja == arm)
                     .map(|(_, res)| res[c])
                     .collect();
                 r.sort_by(f64::total_cmp);
                 rows.push(Row {
-                    shape: shape.name,
+                    shape: name,
                     arm,
                     judgements: n,
                     median: quantile(&r, 0.5),
@@ -275,7 +300,8 @@ mod tests {
         let shape = Shape::bump3();
         let rater = Rater::default();
         let seeds: Vec<u64> = (0..6).collect();
-        let rows = benchmark(&[shape], &[Arm::Gp, Arm::Random], &rater, &seeds, &[10, 25]);
+        let gp = Arm::Gp(Acquisition::Thompson);
+        let rows = benchmark(&[shape], &[gp, Arm::Random], &rater, &seeds, &[10, 25]);
         assert_eq!(rows.len(), 4);
         assert!(rows
             .iter()
@@ -286,12 +312,8 @@ mod tests {
                 .unwrap()
                 .mean
         };
-        assert!(
-            mean(Arm::Gp, 25) < mean(Arm::Random, 25),
-            "{}",
-            markdown(&rows)
-        );
-        assert!(mean(Arm::Gp, 25) < 0.15, "{}", markdown(&rows));
-        assert!(markdown(&rows).contains("| bump-3d | GP (EI) |"));
+        assert!(mean(gp, 25) < mean(Arm::Random, 25), "{}", markdown(&rows));
+        assert!(mean(gp, 25) < 0.15, "{}", markdown(&rows));
+        assert!(markdown(&rows).contains("| bump-3d | GP, Thompson |"));
     }
 }

@@ -34,6 +34,8 @@ pub enum Msg {
     Notify(String),
     /// New lines of the workspace's ratings.jsonl.
     Ratings(Update<Rating>),
+    /// A look preview finished rendering.
+    Look(super::look::LookResult),
 }
 
 /// What the loop must do after an update.
@@ -45,6 +47,8 @@ pub enum Effect {
     WatchMany(Vec<PathBuf>),
     /// Append a judgement to the workspace's ratings.jsonl.
     Rate(Rating),
+    /// Render the open run's checkpoint with a look (strength, saturation, preserve colour).
+    Look(super::look::LookRequest),
     /// Refill a study's grid: fit the preference model, write proposals, launch if the study
     /// says so.
     Propose(String),
@@ -162,6 +166,8 @@ pub struct RunView {
     pub scores: Vec<ScoreRecord>,
     /// Chart series derived from `metrics` (see `charts`), refreshed by `update`.
     pub charts: Vec<super::charts::ChartData>,
+    /// Steering at inference: the look preview, when on.
+    pub look: Option<super::look::LookView>,
 }
 
 /// Log lines kept for the console pane.

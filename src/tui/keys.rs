@@ -70,6 +70,13 @@ pub enum Action {
     /// Compare: move the focus (where stars go) between runs.
     FocusPrev,
     FocusNext,
+    /// Gallery: preview the latest checkpoint with a look (inference-time steering).
+    ToggleLook,
+    StrengthUp,
+    StrengthDown,
+    SaturationUp,
+    SaturationDown,
+    TogglePreserve,
 }
 
 /// Where a binding applies.
@@ -228,6 +235,22 @@ pub const BINDINGS: &[Binding] = &[
     b(R, C('t'), A::Tag, "tag the run (-tag removes it)"),
     b(R, C('N'), A::Note, "add a note to the run"),
     b(R, C('u'), A::Undo, "undo your latest judgement"),
+    b(
+        R,
+        C('v'),
+        A::ToggleLook,
+        "look preview: the latest checkpoint on this probe, steered live",
+    ),
+    b(R, C('>'), A::StrengthUp, "look: style strength +0.1"),
+    b(R, C('<'), A::StrengthDown, "look: style strength -0.1"),
+    b(R, C(')'), A::SaturationUp, "look: saturation +0.1"),
+    b(R, C('('), A::SaturationDown, "look: saturation -0.1"),
+    b(
+        R,
+        C('k'),
+        A::TogglePreserve,
+        "look: keep the photo's colours",
+    ),
     b(V, C('['), A::PrevSample, "previous step (all runs)"),
     b(V, C(']'), A::NextSample, "next step (all runs)"),
     b(V, C('{'), A::PrevSample10, "ten steps back"),

@@ -67,6 +67,26 @@ fn apply_msg(app: &mut App, msg: Msg) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Msg::Look(result) => {
+            if let Some(l) = app
+                .run
+                .as_mut()
+                .filter(|r| r.dir == result.run)
+                .and_then(|r| r.look.as_mut())
+            {
+                l.done = l.done.max(result.seq);
+                match result.outcome {
+                    Ok((path, step)) if result.seq == l.seq => {
+                        l.image = Some(path);
+                        l.checkpoint = Some(step);
+                        l.error = None;
+                    }
+                    Ok(_) => {}
+                    Err(e) => l.error = Some(e),
+                }
+            }
+            Vec::new()
+        }
         Msg::Ratings(update) => {
             match update {
                 crate::store::tail::Update::Reset(v) => app.ledger.reset(v),
@@ -234,6 +254,12 @@ fn action(app: &mut App, a: Action) -> Vec<Effect> {
         Action::Note => judging::prompt(app, true),
         Action::Undo => judging::undo(app),
         Action::Rate(n) => judging::stars(app, n),
+        Action::ToggleLook
+        | Action::StrengthUp
+        | Action::StrengthDown
+        | Action::SaturationUp
+        | Action::SaturationDown
+        | Action::TogglePreserve => steer_look(app, a),
         Action::Worst(n) => judging::worst(app, n),
         Action::Tie => judging::tie(app),
         Action::Skip => judging::skip(app),
@@ -273,12 +299,19 @@ fn action(app: &mut App, a: Action) -> Vec<Effect> {
         | Action::SecondWeightDown
         | Action::LrUp
         | Action::LrDown => knob(app, a),
-        _ => {
-            if let Some(run) = app.run.as_mut() {
+        _ => match app.run.as_mut() {
+            Some(run) => {
+                let probe = run.probe;
                 navigate(run, &mut app.chart, a);
+                // The look preview follows the selected probe.
+                if run.probe != probe && run.look.is_some() {
+                    look_request(run)
+                } else {
+                    Vec::new()
+                }
             }
-            Vec::new()
-        }
+            None => Vec::new(),
+        },
     }
 }
 
@@ -515,4 +548,54 @@ fn mouse(app: &mut App, m: crossterm::event::MouseEvent) -> Vec<Effect> {
         (View::Run, MouseEventKind::ScrollDown) => action(app, Action::NextSample),
         _ => Vec::new(),
     }
+}
+
+/// Look keys: turn the preview on or off, or change the look, and ask for a rendering.
+fn steer_look(app: &mut App, a: Action) -> Vec<Effect> {
+    let Some(run) = app.run.as_mut().filter(|_| app.view == View::Run) else {
+        return Vec::new();
+    };
+    if a == Action::ToggleLook {
+        if run.look.take().is_some() {
+            return vec![Effect::ClearImages];
+        }
+        run.look = Some(super::look::LookView::default());
+    } else if let Some(l) = run.look.as_mut() {
+        let look = &mut l.look;
+        match a {
+            Action::StrengthUp => look.strength = (look.strength + 0.1).min(1.0),
+            Action::StrengthDown => look.strength = (look.strength - 0.1).max(0.0),
+            Action::SaturationUp => look.saturation = (look.saturation + 0.1).min(3.0),
+            Action::SaturationDown => look.saturation = (look.saturation - 0.1).max(0.0),
+            Action::TogglePreserve => look.preserve_color = !look.preserve_color,
+            _ => {}
+        }
+    } else {
+        app.notify("press v first: the look preview renders the latest checkpoint");
+        return Vec::new();
+    }
+    look_request(run)
+}
+
+/// A rendering of the selected probe with the run's look, if the preview is on.
+fn look_request(run: &mut RunView) -> Vec<Effect> {
+    let probes = run.probes();
+    let Some((set, probe)) = probes.get(run.probe).cloned() else {
+        return Vec::new();
+    };
+    let Some(input) = run.inputs.iter().find(|r| r.set == set && r.probe == probe) else {
+        return Vec::new();
+    };
+    let input = run.dir.join(&input.path);
+    let Some(l) = run.look.as_mut() else {
+        return Vec::new();
+    };
+    l.seq += 1;
+    vec![Effect::Look(super::look::LookRequest {
+        run: run.dir.clone(),
+        input,
+        direction: (set == "b").then(|| "ba".to_string()),
+        look: l.look,
+        seq: l.seq,
+    })]
 }

@@ -157,9 +157,20 @@ fn poll_loop(runs_dir: PathBuf, experiments_dir: PathBuf, tx: Sender<Msg>, rx: R
     }
 }
 
-/// Every `*.toml` in the folder, parsed (not validated: that happens on launch), by name.
+/// Every `*.toml` in the folder, then the studies' proposals in `proposed/`, parsed (not
+/// validated: that happens on launch), by name.
 pub fn list_experiments(dir: &std::path::Path) -> Vec<Experiment> {
-    let mut out: Vec<Experiment> = std::fs::read_dir(dir)
+    let mut out = list_specs(dir, "");
+    // The quickstart first: it is what a new user wants.
+    out.sort_by_key(|e| (e.name != "quickstart", e.name.clone()));
+    let mut proposed = list_specs(&dir.join("proposed"), "proposed/");
+    proposed.sort_by(|a, b| b.name.cmp(&a.name));
+    out.extend(proposed);
+    out
+}
+
+fn list_specs(dir: &std::path::Path, prefix: &str) -> Vec<Experiment> {
+    std::fs::read_dir(dir)
         .into_iter()
         .flatten()
         .flatten()
@@ -168,7 +179,7 @@ pub fn list_experiments(dir: &std::path::Path) -> Vec<Experiment> {
         .map(|path| {
             let name = path
                 .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
+                .map(|s| format!("{prefix}{}", s.to_string_lossy()))
                 .unwrap_or_default();
             let spec = std::fs::read_to_string(&path)
                 .map_err(|e| e.to_string())
@@ -177,10 +188,7 @@ pub fn list_experiments(dir: &std::path::Path) -> Vec<Experiment> {
                 });
             Experiment { path, name, spec }
         })
-        .collect();
-    // The quickstart first: it is what a new user wants.
-    out.sort_by_key(|e| (e.name != "quickstart", e.name.clone()));
-    out
+        .collect()
 }
 
 /// Refill a study's grid after a judgement: fit the preference model on everything judged so
@@ -210,4 +218,20 @@ pub fn propose(
         }
     }
     Ok(said.join("; "))
+}
+
+/// The launch form's Enter: one run, or, for a study's own spec, the study's candidates.
+pub fn launch(
+    spec: &std::path::Path,
+    overrides: &[String],
+    name: Option<&str>,
+    runs_dir: &std::path::Path,
+    experiments: &std::path::Path,
+) -> anyhow::Result<String> {
+    let plan = crate::spec::load(spec, overrides)?;
+    if name.is_none_or(|n| n == plan.name) && crate::study::starts_study(&plan.spec, &plan.name) {
+        return crate::study::launch_study(spec, overrides, runs_dir, experiments);
+    }
+    let run = crate::launch::launch(spec, overrides, runs_dir, name)?;
+    Ok(format!("launched {}", run.id()))
 }

@@ -341,3 +341,53 @@ fn grid_and_compare_snapshots() {
 fn redact(b: &TestBackend, tmp: &Path) -> String {
     b.to_string().replace(&tmp.display().to_string(), "<runs>")
 }
+
+#[test]
+fn look_keys_render_the_latest_checkpoint_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = crate::common::train_tiny(tmp.path(), "look", "single_style", &[]);
+    let runs = tmp.path().join("runs");
+    let mut app = app_with_runs(&runs, run_dir::now());
+    press(&mut app, KeyCode::Enter);
+    update(
+        &mut app,
+        Msg::RunData(Box::new(Watched::new(run.clone()).poll())),
+    );
+    // Steering keys before `v` only explain themselves.
+    assert!(ch(&mut app, '>').is_empty());
+    let fx = ch(&mut app, 'v');
+    let Some(Effect::Look(first)) = fx.first().cloned() else {
+        panic!("v asks for a rendering: {fx:?}");
+    };
+    assert_eq!(first.look, atelier::stylize::Look::default());
+    assert!(first.input.is_file());
+    let fx = ch(&mut app, '<');
+    let Some(Effect::Look(req)) = fx.first().cloned() else {
+        panic!("{fx:?}")
+    };
+    assert!((req.look.strength - 0.9).abs() < 1e-6);
+    assert!(req.seq > first.seq);
+    ch(&mut app, 'k');
+    // The worker renders the newest request from the run's latest checkpoint.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let looker = atelier::tui::look::spawn(tx);
+    looker.send(req.clone()).unwrap();
+    let Msg::Look(result) = rx.recv_timeout(std::time::Duration::from_secs(60)).unwrap() else {
+        panic!("expected a look result")
+    };
+    let (path, step) = result.outcome.clone().expect("rendered");
+    assert_eq!(step, 6);
+    let out = image::open(&path).unwrap();
+    let input = image::open(&req.input).unwrap();
+    assert_eq!((out.width(), out.height()), (input.width(), input.height()));
+    // A stale answer (older than the newest request) does not replace the preview.
+    update(&mut app, Msg::Look(result));
+    let look = app.run.as_ref().unwrap().look.as_ref().unwrap();
+    assert!(
+        look.image.is_none(),
+        "seq {} is older than {}",
+        req.seq,
+        look.seq
+    );
+    assert!(look.look.preserve_color);
+}

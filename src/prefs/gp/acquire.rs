@@ -1,12 +1,19 @@
-//! Where to look next. `propose` maximises expected improvement over the incumbent (the fitted
-//! point with the highest posterior mean) on the joint posterior of `f(x) - f(best)`: the mean
-//! difference and the variance `var(x) + var(best) - 2 cov(x, best)`, so a candidate right next
-//! to the incumbent is not credited with uncertainty the two share. EI is ranked in log form so
-//! it still orders candidates where it underflows. The search: uniform random candidates plus
-//! Gaussian perturbations of the best fitted points, those within `min_distance` of a fitted
-//! point dropped, then an adaptive random-walk climb from the best few. With no preferences yet
-//! it proposes the candidate farthest from every fitted point (maximin, space-filling). `top`
-//! runs the same search on the posterior mean, for ending a study.
+//! Where to look next. Two acquisition rules share one candidate search (uniform random points
+//! plus Gaussian perturbations of the best fitted points at two scales, those within
+//! `min_distance` of a fitted point dropped):
+//!
+//! - [`Acquisition::Thompson`] (the default of [`PrefGp::propose`]): the candidates' posterior
+//!   is sampled jointly and the sample's argmax proposed (see `thompson`).
+//! - [`Acquisition::ExpectedImprovement`]: expected improvement over the incumbent (the fitted
+//!   point with the highest posterior mean) on the joint posterior of `f(x) - f(best)`: mean
+//!   difference and variance `var(x) + var(best) - 2 cov(x, best)`, so a candidate next to the
+//!   incumbent is not credited with uncertainty the two share; ranked in log form so it still
+//!   orders candidates where it underflows, then refined by an adaptive random-walk climb.
+//!
+//! The simulated-rater benchmark (docs/preferences.md) is why Thompson sampling is the default:
+//! EI kept spending judgements on far corners, where the prior's variance is largest. With no
+//! preferences yet either rule proposes the candidate farthest from every fitted point
+//! (maximin, space-filling). `top` climbs the posterior mean, for ending a study.
 
 use super::{sanitize, PrefGp};
 use crate::prefs::linalg::dot;
@@ -32,6 +39,16 @@ struct Incumbent {
     var: f64,
     /// `M k_best`, so `cov(x, best) = k(x, best) - k_x' M k_best`.
     mk: Vec<f64>,
+}
+
+/// How `propose_with` picks among the candidates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Acquisition {
+    /// Argmax of one joint posterior sample over the candidates.
+    #[default]
+    Thompson,
+    /// Maximum expected improvement over the incumbent.
+    ExpectedImprovement,
 }
 
 /// A candidate's posterior summary.
@@ -81,8 +98,7 @@ impl PrefGp {
             Some(inc) => {
                 let cov = s2 * super::matern52(dist2(x, &inc.x).sqrt(), self.lengthscale)
                     - dot(&k, &inc.mk);
-                let sd_d =
-                    super::knob("KAPPA", 1.0) * (var + inc.var - 2.0 * cov).max(1e-12).sqrt();
+                let sd_d = (var + inc.var - 2.0 * cov).max(1e-12).sqrt();
                 let mu_d = mean - inc.mean;
                 sd_d.ln() + probit::log_ei_factor(mu_d / sd_d)
             }
@@ -180,11 +196,20 @@ impl PrefGp {
         best.map(|b| b.1)
     }
 
-    /// Next candidate: maximum expected improvement over the incumbent, at least `min_distance`
-    /// (Euclidean, unit cube) from every fitted point; maximin when there are no preferences.
-    /// `None` only if every candidate was too close. With no fitted points the dimension is
-    /// unknown and the proposal's `x` is empty.
+    /// Next candidate, by Thompson sampling (see [`Acquisition`]), at least `min_distance`
+    /// (Euclidean, unit cube) from every fitted point. `None` only if every candidate was too
+    /// close. With no fitted points the dimension is unknown and the proposal's `x` is empty.
     pub fn propose(&self, rng: &mut Rng, min_distance: f64) -> Option<Proposal> {
+        self.propose_with(rng, min_distance, Acquisition::default())
+    }
+
+    /// Next candidate by the given rule; maximin when there are no preferences.
+    pub fn propose_with(
+        &self,
+        rng: &mut Rng,
+        min_distance: f64,
+        rule: Acquisition,
+    ) -> Option<Proposal> {
         let md2 = if min_distance.is_finite() {
             min_distance.max(0.0).powi(2)
         } else {
@@ -196,67 +221,19 @@ impl PrefGp {
             .into_iter()
             .filter(|x| feasible(x))
             .collect();
-        if !self.has_data() {
-            let x = cands
-                .into_iter()
-                .max_by(|a, b| self.nearest2(a).total_cmp(&self.nearest2(b)))?;
-            return Some(self.proposal(x, self.incumbent().as_ref()));
-        }
         let inc = self.incumbent();
-        if super::knob("TS", 0.0) > 0.0 {
-            let x = self.thompson(&cands, rng)?;
-            return Some(self.proposal(x, inc.as_ref()));
-        }
-        let score = |x: &[f64]| self.eval(x, inc.as_ref()).log_ei;
-        let scored: Vec<(f64, Vec<f64>)> = cands.into_iter().map(|x| (score(&x), x)).collect();
-        let x = if super::knob("NOCLIMB", 0.0) > 0.0 {
-            scored.into_iter().max_by(|a, b| a.0.total_cmp(&b.0))?.1
+        let x = if !self.has_data() {
+            cands
+                .into_iter()
+                .max_by(|a, b| self.nearest2(a).total_cmp(&self.nearest2(b)))?
+        } else if rule == Acquisition::Thompson {
+            self.thompson(cands, rng)?
         } else {
+            let score = |x: &[f64]| self.eval(x, inc.as_ref()).log_ei;
+            let scored: Vec<(f64, Vec<f64>)> = cands.into_iter().map(|x| (score(&x), x)).collect();
             self.climb(scored, score, feasible, rng)?
         };
         Some(self.proposal(x, inc.as_ref()))
-    }
-
-    fn thompson(&self, cands: &[Vec<f64>], rng: &mut Rng) -> Option<Vec<f64>> {
-        let pool = super::knob("TSPOOL", 0.0) as usize;
-        let ranked: Vec<Vec<f64>>;
-        let (c, take) = if pool > 0 {
-            let mut sc: Vec<(f64, &Vec<f64>)> = cands
-                .iter()
-                .map(|x| {
-                    let (m, sd) = self.predict(x);
-                    (m + 2.0 * sd, x)
-                })
-                .collect();
-            sc.sort_by(|a, b| b.0.total_cmp(&a.0));
-            ranked = sc.into_iter().take(pool).map(|p| p.1.clone()).collect();
-            (&ranked[..], ranked.len())
-        } else {
-            let take = (super::knob("TSN", 400.0) as usize).min(cands.len());
-            (&cands[..take], take)
-        };
-        if c.is_empty() {
-            return None;
-        }
-        let s2 = self.signal_sd * self.signal_sd;
-        let ks: Vec<Vec<f64>> = c.iter().map(|x| self.k_vec(x)).collect();
-        let mks: Vec<Vec<f64>> = ks.iter().map(|k| self.m.mul_vec(k)).collect();
-        let mut cov = crate::prefs::linalg::Mat::zeros(take);
-        for i in 0..take {
-            for j in 0..=i {
-                let prior = s2 * super::matern52(dist2(&c[i], &c[j]).sqrt(), self.lengthscale);
-                let v = prior - dot(&ks[i], &mks[j]);
-                cov.set(i, j, v);
-                cov.set(j, i, v);
-            }
-        }
-        let chol = crate::prefs::linalg::Chol::new(&cov)?;
-        let z: Vec<f64> = (0..take).map(|_| gaussian(rng)).collect();
-        let sample = chol.lower_mul(&z);
-        let best = (0..take)
-            .map(|i| (dot(&ks[i], &self.alpha) + sample[i], i))
-            .max_by(|a, b| a.0.total_cmp(&b.0))?;
-        Some(c[best.1].clone())
     }
 
     /// The configuration with the highest posterior mean over the whole cube (the centre when

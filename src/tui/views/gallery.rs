@@ -64,6 +64,10 @@ pub fn draw(frame: &mut Frame, area: Rect, run: &RunView, images: &Images, show_
     .into_iter()
     .enumerate()
     {
+        if let (1, Some(l)) = (i, &run.look) {
+            look(frame, labels[i], big[i], l, images, show_images);
+            continue;
+        }
         frame.render_widget(
             Paragraph::new(label).style(Style::default().fg(Color::Gray)),
             labels[i],
@@ -142,4 +146,54 @@ fn image(
     }
     let key = ImageKey::new(run.dir.join(&rec.path), area);
     images.draw(frame, area, &key);
+}
+
+/// The look preview in place of the output: the latest checkpoint rendered with the look.
+fn look(
+    frame: &mut Frame,
+    label: Rect,
+    area: Rect,
+    l: &crate::tui::look::LookView,
+    images: &Images,
+    show: bool,
+) {
+    let head = format!(
+        "look{}{}",
+        l.checkpoint
+            .map_or(String::new(), |c| format!(" (checkpoint {c})")),
+        if l.busy() { " rendering…" } else { "" }
+    );
+    frame.render_widget(
+        Paragraph::new(head).style(
+            Style::default()
+                .fg(Color::Yellow)
+                .add_modifier(Modifier::BOLD),
+        ),
+        label,
+    );
+    let body = Rect {
+        height: area.height.saturating_sub(1),
+        ..area
+    };
+    let foot = Rect {
+        y: area.y + area.height.saturating_sub(1),
+        height: 1,
+        ..area
+    };
+    frame.render_widget(
+        Paragraph::new(l.describe()).style(Style::default().fg(Color::Yellow)),
+        foot,
+    );
+    match (&l.error, &l.image) {
+        (Some(e), _) => frame.render_widget(
+            Paragraph::new(format!("look: {e}"))
+                .style(Style::default().fg(Color::Red))
+                .wrap(ratatui::widgets::Wrap { trim: true }),
+            body,
+        ),
+        (None, Some(path)) if show && body.width >= 2 && body.height >= 1 => {
+            images.draw(frame, body, &ImageKey::new(path, body))
+        }
+        _ => {}
+    }
 }

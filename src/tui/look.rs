@@ -1,0 +1,143 @@
+//! Steering at inference, in the gallery: the open run's latest checkpoint applied to the
+//! selected probe's input with a chosen style strength, saturation and preserve-colour, rendered
+//! at once without retraining. A worker thread owns the generator (cached per run and
+//! checkpoint), keeps only the newest request when keys come faster than it renders, writes the
+//! result to a temporary PNG and reports with `Msg::Look`.
+
+use super::app::Msg;
+use crate::run_dir::RunDir;
+use crate::stylize::{Look, Stylizer};
+use burn::backend::Flex;
+use std::path::PathBuf;
+use std::sync::mpsc::{self, Receiver, Sender};
+
+/// The look preview of the open run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LookView {
+    pub look: Look,
+    /// The newest rendering (a temporary PNG).
+    pub image: Option<PathBuf>,
+    /// The checkpoint it came from.
+    pub checkpoint: Option<u64>,
+    /// Requests sent and not yet answered.
+    pub seq: u64,
+    pub done: u64,
+    pub error: Option<String>,
+}
+
+impl Default for LookView {
+    fn default() -> Self {
+        Self {
+            look: Look::default(),
+            image: None,
+            checkpoint: None,
+            seq: 0,
+            done: 0,
+            error: None,
+        }
+    }
+}
+
+impl LookView {
+    /// A one-line description: `strength 0.7 · saturation 1.2 · preserve colour`.
+    pub fn describe(&self) -> String {
+        let l = self.look;
+        format!(
+            "strength {:.1} · saturation {:.1}{}",
+            l.strength,
+            l.saturation,
+            if l.preserve_color {
+                " · preserve colour"
+            } else {
+                ""
+            }
+        )
+    }
+
+    pub fn busy(&self) -> bool {
+        self.done < self.seq
+    }
+}
+
+/// One rendering to do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LookRequest {
+    pub run: PathBuf,
+    /// The probe's input image.
+    pub input: PathBuf,
+    /// For cyclegan: the generator direction ("ba" for domain-b probes).
+    pub direction: Option<String>,
+    pub look: Look,
+    pub seq: u64,
+}
+
+/// What the worker reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LookResult {
+    pub run: PathBuf,
+    pub seq: u64,
+    pub outcome: Result<(PathBuf, u64), String>,
+}
+
+/// Start the worker; it ends when the request sender is dropped.
+pub fn spawn(tx: Sender<Msg>) -> Sender<LookRequest> {
+    let (req_tx, req_rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("look".into())
+        .spawn(move || work(req_rx, tx))
+        .expect("spawning the look thread");
+    req_tx
+}
+
+fn work(rx: Receiver<LookRequest>, tx: Sender<Msg>) {
+    let device = Default::default();
+    let mut cached: Option<(PathBuf, Option<String>, u64, Stylizer<Flex>)> = None;
+    let mut previous: Option<PathBuf> = None;
+    while let Ok(mut req) = rx.recv() {
+        // Only the newest request matters.
+        while let Ok(newer) = rx.try_recv() {
+            req = newer;
+        }
+        let run = RunDir::new(&req.run);
+        let outcome = (|| -> anyhow::Result<(PathBuf, u64)> {
+            let latest = run
+                .latest_checkpoint()
+                .ok_or_else(|| anyhow::anyhow!("no checkpoint yet"))?;
+            let fresh = cached.as_ref().is_none_or(|(dir, d, step, _)| {
+                *dir != req.run || *d != req.direction || *step != latest
+            });
+            if fresh {
+                let s =
+                    Stylizer::<Flex>::load(&run, Some(latest), req.direction.as_deref(), &device)?;
+                cached = Some((req.run.clone(), req.direction.clone(), latest, s));
+            }
+            let (_, _, step, stylizer) = cached.as_ref().expect("loaded above");
+            let photo = image::open(&req.input)?.to_rgb8();
+            let out = stylizer.apply(&photo, req.look);
+            let path = std::env::temp_dir().join(format!(
+                "atelier-look-{}-{}.png",
+                std::process::id(),
+                req.seq
+            ));
+            out.save(&path)?;
+            Ok((path, *step))
+        })();
+        if let (Ok((path, _)), Some(old)) = (&outcome, previous.take()) {
+            let _ = std::fs::remove_file(old);
+            previous = Some(path.clone());
+        } else if let Ok((path, _)) = &outcome {
+            previous = Some(path.clone());
+        }
+        let msg = Msg::Look(LookResult {
+            run: req.run,
+            seq: req.seq,
+            outcome: outcome.map_err(|e| format!("{e:#}")),
+        });
+        if tx.send(msg).is_err() {
+            break;
+        }
+    }
+    if let Some(p) = previous {
+        let _ = std::fs::remove_file(p);
+    }
+}
