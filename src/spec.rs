@@ -8,7 +8,7 @@ mod keys;
 mod schema;
 mod validate;
 
-pub use keys::{get_number, set_number};
+pub use keys::{format_number, get_number, set_number};
 pub use schema::*;
 pub use validate::{list_images, ImageSet, StyleSource};
 

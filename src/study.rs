@@ -285,7 +285,7 @@ impl Study {
             .dims
             .iter()
             .zip(&values)
-            .map(|(d, v)| format!("{} = {}", d.key, format_value(*v)))
+            .map(|(d, v)| format!("{} = {}", d.key, spec::format_number(*v)))
             .collect();
         s.description = format!("study {}: {}", self.name, settings.join(", "));
         let body = toml::to_string_pretty(&s).context("serialising the proposal")?;
@@ -307,14 +307,6 @@ impl Study {
             name: name.to_string(),
             summary: settings.join(", "),
         })
-    }
-}
-
-fn format_value(v: f64) -> String {
-    if v != 0.0 && (v.abs() >= 1e4 || v.abs() < 1e-2) {
-        format!("{v:.3e}")
-    } else {
-        format!("{v:.4}")
     }
 }
 

@@ -10,7 +10,7 @@
 //! preferences. Length-scale and signal sd maximise the Laplace evidence plus a log-normal
 //! hyperprior over small grids. Prediction: `mean(x) = k_x' alpha`,
 //! `var(x) = k(x,x) - k_x' (K + W^-1)^-1 k_x` with `(K + W^-1)^-1 = W (I + K W)^-1`.
-//! Proposals live in [`acquire`] and [`thompson`].
+//! Proposals live in `acquire` and `thompson`.
 
 mod acquire;
 mod thompson;

@@ -94,11 +94,13 @@ impl Chol {
             y[i] = s / row[i];
         }
         for i in (0..n).rev() {
-            let mut s = y[i];
-            for k in i + 1..n {
-                s -= self.l.get(k, i) * y[k];
-            }
-            y[i] = s / self.l.get(i, i);
+            // Column i of L below the diagonal, against the solved tail of y.
+            let below: f64 = y[i + 1..]
+                .iter()
+                .enumerate()
+                .map(|(o, v)| self.l.get(i + 1 + o, i) * v)
+                .sum();
+            y[i] = (y[i] - below) / self.l.get(i, i);
         }
         y
     }

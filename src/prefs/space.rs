@@ -38,9 +38,9 @@ impl Dim {
         }
     }
 
-    fn to_unit(&self, v: f64) -> f64 {
+    fn unit_of(&self, v: f64) -> f64 {
         let (lo, hi) = self.scaled_bounds();
-        if !v.is_finite() || !(hi > lo) {
+        if !v.is_finite() || !lo.is_finite() || !hi.is_finite() || hi <= lo {
             return 0.5;
         }
         let s = if self.is_log() {
@@ -51,7 +51,7 @@ impl Dim {
         ((s - lo) / (hi - lo)).clamp(0.0, 1.0)
     }
 
-    fn from_unit(&self, x: f64) -> f64 {
+    fn value_at(&self, x: f64) -> f64 {
         let (lo, hi) = self.scaled_bounds();
         let x = if x.is_finite() {
             x.clamp(0.0, 1.0)
@@ -102,7 +102,7 @@ impl Space {
         self.dims
             .iter()
             .enumerate()
-            .map(|(i, d)| values.get(i).map_or(0.5, |&v| d.to_unit(v)))
+            .map(|(i, d)| values.get(i).map_or(0.5, |&v| d.unit_of(v)))
             .collect()
     }
 
@@ -112,7 +112,7 @@ impl Space {
         self.dims
             .iter()
             .enumerate()
-            .map(|(i, d)| d.from_unit(x.get(i).copied().unwrap_or(0.5)))
+            .map(|(i, d)| d.value_at(x.get(i).copied().unwrap_or(0.5)))
             .collect()
     }
 

@@ -146,3 +146,32 @@ mod tests {
         assert!(set_number(&spec, "loss.nope", 1.0).is_err());
     }
 }
+
+/// Four significant digits: `2020`, `0.1235`, `3.519e6`.
+pub fn format_number(f: f64) -> String {
+    if f != 0.0 && (f.abs() >= 1e4 || f.abs() < 1e-2) {
+        return format!("{f:.3e}");
+    }
+    let decimals = (3 - f.abs().max(1e-300).log10().floor() as i32).clamp(0, 4) as usize;
+    let s = format!("{f:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::format_number;
+
+    #[test]
+    fn numbers_keep_four_significant_digits() {
+        assert_eq!(format_number(2019.7750319534266), "2020");
+        assert_eq!(format_number(440.1193), "440.1");
+        assert_eq!(format_number(0.123456), "0.1235");
+        assert_eq!(format_number(3.519e6), "3.519e6");
+        assert_eq!(format_number(1.0), "1");
+        assert_eq!(format_number(0.0), "0");
+    }
+}

@@ -162,7 +162,7 @@ fn flatten(prefix: &str, v: &toml::Value, out: &mut BTreeMap<String, String>) {
             }
         }
         toml::Value::Float(f) => {
-            out.insert(prefix.to_string(), format_number(*f));
+            out.insert(prefix.to_string(), crate::spec::format_number(*f));
         }
         other => {
             out.insert(prefix.to_string(), other.to_string());
@@ -170,12 +170,11 @@ fn flatten(prefix: &str, v: &toml::Value, out: &mut BTreeMap<String, String>) {
     }
 }
 
-fn format_number(f: f64) -> String {
-    if f != 0.0 && (f.abs() >= 1e4 || f.abs() < 1e-2) {
-        format!("{f:.3e}")
-    } else {
-        format!("{f}")
-    }
+/// A short label for a run: its experiment name (the id when the status is not read yet).
+pub fn short_name(run: &RunView) -> &str {
+    run.status
+        .as_ref()
+        .map_or(run.id.as_str(), |s| s.name.as_str())
 }
 
 impl Compare {

@@ -141,9 +141,9 @@ fn run_label(
     };
     vec![
         Line::from(vec![
-            Span::styled(format!("{letter} {}", run.id), head),
+            Span::styled(format!("{letter} {}", compare::short_name(run)), head),
             Span::raw(" "),
-            Span::styled(state.to_string(), state_style(state)),
+            Span::styled(format!("{state} "), state_style(state)),
         ]),
         Line::from(vec![
             Span::styled(note, Style::default().fg(Color::Gray)),
@@ -292,7 +292,7 @@ pub fn draw_grid(frame: &mut Frame, app: &App, size: (u16, u16), images: &Images
                     .bg(RUN_COLORS[i % RUN_COLORS.len()])
                     .add_modifier(Modifier::BOLD),
             ),
-            Span::raw(format!(" {} ", run.id)),
+            Span::raw(format!(" {} ", compare::short_name(run))),
             Span::styled(state.to_string(), state_style(state)),
             Span::styled(progress, Style::default().fg(Color::DarkGray)),
         ]);
