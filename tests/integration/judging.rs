@@ -391,3 +391,54 @@ fn look_keys_render_the_latest_checkpoint_at_once() {
     );
     assert!(look.look.preserve_color);
 }
+
+#[test]
+fn high_stars_favour_an_output_of_an_opted_in_live_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let now = run_dir::now();
+    let dir = fixture_run(
+        tmp.path(),
+        "20261121-110000-live",
+        RunState::Running,
+        100,
+        10,
+        now,
+    );
+    let mut app = app_with_runs(tmp.path(), now);
+    press(&mut app, KeyCode::Enter);
+    update(
+        &mut app,
+        Msg::RunData(Box::new(Watched::new(dir.clone()).poll())),
+    );
+    // Not opted in: stars only.
+    let fx = ch(&mut app, '5');
+    assert!(!fx.iter().any(|e| matches!(e, Effect::Control { .. })));
+    // Opted in: 4 or 5 stars also send the output to the critic; 3 does not.
+    let spec = std::fs::read_to_string(dir.join(run_dir::SPEC)).unwrap();
+    std::fs::write(
+        dir.join(run_dir::SPEC),
+        format!("{spec}[steer]\nfavored_fraction = 0.15\n"),
+    )
+    .unwrap();
+    app.run.as_mut().unwrap().spec = None;
+    update(
+        &mut app,
+        Msg::RunData(Box::new(Watched::new(dir.clone()).poll())),
+    );
+    assert!(!ch(&mut app, '3')
+        .iter()
+        .any(|e| matches!(e, Effect::Control { .. })));
+    let fx = ch(&mut app, '4');
+    let image = fx.iter().find_map(|e| match e {
+        Effect::Control {
+            command: atelier::run_dir::Command::Favor { image },
+            run,
+            ..
+        } if *run == dir => Some(image.clone()),
+        _ => None,
+    });
+    assert_eq!(
+        image.as_deref(),
+        Some("samples/step_0000100/content_00_output.png")
+    );
+}

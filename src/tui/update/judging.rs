@@ -182,7 +182,51 @@ pub fn stars(app: &mut App, n: u8) -> Vec<Effect> {
         app.notify("no output in view to rate yet");
         return Vec::new();
     };
-    record(app, Rating::stars(&run, Some(step), Some(probe), n))
+    let favor = if n >= 4 {
+        favor(app, &run, step, probe)
+    } else {
+        None
+    };
+    let mut fx = record(app, Rating::stars(&run, Some(step), Some(probe), n));
+    if let Some(f) = favor {
+        app.notify(format!(
+            "{n} ★ for {run}: favoured in its critic's real batch"
+        ));
+        fx.push(f);
+    }
+    fx
+}
+
+/// A highly rated output of a live run that opted in (`steer.favored_fraction > 0`) joins its
+/// critic's real batch: the preference-weighted discriminator.
+fn favor(app: &mut App, run: &str, step: u64, probe: usize) -> Option<Effect> {
+    let view = app.views_mut().find(|v| v.id == run)?;
+    let opted_in = view
+        .spec
+        .as_ref()
+        .is_some_and(|s| s.steer.favored_fraction > 0.0);
+    let live = matches!(
+        view.status.as_ref().map(|s| s.state),
+        Some(RunState::Running | RunState::Paused)
+    );
+    if !(opted_in && live) {
+        return None;
+    }
+    let (set, p) = view.probes().get(probe).cloned()?;
+    let image = view
+        .samples
+        .get(&step)?
+        .iter()
+        .find(|r| r.kind == "output" && r.set == set && r.probe == p)?
+        .path
+        .clone();
+    let dir = view.dir.clone();
+    let id = app.command_id();
+    Some(Effect::Control {
+        run: dir,
+        id,
+        command: Command::Favor { image },
+    })
 }
 
 /// Best-of-k: candidate `n` (1-based) is the worst.
