@@ -2,7 +2,8 @@
 //! runs whose spec names the study (`StudySpec::of`). The user's best-of-k judgements in
 //! `ratings.jsonl` become pairwise preferences between members, a Gaussian-process preference
 //! model (`prefs::gp`) is fitted over the members' normalised hyperparameters, and the next
-//! candidate (highest expected improvement) is written to `experiments/proposed/<study>-<n>.toml`
+//! candidate (Thompson sampling by default, or expected improvement: `study.acquisition`) is
+//! written to `experiments/proposed/<study>-<n>.toml`
 //! with its provenance, and launched when the study says `auto_launch = true`. The same code
 //! serves `atelier propose` and the dashboard's worker.
 
@@ -191,10 +192,11 @@ impl Study {
                     Some(PrefGp::fit(&points, &ledger.prefs(&index)))
                 };
                 let gp = model.as_ref().unwrap_or(&gp);
-                match gp.propose(&mut rng, MIN_DISTANCE) {
+                let rule = self.template.study.acquisition;
+                match gp.propose_with(&mut rng, MIN_DISTANCE, rule) {
                     Some(p) => {
                         let why = format!(
-                            "expected improvement {:.3}; predicted utility {:+.2} ± {:.2} (best tried {:+.2}); length-scale {:.2}; from {} judgements: {}",
+                            "{rule:?}: expected improvement {:.3}; predicted utility {:+.2} ± {:.2} (best tried {:+.2}); length-scale {:.2}; from {} judgements: {}",
                             p.ei,
                             p.mean,
                             p.sd,
@@ -207,7 +209,7 @@ impl Study {
                     }
                     None => (
                         space_filling(&points, self.space.dim(), &mut rng),
-                        "space-filling (every EI candidate was too close to a tried one)".into(),
+                        "space-filling (every candidate was too close to a tried one)".into(),
                     ),
                 }
             };

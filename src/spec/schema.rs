@@ -335,6 +335,10 @@ pub struct StudySpec {
     pub candidates: usize,
     /// Stop proposing after this many runs in the study.
     pub max_runs: usize,
+    /// How the next candidate is chosen: "thompson" (a joint posterior sample's argmax; the
+    /// default, lower regret in docs/preferences.md) or "expected_improvement" (over the best
+    /// tried, on the joint posterior of the difference).
+    pub acquisition: crate::prefs::gp::Acquisition,
 }
 
 impl Default for StudySpec {
@@ -344,6 +348,7 @@ impl Default for StudySpec {
             auto_launch: false,
             candidates: 4,
             max_runs: 32,
+            acquisition: crate::prefs::gp::Acquisition::default(),
         }
     }
 }

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, Sender};
 
 /// The look preview of the open run.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct LookView {
     pub look: Look,
     /// The newest rendering (a temporary PNG).
@@ -23,19 +23,6 @@ pub struct LookView {
     pub seq: u64,
     pub done: u64,
     pub error: Option<String>,
-}
-
-impl Default for LookView {
-    fn default() -> Self {
-        Self {
-            look: Look::default(),
-            image: None,
-            checkpoint: None,
-            seq: 0,
-            done: 0,
-            error: None,
-        }
-    }
 }
 
 impl LookView {

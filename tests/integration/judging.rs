@@ -31,7 +31,7 @@ pub fn study_run(runs: &Path, id: &str, name: &str, values: [f64; 3], now: f64) 
     let spec = format!(
         "name = \"{name}\"\nmode = \"single_style\"\n[data]\ncontent = \"builtin\"\nstyle = \"builtin\"\nimage_size = 32\nprobe_count = 2\nbuiltin_count = 4\n\
          [generator]\nwidth = 4\nblocks = 1\n[discriminator]\nwidth = 4\nlayers = 2\n\
-         [loss]\nstyle_weight = {:e}\ncontent_weight = {:e}\n[optim]\nlr = {:e}\n[train]\nsteps = 6\nbatch_size = 2\nbackend = \"flex\"\nthreads = 1\n{SEARCH}[study]\nname = \"tune\"\n",
+         [loss]\nstyle_weight = {:e}\ncontent_weight = {:e}\n[optim]\nlr = {:e}\n[train]\nsteps = 6\nbatch_size = 2\nbackend = \"flex\"\nthreads = 1\n{SEARCH}[study]\nname = \"tune\"\nacquisition = \"expected_improvement\"\n",
         values[0], values[1], values[2]
     );
     std::fs::write(dir.join(run_dir::SPEC), spec).unwrap();

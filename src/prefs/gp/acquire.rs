@@ -43,6 +43,7 @@ struct Incumbent {
 
 /// How `propose_with` picks among the candidates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Acquisition {
     /// Argmax of one joint posterior sample over the candidates.
     #[default]
