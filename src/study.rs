@@ -23,14 +23,12 @@ pub const MIN_DISTANCE: f64 = 0.05;
 #[derive(Debug, Clone)]
 pub struct Member {
     pub id: String,
-    pub dir: PathBuf,
     pub name: String,
     /// The searched hyperparameters, in the space's order.
     pub values: Vec<f64>,
     /// The same, normalised to the unit cube.
     pub x: Vec<f64>,
     pub state: Liveness,
-    pub step: u64,
 }
 
 impl Member {
@@ -64,53 +62,40 @@ impl Study {
     /// The study `name`: its members found in `runs_dir`; the template is the newest member's
     /// spec (or `template` when given, e.g. the study file itself).
     pub fn load(runs_dir: &Path, name: &str, template: Option<Spec>) -> Result<Study> {
-        let mut members = Vec::new();
-        let mut newest: Option<Spec> = None;
+        let mut found = Vec::new();
         let mut summaries = store::scan(runs_dir);
         summaries.reverse(); // oldest first
         for r in summaries {
-            let Ok(s) = store::read_spec(&RunDir::new(&r.dir)) else {
-                continue;
-            };
-            if StudySpec::of(&s).as_deref() != Some(name) {
-                continue;
+            match store::read_spec(&RunDir::new(&r.dir)) {
+                Ok(s) if StudySpec::of(&s).as_deref() == Some(name) => found.push((r, s)),
+                _ => {}
             }
-            let space = Space::from_search(&s.search);
-            let values: Vec<f64> = space
-                .dims
-                .iter()
-                .map(|d| spec::get_number(&s, &d.key).unwrap_or(d.min))
-                .collect();
-            members.push(Member {
-                id: r.id.clone(),
-                dir: PathBuf::from(&r.dir),
-                name: r.name.clone(),
-                x: space.to_unit(&values),
-                values,
-                state: r.state,
-                step: r.step,
-            });
-            newest = Some(s);
         }
-        let Some(template) = template.or(newest) else {
+        let Some(template) = template.or_else(|| found.last().map(|(_, s)| s.clone())) else {
             bail!("no study `{name}`: no run in {} belongs to it (start one from its spec: atelier propose experiments/<study>.toml)", runs_dir.display());
         };
         if template.search.is_empty() {
             bail!("`{name}` has no [search] table: nothing to steer");
         }
+        // Every member is placed in the template's space (a member missing a key sits at its min).
         let space = Space::from_search(&template.search);
-        // Members whose search space differs are re-projected onto the template's keys.
-        for m in &mut members {
-            let s = store::read_spec(&RunDir::new(&m.dir)).ok();
-            if let Some(s) = s.filter(|s| s.search != template.search) {
-                m.values = space
+        let members = found
+            .into_iter()
+            .map(|(r, s)| {
+                let values: Vec<f64> = space
                     .dims
                     .iter()
                     .map(|d| spec::get_number(&s, &d.key).unwrap_or(d.min))
                     .collect();
-                m.x = space.to_unit(&m.values);
-            }
-        }
+                Member {
+                    id: r.id.clone(),
+                    name: r.name.clone(),
+                    x: space.to_unit(&values),
+                    values,
+                    state: r.state,
+                }
+            })
+            .collect();
         Ok(Study {
             name: name.to_string(),
             template,

@@ -269,6 +269,9 @@ fn train_on<B: burn::tensor::backend::AutodiffBackend>(
     };
     let mut writer = writer::Writer::start(req.run.clone(), status, req.quiet, req.progress)?;
     let signal = backend::install_signal_flag();
+    // burn draws initial weights from the backend's own generator: seed it from the spec, so the
+    // same spec and seed start from the same networks.
+    B::seed(&device, plan.spec.train.seed);
     let outcome = session::guarded(|| {
         let (gan, warnings): (Box<dyn Gan>, Vec<String>) = match plan.spec.mode {
             spec::Mode::SingleStyle => {

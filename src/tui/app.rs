@@ -310,9 +310,20 @@ impl App {
         runs
     }
 
-    /// Refit the runs' scores from the ledger (after new judgements or runs).
+    /// Refit the runs' scores from the ledger (after new judgements or runs). Only runs that
+    /// were judged take part: the fit stays small however many runs the table holds.
     pub fn rescore(&mut self) {
-        let ids: Vec<&str> = self.runs.iter().map(|r| r.id.as_str()).collect();
+        let judged: std::collections::HashSet<&str> = self
+            .ledger
+            .active()
+            .flat_map(|r| r.runs.iter().map(String::as_str))
+            .collect();
+        let ids: Vec<&str> = self
+            .runs
+            .iter()
+            .map(|r| r.id.as_str())
+            .filter(|id| judged.contains(id))
+            .collect();
         self.scores = self.ledger.scores(&ids);
     }
 

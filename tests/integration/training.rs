@@ -246,3 +246,26 @@ fn resume_without_a_checkpoint_is_a_clear_error() {
     let err = fails(bin().arg("train").arg("--resume").arg(&run), 1);
     assert!(err.contains("no checkpoint to resume from"), "{err}");
 }
+
+#[test]
+fn the_same_seed_trains_the_same_run() {
+    // Two runs of one spec (one thread, so reductions keep their order) log identical losses;
+    // another seed does not.
+    let losses = |seed: u64| {
+        let tmp = tempfile::tempdir().unwrap();
+        let run = train_tiny(
+            tmp.path(),
+            "seeded",
+            "single_style",
+            &["--set", &format!("train.seed={seed}")],
+        );
+        metrics(&run)
+            .into_iter()
+            .map(|m| m.losses)
+            .collect::<Vec<_>>()
+    };
+    let a = losses(7);
+    assert!(!a.is_empty());
+    assert_eq!(a, losses(7));
+    assert_ne!(a, losses(8));
+}

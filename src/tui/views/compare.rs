@@ -253,6 +253,29 @@ pub fn draw_grid(frame: &mut Frame, app: &App, size: (u16, u16), images: &Images
         Some(s) => format!("study {s}"),
         None => "marked runs".into(),
     };
+    // Candidates judged at an earlier step than the others have reached: say who holds it back.
+    let behind: Vec<String> = g
+        .runs
+        .iter()
+        .filter(|r| {
+            r.samples.keys().next_back().copied() == step
+                && r.status.as_ref().is_some_and(|s| !s.state.is_final())
+        })
+        .filter(|_| {
+            g.runs
+                .iter()
+                .any(|o| o.samples.keys().next_back().copied() > step)
+        })
+        .map(|r| {
+            let s = r.status.as_ref().map_or(0, |s| s.step);
+            format!("{} at {s}", compare::short_name(r))
+        })
+        .collect();
+    let what = if behind.is_empty() {
+        what
+    } else {
+        format!("{what} · waiting for {}", behind.join(", "))
+    };
     title(
         frame,
         p.header,

@@ -123,10 +123,22 @@ pub fn launch(frame: &mut Frame, form: &LaunchForm, size: (u16, u16)) {
         ]));
     }
     lines.push(Line::from(""));
-    lines.push(Line::from(Span::styled(
-        "Enter starts a detached trainer (it keeps running after you quit)   Esc cancels",
-        Style::default().fg(Color::Gray),
-    )));
+    let study = form
+        .experiments
+        .get(form.selected)
+        .filter(|_| form.fork_of.is_none())
+        .and_then(|e| e.spec.as_ref().ok().map(|s| (e, s)))
+        .filter(|(e, s)| crate::study::starts_study(s, s.name.as_deref().unwrap_or(&e.name)));
+    let hint = match study {
+        Some((_, s)) => format!(
+            "Enter starts the study: {} candidates, steered by your judgements (b)   Esc cancels",
+            s.study.candidates
+        ),
+        None => {
+            "Enter starts a detached trainer (it keeps running after you quit)   Esc cancels".into()
+        }
+    };
+    lines.push(Line::from(Span::styled(hint, Style::default().fg(Color::Gray))));
     frame.render_widget(Clear, area);
     let title = if form.fork_of.is_some() {
         " fork "

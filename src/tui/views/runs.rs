@@ -60,11 +60,9 @@ pub fn draw(frame: &mut Frame, app: &App, size: (u16, u16)) {
             ("n", "new"),
             ("p", "pause"),
             ("s", "stop"),
-            ("f", "fork"),
             ("Space", "mark"),
             ("c", "compare"),
             ("b", "judge"),
-            ("o", if app.by_score { "by time" } else { "by score" }),
             ("/", "filter"),
             ("?", "help"),
             ("q", "quit"),
@@ -77,6 +75,7 @@ fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body:
     let offset = layout::runs_offset(app.selected, rows_area.height);
     let spark_w = 12;
     let tags = app.ledger.tags();
+    let scored = app.scores.values().any(|s| s.comparisons > 0.0);
     let rows: Vec<Row> = runs
         .iter()
         .enumerate()
@@ -126,9 +125,11 @@ fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body:
                 Some(s) => format!("{:+.2}±{:.2}", s.score, s.sd),
                 None => "-".into(),
             };
-            Row::new(vec![
-                Cell::from(Line::from(name)),
-                Cell::from(score),
+            let mut cells = vec![Cell::from(Line::from(name))];
+            if scored {
+                cells.push(Cell::from(score));
+            }
+            cells.extend([
                 Cell::from(r.mode.clone()),
                 Cell::from(Span::styled(label.to_string(), state_style(label))),
                 Cell::from(format!("{}/{}", r.step, r.total_steps)),
@@ -154,22 +155,30 @@ fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body:
                     ),
                 ])),
                 Cell::from(age(app.now, r.updated)),
-            ])
+            ]);
+            Row::new(cells)
             .style(style)
         })
         .collect();
-    let header = Row::new([
-        "NAME", "SCORE", "MODE", "STATE", "STEP", "PROGRESS", "IMG/S", "ETA", "G LOSS", "D LOSS",
-        "AGE",
-    ])
+    // The score column appears once something was judged.
+    let mut names = vec!["NAME"];
+    if scored {
+        names.push("SCORE");
+    }
+    names.extend([
+        "MODE", "STATE", "STEP", "PROGRESS", "IMG/S", "ETA", "G LOSS", "D LOSS", "AGE",
+    ]);
+    let header = Row::new(names)
     .style(
         Style::default()
             .fg(Color::Yellow)
             .add_modifier(Modifier::BOLD),
     );
-    let widths = [
-        Constraint::Min(16),
-        Constraint::Length(11),
+    let mut widths = vec![Constraint::Min(16)];
+    if scored {
+        widths.push(Constraint::Length(11));
+    }
+    widths.extend([
         Constraint::Length(12),
         Constraint::Length(8),
         Constraint::Length(11),
@@ -179,7 +188,7 @@ fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body:
         Constraint::Length(22),
         Constraint::Length(22),
         Constraint::Length(4),
-    ];
+    ]);
     frame.render_widget(
         Table::new(rows, widths).header(header).column_spacing(1),
         body,
