@@ -138,7 +138,10 @@ pub fn launch(frame: &mut Frame, form: &LaunchForm, size: (u16, u16)) {
             "Enter starts a detached trainer (it keeps running after you quit)   Esc cancels".into()
         }
     };
-    lines.push(Line::from(Span::styled(hint, Style::default().fg(Color::Gray))));
+    lines.push(Line::from(Span::styled(
+        hint,
+        Style::default().fg(Color::Gray),
+    )));
     frame.render_widget(Clear, area);
     let title = if form.fork_of.is_some() {
         " fork "

@@ -156,8 +156,7 @@ fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body:
                 ])),
                 Cell::from(age(app.now, r.updated)),
             ]);
-            Row::new(cells)
-            .style(style)
+            Row::new(cells).style(style)
         })
         .collect();
     // The score column appears once something was judged.
@@ -168,8 +167,7 @@ fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body:
     names.extend([
         "MODE", "STATE", "STEP", "PROGRESS", "IMG/S", "ETA", "G LOSS", "D LOSS", "AGE",
     ]);
-    let header = Row::new(names)
-    .style(
+    let header = Row::new(names).style(
         Style::default()
             .fg(Color::Yellow)
             .add_modifier(Modifier::BOLD),
