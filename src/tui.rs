@@ -126,6 +126,20 @@ fn event_loop(
                         app.notify(format!("could not save the judgement: {e}"));
                     }
                 }
+                Effect::EndStudy(study) => {
+                    let runs_dir = app.runs_dir.clone();
+                    let experiments = app.experiments_dir.clone();
+                    background(&tx, &poller, move || {
+                        let s = crate::study::Study::load(&runs_dir, &study, None)?;
+                        let ledger = crate::ratings::Ledger::new(crate::ratings::read(&runs_dir));
+                        let w = s.best(&ledger, &experiments)?;
+                        Ok(format!(
+                            "study {study}: best predicted {} -> {}",
+                            w.summary,
+                            w.path.display()
+                        ))
+                    })
+                }
                 Effect::Propose(study) => {
                     let runs_dir = app.runs_dir.clone();
                     let experiments = app.experiments_dir.clone();

@@ -13,9 +13,47 @@ pub use generator::Generator;
 
 use burn::prelude::*;
 
-/// Reflection padding of the two spatial dims (PyTorch's `ReflectionPad2d(p)`), as one index
-/// select per dim so the backward pass is a single scatter.
+/// Reflection padding of the two spatial dims (PyTorch's `ReflectionPad2d(p)`, p < H, W).
+///
+/// Built from views and one concatenation per dim: the mirrored border rows (then columns) are
+/// `narrow` + `flip` views of the input, joined to it by `cat`. flex's `select` along the last
+/// dim (still used under autodiff: [`reflect_pad_select`]) computes every output element's
+/// source with divisions; `cat` copies contiguous runs. Inference (stylize, probes) takes it.
 pub fn reflect_pad<B: Backend>(x: Tensor<B, 4>, p: usize) -> Tensor<B, 4> {
+    if p == 0 {
+        return x;
+    }
+    if B::ad_enabled(&x.device()) {
+        // Under autodiff the index select's backward is one scatter per dim, where each `narrow`
+        // piece would add a full-size zeros + slice_assign: training keeps the select.
+        return reflect_pad_select(x, p);
+    }
+    reflect_pad_cat(x, p)
+}
+
+/// Reflection padding from `narrow` + `flip` views joined by one `cat` per dim.
+pub fn reflect_pad_cat<B: Backend>(x: Tensor<B, 4>, p: usize) -> Tensor<B, 4> {
+    if p == 0 {
+        return x;
+    }
+    let x = reflect_pad_dim(x, 2, p);
+    reflect_pad_dim(x, 3, p)
+}
+
+fn reflect_pad_dim<B: Backend>(x: Tensor<B, 4>, dim: usize, p: usize) -> Tensor<B, 4> {
+    let n = x.dims()[dim];
+    assert!(
+        p < n,
+        "reflection padding {p} needs a dimension larger than {p}, got {n}"
+    );
+    let before = x.clone().narrow(dim, 1, p).flip([dim as isize]);
+    let after = x.clone().narrow(dim, n - 1 - p, p).flip([dim as isize]);
+    Tensor::cat(vec![before, x, after], dim)
+}
+
+/// Reflection padding as one index select per dim, so the backward pass is a single scatter:
+/// what training uses, and the reference the `cat` version is tested against.
+pub fn reflect_pad_select<B: Backend>(x: Tensor<B, 4>, p: usize) -> Tensor<B, 4> {
     if p == 0 {
         return x;
     }
@@ -40,6 +78,64 @@ fn reflect_index<B: Backend>(n: usize, p: usize, device: &B::Device) -> Tensor<B
         })
         .collect();
     Tensor::from_data(TensorData::new(idx, [n + 2 * p]), device)
+}
+
+/// `ConvTranspose2d(k=3, stride=2, padding=1, output_padding=1)` (weight [C_in, C_out, 3, 3]) as a
+/// sub-pixel convolution: each of the four output phases (even/odd row x even/odd column) is a
+/// 2x2 convolution of the input, so one stride-1 `conv2d` with 4 x C_out channels followed by a
+/// depth-to-space shuffle gives the same output. flex's `conv2d` is tiled and parallel; its
+/// `conv_transpose2d` scatters its columns (col2im) on one thread, element by element.
+///
+/// The 2x2 kernels are a fixed linear map of the 3x3 weight (a matmul with a 0/1 matrix), so
+/// gradients reach the `ConvTranspose2d` parameters unchanged and checkpoints are unaffected.
+pub fn conv_transpose3_s2<B: Backend>(
+    x: Tensor<B, 4>,
+    weight: Tensor<B, 4>,
+    bias: Option<Tensor<B, 1>>,
+) -> Tensor<B, 4> {
+    let [n, cin, h, w] = x.dims();
+    let [wcin, cout, kh, kw] = weight.dims();
+    assert_eq!(
+        (wcin, kh, kw),
+        (cin, 3, 3),
+        "conv_transpose3_s2 needs a [C_in, C_out, 3, 3] weight"
+    );
+    let device = x.device();
+    // Output row 2m + phase reads input rows m + d (d = 0, 1) through kernel row TAP[phase][d]:
+    // out = 2 * in + k - 1, so even rows take k = 1 at d = 0; odd rows k = 2 at d = 0, k = 0 at d = 1.
+    const TAP: [[Option<usize>; 2]; 2] = [[Some(1), None], [Some(2), Some(0)]];
+    let mut map = vec![0.0f32; 9 * 16];
+    for py in 0..2 {
+        for px in 0..2 {
+            for dy in 0..2 {
+                for dx in 0..2 {
+                    if let (Some(ky), Some(kx)) = (TAP[py][dy], TAP[px][dx]) {
+                        map[(ky * 3 + kx) * 16 + ((py * 2 + px) * 2 + dy) * 2 + dx] = 1.0;
+                    }
+                }
+            }
+        }
+    }
+    let map = Tensor::<B, 2>::from_data(TensorData::new(map, [9, 16]), &device);
+    // [C_in * C_out, 9] x [9, 16] -> (C_in, C_out, phase, dy, dx) -> (phase, C_out, C_in, dy, dx).
+    let kernel = weight
+        .reshape([cin * cout, 9])
+        .matmul(map)
+        .reshape([cin, cout, 4, 2, 2])
+        .permute([2, 1, 0, 3, 4])
+        .reshape([4 * cout, cin, 2, 2]);
+    let bias = bias.map(|b| Tensor::cat(vec![b; 4], 0));
+    // Padding 1 on every side; output (i, j) then reads input rows i-1, i: keep i = 1..=h.
+    let y = burn::tensor::module::conv2d(
+        x,
+        kernel,
+        bias,
+        burn::tensor::ops::ConvOptions::new([1, 1], [1, 1], [1, 1], 1),
+    );
+    y.slice([0..n, 0..4 * cout, 1..h + 1, 1..w + 1])
+        .reshape([n, 2, 2, cout, h, w])
+        .permute([0, 3, 4, 1, 5, 2])
+        .reshape([n, cout, 2 * h, 2 * w])
 }
 
 /// InstanceNorm2d without affine parameters (biased variance, eps 1e-5), as CycleGAN uses it:
@@ -92,5 +188,98 @@ mod tests {
         let var: f32 = y.square().mean().into_scalar();
         assert!(mean.abs() < 1e-4, "{mean}");
         assert!((var - 1.0).abs() < 1e-2, "{var}");
+    }
+
+    fn max_abs_diff<B: Backend>(a: Tensor<B, 4>, b: Tensor<B, 4>) -> f32 {
+        assert_eq!(a.dims(), b.dims());
+        (a - b).abs().max().into_scalar().elem::<f32>()
+    }
+
+    #[test]
+    fn reflect_pad_matches_index_select_values_and_gradients() {
+        use burn::backend::Autodiff;
+        type A = Autodiff<Flex>;
+        let dev = Default::default();
+        for (shape, p) in [([2, 3, 7, 9], 1), ([1, 4, 8, 8], 3), ([2, 2, 5, 4], 2)] {
+            let x =
+                Tensor::<A, 4>::random(shape, burn::tensor::Distribution::Normal(0.0, 1.0), &dev);
+            let out_shape = [shape[0], shape[1], shape[2] + 2 * p, shape[3] + 2 * p];
+            let g = Tensor::<A, 4>::random(
+                out_shape,
+                burn::tensor::Distribution::Normal(0.0, 1.0),
+                &dev,
+            );
+            let run = |new: bool| {
+                let xr = x.clone().detach().require_grad();
+                let y = if new {
+                    reflect_pad_cat(xr.clone(), p)
+                } else {
+                    reflect_pad_select(xr.clone(), p)
+                };
+                let grads = (y.clone() * g.clone()).sum().backward();
+                (y.inner(), xr.grad(&grads).unwrap())
+            };
+            let (y_new, gx_new) = run(true);
+            let (y_old, gx_old) = run(false);
+            assert_eq!(max_abs_diff(y_new, y_old), 0.0, "values, {shape:?} p={p}");
+            assert!(
+                max_abs_diff(gx_new, gx_old) < 1e-5,
+                "gradients, {shape:?} p={p}"
+            );
+        }
+    }
+
+    #[test]
+    fn subpixel_conv_transpose_matches_conv_transpose2d() {
+        use burn::backend::Autodiff;
+        use burn::nn::conv::ConvTranspose2dConfig;
+        type A = Autodiff<Flex>;
+        let dev = Default::default();
+        for (n, cin, cout, h, w) in [(2, 8, 4, 6, 5), (1, 16, 8, 9, 12)] {
+            let t = ConvTranspose2dConfig::new([cin, cout], [3, 3])
+                .with_stride([2, 2])
+                .with_padding([1, 1])
+                .with_padding_out([1, 1])
+                .init::<A>(&dev);
+            let x = Tensor::<A, 4>::random(
+                [n, cin, h, w],
+                burn::tensor::Distribution::Normal(0.0, 1.0),
+                &dev,
+            );
+            let g = Tensor::<A, 4>::random(
+                [n, cout, 2 * h, 2 * w],
+                burn::tensor::Distribution::Normal(0.0, 1.0),
+                &dev,
+            );
+            let run = |new: bool| {
+                let xr = x.clone().detach().require_grad();
+                let y = if new {
+                    conv_transpose3_s2(xr.clone(), t.weight.val(), t.bias.as_ref().map(|b| b.val()))
+                } else {
+                    t.forward(xr.clone())
+                };
+                let grads = (y.clone() * g.clone()).sum().backward();
+                let gw = t.weight.grad(&grads).unwrap();
+                let gb = t.bias.as_ref().unwrap().grad(&grads).unwrap();
+                (y.inner(), xr.grad(&grads).unwrap(), gw, gb)
+            };
+            let (y1, gx1, gw1, gb1) = run(true);
+            let (y0, gx0, gw0, gb0) = run(false);
+            assert!(max_abs_diff(y1, y0) < 1e-4, "values");
+            assert!(max_abs_diff(gx1, gx0) < 1e-4, "x gradients");
+            assert!(max_abs_diff(gw1, gw0) < 1e-3, "weight gradients");
+            // The bias gradient is the output gradient summed over batch and space. (Repeating
+            // the bias with `repeat_dim` got this wrong under burn 0.21's autodiff; `cat` is right.)
+            let expected = g
+                .clone()
+                .inner()
+                .sum_dim(0)
+                .sum_dim(2)
+                .sum_dim(3)
+                .reshape([cout]);
+            let db1: f32 = (gb1 - expected.clone()).abs().max().into_scalar();
+            let db0: f32 = (gb0 - expected).abs().max().into_scalar();
+            assert!(db1 < 1e-3 && db0 < 1e-3, "bias gradients {db1} {db0}");
+        }
     }
 }

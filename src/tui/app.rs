@@ -52,6 +52,8 @@ pub enum Effect {
     /// Refill a study's grid: fit the preference model, write proposals, launch if the study
     /// says so.
     Propose(String),
+    /// Write a study's top predicted configuration (`<study>-best.toml`).
+    EndStudy(String),
     /// Append a command to a run's control.jsonl.
     Control {
         run: PathBuf,

@@ -7,7 +7,7 @@ use super::app::{ChartOpts, RunView};
 use super::{layout, series};
 
 /// Chart groups: title and the loss terms it may hold.
-pub const GROUPS: [(&str, &[&str]); 3] = [
+pub const GROUPS: [(&str, &[&str]); 4] = [
     ("generator", &["g_adv", "g_total"]),
     (
         "discriminator",
@@ -19,7 +19,36 @@ pub const GROUPS: [(&str, &[&str]); 3] = [
             "content", "style", "tv", "cycle_a", "cycle_b", "idt_a", "idt_b",
         ],
     ),
+    // From samples/scores.jsonl (see `eval`), the mean over the probes at each sample step.
+    (
+        "quality",
+        &["texture_gain", "style_gain", "ssim", "colour_only_texture"],
+    ),
 ];
+
+/// One quality score, averaged over the probe set at each sample step (x = step; the scores
+/// have no wall time).
+fn score_series(run: &RunView, term: &str) -> Vec<(f64, f64)> {
+    let mut by_step: std::collections::BTreeMap<u64, (f64, usize)> = Default::default();
+    for s in &run.scores {
+        let v = match term {
+            "texture_gain" => s.texture_gain,
+            "style_gain" => s.style_gain,
+            "ssim" => s.ssim,
+            "colour_only_texture" => s.histogram_texture_gain,
+            _ => continue,
+        };
+        if v.is_finite() {
+            let e = by_step.entry(s.step).or_default();
+            e.0 += v;
+            e.1 += 1;
+        }
+    }
+    by_step
+        .into_iter()
+        .map(|(step, (sum, n))| (step as f64, clamp(sum / n as f64)))
+        .collect()
+}
 
 /// One term of a chart.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -69,29 +98,34 @@ fn clamp(v: f64) -> f64 {
 }
 
 pub fn compute(run: &RunView, opts: &ChartOpts, size: (u16, u16)) -> Vec<ChartData> {
-    let panes = layout::run_panes(size);
+    let quality = !run.scores.is_empty();
+    let panes = layout::run_panes(size, quality);
     let t0 = run.metrics.first().map_or(0.0, |m| m.time);
-    GROUPS
+    let groups = if quality { &GROUPS[..] } else { &GROUPS[..3] };
+    groups
         .iter()
         .enumerate()
         .map(|(g, (name, terms))| {
-            // Auxiliary terms differ by orders of magnitude: always log scale.
-            let log = opts.log_y || g == 2;
+            // Auxiliary terms differ by orders of magnitude: always log scale. Scores never.
+            let log = (opts.log_y || g == 2) && g != 3;
             let buckets = (panes.charts[g].width as usize).saturating_sub(10).max(10) * 2;
             let mut lines = Vec::new();
             for (index, term) in terms.iter().enumerate() {
-                let raw: Vec<(f64, f64)> = run
-                    .metrics
-                    .iter()
-                    .filter_map(|m| {
-                        let x = if opts.x_time {
-                            (m.time - t0) / 3600.0
-                        } else {
-                            m.step as f64
-                        };
-                        m.losses.get(*term).map(|v| (x, clamp(*v)))
-                    })
-                    .collect();
+                let raw: Vec<(f64, f64)> = if g == 3 {
+                    score_series(run, term)
+                } else {
+                    run.metrics
+                        .iter()
+                        .filter_map(|m| {
+                            let x = if opts.x_time {
+                                (m.time - t0) / 3600.0
+                            } else {
+                                m.step as f64
+                            };
+                            m.losses.get(*term).map(|v| (x, clamp(*v)))
+                        })
+                        .collect()
+                };
                 if raw.is_empty() {
                     continue;
                 }

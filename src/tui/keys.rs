@@ -70,6 +70,8 @@ pub enum Action {
     /// Compare: move the focus (where stars go) between runs.
     FocusPrev,
     FocusNext,
+    /// Grid: end the study with its top predicted configuration.
+    EndStudy,
     /// Gallery: preview the latest checkpoint with a look (inference-time steering).
     ToggleLook,
     StrengthUp,
@@ -319,6 +321,12 @@ pub const BINDINGS: &[Binding] = &[
     ),
     b(J, C('='), A::Tie, "can't tell them apart"),
     b(J, C('u'), A::Undo, "undo your latest judgement"),
+    b(
+        J,
+        C('e'),
+        A::EndStudy,
+        "end the study: write its top predicted configuration",
+    ),
     b(J, Up, A::PrevProbe, "previous probe image"),
     b(J, Down, A::NextProbe, "next probe image"),
 ];

@@ -45,33 +45,31 @@ pub fn runs_offset(selected: usize, height: u16) -> usize {
 /// The run view's panes.
 pub struct RunPanes {
     pub header: Rect,
-    pub charts: [Rect; 3],
+    /// Three loss charts, and a fourth for the quality scores when the run has them.
+    pub charts: Vec<Rect>,
     pub status: Rect,
     pub gallery: Rect,
     pub console: Rect,
     pub footer: Rect,
 }
 
-pub fn run_panes(size: (u16, u16)) -> RunPanes {
+pub fn run_panes(size: (u16, u16), quality: bool) -> RunPanes {
     let (header, body, footer) = frame_rows(size);
     let cols =
         Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).split(body);
     let status_h = 8.min(cols[0].height / 3);
     let left = Layout::vertical([Constraint::Min(6), Constraint::Length(status_h)]).split(cols[0]);
+    let n = if quality { 4 } else { 3 };
     let charts = Layout::default()
         .direction(Direction::Vertical)
-        .constraints([
-            Constraint::Ratio(1, 3),
-            Constraint::Ratio(1, 3),
-            Constraint::Ratio(1, 3),
-        ])
+        .constraints(vec![Constraint::Ratio(1, n); n as usize])
         .split(left[0]);
     let console_h = (cols[1].height / 4).max(4);
     let right =
         Layout::vertical([Constraint::Min(8), Constraint::Length(console_h)]).split(cols[1]);
     RunPanes {
         header,
-        charts: [charts[0], charts[1], charts[2]],
+        charts: charts.to_vec(),
         status: left[1],
         gallery: right[0],
         console: right[1],

@@ -15,8 +15,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseButton, MouseEventK
 pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
     // Chart series are derived state: recomputed only when what they depend on changed.
     let opts_before = app.chart.clone();
-    let metrics_news =
-        matches!(&msg, Msg::RunData(d) if d.metrics.is_reset() || !d.metrics.records().is_empty());
+    let metrics_news = matches!(&msg, Msg::RunData(d) if d.metrics.is_reset() || !d.metrics.records().is_empty()
+            || d.scores.is_reset() || !d.scores.records().is_empty());
     let resized = matches!(msg, Msg::Resize(..));
     let effects = apply_msg(app, msg);
     let redo = metrics_news || resized || app.chart != opts_before;
@@ -263,6 +263,18 @@ fn action(app: &mut App, a: Action) -> Vec<Effect> {
         Action::Worst(n) => judging::worst(app, n),
         Action::Tie => judging::tie(app),
         Action::Skip => judging::skip(app),
+        Action::EndStudy => match app.grid.as_ref().and_then(|g| g.study.clone()) {
+            Some(study) => {
+                app.notify(format!(
+                    "study {study}: fitting the top predicted configuration…"
+                ));
+                vec![Effect::EndStudy(study)]
+            }
+            None => {
+                app.notify("these are marked runs, not a study");
+                Vec::new()
+            }
+        },
         _ if matches!(app.view, View::Compare | View::Grid) => judging::navigate(app, a),
         Action::Back => {
             app.filter.clear();

@@ -142,6 +142,8 @@ fn best_of_four_key_flow() {
     // Nothing of ours left to undo.
     assert!(ratings_of(&ch(&mut app, 'u')).is_empty());
 
+    // e ends the study with its top predicted configuration (written by the worker).
+    assert_eq!(ch(&mut app, 'e'), vec![Effect::EndStudy("tune".into())]);
     // Esc goes back to the table.
     let fx = press(&mut app, KeyCode::Esc);
     assert!(fx.contains(&Effect::WatchMany(Vec::new())));

@@ -3,7 +3,7 @@
 //! [ReflPad1 Conv3 IN ReLU ReflPad1 Conv3 IN], 2x [up IN ReLU], ReflPad3 Conv7 Tanh. "up" is
 //! ConvTranspose3 s2 p1 op1 (the reference) or nearest 2x + ReflPad1 Conv3 (no checkerboard).
 
-use super::{instance_norm, reflect_pad};
+use super::{conv_transpose3_s2, instance_norm, reflect_pad};
 use crate::spec::{GeneratorSpec, Upsample};
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::PaddingConfig2d;
@@ -36,7 +36,14 @@ pub struct Up<B: Backend> {
 impl<B: Backend> Up<B> {
     fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         if let Some(t) = &self.transpose {
-            return t.forward(x);
+            if B::ad_enabled(&x.device()) {
+                // Training: the sub-pixel form's backward would run a conv_transpose2d (serial
+                // col2im in flex) for the input gradient; the transposed conv's is a conv2d.
+                return t.forward(x);
+            }
+            // Inference: ConvTranspose3 s2 p1 op1 (as built in `Generator::new`) as a sub-pixel
+            // conv: flex's parallel conv2d instead of its serial col2im (docs/benchmarks.md).
+            return conv_transpose3_s2(x, t.weight.val(), t.bias.as_ref().map(|b| b.val()));
         }
         let [_, _, h, w] = x.dims();
         let x = interpolate(

@@ -342,6 +342,7 @@ pub fn draw_grid(frame: &mut Frame, app: &App, size: (u16, u16), images: &Images
             ("=", "can't tell"),
             ("u", "undo"),
             ("↑↓", "probe"),
+            ("e", "end study"),
             ("Esc", "back"),
         ],
     );

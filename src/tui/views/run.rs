@@ -26,8 +26,8 @@ const COLORS: [Color; 7] = [
 ];
 
 pub fn draw(frame: &mut Frame, app: &App, size: (u16, u16), images: &Images, show_images: bool) {
-    let panes = layout::run_panes(size);
     let Some(run) = &app.run else { return };
+    let panes = layout::run_panes(size, !run.scores.is_empty());
     let st = run.status.as_ref();
     let label = run.liveness.map_or("unknown", |l| l.label());
     title(
@@ -44,8 +44,8 @@ pub fn draw(frame: &mut Frame, app: &App, size: (u16, u16), images: &Images, sho
         ],
         format!("graphics: {}", app.graphics),
     );
-    for (i, data) in run.charts.iter().enumerate().take(3) {
-        chart(frame, panes.charts[i], run, &app.chart, data);
+    for (data, area) in run.charts.iter().zip(&panes.charts) {
+        chart(frame, *area, run, &app.chart, data);
     }
     status(frame, panes.status, app, run);
     gallery::draw(frame, panes.gallery, run, images, show_images);
