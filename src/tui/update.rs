@@ -3,6 +3,7 @@
 //! and overlays are handled first. Pure: effects describe I/O for the loop to do.
 
 mod judging;
+mod looks;
 
 use super::app::{App, Effect, Msg, Overlay, Pending, RunView, View};
 use super::form::LaunchForm;
@@ -259,7 +260,7 @@ fn action(app: &mut App, a: Action) -> Vec<Effect> {
         | Action::StrengthDown
         | Action::SaturationUp
         | Action::SaturationDown
-        | Action::TogglePreserve => steer_look(app, a),
+        | Action::TogglePreserve => looks::steer(app, a),
         Action::Worst(n) => judging::worst(app, n),
         Action::Tie => judging::tie(app),
         Action::Skip => judging::skip(app),
@@ -317,7 +318,7 @@ fn action(app: &mut App, a: Action) -> Vec<Effect> {
                 navigate(run, &mut app.chart, a);
                 // The look preview follows the selected probe.
                 if run.probe != probe && run.look.is_some() {
-                    look_request(run)
+                    looks::request(run)
                 } else {
                     Vec::new()
                 }
@@ -560,54 +561,4 @@ fn mouse(app: &mut App, m: crossterm::event::MouseEvent) -> Vec<Effect> {
         (View::Run, MouseEventKind::ScrollDown) => action(app, Action::NextSample),
         _ => Vec::new(),
     }
-}
-
-/// Look keys: turn the preview on or off, or change the look, and ask for a rendering.
-fn steer_look(app: &mut App, a: Action) -> Vec<Effect> {
-    let Some(run) = app.run.as_mut().filter(|_| app.view == View::Run) else {
-        return Vec::new();
-    };
-    if a == Action::ToggleLook {
-        if run.look.take().is_some() {
-            return vec![Effect::ClearImages];
-        }
-        run.look = Some(super::look::LookView::default());
-    } else if let Some(l) = run.look.as_mut() {
-        let look = &mut l.look;
-        match a {
-            Action::StrengthUp => look.strength = (look.strength + 0.1).min(1.0),
-            Action::StrengthDown => look.strength = (look.strength - 0.1).max(0.0),
-            Action::SaturationUp => look.saturation = (look.saturation + 0.1).min(3.0),
-            Action::SaturationDown => look.saturation = (look.saturation - 0.1).max(0.0),
-            Action::TogglePreserve => look.preserve_color = !look.preserve_color,
-            _ => {}
-        }
-    } else {
-        app.notify("press v first: the look preview renders the latest checkpoint");
-        return Vec::new();
-    }
-    look_request(run)
-}
-
-/// A rendering of the selected probe with the run's look, if the preview is on.
-fn look_request(run: &mut RunView) -> Vec<Effect> {
-    let probes = run.probes();
-    let Some((set, probe)) = probes.get(run.probe).cloned() else {
-        return Vec::new();
-    };
-    let Some(input) = run.inputs.iter().find(|r| r.set == set && r.probe == probe) else {
-        return Vec::new();
-    };
-    let input = run.dir.join(&input.path);
-    let Some(l) = run.look.as_mut() else {
-        return Vec::new();
-    };
-    l.seq += 1;
-    vec![Effect::Look(super::look::LookRequest {
-        run: run.dir.clone(),
-        input,
-        direction: (set == "b").then(|| "ba".to_string()),
-        look: l.look,
-        seq: l.seq,
-    })]
 }
