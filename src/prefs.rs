@@ -25,6 +25,18 @@ pub struct Pref {
     pub weight: f64,
 }
 
+impl Pref {
+    /// Whether the models use it among `n` items: both items exist, differ, and the weight is
+    /// finite and positive (anything else is ignored, never an error).
+    pub fn usable(&self, n: usize) -> bool {
+        self.winner < n
+            && self.loser < n
+            && self.winner != self.loser
+            && self.weight.is_finite()
+            && self.weight > 0.0
+    }
+}
+
 /// Expand one best-of-k judgement "the worst of these is `worst`" into pairwise preferences:
 /// every other candidate beats `worst` (weight 1). Repeated candidates count once.
 pub fn worst_of(candidates: &[usize], worst: usize) -> Vec<Pref> {

@@ -7,7 +7,7 @@
 //! with its provenance, and launched when the study says `auto_launch = true`. The same code
 //! serves `atelier propose` and the dashboard's worker.
 
-use crate::prefs::{gp::PrefGp, space::Space};
+use crate::prefs::{gp::PrefGp, space::Space, Pref};
 use crate::ratings::Ledger;
 use crate::run_dir::{self, RunDir, RunState};
 use crate::spec::{self, Spec, StudySpec};
@@ -65,7 +65,11 @@ impl Study {
         let mut found = Vec::new();
         let mut summaries = store::scan(runs_dir);
         summaries.reverse(); // oldest first
-        for r in summaries {
+                             // status.json names a run's study; a run without one yet (just created) is read too.
+        let candidates = summaries
+            .into_iter()
+            .filter(|r| r.study.as_deref() == Some(name) || r.state == Liveness::Unknown);
+        for r in candidates {
             match store::read_spec(&RunDir::new(&r.dir)) {
                 Ok(s) if StudySpec::of(&s).as_deref() == Some(name) => found.push((r, s)),
                 _ => {}
@@ -117,19 +121,28 @@ impl Study {
         live[live.len().saturating_sub(k)..].to_vec()
     }
 
-    /// The preference model over every member, with the judgements it used.
-    pub fn fit(&self, ledger: &Ledger) -> (PrefGp, Vec<String>) {
+    /// The pairwise preferences between members (by member index) and the ids of the
+    /// judgements they come from.
+    fn judged(&self, ledger: &Ledger) -> (Vec<Pref>, Vec<String>) {
         let index: HashMap<String, usize> = self
             .members
             .iter()
             .enumerate()
             .map(|(i, m)| (m.id.clone(), i))
             .collect();
-        let prefs = ledger.prefs(&index);
-        let points: Vec<Vec<f64>> = self.members.iter().map(|m| m.x.clone()).collect();
         let ids: HashSet<&str> = self.members.iter().map(|m| m.id.as_str()).collect();
         let used = ledger.judgement_ids(&ids).map(String::from).collect();
-        (PrefGp::fit(&points, &prefs), used)
+        (ledger.prefs(&index), used)
+    }
+
+    fn points(&self) -> Vec<Vec<f64>> {
+        self.members.iter().map(|m| m.x.clone()).collect()
+    }
+
+    /// The preference model over every member, with the judgements it used.
+    pub fn fit(&self, ledger: &Ledger) -> (PrefGp, Vec<String>) {
+        let (prefs, used) = self.judged(ledger);
+        (PrefGp::fit(&self.points(), &prefs), used)
     }
 
     /// Fill the grid back up to `study.candidates` live members: write one proposal per empty
@@ -153,8 +166,9 @@ impl Study {
                     .saturating_sub(self.members.len()),
             );
         let mut rng = crate::rng::Rng::stream(seed ^ self.members.len() as u64, &self.name);
-        let (gp, used) = self.fit(ledger);
-        let mut points: Vec<Vec<f64>> = self.members.iter().map(|m| m.x.clone()).collect();
+        let (prefs, used) = self.judged(ledger);
+        let mut points = self.points();
+        let gp = PrefGp::fit(&points, &prefs);
         let mut out = Vec::new();
         for _ in 0..want {
             let (x, why) = if used.is_empty() {
@@ -165,17 +179,8 @@ impl Study {
             } else {
                 // Later slots of one batch refit with the earlier proposals as untried points,
                 // so they are not proposed twice.
-                let model = if points.len() == self.members.len() {
-                    None
-                } else {
-                    let index: HashMap<String, usize> = self
-                        .members
-                        .iter()
-                        .enumerate()
-                        .map(|(i, m)| (m.id.clone(), i))
-                        .collect();
-                    Some(PrefGp::fit(&points, &ledger.prefs(&index)))
-                };
+                let model =
+                    (points.len() > self.members.len()).then(|| PrefGp::fit(&points, &prefs));
                 let gp = model.as_ref().unwrap_or(&gp);
                 let rule = self.template.study.acquisition;
                 match gp.propose_with(&mut rng, MIN_DISTANCE, rule) {
@@ -203,6 +208,30 @@ impl Study {
             points.push(x);
         }
         Ok(out)
+    }
+
+    /// One step of the study loop, shared by `atelier propose`, the dashboard's worker and the
+    /// launch form: write the proposals (`propose`) and launch each when `launch`. Returns each
+    /// proposal with the id of its run, if launched.
+    pub fn refill(
+        &self,
+        ledger: &Ledger,
+        experiments_dir: &Path,
+        runs_dir: &Path,
+        launch: bool,
+        seed: u64,
+    ) -> Result<Vec<(Written, Option<String>)>> {
+        self.propose(ledger, experiments_dir, seed)?
+            .into_iter()
+            .map(|w| {
+                let run = if launch {
+                    Some(crate::launch::launch(&w.path, &[], runs_dir, None)?.id())
+                } else {
+                    None
+                };
+                Ok((w, run))
+            })
+            .collect()
     }
 
     /// The study's answer: the configuration with the highest predicted utility.
@@ -352,18 +381,15 @@ pub fn launch_study(
 ) -> Result<String> {
     let study = open(&spec_path.display().to_string(), overrides, runs_dir)?;
     let ledger = Ledger::new(crate::ratings::read(runs_dir));
-    let written = study.propose(&ledger, experiments, 0)?;
-    if written.is_empty() {
+    let launched = study.refill(&ledger, experiments, runs_dir, true, 0)?;
+    if launched.is_empty() {
         return Ok(format!(
             "study {}: the grid is full ({} live candidates); press b on one of its runs to judge",
             study.name,
             study.live(&ledger).len()
         ));
     }
-    let mut ids = Vec::new();
-    for w in &written {
-        ids.push(crate::launch::launch(&w.path, &[], runs_dir, None)?.id());
-    }
+    let ids: Vec<String> = launched.into_iter().filter_map(|(_, id)| id).collect();
     Ok(format!(
         "study {}: launched {} candidates ({}); press b on one to judge",
         study.name,

@@ -27,7 +27,8 @@ pub(super) fn cmd_propose(a: ProposeArgs) -> Result<()> {
         println!("wrote {} ({})", w.path.display(), w.summary);
         return Ok(());
     }
-    let written = study.propose(&ledger, a.experiments, a.seed)?;
+    let launch = a.launch || study.template.study.auto_launch;
+    let written = study.refill(&ledger, a.experiments, a.runs_dir, launch, a.seed)?;
     if written.is_empty() {
         println!(
             "nothing to propose: {} live candidates of {}, {} of at most {} runs",
@@ -37,12 +38,10 @@ pub(super) fn cmd_propose(a: ProposeArgs) -> Result<()> {
             study.template.study.max_runs
         );
     }
-    let launch = a.launch || study.template.study.auto_launch;
-    for w in written {
+    for (w, run) in written {
         println!("wrote {} ({})", w.path.display(), w.summary);
-        if launch {
-            let run = crate::launch::launch(&w.path, &[], a.runs_dir, None)?;
-            println!("launched {}", run.id());
+        if let Some(id) = run {
+            println!("launched {id}");
         }
     }
     Ok(())

@@ -74,12 +74,7 @@ pub fn fit(n: usize, prefs: &[Pref], stars: &[(usize, f64)]) -> Vec<Strength> {
     let mut terms = Vec::new();
     let mut comparisons = vec![0.0; n];
     for p in prefs {
-        if p.winner < n
-            && p.loser < n
-            && p.winner != p.loser
-            && p.weight.is_finite()
-            && p.weight > 0.0
-        {
+        if p.usable(n) {
             terms.push(Term {
                 a: p.winner,
                 b: Opponent::Item(p.loser),

@@ -102,12 +102,7 @@ impl PrefGp {
         let n = points.len();
         let mut merged: BTreeMap<(usize, usize), f64> = BTreeMap::new();
         for p in prefs {
-            if p.winner < n
-                && p.loser < n
-                && p.winner != p.loser
-                && p.weight.is_finite()
-                && p.weight > 0.0
-            {
+            if p.usable(n) {
                 *merged.entry((p.winner, p.loser)).or_default() += p.weight;
             }
         }

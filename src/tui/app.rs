@@ -239,6 +239,8 @@ pub struct App {
     pub ledger: Ledger,
     /// Bradley–Terry score of each run with judgements (derived from `ledger`).
     pub scores: HashMap<String, Strength>,
+    /// Tags of each tagged run (derived from `ledger`).
+    pub tags: BTreeMap<String, Vec<String>>,
     /// Order the runs table by score.
     pub by_score: bool,
     /// Ids of the judgements made in this dashboard, for undo (latest last).
@@ -276,6 +278,7 @@ impl App {
             marks: Vec::new(),
             ledger: Ledger::default(),
             scores: HashMap::new(),
+            tags: BTreeMap::new(),
             by_score: false,
             mine: Vec::new(),
             compare: None,
@@ -287,7 +290,6 @@ impl App {
     /// Runs shown in the table: filtered by name, id or tag; newest first, or by score.
     pub fn visible_runs(&self) -> Vec<&RunSummary> {
         let f = self.filter.to_lowercase();
-        let tags = self.ledger.tags();
         let mut runs: Vec<&RunSummary> = self
             .runs
             .iter()
@@ -295,8 +297,9 @@ impl App {
                 f.is_empty()
                     || r.name.to_lowercase().contains(&f)
                     || r.id.to_lowercase().contains(&f)
-                    || tags
-                        .get(r.id.as_str())
+                    || self
+                        .tags
+                        .get(&r.id)
                         .is_some_and(|t| t.iter().any(|t| t.to_lowercase().contains(&f)))
             })
             .collect();
@@ -312,9 +315,21 @@ impl App {
         runs
     }
 
-    /// Refit the runs' scores from the ledger (after new judgements or runs). Only runs that
-    /// were judged take part: the fit stays small however many runs the table holds.
+    /// Derive the runs' scores and tags from the ledger (after new judgements or new runs).
+    /// Only runs that were judged take part in the fit: it stays small however many runs the
+    /// table holds.
     pub fn rescore(&mut self) {
+        self.tags = self
+            .ledger
+            .tags()
+            .into_iter()
+            .map(|(run, tags)| {
+                (
+                    run.to_string(),
+                    tags.into_iter().map(String::from).collect(),
+                )
+            })
+            .collect();
         let judged: std::collections::HashSet<&str> = self
             .ledger
             .active()

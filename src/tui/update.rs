@@ -19,6 +19,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
     let metrics_news = matches!(&msg, Msg::RunData(d) if d.metrics.is_reset() || !d.metrics.records().is_empty()
             || d.scores.is_reset() || !d.scores.records().is_empty());
     let resized = matches!(msg, Msg::Resize(..));
+    let term_before = app.compare.as_ref().map(|c| c.term);
     let effects = apply_msg(app, msg);
     let redo = metrics_news || resized || app.chart != opts_before;
     if let Some(run) = app.run.as_mut() {
@@ -26,7 +27,11 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             run.charts = super::charts::compute(run, &app.chart, app.size);
         }
     }
-    if let Some(c) = app.compare.as_mut() {
+    if let Some(c) = app
+        .compare
+        .as_mut()
+        .filter(|c| redo || term_before != Some(c.term))
+    {
         let term = c.term_name().unwrap_or_default();
         let width = super::layout::compare_panes(app.size).chart.width as usize * 2;
         c.curves = super::compare::curves(&c.runs, &term, &app.chart, width);
@@ -49,6 +54,11 @@ fn apply_msg(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::Runs(runs) => {
             let keep = app.selected_run().map(|r| r.id.clone());
+            let new_ids = !app
+                .runs
+                .iter()
+                .map(|r| &r.id)
+                .eq(runs.iter().map(|r| &r.id));
             app.runs = runs;
             if let Some(id) = keep {
                 if let Some(i) = app.visible_runs().iter().position(|r| r.id == id) {
@@ -56,7 +66,9 @@ fn apply_msg(app: &mut App, msg: Msg) -> Vec<Effect> {
                 }
             }
             app.selected = app.selected.min(app.visible_runs().len().saturating_sub(1));
-            app.rescore();
+            if new_ids {
+                app.rescore();
+            }
             judging::refresh_grid(app)
         }
         Msg::RunData(delta) => {
@@ -500,23 +512,30 @@ fn knob(app: &mut App, a: Action) -> Vec<Effect> {
     )
 }
 
+/// Where a scrubbing key moves an index over `n` sample steps (None: not a scrubbing key).
+/// The caller follows new steps exactly when the result is the last one.
+pub(super) fn scrub(a: Action, idx: usize, n: usize) -> Option<usize> {
+    let last = n.saturating_sub(1);
+    let to = match a {
+        Action::PrevSample => idx.saturating_sub(1),
+        Action::NextSample => idx + 1,
+        Action::PrevSample10 => idx.saturating_sub(10),
+        Action::NextSample10 => idx + 10,
+        Action::FirstSample => 0,
+        Action::LatestSample => last,
+        _ => return None,
+    };
+    Some(to.min(last))
+}
+
 fn navigate(run: &mut RunView, chart: &mut super::app::ChartOpts, a: Action) {
     let n = run.samples.len();
-    let last = n.saturating_sub(1);
-    let step_to = |run: &mut RunView, idx: usize| {
-        run.sample_idx = idx.min(last);
-        run.follow = run.sample_idx == last;
-    };
+    if let Some(idx) = scrub(a, run.sample_idx, n) {
+        run.sample_idx = idx;
+        run.follow = idx + 1 >= n;
+        return;
+    }
     match a {
-        Action::PrevSample => step_to(run, run.sample_idx.saturating_sub(1)),
-        Action::NextSample => step_to(run, run.sample_idx + 1),
-        Action::PrevSample10 => step_to(run, run.sample_idx.saturating_sub(10)),
-        Action::NextSample10 => step_to(run, run.sample_idx + 10),
-        Action::FirstSample => step_to(run, 0),
-        Action::LatestSample => {
-            step_to(run, last);
-            run.follow = true;
-        }
         Action::PrevProbe => run.probe = run.probe.saturating_sub(1),
         Action::NextProbe => run.probe = (run.probe + 1).min(run.probes().len().saturating_sub(1)),
         Action::CursorLeft => {

@@ -200,23 +200,27 @@ pub fn propose(
 ) -> anyhow::Result<String> {
     let s = crate::study::Study::load(runs_dir, study, None)?;
     let ledger = crate::ratings::Ledger::new(crate::ratings::read(runs_dir));
-    let written = s.propose(&ledger, experiments, 0)?;
-    if written.is_empty() {
+    let done = s.refill(
+        &ledger,
+        experiments,
+        runs_dir,
+        s.template.study.auto_launch,
+        0,
+    )?;
+    if done.is_empty() {
         return Ok(format!(
             "study {study}: no proposal ({} of at most {} runs)",
             s.members.len(),
             s.template.study.max_runs
         ));
     }
-    let mut said = Vec::new();
-    for w in &written {
-        if s.template.study.auto_launch {
-            let run = crate::launch::launch(&w.path, &[], runs_dir, None)?;
-            said.push(format!("launched {} ({})", run.id(), w.summary));
-        } else {
-            said.push(format!("proposed {} ({})", w.path.display(), w.summary));
-        }
-    }
+    let said: Vec<String> = done
+        .into_iter()
+        .map(|(w, run)| match run {
+            Some(id) => format!("launched {id} ({})", w.summary),
+            None => format!("proposed {} ({})", w.path.display(), w.summary),
+        })
+        .collect();
     Ok(said.join("; "))
 }
 

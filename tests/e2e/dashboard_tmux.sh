@@ -21,14 +21,7 @@ trap cleanup EXIT
 mkdir -p "$work/experiments"
 cp "$here/tiny.toml" "$work/experiments/tiny.toml"
 cd "$work"
-screen() { tmux -L $sock capture-pane -p -t e2e; }
-wait_for() { # wait_for PATTERN SECONDS
-  for _ in $(seq $(( $2 * 5 ))); do screen | grep -q -- "$1" && return 0; sleep 0.2; done
-  echo "FAIL: '$1' not on screen after $2 s. Screen:"; screen; exit 1
-}
-start() {
-  tmux -L $sock new-session -d -s e2e -x 160 -y 48 "$bin dashboard --runs-dir runs --experiments experiments --graphics halfblocks"
-}
+source "$here/tmux_lib.sh"
 start
 wait_for "No runs in runs yet" 10
 tmux -L $sock send-keys -t e2e n

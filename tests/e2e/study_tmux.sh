@@ -27,18 +27,11 @@ cat >> "$work/experiments/tune.toml" <<'TOML'
 auto_launch = true
 TOML
 cd "$work"
-screen() { tmux -L $sock capture-pane -p -t e2e; }
-wait_for() { # wait_for PATTERN SECONDS
-  for _ in $(seq $(( $2 * 5 ))); do screen | grep -q -- "$1" && return 0; sleep 0.2; done
-  echo "FAIL: '$1' not on screen after $2 s. Screen:"; screen; exit 1
-}
+source "$here/tmux_lib.sh"
 finished() { grep -l '"finished"' runs/*/status.json 2>/dev/null | wc -l; }
 wait_finished() { # wait_finished N SECONDS
   for _ in $(seq $(( $2 * 2 ))); do [ "$(finished)" -ge "$1" ] && return 0; sleep 0.5; done
   echo "FAIL: $(finished) of $1 runs finished after $2 s"; screen; exit 1
-}
-start() {
-  tmux -L $sock new-session -d -s e2e -x 160 -y 48 "$bin dashboard --runs-dir runs --experiments experiments --graphics halfblocks"
 }
 start
 wait_for "No runs in runs yet" 10

@@ -112,3 +112,48 @@ pub fn events(run: &Path) -> Vec<run_dir::Event> {
 pub fn metrics(run: &Path) -> Vec<run_dir::MetricRow> {
     run_dir::read_lines(&run.join(run_dir::METRICS))
 }
+
+/// A tiny endless run of `mode` (`extra` TOML appended to the spec), started as a child process
+/// and returned once it is running and has taken a few steps (its step-0 samples on disk).
+pub fn live_run(tmp: &Path, name: &str, mode: &str, extra: &str) -> (std::process::Child, PathBuf) {
+    let spec = tiny_spec(tmp, name, mode, extra);
+    let runs = tmp.join("runs");
+    let child = bin()
+        .arg("train")
+        .arg(&spec)
+        .arg("--runs-dir")
+        .arg(&runs)
+        .args([
+            "--quiet",
+            "--steps",
+            "1000000",
+            "--set",
+            "train.sample_every=1000000",
+            "--set",
+            "train.checkpoint_every=1000000",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until(60, "run directory", || {
+        runs.is_dir() && std::fs::read_dir(&runs).unwrap().count() == 1
+    });
+    let run = only_run(&runs);
+    wait_until(60, "a few steps", || {
+        run_dir::read_status(&run).is_some_and(|s| s.state == RunState::Running && s.step >= 2)
+    });
+    (child, run)
+}
+
+/// Append a command with id `id` to a run's control file.
+pub fn send(run: &Path, id: &str, command: run_dir::Command) {
+    atelier::train::control::send(
+        &run_dir::RunDir::new(run),
+        &run_dir::ControlLine {
+            id: Some(id.into()),
+            command,
+        },
+    )
+    .unwrap();
+}

@@ -3,51 +3,7 @@
 //! with a checkpoint and state `stopped`; every command is acknowledged in events.jsonl.
 
 use crate::common::*;
-use atelier::run_dir::{Command as Cmd, ControlLine, RunDir, RunState};
-use std::process::{Child, Stdio};
-
-fn long_run(tmp: &std::path::Path, name: &str) -> (Child, std::path::PathBuf) {
-    let spec = tiny_spec(tmp, name, "single_style", "");
-    let runs = tmp.join("runs");
-    let child = bin()
-        .arg("train")
-        .arg(&spec)
-        .arg("--runs-dir")
-        .arg(&runs)
-        .args([
-            "--quiet",
-            "--steps",
-            "1000000",
-            "--set",
-            "train.sample_every=1000000",
-            "--set",
-            "train.checkpoint_every=1000000",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_until(60, "run directory", || {
-        runs.is_dir() && std::fs::read_dir(&runs).unwrap().count() == 1
-    });
-    let run = only_run(&runs);
-    wait_until(60, "a few steps", || {
-        atelier::run_dir::read_status(&run)
-            .is_some_and(|s| s.state == RunState::Running && s.step >= 2)
-    });
-    (child, run)
-}
-
-fn send(run: &std::path::Path, id: &str, command: Cmd) {
-    atelier::train::control::send(
-        &RunDir::new(run),
-        &ControlLine {
-            id: Some(id.into()),
-            command,
-        },
-    )
-    .unwrap();
-}
+use atelier::run_dir::{Command as Cmd, RunDir, RunState};
 
 fn ack(run: &std::path::Path, id: &str, kind: &str) -> atelier::run_dir::Event {
     let mut found = None;
@@ -65,7 +21,7 @@ fn ack(run: &std::path::Path, id: &str, kind: &str) -> atelier::run_dir::Event {
 #[test]
 fn pause_set_resume_stop_through_the_control_file() {
     let tmp = tempfile::tempdir().unwrap();
-    let (mut child, run) = long_run(tmp.path(), "ctl");
+    let (mut child, run) = live_run(tmp.path(), "ctl", "single_style", "");
 
     send(&run, "p1", Cmd::Pause);
     ack(&run, "p1", "ack");
@@ -151,7 +107,7 @@ fn pause_set_resume_stop_through_the_control_file() {
 #[test]
 fn sigterm_stops_gracefully_with_a_checkpoint() {
     let tmp = tempfile::tempdir().unwrap();
-    let (mut child, run) = long_run(tmp.path(), "sig");
+    let (mut child, run) = live_run(tmp.path(), "sig", "single_style", "");
     // SAFETY: sending SIGTERM to our own child process.
     unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
     let code = child.wait().unwrap();
@@ -167,7 +123,7 @@ fn sigterm_stops_gracefully_with_a_checkpoint() {
 #[test]
 fn resume_refuses_a_live_run() {
     let tmp = tempfile::tempdir().unwrap();
-    let (mut child, run) = long_run(tmp.path(), "live");
+    let (mut child, run) = live_run(tmp.path(), "live", "single_style", "");
     let err = fails(bin().arg("train").arg("--resume").arg(&run), 1);
     assert!(err.contains("still running"), "{err}");
     send(&run, "x", Cmd::Stop);

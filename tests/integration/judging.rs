@@ -3,6 +3,7 @@
 //! score column, and the ledger surviving a restart. Snapshots of the compare view and the grid.
 
 use crate::dashboard::{app_with_runs, fixture_run};
+use crate::snapshots::settle;
 use atelier::ratings::{self, Kind, Ledger};
 use atelier::run_dir::{self, RunState, Status};
 use atelier::tui::app::{App, Effect, Msg, Overlay, View};
@@ -11,7 +12,6 @@ use atelier::tui::update::update;
 use atelier::tui::workers::Watched;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
-use ratatui::Terminal;
 use std::path::{Path, PathBuf};
 
 fn press(app: &mut App, c: KeyCode) -> Vec<Effect> {
@@ -303,22 +303,6 @@ fn concurrent_writers_lose_no_line() {
         1000,
         "every line parses and every id is unique"
     );
-}
-
-fn settle(app: &App, images: &Images, w: u16, h: u16) -> Terminal<TestBackend> {
-    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-    let mut last = String::new();
-    for _ in 0..100 {
-        term.draw(|f| atelier::tui::views::draw(f, app, images))
-            .unwrap();
-        let now = term.backend().to_string();
-        if now == last && !now.contains("loading…") {
-            break;
-        }
-        last = now;
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    term
 }
 
 #[test]

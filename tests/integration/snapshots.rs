@@ -16,7 +16,7 @@ fn press(app: &mut App, c: KeyCode) {
 }
 
 /// Draw until every requested image is encoded (the worker is asynchronous), then return the screen.
-fn settle(app: &App, images: &Images, w: u16, h: u16) -> Terminal<TestBackend> {
+pub fn settle(app: &App, images: &Images, w: u16, h: u16) -> Terminal<TestBackend> {
     let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
     let mut last = String::new();
     for _ in 0..100 {

@@ -5,53 +5,8 @@
 //! cyclegan run, reject `favor`.
 
 use crate::common::*;
-use atelier::run_dir::{Command as Cmd, ControlLine, Event, RunDir, RunState};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
-
-/// A tiny endless run with the step-0 samples on disk.
-fn live_run(tmp: &Path, mode: &str, steer: &str) -> (Child, PathBuf) {
-    let spec = tiny_spec(tmp, "steer", mode, steer);
-    let runs = tmp.join("runs");
-    let child = bin()
-        .arg("train")
-        .arg(&spec)
-        .arg("--runs-dir")
-        .arg(&runs)
-        .args([
-            "--quiet",
-            "--steps",
-            "1000000",
-            "--set",
-            "train.sample_every=1000000",
-            "--set",
-            "train.checkpoint_every=1000000",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_until(60, "run directory", || {
-        runs.is_dir() && std::fs::read_dir(&runs).unwrap().count() == 1
-    });
-    let run = only_run(&runs);
-    wait_until(60, "a few steps", || {
-        atelier::run_dir::read_status(&run)
-            .is_some_and(|s| s.state == RunState::Running && s.step >= 2)
-    });
-    (child, run)
-}
-
-fn send(run: &Path, id: &str, command: Cmd) {
-    atelier::train::control::send(
-        &RunDir::new(run),
-        &ControlLine {
-            id: Some(id.into()),
-            command,
-        },
-    )
-    .unwrap();
-}
+use atelier::run_dir::{Command as Cmd, Event, RunDir};
+use std::path::Path;
 
 /// The acknowledgement of command `id` (any kind).
 fn reply(run: &Path, pick: impl Fn(&Event) -> bool) -> Event {
@@ -90,7 +45,7 @@ fn favored_shares(run: &Path, after: u64) -> Vec<f64> {
 fn favored_outputs_join_the_real_batch_and_survive_resume() {
     let tmp = tempfile::tempdir().unwrap();
     let steer = "[steer]\nfavored_fraction = 0.15\nfavored_ttl = 1000000\n";
-    let (mut child, run) = live_run(tmp.path(), "single_style", steer);
+    let (mut child, run) = live_run(tmp.path(), "steer", "single_style", steer);
     let own = "samples/step_0000000/content_01_output.png";
     assert!(run.join(own).is_file());
 
@@ -169,7 +124,7 @@ fn favor_is_rejected_when_off_or_in_cyclegan() {
         ),
     ] {
         let tmp = tempfile::tempdir().unwrap();
-        let (mut child, run) = live_run(tmp.path(), mode, steer);
+        let (mut child, run) = live_run(tmp.path(), "steer", mode, steer);
         let sample = if mode == "cyclegan" {
             "samples/step_0000000/a_00_output.png"
         } else {

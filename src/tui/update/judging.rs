@@ -371,21 +371,12 @@ pub fn navigate(app: &mut App, a: Action) -> Vec<Effect> {
     let Some(c) = app.compare.as_mut() else {
         return Vec::new();
     };
-    let last = compare::steps(&c.runs).len().saturating_sub(1);
-    let to = |c: &mut Compare, idx: usize| {
-        c.step_idx = idx.min(last);
-        c.follow = c.step_idx == last;
-    };
+    let n = compare::steps(&c.runs).len();
+    if let Some(idx) = super::scrub(a, c.step_idx, n) {
+        c.step_idx = idx;
+        c.follow = idx + 1 >= n;
+    }
     match a {
-        Action::PrevSample => to(c, c.step_idx.saturating_sub(1)),
-        Action::NextSample => to(c, c.step_idx + 1),
-        Action::PrevSample10 => to(c, c.step_idx.saturating_sub(10)),
-        Action::NextSample10 => to(c, c.step_idx + 10),
-        Action::FirstSample => to(c, 0),
-        Action::LatestSample => {
-            to(c, last);
-            c.follow = true;
-        }
         Action::PrevProbe => c.probe = c.probe.saturating_sub(1),
         Action::NextProbe => c.probe += 1,
         Action::FocusPrev => c.focus = c.focus.saturating_sub(1),

@@ -74,7 +74,6 @@ fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body:
     let rows_area = layout::runs_rows((frame.area().width, frame.area().height));
     let offset = layout::runs_offset(app.selected, rows_area.height);
     let spark_w = 12;
-    let tags = app.ledger.tags();
     let scored = app.scores.values().any(|s| s.comparisons > 0.0);
     let rows: Vec<Row> = runs
         .iter()
@@ -115,7 +114,7 @@ fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body:
                 None => Span::raw("  "),
             };
             let mut name = vec![mark, Span::raw(r.name.clone())];
-            for t in tags.get(r.id.as_str()).into_iter().flatten() {
+            for t in app.tags.get(&r.id).into_iter().flatten() {
                 name.push(Span::styled(
                     format!(" #{t}"),
                     Style::default().fg(Color::LightBlue),
