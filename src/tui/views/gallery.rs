@@ -171,17 +171,20 @@ fn look(
         ),
         label,
     );
+    // Three lines for the look's settings: a narrow column wraps them.
     let body = Rect {
-        height: area.height.saturating_sub(1),
+        height: area.height.saturating_sub(3),
         ..area
     };
     let foot = Rect {
-        y: area.y + area.height.saturating_sub(1),
-        height: 1,
+        y: area.y + area.height.saturating_sub(3),
+        height: 3.min(area.height),
         ..area
     };
     frame.render_widget(
-        Paragraph::new(l.describe()).style(Style::default().fg(Color::Yellow)),
+        Paragraph::new(l.describe())
+            .style(Style::default().fg(Color::Yellow))
+            .wrap(ratatui::widgets::Wrap { trim: true }),
         foot,
     );
     match (&l.error, &l.image) {

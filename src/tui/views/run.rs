@@ -128,7 +128,8 @@ fn chart(frame: &mut Frame, area: Rect, run: &RunView, opts: &ChartOpts, data: &
     let chart = Chart::new(datasets)
         .hidden_legend_constraints((
             ratatui::layout::Constraint::Ratio(1, 3),
-            ratatui::layout::Constraint::Ratio(3, 4),
+            // The quality chart's four terms need the height when four charts share the column.
+            ratatui::layout::Constraint::Ratio(1, 1),
         ))
         .block(Block::default().borders(Borders::TOP).title(title_text))
         .x_axis(
