@@ -151,6 +151,7 @@ fn run_on<B: AutodiffBackend>(
                 width: 32,
                 blocks: 6,
                 upsample: spec::Upsample::Transpose,
+                residual: false,
             },
             &device,
         );

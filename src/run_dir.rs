@@ -228,6 +228,9 @@ pub struct ScoreRecord {
     pub texture_gain: f64,
     pub histogram_style_gain: f64,
     pub histogram_texture_gain: f64,
+    /// The output's checkerboard index (`eval::checkerboard`); absent in older runs.
+    #[serde(default)]
+    pub checkerboard: f64,
 }
 
 /// `checkpoints/step_N/state.json`: what the tensors alone do not say.

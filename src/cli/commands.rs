@@ -19,13 +19,15 @@ pub(super) fn cmd_eval(
 ) -> Result<()> {
     use crate::eval::{run as eval_run, EvalOptions};
     let o = EvalOptions::default();
-    let row = |label: &str, ssim: f64, sg: f64, tg: f64, hsg: f64, htg: f64| {
-        println!("{label:<28} {ssim:>6.3} {sg:>+11.3} {tg:>+13.3} {hsg:>+14.3} {htg:>+16.3}");
+    let row = |label: &str, ssim: f64, sg: f64, tg: f64, hsg: f64, htg: f64, ch: f64| {
+        println!(
+            "{label:<28} {ssim:>6.3} {sg:>+11.3} {tg:>+13.3} {hsg:>+14.3} {htg:>+16.3} {ch:>8.3}"
+        );
     };
     let header = |first: &str| {
         println!(
-            "{first:<28} {:>6} {:>11} {:>13} {:>14} {:>16}",
-            "SSIM", "STYLE GAIN", "TEXTURE GAIN", "COLOUR-ONLY:S", "COLOUR-ONLY:T"
+            "{first:<28} {:>6} {:>11} {:>13} {:>14} {:>16} {:>8}",
+            "SSIM", "STYLE GAIN", "TEXTURE GAIN", "COLOUR-ONLY:S", "COLOUR-ONLY:T", "CHECKER"
         )
     };
     match (run, content, style, output) {
@@ -53,6 +55,7 @@ pub(super) fn cmd_eval(
                     mean(&|r| r.texture_gain),
                     mean(&|r| r.histogram_style_gain),
                     mean(&|r| r.histogram_texture_gain),
+                    mean(&|r| r.checkerboard),
                 );
             }
             Ok(())
@@ -80,6 +83,7 @@ pub(super) fn cmd_eval(
                     sc.texture_gain,
                     sc.histogram_style_gain,
                     sc.histogram_texture_gain,
+                    sc.checkerboard,
                 );
             }
             Ok(())

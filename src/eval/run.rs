@@ -19,6 +19,7 @@ pub fn record(step: u64, set: &str, probe: usize, s: &Scores) -> ScoreRecord {
         texture_gain: s.texture_gain,
         histogram_style_gain: s.histogram_style_gain,
         histogram_texture_gain: s.histogram_texture_gain,
+        checkerboard: s.checkerboard,
     }
 }
 

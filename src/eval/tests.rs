@@ -355,3 +355,36 @@ fn wasserstein_compares_unequal_counts_at_equal_quantiles() {
     assert!(gain(1.0, 0.0).is_finite());
     assert_eq!(gain(0.5, 2.0), 0.75);
 }
+
+#[test]
+fn checkerboard_index_flags_a_two_pixel_pattern_not_photos_or_noise() {
+    let photo = scene(96, 64);
+    let base = super::checkerboard(&photo);
+    assert!(base < 0.05, "photo {base}");
+    let noisy = super::checkerboard(&noise(96, 64, 3));
+    assert!(noisy > 0.02 && noisy < 0.1, "noise {noisy}");
+    // The photo with a faint 2-pixel checkerboard added (+-6 levels): the index jumps.
+    let mut checked = photo.clone();
+    for (x, y, p) in checked.enumerate_pixels_mut() {
+        let d: i16 = if (x + y) % 2 == 0 { 6 } else { -6 };
+        for c in p.0.iter_mut() {
+            *c = (i16::from(*c) + d).clamp(0, 255) as u8;
+        }
+    }
+    let artefact = super::checkerboard(&checked);
+    assert!(
+        artefact > 4.0 * base.max(0.01),
+        "{artefact} vs photo {base}"
+    );
+    // A pure checkerboard: 1; a flat image: 0.
+    let pure = RgbImage::from_fn(32, 32, |x, y| {
+        let v = if (x + y) % 2 == 0 { 200 } else { 40 };
+        image::Rgb([v, v, v])
+    });
+    assert!((super::checkerboard(&pure) - 1.0).abs() < 1e-9);
+    assert_eq!(super::checkerboard(&RgbImage::new(16, 16)), 0.0);
+    // And it is reported with the scores, beside the photo's own.
+    let s = score(&photo, &painterly(96, 64, 1), &checked, &opts(0)).unwrap();
+    assert_eq!(s.photo_checkerboard, base);
+    assert_eq!(s.checkerboard, artefact);
+}

@@ -148,6 +148,10 @@ pub struct GeneratorSpec {
     pub width: usize,
     pub blocks: usize,
     pub upsample: Upsample,
+    /// Predict a change to the photo instead of a new image: output = tanh(net + atanh(photo)).
+    /// Training starts from (nearly) the photo itself, so structure is kept from step 0 and the
+    /// steps go into colour and texture: much better in short CPU budgets (docs/quality.md).
+    pub residual: bool,
 }
 
 impl Default for GeneratorSpec {
@@ -156,6 +160,7 @@ impl Default for GeneratorSpec {
             width: 32,
             blocks: 6,
             upsample: Upsample::Transpose,
+            residual: false,
         }
     }
 }
@@ -166,6 +171,10 @@ impl Default for GeneratorSpec {
 pub struct DiscriminatorSpec {
     pub width: usize,
     pub layers: usize,
+    /// Image scales the critic judges (1 = full resolution only; 2 and 3 add copies of the same
+    /// PatchGAN on 2x and 4x average-pooled images, each with its own weights): coarse scales see
+    /// whole brush strokes, the full-resolution one the weave of the paint.
+    pub scales: usize,
 }
 
 impl Default for DiscriminatorSpec {
@@ -173,6 +182,7 @@ impl Default for DiscriminatorSpec {
         Self {
             width: 32,
             layers: 3,
+            scales: 1,
         }
     }
 }
@@ -223,6 +233,16 @@ pub struct LossSpec {
     pub identity_weight: f64,
     /// History pool of generated images shown to the discriminators (cyclegan; 0 disables).
     pub pool_size: usize,
+    /// Sliced-Wasserstein style loss on the feature net's activations (single_style; 0 = off):
+    /// the distributions of feature vectors of output and style crops, projected on random
+    /// directions and compared sorted. Matches more than Gram's second moments.
+    pub swd_weight: f64,
+    /// Random directions per feature level for `swd_weight`, drawn afresh each step.
+    pub swd_directions: usize,
+    /// Divide the content, style and SWD losses by their targets' mean square, so the weights
+    /// no longer depend on the feature net's scale (random pyramid or VGG19): with it, weights of
+    /// order 1 balance the terms.
+    pub normalize: bool,
 }
 
 impl Default for LossSpec {
@@ -235,6 +255,9 @@ impl Default for LossSpec {
             cycle_weight: 10.0,
             identity_weight: 5.0,
             pool_size: 50,
+            swd_weight: 0.0,
+            swd_directions: 32,
+            normalize: false,
         }
     }
 }
@@ -289,6 +312,9 @@ pub struct TrainSpec {
     pub backend: BackendChoice,
     /// CPU threads for the ndarray/flex backends; 0 means all cores.
     pub threads: usize,
+    /// Wall-clock budget in minutes (0 = none): when it runs out the run stops as if asked to,
+    /// with a checkpoint, whatever `steps` says. Paused time does not count.
+    pub max_minutes: f64,
 }
 
 impl Default for TrainSpec {
@@ -303,6 +329,7 @@ impl Default for TrainSpec {
             seed: 42,
             backend: BackendChoice::Auto,
             threads: 0,
+            max_minutes: 0.0,
         }
     }
 }

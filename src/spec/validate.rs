@@ -80,6 +80,12 @@ pub(crate) fn validate(mut spec: Spec, file: &Path) -> Result<Plan, SpecError> {
                 "data.style",
                 "only for mode = \"single_style\"; use data.b",
             )?;
+            forbid(
+                spec.loss.swd_weight > 0.0,
+                file,
+                "loss.swd_weight",
+                "only for mode = \"single_style\" (cyclegan has no style image)",
+            )?;
             let a = spec.data.a.as_mut().ok_or_else(|| {
                 SpecError::new(
                     file,
@@ -228,14 +234,21 @@ fn check_numbers(s: &Spec, file: &Path) -> Check {
             ),
         ));
     }
-    let min_for_d = 3 << s.discriminator.layers.min(8);
+    range(
+        file,
+        "discriminator.scales",
+        s.discriminator.scales as f64,
+        1.0,
+        3.0,
+    )?;
+    let min_for_d = 3 << (s.discriminator.layers.min(8) + s.discriminator.scales.clamp(1, 3) - 1);
     if d.image_size < min_for_d {
         return Err(SpecError::new(
             file,
             "data.image_size",
             format!(
-                "{} is too small for a discriminator with {} layers (needs >= {min_for_d})",
-                d.image_size, s.discriminator.layers
+                "{} is too small for a discriminator with {} layers at {} scales (needs >= {min_for_d})",
+                d.image_size, s.discriminator.layers, s.discriminator.scales
             ),
         ));
     }
@@ -321,9 +334,17 @@ fn check_numbers(s: &Spec, file: &Path) -> Check {
         ("loss.tv_weight", l.tv_weight),
         ("loss.cycle_weight", l.cycle_weight),
         ("loss.identity_weight", l.identity_weight),
+        ("loss.swd_weight", l.swd_weight),
     ] {
         range(file, k, v, 0.0, 1e9)?;
     }
+    range(
+        file,
+        "loss.swd_directions",
+        l.swd_directions as f64,
+        1.0,
+        1024.0,
+    )?;
     range(file, "loss.pool_size", l.pool_size as f64, 0.0, 10_000.0)?;
     let o = &s.optim;
     range(file, "optim.lr", o.lr, 1e-9, 1.0)?;
@@ -359,6 +380,7 @@ fn check_numbers(s: &Spec, file: &Path) -> Check {
         1.0,
         1e6,
     )?;
+    range(file, "train.max_minutes", t.max_minutes, 0.0, 1e7)?;
     range(file, "train.threads", t.threads as f64, 0.0, 1024.0)
 }
 

@@ -108,7 +108,7 @@ impl<B: AutodiffBackend> CycleGan<B> {
                 Discriminator::new(&s.discriminator, device),
                 c,
                 device,
-                |m, x| m.forward(x),
+                |m, x| m.touch_all(x),
             )
         };
         Ok((
@@ -140,7 +140,7 @@ impl<B: AutodiffBackend> Gan for CycleGan<B> {
         let fake_a = self.g_ba.model.forward(real_b.clone());
         let d_a = self.d_a.model.clone().no_grad();
         let d_b = self.d_b.model.clone().no_grad();
-        let adv = lsgan(d_b.forward(fake_b.clone()), 1.0) + lsgan(d_a.forward(fake_a.clone()), 1.0);
+        let adv = lsgan(d_b.scores(fake_b.clone()), 1.0) + lsgan(d_a.scores(fake_a.clone()), 1.0);
         let cycle_a = l1(self.g_ba.model.forward(fake_b.clone()), real_a.clone());
         let cycle_b = l1(self.g_ab.model.forward(fake_a.clone()), real_b.clone());
         let mut total = adv.clone() * k.adversarial_weight
@@ -165,10 +165,10 @@ impl<B: AutodiffBackend> Gan for CycleGan<B> {
         // Critics on pooled, detached fakes.
         let pooled_a = self.pool_a.query(fake_a.detach(), rng);
         let pooled_b = self.pool_b.query(fake_b.detach(), rng);
-        let da_real = lsgan(self.d_a.model.forward(real_a), 1.0);
-        let da_fake = lsgan(self.d_a.model.forward(pooled_a), 0.0);
-        let db_real = lsgan(self.d_b.model.forward(real_b), 1.0);
-        let db_fake = lsgan(self.d_b.model.forward(pooled_b), 0.0);
+        let da_real = lsgan(self.d_a.model.scores(real_a), 1.0);
+        let da_fake = lsgan(self.d_a.model.scores(pooled_a), 0.0);
+        let db_real = lsgan(self.d_b.model.scores(real_b), 1.0);
+        let db_fake = lsgan(self.d_b.model.scores(pooled_b), 0.0);
         let d_a_total = (da_real.clone() + da_fake.clone()) * 0.5;
         let d_b_total = (db_real.clone() + db_fake.clone()) * 0.5;
         let (ar, af, br, bf) = (

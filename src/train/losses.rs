@@ -1,5 +1,6 @@
-//! Loss terms of both recipes as plain tensor functions: LSGAN targets, MSE/L1, Gram matrices for
-//! the style loss, total variation. Each returns a scalar tensor; the training step weights and
+//! Loss terms of both recipes as plain tensor functions: LSGAN targets (averaged over the critic's
+//! scales), MSE/L1, Gram matrices and sliced Wasserstein distances for the style loss, total
+//! variation. Each returns a scalar tensor; the training step weights and
 //! sums them and records each term's value as an `f32`, never keeping tensors across steps.
 
 use burn::prelude::*;
@@ -9,9 +10,27 @@ pub fn mse<B: Backend, const D: usize>(a: Tensor<B, D>, b: Tensor<B, D>) -> Tens
     (a - b).square().mean()
 }
 
-/// LSGAN: mean squared distance of every patch score to a target label (1 real, 0 fake).
-pub fn lsgan<B: Backend>(scores: Tensor<B, 4>, target: f32) -> Tensor<B, 1> {
-    (scores - target).square().mean()
+/// LSGAN: mean squared distance of every patch score to a target label (1 real, 0 fake),
+/// averaged over the critic's scales (one score map per scale).
+pub fn lsgan<B: Backend>(scores: Vec<Tensor<B, 4>>, target: f32) -> Tensor<B, 1> {
+    let n = scores.len().max(1) as f32;
+    scores
+        .into_iter()
+        .map(|s| (s - target).square().mean())
+        .reduce(|a, b| a + b)
+        .expect("the critic has at least one scale")
+        / n
+}
+
+/// Content loss: MSE between feature maps; with `normalize`, relative to the (detached) target's
+/// mean square, so its size does not depend on the feature net's scale.
+pub fn content<B: Backend>(f: Tensor<B, 4>, target: Tensor<B, 4>, normalize: bool) -> Tensor<B, 1> {
+    if normalize {
+        let scale = target.clone().square().mean() + 1e-8;
+        mse(f, target) / scale
+    } else {
+        mse(f, target)
+    }
 }
 
 /// Mean absolute error.
@@ -26,18 +45,72 @@ pub fn gram<B: Backend>(f: Tensor<B, 4>) -> Tensor<B, 3> {
     flat.clone().matmul(flat.swap_dims(1, 2)) / ((c * h * w) as f32)
 }
 
-/// Style loss: sum over layers of MSE between the batch's Grams and the style's Grams [1, C, C].
-pub fn style<B: Backend>(features: &[Tensor<B, 4>], targets: &[Tensor<B, 3>]) -> Tensor<B, 1> {
+/// Style loss: sum over layers of MSE between the batch's Grams and the style's Grams [1, C, C],
+/// each multiplied by its layer's `scales` entry (1, or 1 / mean square of the target Gram when
+/// normalised; see [`gram_scale`]).
+pub fn style<B: Backend>(
+    features: &[Tensor<B, 4>],
+    targets: &[Tensor<B, 3>],
+    scales: &[f32],
+) -> Tensor<B, 1> {
     features
         .iter()
         .zip(targets)
-        .map(|(f, t)| {
+        .zip(scales)
+        .map(|((f, t), &scale)| {
             let g = gram(f.clone());
             let [n, c, _] = g.dims();
-            mse(g, t.clone().expand([n, c, c]))
+            mse(g, t.clone().expand([n, c, c])) * scale
         })
         .reduce(|a, b| a + b)
         .expect("feature net has at least one tap")
+}
+
+/// The factor that normalises one layer's Gram loss: 1 / mean square of its target Gram.
+pub fn gram_scale<B: Backend>(target: &Tensor<B, 3>) -> f32 {
+    let ms: f32 = target.clone().square().mean().into_scalar().elem();
+    1.0 / (ms + 1e-12)
+}
+
+/// Sliced Wasserstein distance between the feature-vector distributions of each output image and
+/// its paired target (same shape [N, C, H, W]): the H*W vectors of one image are projected on the
+/// K unit directions `dirs` [K, C], sorted, and compared by mean square with the target's sorted
+/// projections. Sorting makes it a match of whole distributions, not of positions, so it sees more
+/// than a Gram matrix's second moments (the shapes of the marginals: sparse strokes vs haze). With
+/// `normalize`, it is divided by the target projections' mean square.
+pub fn sliced_wasserstein<B: Backend>(
+    f: Tensor<B, 4>,
+    target: Tensor<B, 4>,
+    dirs: Tensor<B, 2>,
+    normalize: bool,
+) -> Tensor<B, 1> {
+    let [n, c, h, w] = f.dims();
+    let k = dirs.dims()[0];
+    let dirs = dirs.unsqueeze::<3>().expand([n, k, c]);
+    let pf = dirs.clone().matmul(f.reshape([n, c, h * w])).sort(2);
+    let pt = dirs.matmul(target.reshape([n, c, h * w])).sort(2).detach();
+    if normalize {
+        let scale = pt.clone().square().mean() + 1e-8;
+        mse(pf, pt) / scale
+    } else {
+        mse(pf, pt)
+    }
+}
+
+/// K random unit directions in C dimensions, as a [K, C] tensor (fresh ones every step keep the
+/// sliced distance from being gamed along a fixed set).
+pub fn random_directions<B: Backend>(
+    rng: &mut crate::rng::Rng,
+    k: usize,
+    c: usize,
+    device: &B::Device,
+) -> Tensor<B, 2> {
+    let mut v: Vec<f32> = (0..k * c).map(|_| rng.normal()).collect();
+    for row in v.chunks_mut(c) {
+        let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+        row.iter_mut().for_each(|x| *x /= norm);
+    }
+    Tensor::from_data(TensorData::new(v, [k, c]), device)
 }
 
 /// Anisotropic total variation: mean absolute difference of neighbouring pixels.
@@ -70,12 +143,56 @@ mod tests {
     fn lsgan_and_tv_values() {
         let dev = Default::default();
         let s = Tensor::<Flex, 4>::ones([2, 1, 3, 3], &dev);
-        assert_eq!(lsgan(s.clone(), 1.0).into_scalar(), 0.0);
-        assert_eq!(lsgan(s.clone(), 0.0).into_scalar(), 1.0);
+        assert_eq!(lsgan(vec![s.clone()], 1.0).into_scalar(), 0.0);
+        assert_eq!(lsgan(vec![s.clone()], 0.0).into_scalar(), 1.0);
+        // Two scales: the mean of (0 - 1)^2 = 1 and (1 - 1)^2 = 0.
+        let zeros = Tensor::<Flex, 4>::zeros([2, 1, 2, 2], &dev);
+        assert_eq!(lsgan(vec![zeros, s.clone()], 1.0).into_scalar(), 0.5);
         assert_eq!(total_variation(s).into_scalar(), 0.0);
         let ramp = Tensor::<Flex, 1>::from_floats([0.0, 1.0, 2.0, 3.0], &dev).reshape([1, 1, 1, 4]);
         // dy over a height of 1 is empty (NaN mean); use a 2-row ramp instead.
         let ramp = ramp.repeat_dim(2, 2);
         assert_eq!(total_variation(ramp).into_scalar(), 1.0);
+    }
+
+    #[test]
+    fn sliced_wasserstein_ignores_positions_but_not_values() {
+        let dev = Default::default();
+        let mut rng = crate::rng::Rng::new(3);
+        let dirs = random_directions::<Flex>(&mut rng, 8, 2, &dev);
+        let v: Vec<f32> = (0..2 * 16).map(|i| ((i * 7) % 11) as f32 / 11.0).collect();
+        let a = Tensor::<Flex, 4>::from_data(TensorData::new(v.clone(), [1, 2, 4, 4]), &dev);
+        // The same feature vectors at other positions (a transposed map): distance 0.
+        let b = a.clone().swap_dims(2, 3);
+        let d0: f32 = sliced_wasserstein(a.clone(), b, dirs.clone(), false).into_scalar();
+        assert!(d0.abs() < 1e-10, "{d0}");
+        // Scaled features: a positive distance, which normalising makes scale-free.
+        let d1: f32 =
+            sliced_wasserstein(a.clone() * 2.0, a.clone(), dirs.clone(), false).into_scalar();
+        assert!(d1 > 1e-3, "{d1}");
+        let n1: f32 =
+            sliced_wasserstein(a.clone() * 2.0, a.clone(), dirs.clone(), true).into_scalar();
+        let n2: f32 =
+            sliced_wasserstein(a.clone() * 20.0, a.clone() * 10.0, dirs, true).into_scalar();
+        assert!((n1 - n2).abs() < 1e-4 * n1.abs().max(1.0), "{n1} vs {n2}");
+    }
+
+    #[test]
+    fn normalised_content_loss_is_scale_free() {
+        let dev = Default::default();
+        let t = Tensor::<Flex, 4>::from_floats([[[[1.0, 2.0], [3.0, 4.0]]]], &dev);
+        let a: f32 = content(t.clone() * 1.5, t.clone(), true).into_scalar();
+        let b: f32 = content(t.clone() * 150.0, t.clone() * 100.0, true).into_scalar();
+        assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+        let raw: f32 = content(t.clone() * 150.0, t * 100.0, false).into_scalar();
+        assert!(raw > 100.0 * a);
+    }
+
+    #[test]
+    fn directions_are_unit_vectors() {
+        let dev = Default::default();
+        let d = random_directions::<Flex>(&mut crate::rng::Rng::new(1), 5, 7, &dev);
+        let norms: Vec<f32> = d.square().sum_dim(1).into_data().to_vec().unwrap();
+        assert!(norms.iter().all(|n| (n - 1.0).abs() < 1e-5), "{norms:?}");
     }
 }

@@ -53,6 +53,10 @@ impl Session<'_> {
         // The trainer's own cost: wall time of the loop minus training steps minus pauses.
         let loop_start = Instant::now();
         let (mut stepping, mut paused) = (Duration::ZERO, Duration::ZERO);
+        // `train.max_minutes`: a wall-clock budget for this start of the run, pauses excluded.
+        let max_minutes = t.max_minutes;
+        let budget = (max_minutes > 0.0).then(|| Duration::from_secs_f64(max_minutes * 60.0));
+        let mut out_of_time = false;
         self.writer.update(|s| s.state = RunState::Running);
         if self.step == 0 {
             self.sample(0);
@@ -84,27 +88,41 @@ impl Session<'_> {
             ema_step = Some(ema_step.map_or(secs, |e| 0.9 * e + 0.1 * secs));
             let ips = self.gan.images_per_step() as f64 / ema_step.unwrap_or(secs).max(1e-9);
             let step = self.step;
-            let eta = (total - step) as f64 * ema_step.unwrap_or(secs);
+            let mut eta = (total - step) as f64 * ema_step.unwrap_or(secs);
+            if let Some(b) = budget {
+                let used = loop_start.elapsed().saturating_sub(paused);
+                out_of_time = used >= b;
+                eta = eta.min(b.saturating_sub(used).as_secs_f64());
+            }
+            let last = step == total || out_of_time;
             self.writer.set(|s| {
                 s.step = step;
                 s.images_per_s = Some(ips);
                 s.eta_secs = Some(eta);
             });
             self.writer.progress(step, short_losses(&losses));
-            if step.is_multiple_of(log_every) || step == total {
+            if step.is_multiple_of(log_every) || last {
                 self.log_row(&mut interval, ema_step.unwrap_or(secs), total);
             }
-            if step.is_multiple_of(sample_every) || step == total {
+            if step.is_multiple_of(sample_every) || last {
                 self.sample(step);
             }
-            if step.is_multiple_of(ckpt_every) || step == total {
+            if step.is_multiple_of(ckpt_every) || last {
                 self.checkpoint("interval");
+            }
+            if out_of_time {
+                break;
             }
         }
         let wall = loop_start.elapsed().saturating_sub(paused);
         let own = wall.saturating_sub(stepping).as_secs_f64();
+        let budget_note = if out_of_time {
+            format!(" (time budget of {max_minutes} min reached)")
+        } else {
+            String::new()
+        };
         let msg = format!(
-            "finished {} steps; trainer overhead {:.1}% ({own:.1} s of {:.1} s: logging, samples, scores, checkpoints)",
+            "finished {} steps{budget_note}; trainer overhead {:.1}% ({own:.1} s of {:.1} s: logging, samples, scores, checkpoints)",
             self.step,
             100.0 * own / wall.as_secs_f64().max(1e-9),
             wall.as_secs_f64()

@@ -1,12 +1,13 @@
 //! The single_style recipe: one feed-forward generator G (content -> stylized) against a PatchGAN
-//! D that sees random crops of the ONE style image as real. G's loss is adversarial (LSGAN) +
-//! content (feature MSE on the last tap) + style (Gram MSE on every tap) + optional total
-//! variation. Each step is G first (its own forward graph), then D on the detached fakes. With
+//! D that sees random crops of the ONE style image as real. G's loss is adversarial (LSGAN, over
+//! the critic's scales) + content (feature MSE on the last tap) + style (Gram MSE on every tap) +
+//! optional sliced-Wasserstein style term (against the step's style crops) and total variation;
+//! `loss.normalize` makes the feature terms relative to their targets. Each step is G first (its own forward graph), then D on the detached fakes. With
 //! `steer.favored_fraction > 0`, outputs the user favoured join D's real batch (see `favored`).
 
 use super::data::{skipped_warnings, Batches, Builtin, ImageBank};
 use super::favored::FavoredPool;
-use super::losses::{self, lsgan, mse};
+use super::losses::{self, lsgan};
 use super::model::{Discriminator, FeatureNet, Generator};
 use super::player::Player;
 use super::{render, Gan, Knobs, Losses, Rendered};
@@ -24,6 +25,13 @@ pub struct SingleStyle<B: AutodiffBackend> {
     d: Player<B, Discriminator<B>>,
     features: FeatureNet<B>,
     style_grams: Vec<Tensor<B, 3>>,
+    /// Per-layer factors of the Gram loss (1, or 1 / the target's mean square with
+    /// `loss.normalize`).
+    gram_scales: Vec<f32>,
+    normalize: bool,
+    swd_directions: usize,
+    /// Its own stream, so runs without the SWD loss draw exactly what they drew before.
+    swd_rng: Rng,
     content: ImageBank,
     style: ImageBank,
     probes: Vec<RgbImage>,
@@ -71,10 +79,20 @@ impl<B: AutodiffBackend> SingleStyle<B> {
             ),
             device,
         );
-        let style_grams = features
+        let style_grams: Vec<Tensor<B, 3>> = features
             .forward(crops)
             .into_iter()
             .map(|f| losses::gram(f).mean_dim(0).detach())
+            .collect();
+        let gram_scales = style_grams
+            .iter()
+            .map(|t| {
+                if s.loss.normalize {
+                    losses::gram_scale(t)
+                } else {
+                    1.0
+                }
+            })
             .collect();
 
         let g = super::warm_up(
@@ -87,7 +105,7 @@ impl<B: AutodiffBackend> SingleStyle<B> {
             Discriminator::new(&s.discriminator, device),
             crop as usize,
             device,
-            |m, x| m.forward(x),
+            |m, x| m.touch_all(x),
         );
         Ok((
             Self {
@@ -95,6 +113,10 @@ impl<B: AutodiffBackend> SingleStyle<B> {
                 d: Player::new("d", d, &s.optim),
                 features,
                 style_grams,
+                gram_scales,
+                normalize: s.loss.normalize,
+                swd_directions: s.loss.swd_directions,
+                swd_rng: Rng::stream(s.train.seed, "swd-directions"),
                 content,
                 style,
                 probes,
@@ -114,7 +136,7 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
         // Generator step: D is frozen (no parameter gradients), gradients flow through it.
         let fake = self.g.model.forward(content.clone());
         let d_frozen = self.d.model.clone().no_grad();
-        let adv = lsgan(d_frozen.forward(fake.clone()), 1.0);
+        let adv = lsgan(d_frozen.scores(fake.clone()), 1.0);
         let fake_feats = self.features.forward(fake.clone());
         let content_target = self
             .features
@@ -122,12 +144,37 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
             .pop()
             .expect("one tap")
             .detach();
-        let content_l = mse(fake_feats.last().expect("one tap").clone(), content_target);
-        let style_l = losses::style(&fake_feats, &self.style_grams);
+        let content_l = losses::content(
+            fake_feats.last().expect("one tap").clone(),
+            content_target,
+            self.normalize,
+        );
+        let style_l = losses::style(&fake_feats, &self.style_grams, &self.gram_scales);
         let mut total = adv.clone() * k.adversarial_weight
             + content_l.clone() * k.content_weight
             + style_l.clone() * k.style_weight;
         let mut out = Losses::new();
+        if k.swd_weight > 0.0 {
+            // The style crops of this step (the critic's real batch) are the SWD targets.
+            let targets = self.features.forward(style.clone());
+            let swd = fake_feats
+                .iter()
+                .zip(targets)
+                .map(|(f, t)| {
+                    let c = f.dims()[1];
+                    let dirs = losses::random_directions(
+                        &mut self.swd_rng,
+                        self.swd_directions,
+                        c,
+                        &self.batches.device,
+                    );
+                    losses::sliced_wasserstein(f.clone(), t.detach(), dirs, self.normalize)
+                })
+                .reduce(|a, b| a + b)
+                .expect("feature net has at least one tap");
+            out.push(("swd", scalar(&swd)));
+            total = total + swd * k.swd_weight;
+        }
         if k.tv_weight > 0.0 {
             let tv = losses::total_variation(fake.clone());
             out.push(("tv", scalar(&tv)));
@@ -146,8 +193,8 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
         if self.favored.enabled() {
             out.push(("favored_share", share));
         }
-        let real = lsgan(self.d.model.forward(style), 1.0);
-        let fake_l = lsgan(self.d.model.forward(fake.detach()), 0.0);
+        let real = lsgan(self.d.model.scores(style), 1.0);
+        let fake_l = lsgan(self.d.model.scores(fake.detach()), 0.0);
         let d_total = (real.clone() + fake_l.clone()) * 0.5;
         out.push(("d_real", scalar(&real)));
         out.push(("d_fake", scalar(&fake_l)));

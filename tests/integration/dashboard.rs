@@ -139,6 +139,7 @@ pub fn fixture_run(
                 texture_gain: 0.1 + 0.5 * t,
                 histogram_style_gain: 0.6,
                 histogram_texture_gain: 0.2,
+                checkerboard: 0.01,
             };
             run_dir::append_json(&dir.join(run_dir::SCORES), &rec).unwrap();
         }

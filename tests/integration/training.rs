@@ -269,3 +269,73 @@ fn the_same_seed_trains_the_same_run() {
     assert_eq!(a, losses(7));
     assert_ne!(a, losses(8));
 }
+
+#[test]
+fn a_time_budget_ends_the_run_with_a_sample_and_a_checkpoint() {
+    // 1,000,000 steps but 0.05 s of budget: the run stops early, as finished, and its last step
+    // has a sample and a checkpoint like any final step.
+    let tmp = tempfile::tempdir().unwrap();
+    let run = train_tiny(
+        tmp.path(),
+        "budget",
+        "single_style",
+        &["--steps", "1000000", "--set", "train.max_minutes=0.001"],
+    );
+    let st = status(&run);
+    assert_eq!(st.state, RunState::Finished);
+    assert!(st.step >= 1 && st.step < 1_000_000, "{}", st.step);
+    let finished = events(&run)
+        .into_iter()
+        .find(|e| e.kind == "finished")
+        .expect("a finished event");
+    assert!(
+        finished
+            .message
+            .contains("time budget of 0.001 min reached"),
+        "{}",
+        finished.message
+    );
+    let last = sample_index(&run).last().map(|r| r.step);
+    assert_eq!(last, Some(st.step));
+    assert_eq!(
+        run_dir::RunDir::new(&run).latest_checkpoint(),
+        Some(st.step)
+    );
+}
+
+#[test]
+fn the_quality_options_train_and_log_their_terms() {
+    // SWD style term, normalised losses and a two-scale critic together.
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = tiny_spec(
+        tmp.path(),
+        "recipe",
+        "single_style",
+        "[loss]\nnormalize = true\ncontent_weight = 1.0\nstyle_weight = 1.0\nswd_weight = 1.0\nswd_directions = 4\n",
+    );
+    let spec_text = std::fs::read_to_string(&spec)
+        .unwrap()
+        .replace("layers = 2", "layers = 2\nscales = 2");
+    std::fs::write(&spec, spec_text).unwrap();
+    let run = train_spec(tmp.path(), &spec, &[]);
+    assert_eq!(status(&run).state, RunState::Finished);
+    let rows = metrics(&run);
+    let swd: Vec<f64> = rows
+        .iter()
+        .filter_map(|r| r.losses.get("swd").copied())
+        .collect();
+    assert_eq!(swd.len(), rows.len(), "every row has the swd term");
+    assert!(swd.iter().all(|v| v.is_finite() && *v > 0.0), "{swd:?}");
+    // Normalised, the content term is relative to its target: of order 1, not 1e-3.
+    let content = rows[0].losses["content"];
+    assert!(content > 0.01 && content < 10.0, "{content}");
+    // Both critics' weights come back from the checkpoint.
+    run_ok(
+        bin()
+            .arg("train")
+            .arg("--resume")
+            .arg(&run)
+            .args(["--steps", "8", "--quiet"]),
+    );
+    assert_eq!(status(&run).step, 8);
+}

@@ -2,6 +2,8 @@
 //! divisible by 4): ReflPad3 Conv7 IN ReLU, 2x [Conv3 s2 IN ReLU], blocks x residual
 //! [ReflPad1 Conv3 IN ReLU ReflPad1 Conv3 IN], 2x [up IN ReLU], ReflPad3 Conv7 Tanh. "up" is
 //! ConvTranspose3 s2 p1 op1 (the reference) or nearest 2x + ReflPad1 Conv3 (no checkerboard).
+//! With `residual`, the head's output is added to atanh(photo) before the tanh, so the network
+//! learns a change to the photo rather than a whole new image.
 
 use super::{conv_transpose3_s2, instance_norm, reflect_pad};
 use crate::spec::{GeneratorSpec, Upsample};
@@ -65,6 +67,9 @@ pub struct Generator<B: Backend> {
     blocks: Vec<ResBlock<B>>,
     up: Vec<Up<B>>,
     head: Conv2d<B>,
+    /// `generator.residual`: the head's output is added to the photo (in tanh's domain).
+    #[module(skip)]
+    residual: bool,
 }
 
 fn conv(cin: usize, cout: usize, k: usize) -> Conv2dConfig {
@@ -117,12 +122,15 @@ impl<B: Backend> Generator<B> {
             blocks,
             up,
             head: conv(w, 3, 7).init(device),
+            residual: spec.residual,
         }
     }
 
     /// Images in [-1, 1], NCHW with H and W divisible by 4 -> images in [-1, 1].
-    pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        let mut x = relu(instance_norm(self.stem.forward(reflect_pad(x, 3))));
+    pub fn forward(&self, input: Tensor<B, 4>) -> Tensor<B, 4> {
+        let mut x = relu(instance_norm(
+            self.stem.forward(reflect_pad(input.clone(), 3)),
+        ));
         for d in &self.down {
             x = relu(instance_norm(d.forward(x)));
         }
@@ -132,6 +140,65 @@ impl<B: Backend> Generator<B> {
         for u in &self.up {
             x = relu(instance_norm(u.forward(x)));
         }
-        tanh(self.head.forward(reflect_pad(x, 3)))
+        let y = self.head.forward(reflect_pad(x, 3));
+        if self.residual {
+            // atanh(p) = ln((1 + p) / (1 - p)) / 2, with the photo kept off the asymptotes.
+            let p = input.clamp(-0.98, 0.98);
+            let base = ((p.clone() + 1.0) / (p.neg() + 1.0)).log() * 0.5;
+            tanh(y + base)
+        } else {
+            tanh(y)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::Flex;
+    use burn::module::Param;
+
+    #[test]
+    fn a_residual_generator_with_a_silent_head_returns_the_photo() {
+        let dev = Default::default();
+        let spec = GeneratorSpec {
+            width: 4,
+            blocks: 1,
+            upsample: Upsample::Resize,
+            residual: true,
+        };
+        let mut g = Generator::<Flex>::new(&spec, &dev);
+        g.head.weight = Param::from_tensor(g.head.weight.val().zeros_like());
+        g.head.bias = g
+            .head
+            .bias
+            .map(|b| Param::from_tensor(b.val().zeros_like()));
+        let x = Tensor::<Flex, 4>::random(
+            [1, 3, 16, 16],
+            burn::tensor::Distribution::Uniform(-0.9, 0.9),
+            &dev,
+        );
+        let y = g.forward(x.clone());
+        let err: f32 = (y - x).abs().max().into_scalar();
+        assert!(err < 1e-4, "{err}");
+        // Without `residual` the same silent head gives a flat grey image.
+        let mut plain = Generator::<Flex>::new(
+            &GeneratorSpec {
+                residual: false,
+                ..spec
+            },
+            &dev,
+        );
+        plain.head.weight = Param::from_tensor(plain.head.weight.val().zeros_like());
+        plain.head.bias = plain
+            .head
+            .bias
+            .map(|b| Param::from_tensor(b.val().zeros_like()));
+        let flat: f32 = plain
+            .forward(Tensor::ones([1, 3, 16, 16], &dev))
+            .abs()
+            .max()
+            .into_scalar();
+        assert!(flat < 1e-6, "{flat}");
     }
 }
