@@ -357,34 +357,38 @@ fn wasserstein_compares_unequal_counts_at_equal_quantiles() {
 }
 
 #[test]
-fn checkerboard_index_flags_a_two_pixel_pattern_not_photos_or_noise() {
-    let photo = scene(96, 64);
+fn checkerboard_index_flags_upsampling_grids_not_photos_or_noise() {
+    let photo = scene(256, 192);
     let base = super::checkerboard(&photo);
-    assert!(base < 0.05, "photo {base}");
-    let noisy = super::checkerboard(&noise(96, 64, 3));
-    assert!(noisy > 0.02 && noisy < 0.1, "noise {noisy}");
-    // The photo with a faint 2-pixel checkerboard added (+-6 levels): the index jumps.
-    let mut checked = photo.clone();
-    for (x, y, p) in checked.enumerate_pixels_mut() {
-        let d: i16 = if (x + y) % 2 == 0 { 6 } else { -6 };
-        for c in p.0.iter_mut() {
-            *c = (i16::from(*c) + d).clamp(0, 255) as u8;
+    assert!(base > 0.0 && base < 0.01, "photo {base}");
+    let noisy = super::checkerboard(&noise(256, 192, 3));
+    assert!(noisy < 0.01, "noise {noisy}");
+    // The photo with a faint grid added (+-6 levels) at the 2- and at the 4-pixel period.
+    for period in [2u32, 4] {
+        let mut gridded = photo.clone();
+        for (x, y, p) in gridded.enumerate_pixels_mut() {
+            let on = (x % period < period / 2) ^ (y % period < period / 2);
+            let d: i16 = if on { 6 } else { -6 };
+            for c in p.0.iter_mut() {
+                *c = (i16::from(*c) + d).clamp(0, 255) as u8;
+            }
         }
+        let artefact = super::checkerboard(&gridded);
+        assert!(
+            artefact > 0.05 && artefact > 10.0 * base,
+            "period {period}: {artefact} vs photo {base}"
+        );
     }
-    let artefact = super::checkerboard(&checked);
-    assert!(
-        artefact > 4.0 * base.max(0.01),
-        "{artefact} vs photo {base}"
-    );
-    // A pure checkerboard: 1; a flat image: 0.
+    // A pure checkerboard: every bit of its detail is on the grid; a flat image gives 0.
     let pure = RgbImage::from_fn(32, 32, |x, y| {
         let v = if (x + y) % 2 == 0 { 200 } else { 40 };
         image::Rgb([v, v, v])
     });
-    assert!((super::checkerboard(&pure) - 1.0).abs() < 1e-9);
+    assert!((super::checkerboard(&pure) - 1.0).abs() < 1e-6);
     assert_eq!(super::checkerboard(&RgbImage::new(16, 16)), 0.0);
     // And it is reported with the scores, beside the photo's own.
-    let s = score(&photo, &painterly(96, 64, 1), &checked, &opts(0)).unwrap();
+    let out = noise(256, 192, 4);
+    let s = score(&photo, &painterly(256, 192, 1), &out, &opts(0)).unwrap();
     assert_eq!(s.photo_checkerboard, base);
-    assert_eq!(s.checkerboard, artefact);
+    assert_eq!(s.checkerboard, super::checkerboard(&out));
 }
