@@ -54,6 +54,11 @@ fn fields_for(spec: &Spec, name: &str) -> Vec<Field> {
     vec![
         f("name", None, name.to_string()),
         f("steps", Some("train.steps"), num("train.steps")),
+        f(
+            "max minutes",
+            Some("train.max_minutes"),
+            num("train.max_minutes"),
+        ),
         f(w1.0, Some(w1.1), num(w1.1)),
         f(w2.0, Some(w2.1), num(w2.1)),
         f("learning rate", Some("optim.lr"), num("optim.lr")),
@@ -193,9 +198,9 @@ mod tests {
     #[test]
     fn only_changed_fields_become_overrides() {
         let mut f = LaunchForm::new(vec![exp("quick", "single_style"), exp("cyc", "cyclegan")]);
-        assert_eq!(f.fields[2].label, "style weight");
+        assert_eq!(f.fields[3].label, "style weight");
         f.move_selection(1);
-        assert_eq!(f.fields[2].label, "cycle weight");
+        assert_eq!(f.fields[3].label, "cycle weight");
         f.focus = 2; // steps
         f.backspace();
         f.backspace();
