@@ -35,6 +35,7 @@ st = json.load(open(sys.argv[4] + "/status.json"))
 print(json.dumps({"name": sys.argv[2], "images": len(rows), "steps": st.get("step"),
                   "train_s": int(sys.argv[3]), "ssim": round(m("ssim"), 3),
                   "style_gain": round(m("style_gain"), 3), "texture_gain": round(m("texture_gain"), 3),
-                  "hist_style_gain": round(m("histogram_style_gain"), 3) if "histogram_style_gain" in rows[0] else None,
-                  "hist_texture_gain": round(m("histogram_texture_gain"), 3) if "histogram_texture_gain" in rows[0] else None}))
+                  "hist_style_gain": round(m("histogram_style_gain"), 3),
+                  "hist_texture_gain": round(m("histogram_texture_gain"), 3),
+                  "checkerboard": round(m("checkerboard"), 4)}))
 PY

@@ -241,7 +241,7 @@ fn check_numbers(s: &Spec, file: &Path) -> Check {
         1.0,
         3.0,
     )?;
-    let min_for_d = 3 << (s.discriminator.layers.min(8) + s.discriminator.scales.clamp(1, 3) - 1);
+    let min_for_d = 3 << (s.discriminator.layers.min(8) + s.discriminator.scales - 1);
     if d.image_size < min_for_d {
         return Err(SpecError::new(
             file,

@@ -2,8 +2,9 @@
 //! D that sees random crops of the ONE style image as real. G's loss is adversarial (LSGAN, over
 //! the critic's scales) + content (feature MSE on the last tap) + style (Gram MSE on every tap) +
 //! optional sliced-Wasserstein style term (against the step's style crops) and total variation;
-//! `loss.normalize` makes the feature terms relative to their targets. Each step is G first (its own forward graph), then D on the detached fakes. With
-//! `steer.favored_fraction > 0`, outputs the user favoured join D's real batch (see `favored`).
+//! `loss.normalize` makes the feature terms relative to their targets. Each step is G first (its
+//! own forward graph), then D on the detached fakes. With `steer.favored_fraction > 0`, outputs
+//! the user favoured join D's real batch (see `favored`).
 
 use super::data::{skipped_warnings, Batches, Builtin, ImageBank};
 use super::favored::FavoredPool;
@@ -168,7 +169,7 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
                         c,
                         &self.batches.device,
                     );
-                    losses::sliced_wasserstein(f.clone(), t.detach(), dirs, self.normalize)
+                    losses::sliced_wasserstein(f.clone(), t, dirs, self.normalize)
                 })
                 .reduce(|a, b| a + b)
                 .expect("feature net has at least one tap");

@@ -6,22 +6,10 @@
 set -euo pipefail
 bin=$(realpath "${1:?usage: dashboard_tmux.sh PATH/TO/atelier}")
 here=$(cd "$(dirname "$0")" && pwd)
-work=$(mktemp -d -t atelier-e2e.XXXX)
-sock=atelier-e2e-$$
-cleanup() {
-  tmux -L $sock kill-server 2>/dev/null || true
-  # Detached trainers outlive the dashboard by design: end them by the pid in their status.
-  for st in "$work"/runs/*/status.json; do
-    [ -f "$st" ] && kill "$(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['pid'])" "$st")" 2>/dev/null || true
-  done
-  pkill -f "$work/runs" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-mkdir -p "$work/experiments"
+source "$here/tmux_lib.sh"
+workspace e2e
 cp "$here/tiny.toml" "$work/experiments/tiny.toml"
 cd "$work"
-source "$here/tmux_lib.sh"
 start
 wait_for "No runs in runs yet" 10
 tmux -L $sock send-keys -t e2e n

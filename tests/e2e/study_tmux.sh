@@ -6,15 +6,8 @@
 set -euo pipefail
 bin=$(realpath "${1:?usage: study_tmux.sh PATH/TO/atelier}")
 here=$(cd "$(dirname "$0")" && pwd)
-work=$(mktemp -d -t atelier-study.XXXX)
-sock=atelier-study-$$
-cleanup() {
-  tmux -L $sock kill-server 2>/dev/null || true
-  pkill -f "$work/runs" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-mkdir -p "$work/experiments"
+source "$here/tmux_lib.sh"
+workspace study
 # The tiny e2e spec as a 3-parameter study: 12 steps per candidate.
 sed -e 's/^steps = .*/steps = 12/' -e 's/^sample_every = .*/sample_every = 6/' \
   -e 's/^checkpoint_every = .*/checkpoint_every = 12/' "$here/tiny.toml" > "$work/experiments/tune.toml"
@@ -27,7 +20,6 @@ cat >> "$work/experiments/tune.toml" <<'TOML'
 auto_launch = true
 TOML
 cd "$work"
-source "$here/tmux_lib.sh"
 finished() { grep -l '"finished"' runs/*/status.json 2>/dev/null | wc -l; }
 wait_finished() { # wait_finished N SECONDS
   for _ in $(seq $(( $2 * 2 ))); do [ "$(finished)" -ge "$1" ] && return 0; sleep 0.5; done
