@@ -3,6 +3,7 @@
 //! layer they match `shared/bench/torch_reference.py` (reflection padding + valid convolutions,
 //! InstanceNorm without affine parameters), so benchmarks compare like with like.
 
+pub mod backward;
 pub mod discriminator;
 pub mod features;
 pub mod generator;
@@ -17,16 +18,17 @@ use burn::prelude::*;
 ///
 /// Built from views and one concatenation per dim: the mirrored border rows (then columns) are
 /// `narrow` + `flip` views of the input, joined to it by `cat`. flex's `select` along the last
-/// dim (still used under autodiff: [`reflect_pad_select`]) computes every output element's
-/// source with divisions; `cat` copies contiguous runs. Inference (stylize, probes) takes it.
+/// dim ([`reflect_pad_select`]) computes every output element's source with divisions; `cat`
+/// copies contiguous runs. Training takes [`backward::reflect_pad`] (the same forward, with its
+/// own backward pass on the CPU).
 pub fn reflect_pad<B: Backend>(x: Tensor<B, 4>, p: usize) -> Tensor<B, 4> {
     if p == 0 {
         return x;
     }
     if B::ad_enabled(&x.device()) {
-        // Under autodiff the index select's backward is one scatter per dim, where each `narrow`
-        // piece would add a full-size zeros + slice_assign: training keeps the select.
-        return reflect_pad_select(x, p);
+        // Under autodiff each `narrow` piece's backward would add a full-size zeros +
+        // slice_assign: training takes a padding with its own backward pass (or the select).
+        return backward::reflect_pad(x, p);
     }
     reflect_pad_cat(x, p)
 }
@@ -200,7 +202,14 @@ mod tests {
         use burn::backend::Autodiff;
         type A = Autodiff<Flex>;
         let dev = Default::default();
-        for (shape, p) in [([2, 3, 7, 9], 1), ([1, 4, 8, 8], 3), ([2, 2, 5, 4], 2)] {
+        // Includes n = 2p + 2 (the fold's smallest case) and a width below it (select fallback).
+        let cases = [
+            ([2, 3, 7, 9], 1),
+            ([1, 4, 8, 8], 3),
+            ([2, 2, 5, 4], 2),
+            ([1, 2, 6, 9], 2),
+        ];
+        for (shape, p) in cases {
             let x =
                 Tensor::<A, 4>::random(shape, burn::tensor::Distribution::Normal(0.0, 1.0), &dev);
             let out_shape = [shape[0], shape[1], shape[2] + 2 * p, shape[3] + 2 * p];
@@ -209,23 +218,28 @@ mod tests {
                 burn::tensor::Distribution::Normal(0.0, 1.0),
                 &dev,
             );
-            let run = |new: bool| {
+            let run = |pad: fn(Tensor<A, 4>, usize) -> Tensor<A, 4>| {
                 let xr = x.clone().detach().require_grad();
-                let y = if new {
-                    reflect_pad_cat(xr.clone(), p)
-                } else {
-                    reflect_pad_select(xr.clone(), p)
-                };
+                let y = pad(xr.clone(), p);
                 let grads = (y.clone() * g.clone()).sum().backward();
                 (y.inner(), xr.grad(&grads).unwrap())
             };
-            let (y_new, gx_new) = run(true);
-            let (y_old, gx_old) = run(false);
-            assert_eq!(max_abs_diff(y_new, y_old), 0.0, "values, {shape:?} p={p}");
-            assert!(
-                max_abs_diff(gx_new, gx_old) < 1e-5,
-                "gradients, {shape:?} p={p}"
-            );
+            let (y_old, gx_old) = run(reflect_pad_select);
+            for (name, pad) in [
+                (
+                    "cat",
+                    reflect_pad_cat as fn(Tensor<A, 4>, usize) -> Tensor<A, 4>,
+                ),
+                ("fold", backward::reflect_pad),
+            ] {
+                let (y_new, gx_new) = run(pad);
+                let what = format!("{name}, {shape:?} p={p}");
+                assert_eq!(max_abs_diff(y_new, y_old.clone()), 0.0, "values, {what}");
+                assert!(
+                    max_abs_diff(gx_new, gx_old.clone()) < 1e-5,
+                    "gradients, {what}"
+                );
+            }
         }
     }
 

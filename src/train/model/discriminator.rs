@@ -100,7 +100,7 @@ fn patch_convs<B: Backend>(spec: &DiscriminatorSpec, device: &B::Device) -> Vec<
 fn patch_forward<B: Backend>(convs: &[Conv2d<B>], mut x: Tensor<B, 4>) -> Tensor<B, 4> {
     let last = convs.len() - 1;
     for (i, conv) in convs.iter().enumerate() {
-        x = conv.forward(x);
+        x = super::backward::conv_forward(conv, x);
         if i == last {
             break;
         }

@@ -5,7 +5,7 @@
 //! With `residual`, the head's output is added to atanh(photo) before the tanh, so the network
 //! learns a change to the photo rather than a whole new image.
 
-use super::{conv_transpose3_s2, instance_norm, reflect_pad};
+use super::{backward, conv_transpose3_s2, instance_norm, reflect_pad};
 use crate::spec::{GeneratorSpec, Upsample};
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::PaddingConfig2d;
@@ -54,7 +54,7 @@ impl<B: Backend> Up<B> {
             InterpolateOptions::new(InterpolateMode::Nearest),
         );
         match &self.resize_conv {
-            Some(conv) => conv.forward(reflect_pad(x, 1)),
+            Some(conv) => backward::conv_forward(conv, reflect_pad(x, 1)),
             None => x,
         }
     }
@@ -140,7 +140,7 @@ impl<B: Backend> Generator<B> {
         for u in &self.up {
             x = relu(instance_norm(u.forward(x)));
         }
-        let y = self.head.forward(reflect_pad(x, 3));
+        let y = backward::conv_forward(&self.head, reflect_pad(x, 3));
         if self.residual {
             // atanh(p) = ln((1 + p) / (1 - p)) / 2, with the photo kept off the asymptotes.
             let p = input.clamp(-0.98, 0.98);

@@ -1,0 +1,376 @@
+//! Hand-written backward passes for the CPU training backends (`Autodiff<Flex>` and
+//! `Autodiff<NdArray>`), where burn's generic ones run serial scatters in flex. Other backends
+//! (CUDA) and inference take burn's ops unchanged; values are the same either way.
+//!
+//! - [`conv2d`]: burn computes a convolution's input gradient as a `conv_transpose2d`: a GEMM
+//!   into columns of C_in x kh x kw values per input pixel, then a scatter of those columns
+//!   (col2im) that flex runs on one thread. When a layer narrows the channels (the generator's
+//!   head maps 32 or 64 channels to 3 with a 7x7 kernel) that scatter dominates: 129 ms of the
+//!   single_style workload's step against 13 ms for [`input_grad`] (`examples/conv_profile.rs`).
+//!   [`input_grad`] splits the input gradient into its stride x stride phases; each phase is a
+//!   stride-1 correlation of the output gradient with a sub-kernel of the flipped weight, all
+//!   phases in one `conv2d` (flex's tiled, parallel kernel), then interleaved (depth to space).
+//!   Its im2col gathers C_out x kh x kw values per pixel, so it wins when C_out is well below
+//!   C_in and loses otherwise (same profile): [`conv2d`] takes it when C_out <= C_in / 2, with
+//!   the backend's own weight and bias gradients.
+//! - [`reflect_pad`]: reflection padding's backward folds the mirrored border rows and columns
+//!   back onto the edge with contiguous slices and adds, where the index select's backward is a
+//!   `select_add` that computes every element's destination (5% of a single_style step).
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::NodeId;
+use burn::backend::{Autodiff, Flex, NdArray};
+use burn::nn::conv::Conv2d;
+use burn::nn::PaddingConfig2d;
+use burn::prelude::*;
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::TensorPrimitive;
+use std::any::{Any, TypeId};
+
+/// One spatial axis of the phase decomposition of a strided convolution's input gradient.
+#[derive(Debug, Clone)]
+struct PhaseAxis {
+    stride: usize,
+    /// Sub-kernel length shared by all phases (taps missing in a phase are zeros).
+    taps: usize,
+    /// `kernel[phase][t]`: the weight index read by tap t of a phase, if any.
+    kernel: Vec<Vec<Option<usize>>>,
+    /// Symmetric zero padding of the output gradient for the stride-1 correlation.
+    pad: usize,
+    /// First correlation output row that belongs to phase row 0.
+    offset: usize,
+    /// Rows per phase (the input length divided by the stride, rounded up).
+    rows: usize,
+}
+
+impl PhaseAxis {
+    /// `input[s*m + a] = sum_d grad[m - d] * w[s*d + a + p]`, as a correlation over t = dhi - d.
+    fn new(k: usize, stride: usize, pad: usize, len_in: usize, len_out: usize) -> Self {
+        assert!(
+            pad < k,
+            "conv_grad: padding {pad} must be below the kernel size {k}"
+        );
+        let (k, s, p) = (k as i64, stride as i64, pad as i64);
+        let dhi = (0..s)
+            .map(|a| (k - 1 - a - p).div_euclid(s))
+            .max()
+            .unwrap_or(0);
+        let dlo = (0..s).map(|a| -((a + p).div_euclid(s))).min().unwrap_or(0);
+        let taps = (dhi - dlo + 1) as usize;
+        let kernel = (0..s)
+            .map(|a| {
+                (0..taps as i64)
+                    .map(|t| {
+                        let kh = s * (dhi - t) + a + p;
+                        (0..k).contains(&kh).then_some(kh as usize)
+                    })
+                    .collect()
+            })
+            .collect();
+        let rows = len_in.div_ceil(stride) as i64;
+        let right = rows + taps as i64 - 1 - dhi - len_out as i64;
+        let padding = dhi.max(right).max(0);
+        Self {
+            stride,
+            taps,
+            kernel,
+            pad: padding as usize,
+            offset: (padding - dhi) as usize,
+            rows: rows as usize,
+        }
+    }
+}
+
+/// The gradient of `conv2d(x, weight, _, options)` with respect to `x` (groups 1, dilation 1),
+/// given the output gradient `grad` and the input's dims.
+pub fn input_grad<B: Backend>(
+    x_dims: [usize; 4],
+    weight: Tensor<B, 4>,
+    grad: Tensor<B, 4>,
+    options: &ConvOptions<2>,
+) -> Tensor<B, 4> {
+    let [n, cin, h, w] = x_dims;
+    let [cout, _, kh, kw] = weight.dims();
+    let [_, _, ho, wo] = grad.dims();
+    let ay = PhaseAxis::new(kh, options.stride[0], options.padding[0], h, ho);
+    let ax = PhaseAxis::new(kw, options.stride[1], options.padding[1], w, wo);
+    let phases = ay.stride * ax.stride;
+    let cells = phases * ay.taps * ax.taps;
+    // A fixed 0/1 map from the kh*kw weight taps to (phase, ty, tx).
+    let mut map = vec![0.0f32; kh * kw * cells];
+    for (a, ka) in ay.kernel.iter().enumerate() {
+        for (b, kb) in ax.kernel.iter().enumerate() {
+            for (t, ky) in ka.iter().enumerate() {
+                for (u, kx) in kb.iter().enumerate() {
+                    if let (Some(ky), Some(kx)) = (ky, kx) {
+                        let cell = ((a * ax.stride + b) * ay.taps + t) * ax.taps + u;
+                        map[(ky * kw + kx) * cells + cell] = 1.0;
+                    }
+                }
+            }
+        }
+    }
+    let device = weight.device();
+    let map = Tensor::<B, 2>::from_data(TensorData::new(map, [kh * kw, cells]), &device);
+    // [C_out * C_in, kh*kw] x map -> (C_out, C_in, phase, ty, tx) -> (phase, C_in, C_out, ty, tx).
+    let kernel = weight
+        .reshape([cout * cin, kh * kw])
+        .matmul(map)
+        .reshape([cout, cin, phases, ay.taps, ax.taps])
+        .permute([2, 1, 0, 3, 4])
+        .reshape([phases * cin, cout, ay.taps, ax.taps]);
+    let y = burn::tensor::module::conv2d(
+        grad,
+        kernel,
+        None,
+        ConvOptions::new([1, 1], [ay.pad, ax.pad], [1, 1], 1),
+    );
+    let y = y.slice([
+        0..n,
+        0..phases * cin,
+        ay.offset..ay.offset + ay.rows,
+        ax.offset..ax.offset + ax.rows,
+    ]);
+    if phases == 1 {
+        return y;
+    }
+    let (sy, sx) = (ay.stride, ax.stride);
+    y.reshape([n, sy, sx, cin, ay.rows, ax.rows])
+        .permute([0, 3, 4, 1, 5, 2])
+        .reshape([n, cin, ay.rows * sy, ax.rows * sx])
+        .slice([0..n, 0..cin, 0..h, 0..w])
+}
+
+/// A `Conv2d` module's forward pass through [`conv2d`] (explicit or valid padding; `Same`
+/// padding takes the module's own forward).
+pub fn conv_forward<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    let padding = match &conv.padding {
+        PaddingConfig2d::Valid => [0, 0],
+        PaddingConfig2d::Explicit(top, left, bottom, right) if top == bottom && left == right => {
+            [*top, *left]
+        }
+        _ => return conv.forward(x),
+    };
+    conv2d(
+        x,
+        conv.weight.val(),
+        conv.bias.as_ref().map(|b| b.val()),
+        ConvOptions::new(conv.stride, padding, conv.dilation, conv.groups),
+    )
+}
+
+/// `burn::tensor::module::conv2d`; on the CPU training backends, layers that narrow the channels
+/// at least twofold (groups 1, dilation 1, with a bias) get [`input_grad`] in their backward.
+pub fn conv2d<B: Backend>(
+    x: Tensor<B, 4>,
+    weight: Tensor<B, 4>,
+    bias: Option<Tensor<B, 1>>,
+    options: ConvOptions<2>,
+) -> Tensor<B, 4> {
+    let [cout, cin, kh, kw] = weight.dims();
+    let plain = options.groups == 1
+        && options.dilation == [1, 1]
+        && options.padding[0] < kh
+        && options.padding[1] < kw
+        && cout * 2 <= cin;
+    match (bias, cpu_training::<B>()) {
+        (Some(bias), Some(Cpu::Flex)) if plain => cast(tracked_conv::<Flex>(
+            cast(x),
+            cast(weight),
+            cast(bias),
+            options,
+        )),
+        (Some(bias), Some(Cpu::NdArray)) if plain => cast(tracked_conv::<NdArray>(
+            cast(x),
+            cast(weight),
+            cast(bias),
+            options,
+        )),
+        (bias, _) => burn::tensor::module::conv2d(x, weight, bias, options),
+    }
+}
+
+/// Reflection padding of the two spatial dims under autodiff (PyTorch's `ReflectionPad2d(p)`):
+/// on the CPU training backends the forward joins views (`reflect_pad_cat`) and the backward
+/// folds the borders back; elsewhere one index select per dim.
+pub fn reflect_pad<B: Backend>(x: Tensor<B, 4>, p: usize) -> Tensor<B, 4> {
+    let [_, _, h, w] = x.dims();
+    // The fold needs the two mirrored strips of each dim apart: n >= 2p + 2.
+    let foldable = h >= 2 * p + 2 && w >= 2 * p + 2;
+    match cpu_training::<B>() {
+        Some(Cpu::Flex) if foldable => cast(tracked_pad::<Flex>(cast(x), p)),
+        Some(Cpu::NdArray) if foldable => cast(tracked_pad::<NdArray>(cast(x), p)),
+        _ => super::reflect_pad_select(x, p),
+    }
+}
+
+/// The CPU training backends this module has backward passes for.
+enum Cpu {
+    Flex,
+    NdArray,
+}
+
+fn cpu_training<B: Backend>() -> Option<Cpu> {
+    if is::<B, Autodiff<Flex>>() {
+        Some(Cpu::Flex)
+    } else if is::<B, Autodiff<NdArray>>() {
+        Some(Cpu::NdArray)
+    } else {
+        None
+    }
+}
+
+fn is<T: 'static, U: 'static>() -> bool {
+    TypeId::of::<T>() == TypeId::of::<U>()
+}
+
+/// Move a value between two names of the same type (checked by [`is`] before the call).
+fn cast<T: 'static, U: 'static>(value: T) -> U {
+    *(Box::new(value) as Box<dyn Any>)
+        .downcast::<U>()
+        .expect("conv_grad: backend types checked before the cast")
+}
+
+#[derive(Debug)]
+struct ConvBackward;
+
+impl<I: Backend> Backward<I, 3> for ConvBackward {
+    type State = (NodeId, NodeId, NodeId, ConvOptions<2>);
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 3>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let [node_x, node_w, node_b] = ops.parents;
+        let grad: I::FloatTensorPrimitive = grads.consume::<I>(&ops.node);
+        let (x_state, w_state, b_state, options) = ops.state;
+        let x: I::FloatTensorPrimitive = checkpointer.retrieve_node_output(x_state);
+        let weight: I::FloatTensorPrimitive = checkpointer.retrieve_node_output(w_state);
+        if let Some(node) = node_b {
+            let bias = checkpointer.retrieve_node_output(b_state);
+            let db = I::conv2d_bias_backward(x.clone(), bias, grad.clone());
+            grads.register::<I>(node.id, db);
+        }
+        if let Some(node) = node_w {
+            let dw =
+                I::conv2d_weight_backward(x.clone(), weight.clone(), grad.clone(), options.clone());
+            grads.register::<I>(node.id, dw);
+        }
+        if let Some(node) = node_x {
+            let x_dims = float::<I, 4>(x).dims();
+            let dx = input_grad::<I>(x_dims, float(weight), float(grad), &options);
+            grads.register::<I>(node.id, dx.into_primitive().tensor());
+        }
+    }
+}
+
+fn float<I: Backend, const D: usize>(t: I::FloatTensorPrimitive) -> Tensor<I, D> {
+    Tensor::from_primitive(TensorPrimitive::Float(t))
+}
+
+/// The convolution on `Autodiff<I>` with [`ConvBackward`] as its backward step.
+fn tracked_conv<I: Backend>(
+    x: Tensor<Autodiff<I>, 4>,
+    weight: Tensor<Autodiff<I>, 4>,
+    bias: Tensor<Autodiff<I>, 1>,
+    options: ConvOptions<2>,
+) -> Tensor<Autodiff<I>, 4> {
+    let (x, weight, bias) = (
+        x.into_primitive().tensor(),
+        weight.into_primitive().tensor(),
+        bias.into_primitive().tensor(),
+    );
+    let nodes = [x.node.clone(), weight.node.clone(), bias.node.clone()];
+    let out = match ConvBackward
+        .prepare::<NoCheckpointing>(nodes)
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(mut prep) => {
+            let x_state = prep.checkpoint(&x);
+            let w_state = prep.checkpoint(&weight);
+            let b_state = prep.checkpoint(&bias);
+            let y = I::conv2d(
+                x.primitive,
+                weight.primitive,
+                Some(bias.primitive),
+                options.clone(),
+            );
+            prep.finish((x_state, w_state, b_state, options), y)
+        }
+        OpsKind::UnTracked(prep) => prep.finish(I::conv2d(
+            x.primitive,
+            weight.primitive,
+            Some(bias.primitive),
+            options,
+        )),
+    };
+    Tensor::from_primitive(TensorPrimitive::Float(out))
+}
+
+#[derive(Debug)]
+struct PadBackward;
+
+impl<I: Backend> Backward<I, 1> for PadBackward {
+    type State = usize;
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 1>,
+        grads: &mut Gradients,
+        _checkpointer: &mut Checkpointer,
+    ) {
+        let [node_x] = ops.parents;
+        let grad = grads.consume::<I>(&ops.node);
+        if let Some(node) = node_x {
+            let p = ops.state;
+            let g = fold_reflection(fold_reflection(float::<I, 4>(grad), 3, p), 2, p);
+            grads.register::<I>(node.id, g.into_primitive().tensor());
+        }
+    }
+}
+
+/// The adjoint of reflection padding along `dim`: a padded length n + 2p back to n, the
+/// mirrored strips added onto the rows they copied (1..=p and n-1-p..n-1). Needs n >= 2p + 2.
+pub fn fold_reflection<B: Backend>(g: Tensor<B, 4>, dim: usize, p: usize) -> Tensor<B, 4> {
+    if p == 0 {
+        return g;
+    }
+    let n = g.dims()[dim] - 2 * p;
+    let flipped = |start| g.clone().narrow(dim, start, p).flip([dim as isize]);
+    let (before, after) = (flipped(0), flipped(n + p));
+    let center = |start, len| g.clone().narrow(dim, p + start, len);
+    let mut parts = vec![center(0, 1), center(1, p) + before];
+    if n > 2 * p + 2 {
+        parts.push(center(p + 1, n - 2 * p - 2));
+    }
+    parts.extend([center(n - 1 - p, p) + after, center(n - 1, 1)]);
+    Tensor::cat(parts, dim)
+}
+
+/// Reflection padding on `Autodiff<I>` with [`PadBackward`] as its backward step.
+fn tracked_pad<I: Backend>(x: Tensor<Autodiff<I>, 4>, p: usize) -> Tensor<Autodiff<I>, 4> {
+    let x = x.into_primitive().tensor();
+    let forward = |x| {
+        super::reflect_pad_cat(float::<I, 4>(x), p)
+            .into_primitive()
+            .tensor()
+    };
+    let out = match PadBackward
+        .prepare::<NoCheckpointing>([x.node.clone()])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => prep.finish(p, forward(x.primitive)),
+        OpsKind::UnTracked(prep) => prep.finish(forward(x.primitive)),
+    };
+    Tensor::from_primitive(TensorPrimitive::Float(out))
+}
+
+#[cfg(test)]
+mod tests;

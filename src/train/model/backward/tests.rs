@@ -1,0 +1,110 @@
+//! The gradient kernels against burn's own, on shapes of every convolution atelier trains.
+
+use super::*;
+use burn::tensor::ops::{FloatTensor, ModuleOps};
+use burn::tensor::Distribution;
+
+type F = Flex;
+
+/// (kernel, stride, padding, height, width) of the layers atelier builds, plus odd sizes.
+const CASES: [(usize, usize, usize, usize, usize); 9] = [
+    (3, 1, 1, 9, 7),   // feature net
+    (3, 1, 0, 10, 8),  // generator blocks (after reflection padding)
+    (7, 1, 0, 14, 13), // generator stem and head
+    (3, 2, 1, 12, 10), // generator downsampling
+    (3, 2, 1, 11, 9),  // odd sizes
+    (4, 2, 1, 16, 12), // critic
+    (4, 2, 1, 13, 15), // odd sizes
+    (4, 1, 1, 6, 7),   // critic's last layers
+    (2, 2, 0, 8, 6),
+];
+
+fn prim(t: &Tensor<F, 4>) -> FloatTensor<F> {
+    t.clone().into_primitive().tensor()
+}
+
+fn assert_close(a: Tensor<F, 4>, b: Tensor<F, 4>, what: &str) {
+    assert_eq!(a.dims(), b.dims(), "{what}: shapes");
+    let scale = b.clone().abs().max().into_scalar().max(1.0);
+    let err = (a - b).abs().max().into_scalar();
+    assert!(
+        err <= 1e-4 * scale,
+        "{what}: max error {err} (scale {scale})"
+    );
+}
+
+#[test]
+fn input_gradient_matches_burns() {
+    let dev = Default::default();
+    for (k, s, p, h, w) in CASES {
+        let (n, cin, cout) = (2, 3, 5);
+        let what = format!("k{k} s{s} p{p} {h}x{w}");
+        let x = Tensor::<F, 4>::random([n, cin, h, w], Distribution::Normal(0.0, 1.0), &dev);
+        let wt = Tensor::<F, 4>::random([cout, cin, k, k], Distribution::Normal(0.0, 1.0), &dev);
+        let opts = ConvOptions::new([s, s], [p, p], [1, 1], 1);
+        let y = burn::tensor::module::conv2d(x.clone(), wt.clone(), None, opts.clone());
+        let g = y.random_like(Distribution::Normal(0.0, 1.0));
+        let dx_burn = float::<F, 4>(F::conv2d_x_backward(
+            prim(&x),
+            prim(&wt),
+            prim(&g),
+            opts.clone(),
+        ));
+        let dx = input_grad(x.dims(), wt, g, &opts);
+        assert_close(dx, dx_burn, &format!("{what} input gradient"));
+    }
+}
+
+#[test]
+fn tracked_conv_gives_burns_values_and_gradients() {
+    type A = Autodiff<Flex>;
+    let dev = Default::default();
+    for (k, s, p, h, w) in [(3, 1, 1, 8, 8), (4, 2, 1, 9, 12)] {
+        // Six channels to two: a narrowing layer, which takes the phase input gradient.
+        let x = Tensor::<A, 4>::random([2, 6, h, w], Distribution::Normal(0.0, 1.0), &dev);
+        let wt = Tensor::<A, 4>::random([2, 6, k, k], Distribution::Normal(0.0, 1.0), &dev);
+        let b = Tensor::<A, 1>::random([2], Distribution::Normal(0.0, 1.0), &dev);
+        let opts = ConvOptions::new([s, s], [p, p], [1, 1], 1);
+        let run = |fast: bool| {
+            let (x, wt, b) = (
+                x.clone().require_grad(),
+                wt.clone().require_grad(),
+                b.clone().require_grad(),
+            );
+            let y = if fast {
+                conv2d(x.clone(), wt.clone(), Some(b.clone()), opts.clone())
+            } else {
+                burn::tensor::module::conv2d(x.clone(), wt.clone(), Some(b.clone()), opts.clone())
+            };
+            // A non-uniform upstream gradient: sum of the squared output.
+            let grads = (y.clone() * y.clone()).sum().backward();
+            let g4 = |t: &Tensor<A, 4>| t.grad(&grads).expect("gradient");
+            (
+                y.inner(),
+                g4(&x),
+                g4(&wt),
+                b.grad(&grads).expect("bias gradient").reshape([1, 1, 1, 2]),
+            )
+        };
+        let (y0, dx0, dw0, db0) = run(false);
+        let (y1, dx1, dw1, db1) = run(true);
+        assert_close(y1, y0, "output");
+        assert_close(dx1, dx0, "input gradient");
+        assert_close(dw1, dw0, "weight gradient");
+        assert_close(db1, db0, "bias gradient");
+    }
+}
+
+#[test]
+fn other_backends_take_burns_conv2d() {
+    assert!(is::<Autodiff<Flex>, Autodiff<Flex>>());
+    assert!(!is::<Flex, Autodiff<Flex>>());
+    // Inference: no autodiff, the plain convolution.
+    let dev = Default::default();
+    let x = Tensor::<F, 4>::ones([1, 1, 3, 3], &dev);
+    let w = Tensor::<F, 4>::ones([1, 1, 3, 3], &dev);
+    let b = Tensor::<F, 1>::zeros([1], &dev);
+    let y = conv2d(x, w, Some(b), ConvOptions::new([1, 1], [1, 1], [1, 1], 1));
+    let got: Vec<f32> = y.into_data().to_vec().unwrap();
+    assert_eq!(got, vec![4., 6., 4., 6., 9., 6., 4., 6., 4.]);
+}
