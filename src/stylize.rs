@@ -1,6 +1,6 @@
 //! Inference (`atelier stylize`): load a run's generator from a checkpoint and apply it to images
-//! at their full resolution (the generator is fully convolutional; sizes are edge-padded to a
-//! multiple of 4 and cropped back), with post-controls that need no retraining: strength (blend
+//! at their full resolution (the generator is fully convolutional; the photo is mirrored outward
+//! by a margin, padded to a multiple of 4 and cropped back), with post-controls that need no retraining: strength (blend
 //! with the photo), preserve-colour (stylized luminance, original chroma) and saturation.
 
 use crate::run_dir::{self, RunDir};
@@ -96,11 +96,17 @@ impl<B: Backend> Stylizer<B> {
         })
     }
 
-    /// Stylize one image at its own resolution.
+    /// Stylize one image at its own resolution. The photo is mirrored outward by [`MARGIN`]
+    /// pixels (and edge-padded to a multiple of 4) before the generator sees it, and the output
+    /// cropped back: a generator trained on small crops paints a band along every crop border
+    /// (two rows brighter or darker than the rest), which the margin moves outside the picture.
     pub fn apply(&self, img: &RgbImage, look: Look) -> RgbImage {
         let (w, h) = img.dimensions();
-        let (pw, ph) = (w.div_ceil(4) * 4, h.div_ceil(4) * 4);
-        let padded = RgbImage::from_fn(pw, ph, |x, y| *img.get_pixel(x.min(w - 1), y.min(h - 1)));
+        let (pw, ph) = (
+            (w + 2 * MARGIN).div_ceil(4) * 4,
+            (h + 2 * MARGIN).div_ceil(4) * 4,
+        );
+        let padded = RgbImage::from_fn(pw, ph, |x, y| *img.get_pixel(mirror(x, w), mirror(y, h)));
         let x = Tensor::<B, 4>::from_data(
             TensorData::new(
                 convert::images_to_nchw(std::slice::from_ref(&padded)),
@@ -110,9 +116,27 @@ impl<B: Backend> Stylizer<B> {
         );
         let y: Vec<f32> = self.g.forward(x).into_data().to_vec().unwrap_or_default();
         let out = convert::nchw_to_images(&y, 1, ph as usize, pw as usize).remove(0);
-        let out = image::imageops::crop_imm(&out, 0, 0, w, h).to_image();
+        let out = image::imageops::crop_imm(&out, MARGIN, MARGIN, w, h).to_image();
         finish(img, &out, look)
     }
+}
+
+/// Pixels of mirrored photo around the picture while stylizing ([`Stylizer::apply`]).
+pub const MARGIN: u32 = 16;
+
+/// The source column (or row) of padded coordinate `i` (the picture starts at [`MARGIN`]):
+/// mirrored about the first and last pixel, clamped where the picture is smaller than the
+/// margin.
+fn mirror(i: u32, n: u32) -> u32 {
+    let last = n as i64 - 1;
+    let mut j = i as i64 - MARGIN as i64;
+    if j < 0 {
+        j = -j;
+    }
+    if j > last {
+        j = 2 * last - j;
+    }
+    j.clamp(0, last) as u32
 }
 
 fn ycbcr(p: &Rgb<u8>) -> [f32; 3] {
@@ -222,6 +246,21 @@ fn run_paths<B: Backend>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_margin_mirrors_the_photo_without_repeating_its_edge() {
+        let n = 40;
+        assert_eq!(mirror(MARGIN, n), 0);
+        assert_eq!(mirror(MARGIN - 1, n), 1);
+        assert_eq!(mirror(0, n), MARGIN);
+        assert_eq!(mirror(MARGIN + n - 1, n), n - 1);
+        assert_eq!(mirror(MARGIN + n, n), n - 2);
+        // A picture smaller than the margin still maps every padded pixel inside it.
+        for i in 0..(3 + 2 * MARGIN + 4) {
+            assert!(mirror(i, 3) < 3);
+        }
+        assert_eq!(mirror(MARGIN + 1, 1), 0);
+    }
 
     #[test]
     fn look_controls() {
