@@ -69,10 +69,10 @@ fn main() {
         l("F 3x3 64", 8, 32, 64, 3, 64, 1, 1, 1),
     ];
     println!(
-        "{:<14} {:>5} {:>9} {:>9} {:>9} {:>9}",
-        "layer", "count", "fwd ms", "dx burn", "dx phases", "dw burn"
+        "{:<14} {:>5} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "layer", "count", "fwd burn", "fwd gemm", "dx burn", "dx phases", "dw burn", "dw gemm"
     );
-    let mut tot = [0.0f64; 4];
+    let mut tot = [0.0f64; 6];
     for ly in &layers {
         let x = Tensor::<B, 4>::random(
             [ly.n, ly.cin, ly.size, ly.size],
@@ -104,18 +104,21 @@ fn main() {
                 ),
             ))
         });
+        let b = Tensor::<B, 1>::zeros([ly.cout], &dev);
+        let fwd_new = time(|| backward::forward_gemm(x.clone(), w.clone(), Some(b.clone()), &opts));
+        let dw_new = time(|| backward::weight_grad(x.clone(), w.dims(), g.clone(), &opts));
         let dx_new = time(|| backward::input_grad(x.dims(), w.clone(), g.clone(), &opts));
         let c = ly.count as f64;
-        for (t, v) in tot.iter_mut().zip([fwd, dx, dx_new, dw]) {
+        for (t, v) in tot.iter_mut().zip([fwd, fwd_new, dx, dx_new, dw, dw_new]) {
             *t += v * c;
         }
         println!(
-            "{:<14} {:>5} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
-            ly.name, ly.count, fwd, dx, dx_new, dw
+            "{:<14} {:>5} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
+            ly.name, ly.count, fwd, fwd_new, dx, dx_new, dw, dw_new
         );
     }
     println!(
-        "{:<14} {:>5} {:>9.1} {:>9.1} {:>9.1} {:>9.1}",
-        "total x count", "", tot[0], tot[1], tot[2], tot[3]
+        "{:<14} {:>5} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1}",
+        "total x count", "", tot[0], tot[1], tot[2], tot[3], tot[4], tot[5]
     );
 }

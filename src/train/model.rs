@@ -128,7 +128,7 @@ pub fn conv_transpose3_s2<B: Backend>(
         .reshape([4 * cout, cin, 2, 2]);
     let bias = bias.map(|b| Tensor::cat(vec![b; 4], 0));
     // Padding 1 on every side; output (i, j) then reads input rows i-1, i: keep i = 1..=h.
-    let y = burn::tensor::module::conv2d(
+    let y = backward::conv2d(
         x,
         kernel,
         bias,

@@ -1,18 +1,19 @@
-//! Hand-written backward passes for the CPU training backends (`Autodiff<Flex>` and
-//! `Autodiff<NdArray>`), where burn's generic ones run serial scatters in flex. Other backends
-//! (CUDA) and inference take burn's ops unchanged; values are the same either way.
+//! atelier's own convolution kernels and backward passes on the CPU backends (flex and ndarray,
+//! with or without autodiff), where burn's generic ones run serial layout transposes, scatters
+//! and strided copies in flex. CUDA takes burn's ops unchanged; values are the same either way
+//! (tests compare with burn's outputs and gradients). Per-layer timings, and the whole-step
+//! effect (single_style 1.85x, cyclegan 1.84x, stylize512 1.53x): docs/benchmarks.md and
+//! `examples/conv_profile.rs`.
 //!
-//! - [`conv2d`]: burn computes a convolution's input gradient as a `conv_transpose2d`: a GEMM
-//!   into columns of C_in x kh x kw values per input pixel, then a scatter of those columns
-//!   (col2im) that flex runs on one thread. When a layer narrows the channels (the generator's
-//!   head maps 32 or 64 channels to 3 with a 7x7 kernel) that scatter dominates: 129 ms of the
-//!   single_style workload's step against 13 ms for [`input_grad`] (`examples/conv_profile.rs`).
-//!   [`input_grad`] splits the input gradient into its stride x stride phases; each phase is a
-//!   stride-1 correlation of the output gradient with a sub-kernel of the flipped weight, all
-//!   phases in one `conv2d` (flex's tiled, parallel kernel), then interleaved (depth to space).
-//!   Its im2col gathers C_out x kh x kw values per pixel, so it wins when C_out is well below
-//!   C_in and loses otherwise (same profile): [`conv2d`] takes it when C_out <= C_in / 2, with
-//!   the backend's own weight and bias gradients.
+//! - [`conv2d`] (through [`conv_forward`] for `Conv2d` modules):
+//!   - forward and weight gradient as im2col + GEMM over raw slices ([`forward_gemm`],
+//!     [`weight_grad`], module `gemm_conv`);
+//!   - input gradient by phases ([`input_grad`]) for stride-1 layers that do not widen more than
+//!     twofold and for layers that narrow twofold (the generator's 7x7 head, 32 or 64 channels
+//!     to 3: burn's `conv_transpose2d` scatters C_in x kh x kw values per pixel on one thread
+//!     there, 118 ms against 4.5 ms). Split into its stride x stride phases, the input gradient
+//!     is one stride-1 convolution of the output gradient with sub-kernels of the flipped
+//!     weight, then a depth-to-space interleave. Strided layers keep burn's.
 //! - [`reflect_pad`]: reflection padding's backward folds the mirrored border rows and columns
 //!   back onto the edge with contiguous slices and adds, where the index select's backward is a
 //!   `select_add` that computes every element's destination (5% of a single_style step).
@@ -122,11 +123,11 @@ pub fn input_grad<B: Backend>(
         .reshape([cout, cin, phases, ay.taps, ax.taps])
         .permute([2, 1, 0, 3, 4])
         .reshape([phases * cin, cout, ay.taps, ax.taps]);
-    let y = burn::tensor::module::conv2d(
+    let y = forward_gemm(
         grad,
         kernel,
         None,
-        ConvOptions::new([1, 1], [ay.pad, ax.pad], [1, 1], 1),
+        &ConvOptions::new([1, 1], [ay.pad, ax.pad], [1, 1], 1),
     );
     let y = y.slice([
         0..n,
@@ -142,6 +143,63 @@ pub fn input_grad<B: Backend>(
         .permute([0, 3, 4, 1, 5, 2])
         .reshape([n, cin, ay.rows * sy, ax.rows * sx])
         .slice([0..n, 0..cin, 0..h, 0..w])
+}
+
+/// `conv2d(x, weight, bias, options)` (groups 1, dilation 1) on a CPU backend: the tensors'
+/// values read out as `f32` and [`gemm_conv::forward_f32`] (im2col + GEMM over raw slices).
+pub fn forward_gemm<B: Backend>(
+    x: Tensor<B, 4>,
+    weight: Tensor<B, 4>,
+    bias: Option<Tensor<B, 1>>,
+    options: &ConvOptions<2>,
+) -> Tensor<B, 4> {
+    let device = x.device();
+    let [n, _, h, w] = x.dims();
+    let [cout, _, kh, kw] = weight.dims();
+    let out = |len: usize, k: usize, s: usize, p: usize| (len + 2 * p - k) / s + 1;
+    let (ho, wo) = (
+        out(h, kh, options.stride[0], options.padding[0]),
+        out(w, kw, options.stride[1], options.padding[1]),
+    );
+    let shape = gemm_conv::ConvShape {
+        x: x.dims(),
+        y: [n, cout, ho, wo],
+        kernel: [kh, kw],
+        stride: options.stride,
+        padding: options.padding,
+    };
+    let bias = bias.map(values);
+    let y = gemm_conv::forward_f32(&values(x), &values(weight), bias.as_deref(), &shape);
+    Tensor::from_data(TensorData::new(y, [n, cout, ho, wo]), &device)
+}
+
+/// A tensor's values as `f32`, in row-major order.
+fn values<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
+    t.into_data()
+        .convert::<f32>()
+        .into_vec()
+        .expect("convolution: f32 values")
+}
+
+/// The gradient of `conv2d(x, weight, _, options)` with respect to `weight` (groups 1,
+/// dilation 1) on a CPU backend: the tensors' values read out as `f32` and
+/// [`gemm_conv::weight_grad_f32`] (im2col + GEMM over raw slices).
+pub fn weight_grad<B: Backend>(
+    x: Tensor<B, 4>,
+    weight_dims: [usize; 4],
+    grad: Tensor<B, 4>,
+    options: &ConvOptions<2>,
+) -> Tensor<B, 4> {
+    let device = x.device();
+    let shape = gemm_conv::ConvShape {
+        x: x.dims(),
+        y: grad.dims(),
+        kernel: [weight_dims[2], weight_dims[3]],
+        stride: options.stride,
+        padding: options.padding,
+    };
+    let dw = gemm_conv::weight_grad_f32(&values(x), &values(grad), &shape);
+    Tensor::from_data(TensorData::new(dw, weight_dims), &device)
 }
 
 /// A `Conv2d` module's forward pass through [`conv2d`] (explicit or valid padding; `Same`
@@ -162,21 +220,21 @@ pub fn conv_forward<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 
     )
 }
 
-/// `burn::tensor::module::conv2d`; on the CPU training backends, layers that narrow the channels
-/// at least twofold (groups 1, dilation 1, with a bias) get [`input_grad`] in their backward.
+/// `burn::tensor::module::conv2d`; on the CPU training backends (groups 1, dilation 1, with a
+/// bias) its backward step takes [`weight_grad`], and [`input_grad`] for layers that narrow the
+/// channels at least twofold (burn's input gradient otherwise).
 pub fn conv2d<B: Backend>(
     x: Tensor<B, 4>,
     weight: Tensor<B, 4>,
     bias: Option<Tensor<B, 1>>,
     options: ConvOptions<2>,
 ) -> Tensor<B, 4> {
-    let [cout, cin, kh, kw] = weight.dims();
+    let [_, _, kh, kw] = weight.dims();
     let plain = options.groups == 1
         && options.dilation == [1, 1]
         && options.padding[0] < kh
-        && options.padding[1] < kw
-        && cout * 2 <= cin;
-    match (bias, cpu_training::<B>()) {
+        && options.padding[1] < kw;
+    match (bias, cpu::<B>()) {
         (Some(bias), Some(Cpu::Flex)) if plain => cast(tracked_conv::<Flex>(
             cast(x),
             cast(weight),
@@ -189,6 +247,7 @@ pub fn conv2d<B: Backend>(
             cast(bias),
             options,
         )),
+        (bias, Some(Cpu::Inference)) if plain => forward_gemm(x, weight, bias, &options),
         (bias, _) => burn::tensor::module::conv2d(x, weight, bias, options),
     }
 }
@@ -200,24 +259,28 @@ pub fn reflect_pad<B: Backend>(x: Tensor<B, 4>, p: usize) -> Tensor<B, 4> {
     let [_, _, h, w] = x.dims();
     // The fold needs the two mirrored strips of each dim apart: n >= 2p + 2.
     let foldable = h >= 2 * p + 2 && w >= 2 * p + 2;
-    match cpu_training::<B>() {
+    match cpu::<B>() {
         Some(Cpu::Flex) if foldable => cast(tracked_pad::<Flex>(cast(x), p)),
         Some(Cpu::NdArray) if foldable => cast(tracked_pad::<NdArray>(cast(x), p)),
         _ => super::reflect_pad_select(x, p),
     }
 }
 
-/// The CPU training backends this module has backward passes for.
+/// The CPU backends this module has kernels for: training on flex or ndarray, or either one
+/// without autodiff.
 enum Cpu {
     Flex,
     NdArray,
+    Inference,
 }
 
-fn cpu_training<B: Backend>() -> Option<Cpu> {
+fn cpu<B: Backend>() -> Option<Cpu> {
     if is::<B, Autodiff<Flex>>() {
         Some(Cpu::Flex)
     } else if is::<B, Autodiff<NdArray>>() {
         Some(Cpu::NdArray)
+    } else if is::<B, Flex>() || is::<B, NdArray>() {
+        Some(Cpu::Inference)
     } else {
         None
     }
@@ -231,7 +294,7 @@ fn is<T: 'static, U: 'static>() -> bool {
 fn cast<T: 'static, U: 'static>(value: T) -> U {
     *(Box::new(value) as Box<dyn Any>)
         .downcast::<U>()
-        .expect("conv_grad: backend types checked before the cast")
+        .expect("backward: backend types checked before the cast")
 }
 
 #[derive(Debug)]
@@ -256,14 +319,27 @@ impl<I: Backend> Backward<I, 3> for ConvBackward {
             let db = I::conv2d_bias_backward(x.clone(), bias, grad.clone());
             grads.register::<I>(node.id, db);
         }
+        let (x, weight, grad) = (float::<I, 4>(x), float::<I, 4>(weight), float::<I, 4>(grad));
         if let Some(node) = node_w {
-            let dw =
-                I::conv2d_weight_backward(x.clone(), weight.clone(), grad.clone(), options.clone());
-            grads.register::<I>(node.id, dw);
+            let dw = weight_grad(x.clone(), weight.dims(), grad.clone(), &options);
+            grads.register::<I>(node.id, dw.into_primitive().tensor());
         }
         if let Some(node) = node_x {
-            let x_dims = float::<I, 4>(x).dims();
-            let dx = input_grad::<I>(x_dims, float(weight), float(grad), &options);
+            let [cout, cin, _, _] = weight.dims();
+            // Phases gather C_out x kh x kw values per input pixel and, for strided layers,
+            // compute stride^2 sub-kernels padded to one size: they win for stride 1 unless
+            // the layer widens more than twofold, and for any layer that narrows twofold.
+            let phases = (options.stride == [1, 1] && cout <= 2 * cin) || cout * 2 <= cin;
+            let dx = if phases {
+                input_grad(x.dims(), weight, grad, &options)
+            } else {
+                float(I::conv2d_x_backward(
+                    x.into_primitive().tensor(),
+                    weight.into_primitive().tensor(),
+                    grad.into_primitive().tensor(),
+                    options,
+                ))
+            };
             grads.register::<I>(node.id, dx.into_primitive().tensor());
         }
     }
@@ -295,20 +371,26 @@ fn tracked_conv<I: Backend>(
             let x_state = prep.checkpoint(&x);
             let w_state = prep.checkpoint(&weight);
             let b_state = prep.checkpoint(&bias);
-            let y = I::conv2d(
-                x.primitive,
-                weight.primitive,
-                Some(bias.primitive),
-                options.clone(),
+            let y = forward_gemm(
+                float::<I, 4>(x.primitive),
+                float(weight.primitive),
+                Some(float(bias.primitive)),
+                &options,
             );
-            prep.finish((x_state, w_state, b_state, options), y)
+            prep.finish(
+                (x_state, w_state, b_state, options),
+                y.into_primitive().tensor(),
+            )
         }
-        OpsKind::UnTracked(prep) => prep.finish(I::conv2d(
-            x.primitive,
-            weight.primitive,
-            Some(bias.primitive),
-            options,
-        )),
+        OpsKind::UnTracked(prep) => {
+            let y = forward_gemm(
+                float::<I, 4>(x.primitive),
+                float(weight.primitive),
+                Some(float(bias.primitive)),
+                &options,
+            );
+            prep.finish(y.into_primitive().tensor())
+        }
     };
     Tensor::from_primitive(TensorPrimitive::Float(out))
 }
@@ -372,5 +454,6 @@ fn tracked_pad<I: Backend>(x: Tensor<Autodiff<I>, 4>, p: usize) -> Tensor<Autodi
     Tensor::from_primitive(TensorPrimitive::Float(out))
 }
 
+mod gemm_conv;
 #[cfg(test)]
 mod tests;

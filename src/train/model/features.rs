@@ -5,6 +5,7 @@
 //! read through burn-store. The weights are plain tensors, never parameters: gradients flow
 //! through the network to the generator's output, never into it.
 
+use super::backward::conv2d;
 use crate::rng::Rng;
 use crate::spec::{FeatureNetKind, FeaturesSpec};
 use anyhow::{bail, Context, Result};
@@ -12,7 +13,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::PaddingConfig2d;
 use burn::prelude::*;
 use burn::tensor::activation::relu;
-use burn::tensor::module::{avg_pool2d, conv2d, max_pool2d};
+use burn::tensor::module::{avg_pool2d, max_pool2d};
 use burn::tensor::ops::ConvOptions;
 use burn_store::{ModuleSnapshot, PytorchStore, SafetensorsStore};
 use std::path::Path;

@@ -22,8 +22,11 @@ pub struct ResBlock<B: Backend> {
 
 impl<B: Backend> ResBlock<B> {
     fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        let y = relu(instance_norm(self.conv1.forward(reflect_pad(x.clone(), 1))));
-        let y = instance_norm(self.conv2.forward(reflect_pad(y, 1)));
+        let y = relu(instance_norm(backward::conv_forward(
+            &self.conv1,
+            reflect_pad(x.clone(), 1),
+        )));
+        let y = instance_norm(backward::conv_forward(&self.conv2, reflect_pad(y, 1)));
         x + y
     }
 }
@@ -128,11 +131,12 @@ impl<B: Backend> Generator<B> {
 
     /// Images in [-1, 1], NCHW with H and W divisible by 4 -> images in [-1, 1].
     pub fn forward(&self, input: Tensor<B, 4>) -> Tensor<B, 4> {
-        let mut x = relu(instance_norm(
-            self.stem.forward(reflect_pad(input.clone(), 3)),
-        ));
+        let mut x = relu(instance_norm(backward::conv_forward(
+            &self.stem,
+            reflect_pad(input.clone(), 3),
+        )));
         for d in &self.down {
-            x = relu(instance_norm(d.forward(x)));
+            x = relu(instance_norm(backward::conv_forward(d, x)));
         }
         for b in &self.blocks {
             x = b.forward(x);

@@ -34,7 +34,7 @@ fn assert_close(a: Tensor<F, 4>, b: Tensor<F, 4>, what: &str) {
 }
 
 #[test]
-fn input_gradient_matches_burns() {
+fn input_and_weight_gradients_match_burns() {
     let dev = Default::default();
     for (k, s, p, h, w) in CASES {
         let (n, cin, cout) = (2, 3, 5);
@@ -50,8 +50,16 @@ fn input_gradient_matches_burns() {
             prim(&g),
             opts.clone(),
         ));
-        let dx = input_grad(x.dims(), wt, g, &opts);
+        let dw_burn = float::<F, 4>(F::conv2d_weight_backward(
+            prim(&x),
+            prim(&wt),
+            prim(&g),
+            opts.clone(),
+        ));
+        let dx = input_grad(x.dims(), wt.clone(), g.clone(), &opts);
         assert_close(dx, dx_burn, &format!("{what} input gradient"));
+        let dw = weight_grad(x, wt.dims(), g, &opts);
+        assert_close(dw, dw_burn, &format!("{what} weight gradient"));
     }
 }
 
@@ -59,11 +67,18 @@ fn input_gradient_matches_burns() {
 fn tracked_conv_gives_burns_values_and_gradients() {
     type A = Autodiff<Flex>;
     let dev = Default::default();
-    for (k, s, p, h, w) in [(3, 1, 1, 8, 8), (4, 2, 1, 9, 12)] {
-        // Six channels to two: a narrowing layer, which takes the phase input gradient.
-        let x = Tensor::<A, 4>::random([2, 6, h, w], Distribution::Normal(0.0, 1.0), &dev);
-        let wt = Tensor::<A, 4>::random([2, 6, k, k], Distribution::Normal(0.0, 1.0), &dev);
-        let b = Tensor::<A, 1>::random([2], Distribution::Normal(0.0, 1.0), &dev);
+    // Six channels to two: a narrowing layer, which takes the phase input gradient; three to
+    // five: burn's input gradient. Both take the GEMM weight gradient.
+    let layers = [
+        (6, 2, 3, 1, 1, 8, 8),
+        (6, 2, 4, 2, 1, 9, 12),
+        (3, 5, 3, 1, 0, 8, 9),
+        (3, 5, 3, 2, 1, 11, 8),
+    ];
+    for (cin, cout, k, s, p, h, w) in layers {
+        let x = Tensor::<A, 4>::random([2, cin, h, w], Distribution::Normal(0.0, 1.0), &dev);
+        let wt = Tensor::<A, 4>::random([cout, cin, k, k], Distribution::Normal(0.0, 1.0), &dev);
+        let b = Tensor::<A, 1>::random([cout], Distribution::Normal(0.0, 1.0), &dev);
         let opts = ConvOptions::new([s, s], [p, p], [1, 1], 1);
         let run = |fast: bool| {
             let (x, wt, b) = (
@@ -83,7 +98,9 @@ fn tracked_conv_gives_burns_values_and_gradients() {
                 y.inner(),
                 g4(&x),
                 g4(&wt),
-                b.grad(&grads).expect("bias gradient").reshape([1, 1, 1, 2]),
+                b.grad(&grads)
+                    .expect("bias gradient")
+                    .reshape([1, 1, 1, cout]),
             )
         };
         let (y0, dx0, dw0, db0) = run(false);
@@ -96,10 +113,10 @@ fn tracked_conv_gives_burns_values_and_gradients() {
 }
 
 #[test]
-fn other_backends_take_burns_conv2d() {
+fn inference_on_flex_gives_the_convolution_by_hand() {
     assert!(is::<Autodiff<Flex>, Autodiff<Flex>>());
     assert!(!is::<Flex, Autodiff<Flex>>());
-    // Inference: no autodiff, the plain convolution.
+    // Inference: no autodiff, the im2col + GEMM forward.
     let dev = Default::default();
     let x = Tensor::<F, 4>::ones([1, 1, 3, 3], &dev);
     let w = Tensor::<F, 4>::ones([1, 1, 3, 3], &dev);

@@ -1,0 +1,332 @@
+//! Convolution on the CPU as im2col + GEMM over raw `f32` slices, batch by batch and in chunks
+//! of output rows (so the columns stay a few MB even for a 7x7 kernel at 128 px), the columns
+//! written in parallel straight from NCHW, the GEMM by the `gemm` crate (flex's own):
+//!
+//! - forward: `y_n[C_out, positions] = W[C_out, C_in*kh*kw] x cols_n + bias`;
+//! - weight gradient: `dW += g_n[C_out, positions] x cols_n^T` (the columns read transposed in
+//!   place).
+//!
+//! burn's generic weight gradient runs a convolution whose kernel is the whole output gradient,
+//! which flex prepares with serial layout transposes and strided copies; in the single_style
+//! profile it cost twice the forward pass (`examples/conv_profile.rs`).
+
+use rayon::prelude::*;
+
+/// Shapes and options of one convolution (groups 1, dilation 1).
+#[derive(Debug, Clone, Copy)]
+pub struct ConvShape {
+    /// Input [N, C_in, H, W].
+    pub x: [usize; 4],
+    /// Output [N, C_out, Ho, Wo].
+    pub y: [usize; 4],
+    /// Kernel [kh, kw].
+    pub kernel: [usize; 2],
+    pub stride: [usize; 2],
+    pub padding: [usize; 2],
+}
+
+/// Columns per chunk: about 1M floats (4 MB) of im2col at a time.
+const CHUNK_FLOATS: usize = 1 << 20;
+
+/// The weight gradient `[C_out, C_in, kh, kw]` (flattened) of a convolution with input `x` and
+/// output gradient `grad`, both NCHW and contiguous.
+pub fn weight_grad_f32(x: &[f32], grad: &[f32], s: &ConvShape) -> Vec<f32> {
+    weight_grad_chunked(x, grad, s, CHUNK_FLOATS)
+}
+
+fn weight_grad_chunked(x: &[f32], grad: &[f32], s: &ConvShape, chunk_floats: usize) -> Vec<f32> {
+    let [n, cin, h, w] = s.x;
+    let [_, cout, ho, wo] = s.y;
+    let [kh, kw] = s.kernel;
+    let rows = cin * kh * kw;
+    assert_eq!(x.len(), n * cin * h * w, "weight_grad_f32: input length");
+    assert_eq!(
+        grad.len(),
+        n * cout * ho * wo,
+        "weight_grad_f32: gradient length"
+    );
+    let mut dw = vec![0.0f32; cout * rows];
+    if ho == 0 || wo == 0 {
+        return dw;
+    }
+    let rows_per_chunk = (chunk_floats / (rows * wo)).clamp(1, ho);
+    let mut cols = vec![0.0f32; rows * rows_per_chunk * wo];
+    let threads = rayon::current_num_threads();
+    for b in 0..n {
+        let xb = &x[b * cin * h * w..(b + 1) * cin * h * w];
+        let gb = &grad[b * cout * ho * wo..(b + 1) * cout * ho * wo];
+        let mut oy0 = 0;
+        while oy0 < ho {
+            let oy1 = (oy0 + rows_per_chunk).min(ho);
+            let len = (oy1 - oy0) * wo;
+            let cols = &mut cols[..rows * len];
+            im2col(xb, s, oy0, oy1, cols);
+            // dw[cout x rows] += g[cout x len] * cols[rows x len]^T
+            // SAFETY: every pointer and stride below addresses inside `dw` (cout x rows,
+            // row-major), `gb` (cout rows of ho*wo, columns oy0*wo..oy1*wo) and `cols`
+            // (rows x len, row-major, read transposed), whose lengths are checked above.
+            unsafe {
+                gemm::gemm(
+                    cout,
+                    rows,
+                    len,
+                    dw.as_mut_ptr(),
+                    1,
+                    rows as isize,
+                    true,
+                    gb.as_ptr().add(oy0 * wo),
+                    1,
+                    (ho * wo) as isize,
+                    cols.as_ptr(),
+                    len as isize,
+                    1,
+                    1.0,
+                    1.0,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::Rayon(threads),
+                );
+            }
+            oy0 = oy1;
+        }
+    }
+    dw
+}
+
+/// The output `[N, C_out, Ho, Wo]` (flattened) of a convolution of `x` with `weight`
+/// (`[C_out, C_in, kh, kw]`) and `bias`, all contiguous.
+pub fn forward_f32(x: &[f32], weight: &[f32], bias: Option<&[f32]>, s: &ConvShape) -> Vec<f32> {
+    forward_chunked(x, weight, bias, s, CHUNK_FLOATS)
+}
+
+fn forward_chunked(
+    x: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    s: &ConvShape,
+    chunk_floats: usize,
+) -> Vec<f32> {
+    let [n, cin, h, w] = s.x;
+    let [_, cout, ho, wo] = s.y;
+    let [kh, kw] = s.kernel;
+    let rows = cin * kh * kw;
+    assert_eq!(x.len(), n * cin * h * w, "forward_f32: input length");
+    assert_eq!(weight.len(), cout * rows, "forward_f32: weight length");
+    let mut y = vec![0.0f32; n * cout * ho * wo];
+    if ho == 0 || wo == 0 {
+        return y;
+    }
+    if let Some(bias) = bias {
+        assert_eq!(bias.len(), cout, "forward_f32: bias length");
+        for (plane, b) in y.chunks_mut(ho * wo).zip(bias.iter().cycle()) {
+            plane.fill(*b);
+        }
+    }
+    let rows_per_chunk = (chunk_floats / (rows * wo)).clamp(1, ho);
+    let mut cols = vec![0.0f32; rows * rows_per_chunk * wo];
+    let threads = rayon::current_num_threads();
+    for b in 0..n {
+        let xb = &x[b * cin * h * w..(b + 1) * cin * h * w];
+        let yb = &mut y[b * cout * ho * wo..(b + 1) * cout * ho * wo];
+        let mut oy0 = 0;
+        while oy0 < ho {
+            let oy1 = (oy0 + rows_per_chunk).min(ho);
+            let len = (oy1 - oy0) * wo;
+            let cols = &mut cols[..rows * len];
+            im2col(xb, s, oy0, oy1, cols);
+            // y[cout x len] (= bias) += W[cout x rows] * cols[rows x len]
+            // SAFETY: `yb` holds cout rows of ho*wo (columns oy0*wo..oy1*wo written), `weight`
+            // is cout x rows and `cols` rows x len, all row-major; lengths checked above.
+            unsafe {
+                gemm::gemm(
+                    cout,
+                    len,
+                    rows,
+                    yb.as_mut_ptr().add(oy0 * wo),
+                    1,
+                    (ho * wo) as isize,
+                    true,
+                    weight.as_ptr(),
+                    1,
+                    rows as isize,
+                    cols.as_ptr(),
+                    1,
+                    len as isize,
+                    1.0,
+                    1.0,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::Rayon(threads),
+                );
+            }
+            oy0 = oy1;
+        }
+    }
+    y
+}
+
+/// Columns of output rows `oy0..oy1` of one image: row `(ci, ky, kx)` holds the input value each
+/// output position reads through that tap (zero in the padding).
+fn im2col(x: &[f32], s: &ConvShape, oy0: usize, oy1: usize, cols: &mut [f32]) {
+    let [_, _, h, w] = s.x;
+    let [_, _, _, wo] = s.y;
+    let [kh, kw] = s.kernel;
+    let [sy, sx] = s.stride;
+    let [py, px] = s.padding;
+    let len = (oy1 - oy0) * wo;
+    cols.par_chunks_mut(len).enumerate().for_each(|(r, out)| {
+        let (ci, ky, kx) = (r / (kh * kw), (r / kw) % kh, r % kw);
+        let plane = &x[ci * h * w..(ci + 1) * h * w];
+        // Output columns whose input column ox*sx + kx - px lies inside 0..w.
+        let lo = px.saturating_sub(kx).div_ceil(sx).min(wo);
+        let hi = if w + px > kx {
+            ((w + px - kx - 1) / sx + 1).min(wo)
+        } else {
+            0
+        };
+        for (i, oy) in (oy0..oy1).enumerate() {
+            let row = &mut out[i * wo..(i + 1) * wo];
+            let iy = (oy * sy + ky) as isize - py as isize;
+            if iy < 0 || iy >= h as isize || lo >= hi {
+                row.fill(0.0);
+                continue;
+            }
+            let src = &plane[iy as usize * w..(iy as usize + 1) * w];
+            row[..lo].fill(0.0);
+            row[hi..].fill(0.0);
+            let first = lo * sx + kx - px;
+            if sx == 1 {
+                row[lo..hi].copy_from_slice(&src[first..first + (hi - lo)]);
+            } else {
+                for (j, v) in row[lo..hi].iter_mut().enumerate() {
+                    *v = src[first + j * sx];
+                }
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// dW by the definition, one multiply-add at a time.
+    fn direct(x: &[f32], g: &[f32], s: &ConvShape) -> Vec<f32> {
+        let [n, cin, h, w] = s.x;
+        let [_, cout, ho, wo] = s.y;
+        let [kh, kw] = s.kernel;
+        let mut dw = vec![0.0f32; cout * cin * kh * kw];
+        for b in 0..n {
+            for co in 0..cout {
+                for ci in 0..cin {
+                    for ky in 0..kh {
+                        for kx in 0..kw {
+                            let mut acc = 0.0;
+                            for oy in 0..ho {
+                                for ox in 0..wo {
+                                    let iy =
+                                        (oy * s.stride[0] + ky) as isize - s.padding[0] as isize;
+                                    let ix =
+                                        (ox * s.stride[1] + kx) as isize - s.padding[1] as isize;
+                                    if (0..h as isize).contains(&iy)
+                                        && (0..w as isize).contains(&ix)
+                                    {
+                                        let xv =
+                                            x[((b * cin + ci) * h + iy as usize) * w + ix as usize];
+                                        acc += xv * g[((b * cout + co) * ho + oy) * wo + ox];
+                                    }
+                                }
+                            }
+                            dw[((co * cin + ci) * kh + ky) * kw + kx] += acc;
+                        }
+                    }
+                }
+            }
+        }
+        dw
+    }
+
+    /// y by the definition.
+    fn direct_forward(x: &[f32], wt: &[f32], bias: &[f32], s: &ConvShape) -> Vec<f32> {
+        let [n, cin, h, w] = s.x;
+        let [_, cout, ho, wo] = s.y;
+        let [kh, kw] = s.kernel;
+        let mut y = vec![0.0f32; n * cout * ho * wo];
+        for b in 0..n {
+            for co in 0..cout {
+                for oy in 0..ho {
+                    for ox in 0..wo {
+                        let mut acc = bias[co];
+                        for ci in 0..cin {
+                            for ky in 0..kh {
+                                for kx in 0..kw {
+                                    let iy =
+                                        (oy * s.stride[0] + ky) as isize - s.padding[0] as isize;
+                                    let ix =
+                                        (ox * s.stride[1] + kx) as isize - s.padding[1] as isize;
+                                    if (0..h as isize).contains(&iy)
+                                        && (0..w as isize).contains(&ix)
+                                    {
+                                        acc += x
+                                            [((b * cin + ci) * h + iy as usize) * w + ix as usize]
+                                            * wt[((co * cin + ci) * kh + ky) * kw + kx];
+                                    }
+                                }
+                            }
+                        }
+                        y[((b * cout + co) * ho + oy) * wo + ox] = acc;
+                    }
+                }
+            }
+        }
+        y
+    }
+
+    #[test]
+    fn chunked_columns_give_the_definition() {
+        // stride 2, padding 1, odd sizes; a pseudo-random but fixed fill.
+        let fill = |len: usize, seed: u32| -> Vec<f32> {
+            (0..len)
+                .map(|i| {
+                    ((i as u32).wrapping_mul(2654435761).wrapping_add(seed) % 1000) as f32 / 500.0
+                        - 1.0
+                })
+                .collect()
+        };
+        let (n, cin, h, w, cout, k) = (2, 3, 11, 9, 4, 4);
+        let (ho, wo) = ((h + 2 - k) / 2 + 1, (w + 2 - k) / 2 + 1);
+        let s = ConvShape {
+            x: [n, cin, h, w],
+            y: [n, cout, ho, wo],
+            kernel: [k, k],
+            stride: [2, 2],
+            padding: [1, 1],
+        };
+        let x = fill(n * cin * h * w, 1);
+        let g = fill(n * cout * ho * wo, 7);
+        let want = direct(&x, &g, &s);
+        // One output row per chunk, and everything in one chunk.
+        let wt = fill(cout * cin * k * k, 3);
+        let bias = fill(cout, 5);
+        let want_y = direct_forward(&x, &wt, &bias, &s);
+        let max_err = |a: &[f32], b: &[f32]| {
+            a.iter()
+                .zip(b)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f32::max)
+        };
+        for chunk in [1, 1 << 20] {
+            let got = weight_grad_chunked(&x, &g, &s, chunk);
+            let err = max_err(&got, &want);
+            assert!(
+                err < 1e-4,
+                "weight gradient, chunk {chunk}: max error {err}"
+            );
+            let y = forward_chunked(&x, &wt, Some(&bias), &s, chunk);
+            let err = max_err(&y, &want_y);
+            assert!(err < 1e-4, "forward, chunk {chunk}: max error {err}");
+        }
+    }
+}
