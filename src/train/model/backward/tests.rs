@@ -125,3 +125,47 @@ fn inference_on_flex_gives_the_convolution_by_hand() {
     let got: Vec<f32> = y.into_data().to_vec().unwrap();
     assert_eq!(got, vec![4., 6., 4., 6., 9., 6., 4., 6., 4.]);
 }
+
+#[test]
+fn kernels_match_burns_at_training_sizes() {
+    // Large enough for the GEMM's packed, parallel path and several im2col chunks.
+    let dev = Default::default();
+    for (n, cin, cout, k, s, p, h) in [
+        (2, 64, 64, 3, 1, 0, 34),
+        (1, 32, 3, 7, 1, 0, 134),
+        (2, 32, 64, 3, 2, 1, 64),
+    ] {
+        let what = format!("{cin}->{cout} k{k} s{s} p{p} {h}px");
+        let x = Tensor::<F, 4>::random([n, cin, h, h], Distribution::Normal(0.0, 1.0), &dev);
+        let wt = Tensor::<F, 4>::random([cout, cin, k, k], Distribution::Normal(0.0, 0.1), &dev);
+        let b = Tensor::<F, 1>::random([cout], Distribution::Normal(0.0, 1.0), &dev);
+        let opts = ConvOptions::new([s, s], [p, p], [1, 1], 1);
+        let y_burn =
+            burn::tensor::module::conv2d(x.clone(), wt.clone(), Some(b.clone()), opts.clone());
+        let y = forward_gemm(x.clone(), wt.clone(), Some(b), &opts);
+        assert_close(y, y_burn.clone(), &format!("{what} forward"));
+        let g = y_burn.random_like(Distribution::Normal(0.0, 1.0));
+        let dw_burn = float::<F, 4>(F::conv2d_weight_backward(
+            prim(&x),
+            prim(&wt),
+            prim(&g),
+            opts.clone(),
+        ));
+        let dx_burn = float::<F, 4>(F::conv2d_x_backward(
+            prim(&x),
+            prim(&wt),
+            prim(&g),
+            opts.clone(),
+        ));
+        assert_close(
+            weight_grad(x.clone(), wt.dims(), g.clone(), &opts),
+            dw_burn,
+            &format!("{what} weight gradient"),
+        );
+        assert_close(
+            input_grad(x.dims(), wt, g, &opts),
+            dx_burn,
+            &format!("{what} input gradient"),
+        );
+    }
+}
