@@ -49,48 +49,21 @@ fn weight_grad_chunked(x: &[f32], grad: &[f32], s: &ConvShape, chunk_floats: usi
     if ho == 0 || wo == 0 {
         return dw;
     }
-    let rows_per_chunk = (chunk_floats / (rows * wo)).clamp(1, ho);
-    let mut cols = vec![0.0f32; rows * rows_per_chunk * wo];
-    let threads = rayon::current_num_threads();
-    for b in 0..n {
-        let xb = &x[b * cin * h * w..(b + 1) * cin * h * w];
+    for_each_chunk(x, s, chunk_floats, |b, oy0, len, cols| {
         let gb = &grad[b * cout * ho * wo..(b + 1) * cout * ho * wo];
-        let mut oy0 = 0;
-        while oy0 < ho {
-            let oy1 = (oy0 + rows_per_chunk).min(ho);
-            let len = (oy1 - oy0) * wo;
-            let cols = &mut cols[..rows * len];
-            im2col(xb, s, oy0, oy1, cols);
-            // dw[cout x rows] += g[cout x len] * cols[rows x len]^T
-            // SAFETY: every pointer and stride below addresses inside `dw` (cout x rows,
-            // row-major), `gb` (cout rows of ho*wo, columns oy0*wo..oy1*wo) and `cols`
-            // (rows x len, row-major, read transposed), whose lengths are checked above.
-            unsafe {
-                gemm::gemm(
-                    cout,
-                    rows,
-                    len,
-                    dw.as_mut_ptr(),
-                    1,
-                    rows as isize,
-                    true,
-                    gb.as_ptr().add(oy0 * wo),
-                    1,
-                    (ho * wo) as isize,
-                    cols.as_ptr(),
-                    len as isize,
-                    1,
-                    1.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    gemm::Parallelism::Rayon(threads),
-                );
-            }
-            oy0 = oy1;
+        // dw[cout x rows] += g[cout x len] * cols[rows x len]^T
+        // SAFETY: every pointer and stride below addresses inside `dw` (cout x rows,
+        // row-major), `gb` (cout rows of ho*wo, columns oy0*wo..oy0*wo+len) and `cols`
+        // (rows x len, row-major, read transposed), whose lengths are checked above.
+        unsafe {
+            accumulate(
+                [cout, rows, len],
+                (dw.as_mut_ptr(), rows),
+                (gb.as_ptr().add(oy0 * wo), ho * wo),
+                (cols.as_ptr(), len, 1),
+            );
         }
-    }
+    });
     dw
 }
 
@@ -123,48 +96,85 @@ fn forward_chunked(
             plane.fill(*b);
         }
     }
-    let rows_per_chunk = (chunk_floats / (rows * wo)).clamp(1, ho);
+    for_each_chunk(x, s, chunk_floats, |b, oy0, len, cols| {
+        let yb = &mut y[b * cout * ho * wo..(b + 1) * cout * ho * wo];
+        // y[cout x len] (= bias) += W[cout x rows] * cols[rows x len]
+        // SAFETY: `yb` holds cout rows of ho*wo (columns oy0*wo..oy0*wo+len written),
+        // `weight` is cout x rows and `cols` rows x len, all row-major; lengths checked above.
+        unsafe {
+            accumulate(
+                [cout, len, rows],
+                (yb.as_mut_ptr().add(oy0 * wo), ho * wo),
+                (weight.as_ptr(), rows),
+                (cols.as_ptr(), 1, len),
+            );
+        }
+    });
+    y
+}
+
+/// `dst[m x n] += lhs[m x k] * rhs[k x n]` on rayon's threads, `dst` and `lhs` row-major with
+/// the given row strides, `rhs` with the given column and row strides.
+///
+/// # Safety
+/// Every element the shapes and strides address must lie inside the pointed-to buffers.
+unsafe fn accumulate(
+    [m, n, k]: [usize; 3],
+    (dst, dst_rs): (*mut f32, usize),
+    (lhs, lhs_rs): (*const f32, usize),
+    (rhs, rhs_cs, rhs_rs): (*const f32, usize, usize),
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst,
+            1,
+            dst_rs as isize,
+            true,
+            lhs,
+            1,
+            lhs_rs as isize,
+            rhs,
+            rhs_cs as isize,
+            rhs_rs as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::Rayon(rayon::current_num_threads()),
+        );
+    }
+}
+
+/// For each image and each chunk of its output rows (about `chunk_floats` floats of columns),
+/// build the columns and hand them to `f(image, first output row, positions, columns)`.
+fn for_each_chunk(
+    x: &[f32],
+    s: &ConvShape,
+    chunk_floats: usize,
+    mut f: impl FnMut(usize, usize, usize, &[f32]),
+) {
+    let [n, cin, h, w] = s.x;
+    let [_, _, ho, wo] = s.y;
+    let rows = cin * s.kernel[0] * s.kernel[1];
+    let rows_per_chunk = (chunk_floats / (rows * wo).max(1)).clamp(1, ho.max(1));
     let mut cols = vec![0.0f32; rows * rows_per_chunk * wo];
-    let threads = rayon::current_num_threads();
     for b in 0..n {
         let xb = &x[b * cin * h * w..(b + 1) * cin * h * w];
-        let yb = &mut y[b * cout * ho * wo..(b + 1) * cout * ho * wo];
         let mut oy0 = 0;
         while oy0 < ho {
             let oy1 = (oy0 + rows_per_chunk).min(ho);
             let len = (oy1 - oy0) * wo;
             let cols = &mut cols[..rows * len];
             im2col(xb, s, oy0, oy1, cols);
-            // y[cout x len] (= bias) += W[cout x rows] * cols[rows x len]
-            // SAFETY: `yb` holds cout rows of ho*wo (columns oy0*wo..oy1*wo written), `weight`
-            // is cout x rows and `cols` rows x len, all row-major; lengths checked above.
-            unsafe {
-                gemm::gemm(
-                    cout,
-                    len,
-                    rows,
-                    yb.as_mut_ptr().add(oy0 * wo),
-                    1,
-                    (ho * wo) as isize,
-                    true,
-                    weight.as_ptr(),
-                    1,
-                    rows as isize,
-                    cols.as_ptr(),
-                    1,
-                    len as isize,
-                    1.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    gemm::Parallelism::Rayon(threads),
-                );
-            }
+            f(b, oy0, len, cols);
             oy0 = oy1;
         }
     }
-    y
 }
 
 /// Columns of output rows `oy0..oy1` of one image: row `(ci, ky, kx)` holds the input value each
