@@ -52,7 +52,7 @@ impl PhaseAxis {
     fn new(k: usize, stride: usize, pad: usize, len_in: usize, len_out: usize) -> Self {
         assert!(
             pad < k,
-            "conv_grad: padding {pad} must be below the kernel size {k}"
+            "input_grad: padding {pad} must be below the kernel size {k}"
         );
         let (k, s, p) = (k as i64, stride as i64, pad as i64);
         let dhi = (0..s)
