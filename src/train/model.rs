@@ -82,13 +82,13 @@ fn reflect_index<B: Backend>(n: usize, p: usize, device: &B::Device) -> Tensor<B
     Tensor::from_data(TensorData::new(idx, [n + 2 * p]), device)
 }
 
-/// `ConvTranspose2d(k=3, stride=2, padding=1, output_padding=1)` (weight [C_in, C_out, 3, 3]) as a
-/// sub-pixel convolution: each of the four output phases (even/odd row x even/odd column) is a
-/// 2x2 convolution of the input, so one stride-1 `conv2d` with 4 x C_out channels followed by a
-/// depth-to-space shuffle gives the same output. flex's `conv2d` is tiled and parallel; its
+/// `ConvTranspose2d(k=3, stride=2, padding=1, output_padding=1)` (weight [C_in, C_out, 3, 3]) as
+/// a sub-pixel convolution: it is the input gradient of a 3x3, stride-2, padding-1 convolution,
+/// which [`backward::transposed_by_phases`] computes as one stride-1 convolution over the four output
+/// phases (2x2 sub-kernels of the weight) and a depth-to-space shuffle. flex's
 /// `conv_transpose2d` scatters its columns (col2im) on one thread, element by element.
 ///
-/// The 2x2 kernels are a fixed linear map of the 3x3 weight (a matmul with a 0/1 matrix), so
+/// The sub-kernels are a fixed linear map of the 3x3 weight (a matmul with a 0/1 matrix), so
 /// gradients reach the `ConvTranspose2d` parameters unchanged and checkpoints are unaffected.
 pub fn conv_transpose3_s2<B: Backend>(
     x: Tensor<B, 4>,
@@ -102,42 +102,13 @@ pub fn conv_transpose3_s2<B: Backend>(
         (cin, 3, 3),
         "conv_transpose3_s2 needs a [C_in, C_out, 3, 3] weight"
     );
-    let device = x.device();
-    // Output row 2m + phase reads input rows m + d (d = 0, 1) through kernel row TAP[phase][d]:
-    // out = 2 * in + k - 1, so even rows take k = 1 at d = 0; odd rows k = 2 at d = 0, k = 0 at d = 1.
-    const TAP: [[Option<usize>; 2]; 2] = [[Some(1), None], [Some(2), Some(0)]];
-    let mut map = vec![0.0f32; 9 * 16];
-    for py in 0..2 {
-        for px in 0..2 {
-            for dy in 0..2 {
-                for dx in 0..2 {
-                    if let (Some(ky), Some(kx)) = (TAP[py][dy], TAP[px][dx]) {
-                        map[(ky * 3 + kx) * 16 + ((py * 2 + px) * 2 + dy) * 2 + dx] = 1.0;
-                    }
-                }
-            }
-        }
-    }
-    let map = Tensor::<B, 2>::from_data(TensorData::new(map, [9, 16]), &device);
-    // [C_in * C_out, 9] x [9, 16] -> (C_in, C_out, phase, dy, dx) -> (phase, C_out, C_in, dy, dx).
-    let kernel = weight
-        .reshape([cin * cout, 9])
-        .matmul(map)
-        .reshape([cin, cout, 4, 2, 2])
-        .permute([2, 1, 0, 3, 4])
-        .reshape([4 * cout, cin, 2, 2]);
-    let bias = bias.map(|b| Tensor::cat(vec![b; 4], 0));
-    // Padding 1 on every side; output (i, j) then reads input rows i-1, i: keep i = 1..=h.
-    let y = backward::conv2d(
+    backward::transposed_by_phases(
         x,
-        kernel,
+        weight,
         bias,
-        burn::tensor::ops::ConvOptions::new([1, 1], [1, 1], [1, 1], 1),
-    );
-    y.slice([0..n, 0..4 * cout, 1..h + 1, 1..w + 1])
-        .reshape([n, 2, 2, cout, h, w])
-        .permute([0, 3, 4, 1, 5, 2])
-        .reshape([n, cout, 2 * h, 2 * w])
+        [n, cout, 2 * h, 2 * w],
+        &burn::tensor::ops::ConvOptions::new([2, 2], [1, 1], [1, 1], 1),
+    )
 }
 
 /// InstanceNorm2d without affine parameters (biased variance, eps 1e-5), as CycleGAN uses it:

@@ -93,7 +93,21 @@ pub fn input_grad<B: Backend>(
     grad: Tensor<B, 4>,
     options: &ConvOptions<2>,
 ) -> Tensor<B, 4> {
-    let [n, cin, h, w] = x_dims;
+    transposed_by_phases(grad, weight, None, x_dims, options)
+}
+
+/// The transposed convolution of `x` with `weight` (`[C_in, C_out, kh, kw]` as the transposed
+/// convolution reads it; `[C_out, C_in, ..]` of the convolution it undoes) to an output of
+/// `out_dims`, plus `bias` per output channel: the input gradient of that convolution, by
+/// phases. Differentiable: it runs on [`conv2d`].
+pub fn transposed_by_phases<B: Backend>(
+    grad: Tensor<B, 4>,
+    weight: Tensor<B, 4>,
+    bias: Option<Tensor<B, 1>>,
+    out_dims: [usize; 4],
+    options: &ConvOptions<2>,
+) -> Tensor<B, 4> {
+    let [n, cin, h, w] = out_dims;
     let [cout, _, kh, kw] = weight.dims();
     let [_, _, ho, wo] = grad.dims();
     let ay = PhaseAxis::new(kh, options.stride[0], options.padding[0], h, ho);
@@ -123,11 +137,16 @@ pub fn input_grad<B: Backend>(
         .reshape([cout, cin, phases, ay.taps, ax.taps])
         .permute([2, 1, 0, 3, 4])
         .reshape([phases * cin, cout, ay.taps, ax.taps]);
-    let y = forward_gemm(
+    // Each phase's channels get the output channel's bias.
+    let bias = bias.map(|b| Tensor::cat(vec![b; phases], 0));
+    // Through the dispatcher, so this stays differentiable under autodiff (the transposed
+    // convolution of `conv_transpose3_s2` uses it there); on the plain CPU backends it is the
+    // GEMM kernel.
+    let y = conv2d(
         grad,
         kernel,
-        None,
-        &ConvOptions::new([1, 1], [ay.pad, ax.pad], [1, 1], 1),
+        bias,
+        ConvOptions::new([1, 1], [ay.pad, ax.pad], [1, 1], 1),
     );
     let y = y.slice([
         0..n,
@@ -139,10 +158,14 @@ pub fn input_grad<B: Backend>(
         return y;
     }
     let (sy, sx) = (ay.stride, ax.stride);
-    y.reshape([n, sy, sx, cin, ay.rows, ax.rows])
+    let y = y
+        .reshape([n, sy, sx, cin, ay.rows, ax.rows])
         .permute([0, 3, 4, 1, 5, 2])
-        .reshape([n, cin, ay.rows * sy, ax.rows * sx])
-        .slice([0..n, 0..cin, 0..h, 0..w])
+        .reshape([n, cin, ay.rows * sy, ax.rows * sx]);
+    if (ay.rows * sy, ax.rows * sx) == (h, w) {
+        return y;
+    }
+    y.slice([0..n, 0..cin, 0..h, 0..w])
 }
 
 /// `conv2d(x, weight, bias, options)` (groups 1, dilation 1) on a CPU backend: the tensors'

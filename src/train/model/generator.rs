@@ -42,12 +42,12 @@ impl<B: Backend> Up<B> {
     fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         if let Some(t) = &self.transpose {
             if B::ad_enabled(&x.device()) {
-                // Training: the sub-pixel form's backward would run a conv_transpose2d (serial
-                // col2im in flex) for the input gradient; the transposed conv's is a conv2d.
+                // Training: the sub-pixel form measured no faster there (its permute and slice
+                // copies eat what the convolution saves, docs/benchmarks.md).
                 return t.forward(x);
             }
             // Inference: ConvTranspose3 s2 p1 op1 (as built in `Generator::new`) as a sub-pixel
-            // conv: flex's parallel conv2d instead of its serial col2im (docs/benchmarks.md).
+            // conv instead of flex's serial col2im (docs/benchmarks.md).
             return conv_transpose3_s2(x, t.weight.val(), t.bias.as_ref().map(|b| b.val()));
         }
         let [_, _, h, w] = x.dims();
