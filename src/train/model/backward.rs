@@ -14,21 +14,29 @@
 //!     there, 118 ms against 4.5 ms). Split into its stride x stride phases, the input gradient
 //!     is one stride-1 convolution of the output gradient with sub-kernels of the flipped
 //!     weight, then a depth-to-space interleave. Strided layers keep burn's.
+//! - the bias gradient as per-channel sums over raw slices (burn's `conv2d_bias_backward` took
+//!   8% of a single_style step);
 //! - [`reflect_pad`]: reflection padding's backward folds the mirrored border rows and columns
-//!   back onto the edge with contiguous slices and adds, where the index select's backward is a
-//!   `select_add` that computes every element's destination (5% of a single_style step).
+//!   back onto the rows they copied, one pass over raw slices ([`fold_reflection`]), where the
+//!   index select's backward is a `select_add` that computes every element's destination.
+//!
+//! The kernels read flex tensors in place ([`with_values`]): the autodiff graph holds the same
+//! tensors, so reading them out would copy every activation once per use.
 
+use super::norm;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::autodiff::NodeId;
+use burn::backend::flex::FlexTensor;
 use burn::backend::{Autodiff, Flex, NdArray};
 use burn::nn::conv::Conv2d;
 use burn::nn::PaddingConfig2d;
 use burn::prelude::*;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::TensorPrimitive;
+use rayon::prelude::*;
 use std::any::{Any, TypeId};
 
 /// One spatial axis of the phase decomposition of a strided convolution's input gradient.
@@ -192,12 +200,54 @@ pub fn forward_gemm<B: Backend>(
         padding: options.padding,
     };
     let bias = bias.map(values);
-    let y = gemm_conv::forward_f32(&values(x), &values(weight), bias.as_deref(), &shape);
+    let y = with_values(x, |x| {
+        with_values(weight, |w| {
+            gemm_conv::forward_f32(x, w, bias.as_deref(), &shape)
+        })
+    });
     Tensor::from_data(TensorData::new(y, [n, cout, ho, wo]), &device)
 }
 
+/// The gradient of a convolution's bias: the output gradient summed over samples and pixels.
+fn bias_grad<B: Backend>(grad: Tensor<B, 4>) -> Tensor<B, 1> {
+    let [n, c, h, w] = grad.dims();
+    let device = grad.device();
+    let db = with_values(grad, |g| {
+        (0..c)
+            .map(|ch| {
+                (0..n)
+                    .map(|s| norm::sum(&g[(s * c + ch) * h * w..][..h * w]))
+                    .sum::<f32>()
+            })
+            .collect::<Vec<_>>()
+    });
+    Tensor::from_data(TensorData::new(db, [c]), &device)
+}
+
+/// `f` over a tensor's `f32` values in row-major order: borrowed from flex's storage where
+/// they lie contiguous (no copy of a tensor the autodiff graph also holds), read out otherwise.
+pub(super) fn with_values<B: Backend, const D: usize, R>(
+    t: Tensor<B, D>,
+    f: impl FnOnce(&[f32]) -> R,
+) -> R {
+    if is::<B, Flex>() {
+        let t: FlexTensor = cast(t.into_primitive().tensor());
+        if let Some(v) = t.as_slice::<f32>() {
+            return f(v);
+        }
+        let t = t.to_contiguous();
+        if let Some(v) = t.as_slice::<f32>() {
+            return f(v);
+        }
+        return f(&values(Tensor::<Flex, D>::from_primitive(
+            TensorPrimitive::Float(t),
+        )));
+    }
+    f(&values(t))
+}
+
 /// A tensor's values as `f32`, in row-major order.
-fn values<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
+pub(super) fn values<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
     t.into_data()
         .convert::<f32>()
         .into_vec()
@@ -221,7 +271,9 @@ pub fn weight_grad<B: Backend>(
         stride: options.stride,
         padding: options.padding,
     };
-    let dw = gemm_conv::weight_grad_f32(&values(x), &values(grad), &shape);
+    let dw = with_values(x, |x| {
+        with_values(grad, |g| gemm_conv::weight_grad_f32(x, g, &shape))
+    });
     Tensor::from_data(TensorData::new(dw, weight_dims), &device)
 }
 
@@ -280,8 +332,8 @@ pub fn conv2d<B: Backend>(
 /// folds the borders back; elsewhere one index select per dim.
 pub fn reflect_pad<B: Backend>(x: Tensor<B, 4>, p: usize) -> Tensor<B, 4> {
     let [_, _, h, w] = x.dims();
-    // The fold needs the two mirrored strips of each dim apart: n >= 2p + 2.
-    let foldable = h >= 2 * p + 2 && w >= 2 * p + 2;
+    // Reflection needs p < H, W; the select reports the error otherwise.
+    let foldable = p < h && p < w;
     match cpu::<B>() {
         Some(Cpu::Flex) if foldable => cast(tracked_pad::<Flex>(cast(x), p)),
         Some(Cpu::NdArray) if foldable => cast(tracked_pad::<NdArray>(cast(x), p)),
@@ -291,13 +343,13 @@ pub fn reflect_pad<B: Backend>(x: Tensor<B, 4>, p: usize) -> Tensor<B, 4> {
 
 /// The CPU backends this module has kernels for: training on flex or ndarray, or either one
 /// without autodiff.
-enum Cpu {
+pub(super) enum Cpu {
     Flex,
     NdArray,
     Inference,
 }
 
-fn cpu<B: Backend>() -> Option<Cpu> {
+pub(super) fn cpu<B: Backend>() -> Option<Cpu> {
     if is::<B, Autodiff<Flex>>() {
         Some(Cpu::Flex)
     } else if is::<B, Autodiff<NdArray>>() {
@@ -314,7 +366,7 @@ fn is<T: 'static, U: 'static>() -> bool {
 }
 
 /// Move a value between two names of the same type (checked by [`is`] before the call).
-fn cast<T: 'static, U: 'static>(value: T) -> U {
+pub(super) fn cast<T: 'static, U: 'static>(value: T) -> U {
     *(Box::new(value) as Box<dyn Any>)
         .downcast::<U>()
         .expect("backward: backend types checked before the cast")
@@ -324,7 +376,7 @@ fn cast<T: 'static, U: 'static>(value: T) -> U {
 struct ConvBackward;
 
 impl<I: Backend> Backward<I, 3> for ConvBackward {
-    type State = (NodeId, NodeId, NodeId, ConvOptions<2>);
+    type State = (NodeId, NodeId, ConvOptions<2>);
 
     fn backward(
         self,
@@ -334,15 +386,13 @@ impl<I: Backend> Backward<I, 3> for ConvBackward {
     ) {
         let [node_x, node_w, node_b] = ops.parents;
         let grad: I::FloatTensorPrimitive = grads.consume::<I>(&ops.node);
-        let (x_state, w_state, b_state, options) = ops.state;
+        let (x_state, w_state, options) = ops.state;
         let x: I::FloatTensorPrimitive = checkpointer.retrieve_node_output(x_state);
         let weight: I::FloatTensorPrimitive = checkpointer.retrieve_node_output(w_state);
-        if let Some(node) = node_b {
-            let bias = checkpointer.retrieve_node_output(b_state);
-            let db = I::conv2d_bias_backward(x.clone(), bias, grad.clone());
-            grads.register::<I>(node.id, db);
-        }
         let (x, weight, grad) = (float::<I, 4>(x), float::<I, 4>(weight), float::<I, 4>(grad));
+        if let Some(node) = node_b {
+            grads.register::<I>(node.id, bias_grad(grad.clone()).into_primitive().tensor());
+        }
         if let Some(node) = node_w {
             let dw = weight_grad(x.clone(), weight.dims(), grad.clone(), &options);
             grads.register::<I>(node.id, dw.into_primitive().tensor());
@@ -368,7 +418,7 @@ impl<I: Backend> Backward<I, 3> for ConvBackward {
     }
 }
 
-fn float<I: Backend, const D: usize>(t: I::FloatTensorPrimitive) -> Tensor<I, D> {
+pub(super) fn float<I: Backend, const D: usize>(t: I::FloatTensorPrimitive) -> Tensor<I, D> {
     Tensor::from_primitive(TensorPrimitive::Float(t))
 }
 
@@ -393,17 +443,13 @@ fn tracked_conv<I: Backend>(
         OpsKind::Tracked(mut prep) => {
             let x_state = prep.checkpoint(&x);
             let w_state = prep.checkpoint(&weight);
-            let b_state = prep.checkpoint(&bias);
             let y = forward_gemm(
                 float::<I, 4>(x.primitive),
                 float(weight.primitive),
                 Some(float(bias.primitive)),
                 &options,
             );
-            prep.finish(
-                (x_state, w_state, b_state, options),
-                y.into_primitive().tensor(),
-            )
+            prep.finish((x_state, w_state, options), y.into_primitive().tensor())
         }
         OpsKind::UnTracked(prep) => {
             let y = forward_gemm(
@@ -434,28 +480,52 @@ impl<I: Backend> Backward<I, 1> for PadBackward {
         let grad = grads.consume::<I>(&ops.node);
         if let Some(node) = node_x {
             let p = ops.state;
-            let g = fold_reflection(fold_reflection(float::<I, 4>(grad), 3, p), 2, p);
+            let grad = float::<I, 4>(grad);
+            let (device, [n, c, hp, wp]) = (grad.device(), grad.dims());
+            let g = with_values(grad, |g| fold_reflection(g, [n, c, hp, wp], p));
+            let g = Tensor::<I, 4>::from_data(
+                TensorData::new(g, [n, c, hp - 2 * p, wp - 2 * p]),
+                &device,
+            );
             grads.register::<I>(node.id, g.into_primitive().tensor());
         }
     }
 }
 
-/// The adjoint of reflection padding along `dim`: a padded length n + 2p back to n, the
-/// mirrored strips added onto the rows they copied (1..=p and n-1-p..n-1). Needs n >= 2p + 2.
-pub fn fold_reflection<B: Backend>(g: Tensor<B, 4>, dim: usize, p: usize) -> Tensor<B, 4> {
-    if p == 0 {
-        return g;
-    }
-    let n = g.dims()[dim] - 2 * p;
-    let flipped = |start| g.clone().narrow(dim, start, p).flip([dim as isize]);
-    let (before, after) = (flipped(0), flipped(n + p));
-    let center = |start, len| g.clone().narrow(dim, p + start, len);
-    let mut parts = vec![center(0, 1), center(1, p) + before];
-    if n > 2 * p + 2 {
-        parts.push(center(p + 1, n - 2 * p - 2));
-    }
-    parts.extend([center(n - 1 - p, p) + after, center(n - 1, 1)]);
-    Tensor::cat(parts, dim)
+/// The adjoint of reflection padding by `p` (`g`: `[N, C, H + 2p, W + 2p]`, p < H, W): each
+/// padded element's gradient added onto the element it mirrors, in parallel over the planes.
+pub fn fold_reflection(g: &[f32], dims: [usize; 4], p: usize) -> Vec<f32> {
+    let [n, c, hp, wp] = dims;
+    let (h, w) = (hp - 2 * p, wp - 2 * p);
+    assert!(p < h && p < w, "fold_reflection: padding {p} of {h}x{w}");
+    assert_eq!(g.len(), n * c * hp * wp, "fold_reflection: gradient length");
+    // The source of padded index i (0..len + 2p) of a dim of length len.
+    let source = |i: usize, len: usize| {
+        let i = i as isize - p as isize;
+        let last = len as isize - 1;
+        (if i < 0 {
+            -i
+        } else if i > last {
+            2 * last - i
+        } else {
+            i
+        }) as usize
+    };
+    let mut out = vec![0.0f32; n * c * h * w];
+    out.par_chunks_mut(h * w)
+        .zip(g.par_chunks(hp * wp))
+        .for_each(|(out, g)| {
+            for (r, row) in g.chunks(wp).enumerate() {
+                let dst = &mut out[source(r, h) * w..][..w];
+                for (d, v) in dst.iter_mut().zip(&row[p..p + w]) {
+                    *d += v;
+                }
+                for col in (0..p).chain(p + w..wp) {
+                    dst[source(col, w)] += row[col];
+                }
+            }
+        });
+    out
 }
 
 /// Reflection padding on `Autodiff<I>` with [`PadBackward`] as its backward step.
