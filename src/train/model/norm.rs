@@ -199,15 +199,6 @@ mod tests {
     }
 
     #[test]
-    fn planes_come_out_with_zero_mean_and_unit_variance() {
-        let y = instance_norm(input::<Flex>([2, 3, 9, 11]));
-        let mean = y.clone().mean_dim(3).mean_dim(2);
-        let var = y.square().mean_dim(3).mean_dim(2);
-        close(mean, Tensor::zeros([2, 3, 1, 1], &Default::default()), 1e-5);
-        close(var, Tensor::ones([2, 3, 1, 1], &Default::default()), 1e-3);
-    }
-
-    #[test]
     fn a_constant_plane_normalises_to_zeros_without_nan() {
         let y = instance_norm(Tensor::<Flex, 4>::full(
             [1, 2, 4, 4],
