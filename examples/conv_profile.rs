@@ -1,6 +1,7 @@
 //! Per-layer timing of the convolutions in the single_style bench workload on flex: forward,
 //! input gradient and weight gradient as burn computes them, beside the phase-split input
-//! gradient of `atelier::train::model::backward`. Run:
+//! gradient of `atelier::train::model::backward`; then the generator's two transposed
+//! upsampling layers, forward and backward under autodiff, burn's against atelier's. Run:
 //! `cargo run --release --example conv_profile -- [threads]`.
 
 use atelier::train::model::backward;
@@ -121,4 +122,46 @@ fn main() {
         "{:<14} {:>5} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1}",
         "total x count", "", tot[0], tot[1], tot[2], tot[3], tot[4], tot[5]
     );
+    transposed();
+}
+
+/// ConvTranspose3 s2 p1 op1 at the single_style generator's shapes: forward, then the input,
+/// weight and bias gradients, through burn's `ConvTranspose2d::forward` and through
+/// `backward::conv_transpose_forward`.
+fn transposed() {
+    use burn::backend::Autodiff;
+    use burn::nn::conv::ConvTranspose2dConfig;
+    type A = Autodiff<B>;
+    let dev = Default::default();
+    println!("\n{:<22} {:>9} {:>9}", "fwd + bwd (ms)", "burn", "atelier");
+    for (cin, size) in [(128, 32), (64, 64)] {
+        let t = ConvTranspose2dConfig::new([cin, cin / 2], [3, 3])
+            .with_stride([2, 2])
+            .with_padding([1, 1])
+            .with_padding_out([1, 1])
+            .init::<A>(&dev);
+        let x = Tensor::<A, 4>::random([4, cin, size, size], Distribution::Normal(0.0, 1.0), &dev);
+        let g = Tensor::<A, 4>::random(
+            [4, cin / 2, 2 * size, 2 * size],
+            Distribution::Normal(0.0, 1.0),
+            &dev,
+        );
+        let step = |ours: bool| {
+            let x = x.clone().require_grad();
+            let y = if ours {
+                backward::conv_transpose_forward(&t, x.clone())
+            } else {
+                t.forward(x.clone())
+            };
+            let grads = (y * g.clone()).sum().backward();
+            x.grad(&grads).expect("x gradient")
+        };
+        let [burn, ours] = [false, true].map(|o| time(|| step(o)));
+        println!(
+            "{:<22} {:>9.2} {:>9.2}",
+            format!("up {cin}->{} @{size}", cin / 2),
+            burn,
+            ours
+        );
+    }
 }

@@ -139,6 +139,9 @@ pub enum Upsample {
     Transpose,
     /// Nearest 2x resize followed by a 3x3 convolution.
     Resize,
+    /// Bilinear 2x resize followed by a 3x3 convolution: no pixel of the resize's output
+    /// repeats its neighbour, so the stage itself cannot lay a 2-pixel grid.
+    Bilinear,
 }
 
 /// ResNet generator: G(width, blocks).

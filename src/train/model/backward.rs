@@ -16,6 +16,8 @@
 //!     weight, then a depth-to-space interleave. Strided layers keep burn's.
 //! - the bias gradient as per-channel sums over raw slices (burn's `conv2d_bias_backward` took
 //!   8% of a single_style step);
+//! - [`conv_transpose_forward`] (module `transpose`): `ConvTranspose2d` layers from the same
+//!   kernels, forward by phases, both gradients as the convolution's;
 //! - [`reflect_pad`]: reflection padding's backward folds the mirrored border rows and columns
 //!   back onto the rows they copied, one pass over raw slices ([`fold_reflection`]), where the
 //!   index select's backward is a `select_add` that computes every element's destination.
@@ -147,9 +149,9 @@ pub fn transposed_by_phases<B: Backend>(
         .reshape([phases * cin, cout, ay.taps, ax.taps]);
     // Each phase's channels get the output channel's bias.
     let bias = bias.map(|b| Tensor::cat(vec![b; phases], 0));
-    // Through the dispatcher, so this stays differentiable under autodiff (the transposed
-    // convolution of `conv_transpose3_s2` uses it there); on the plain CPU backends it is the
-    // GEMM kernel.
+    // Through the dispatcher: on the plain CPU backends (where the backward steps and
+    // `conv_transpose_forward` call this) it is the GEMM kernel; on any other backend it stays
+    // differentiable.
     let y = conv2d(
         grad,
         kernel,
@@ -548,5 +550,8 @@ fn tracked_pad<I: Backend>(x: Tensor<Autodiff<I>, 4>, p: usize) -> Tensor<Autodi
 }
 
 mod gemm_conv;
+mod transpose;
+
+pub use transpose::conv_transpose_forward;
 #[cfg(test)]
 mod tests;

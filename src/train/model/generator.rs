@@ -1,11 +1,12 @@
 //! ResNet generator G(width, blocks), content -> stylized, fully convolutional (any input size
 //! divisible by 4): ReflPad3 Conv7 IN ReLU, 2x [Conv3 s2 IN ReLU], blocks x residual
 //! [ReflPad1 Conv3 IN ReLU ReflPad1 Conv3 IN], 2x [up IN ReLU], ReflPad3 Conv7 Tanh. "up" is
-//! ConvTranspose3 s2 p1 op1 (the reference) or nearest 2x + ReflPad1 Conv3 (no checkerboard).
+//! ConvTranspose3 s2 p1 op1 (the reference), or a nearest or bilinear 2x resize + ReflPad1 Conv3
+//! (no checkerboard from the stage itself).
 //! With `residual`, the head's output is added to atanh(photo) before the tanh, so the network
 //! learns a change to the photo rather than a whole new image.
 
-use super::{backward, conv_transpose3_s2, instance_norm, reflect_pad};
+use super::{backward, instance_norm, reflect_pad};
 use crate::spec::{GeneratorSpec, Upsample};
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::PaddingConfig2d;
@@ -36,26 +37,60 @@ impl<B: Backend> ResBlock<B> {
 pub struct Up<B: Backend> {
     transpose: Option<ConvTranspose2d<B>>,
     resize_conv: Option<Conv2d<B>>,
+    /// Resize bilinearly instead of to the nearest pixel (with `resize_conv`).
+    #[module(skip)]
+    bilinear: bool,
+}
+
+/// Each element's two neighbours along `dim` (the one before, the one after), with the edge
+/// element standing in for its missing neighbour: `(x[i-1], x[i+1])`, both shaped like `x`.
+fn neighbours<B: Backend>(x: &Tensor<B, 4>, dim: usize) -> (Tensor<B, 4>, Tensor<B, 4>) {
+    let n = x.dims()[dim];
+    if n == 1 {
+        return (x.clone(), x.clone());
+    }
+    let edge = |at: usize| x.clone().narrow(dim, at, 1);
+    (
+        Tensor::cat(vec![edge(0), x.clone().narrow(dim, 0, n - 1)], dim),
+        Tensor::cat(vec![x.clone().narrow(dim, 1, n - 1), edge(n - 1)], dim),
+    )
+}
+
+/// Bilinear 2x upsampling along `dim` (half-pixel centres, edges clamped, like PyTorch's
+/// `align_corners=False`): output 2i is 3/4 x[i] + 1/4 x[i-1], output 2i+1 is 3/4 x[i] + 1/4
+/// x[i+1]. Built from slices so that every backend differentiates it (burn's CUDA backend has
+/// no bilinear interpolation backward).
+fn upsample2_linear<B: Backend>(x: Tensor<B, 4>, dim: usize) -> Tensor<B, 4> {
+    let (prev, next) = neighbours(&x, dim);
+    let center = x * 0.75;
+    let even = center.clone() + prev * 0.25;
+    let odd = center + next * 0.25;
+    // Interleave: stack after `dim` and fold the pair into it.
+    let mut dims = even.dims();
+    dims[dim] *= 2;
+    Tensor::stack::<5>(vec![even, odd], dim + 1).reshape(dims)
+}
+
+/// Bilinear 2x upsampling of an NCHW batch.
+fn upsample2_bilinear<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
+    upsample2_linear(upsample2_linear(x, 2), 3)
 }
 
 impl<B: Backend> Up<B> {
     fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         if let Some(t) = &self.transpose {
-            if B::ad_enabled(&x.device()) {
-                // Training: the sub-pixel form measured no faster there (its permute and slice
-                // copies eat what the convolution saves, docs/benchmarks.md).
-                return t.forward(x);
-            }
-            // Inference: ConvTranspose3 s2 p1 op1 (as built in `Generator::new`) as a sub-pixel
-            // conv instead of flex's serial col2im (docs/benchmarks.md).
-            return conv_transpose3_s2(x, t.weight.val(), t.bias.as_ref().map(|b| b.val()));
+            return backward::conv_transpose_forward(t, x);
         }
         let [_, _, h, w] = x.dims();
-        let x = interpolate(
-            x,
-            [h * 2, w * 2],
-            InterpolateOptions::new(InterpolateMode::Nearest),
-        );
+        let x = if self.bilinear {
+            upsample2_bilinear(x)
+        } else {
+            interpolate(
+                x,
+                [h * 2, w * 2],
+                InterpolateOptions::new(InterpolateMode::Nearest),
+            )
+        };
         match &self.resize_conv {
             Some(conv) => backward::conv_forward(conv, reflect_pad(x, 1)),
             None => x,
@@ -111,10 +146,12 @@ impl<B: Backend> Generator<B> {
                                 .init(device),
                         ),
                         resize_conv: None,
+                        bilinear: false,
                     },
-                    Upsample::Resize => Up {
+                    Upsample::Resize | Upsample::Bilinear => Up {
                         transpose: None,
                         resize_conv: Some(conv(cin, cin / 2, 3).init(device)),
+                        bilinear: spec.upsample == Upsample::Bilinear,
                     },
                 }
             })
@@ -204,5 +241,38 @@ mod tests {
             .max()
             .into_scalar();
         assert!(flat < 1e-6, "{flat}");
+    }
+
+    #[test]
+    fn bilinear_upsampling_matches_burns_half_pixel_interpolation() {
+        let dev = Default::default();
+        for [h, w] in [[5, 7], [1, 4], [8, 8]] {
+            let x = Tensor::<Flex, 4>::random(
+                [2, 3, h, w],
+                burn::tensor::Distribution::Uniform(-1.0, 1.0),
+                &dev,
+            );
+            let ours = upsample2_bilinear(x.clone());
+            let burns = interpolate(
+                x,
+                [2 * h, 2 * w],
+                InterpolateOptions::new(InterpolateMode::Bilinear).with_align_corners(false),
+            );
+            assert_eq!(ours.dims(), [2, 3, 2 * h, 2 * w]);
+            let err: f32 = (ours - burns).abs().max().into_scalar();
+            assert!(err < 1e-5, "{h}x{w}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_bilinear_stage_passes_gradient_to_every_input_pixel() {
+        type Ad = burn::backend::Autodiff<Flex>;
+        let dev = Default::default();
+        let x = Tensor::<Ad, 4>::ones([1, 1, 3, 4], &dev).require_grad();
+        let grads = upsample2_bilinear(x.clone()).sum().backward();
+        let g = x.grad(&grads).unwrap();
+        // Each input pixel's weights over the output sum to 4 (2x2 outputs per input).
+        let err: f32 = (g - 4.0).abs().max().into_scalar();
+        assert!(err < 1e-5, "{err}");
     }
 }
