@@ -40,6 +40,7 @@ use burn::tensor::ops::ConvOptions;
 use burn::tensor::TensorPrimitive;
 use rayon::prelude::*;
 use std::any::{Any, TypeId};
+use std::marker::PhantomData;
 
 /// One spatial axis of the phase decomposition of a strided convolution's input gradient.
 #[derive(Debug, Clone)]
@@ -374,11 +375,64 @@ pub(super) fn cast<T: 'static, U: 'static>(value: T) -> U {
         .expect("backward: backend types checked before the cast")
 }
 
-#[derive(Debug)]
-struct ConvBackward;
+/// How a layer's weight and input gradients are computed, from its options; the rest of its
+/// backward step (checkpointed tensors, the bias gradient) is [`LayerBackward`]'s.
+pub(super) trait LayerGrads: Clone + Send + std::fmt::Debug + 'static {
+    fn weight_grad<I: Backend>(
+        &self,
+        x: Tensor<I, 4>,
+        weight_dims: [usize; 4],
+        grad: Tensor<I, 4>,
+    ) -> Tensor<I, 4>;
+    fn input_grad<I: Backend>(
+        &self,
+        x: Tensor<I, 4>,
+        weight: Tensor<I, 4>,
+        grad: Tensor<I, 4>,
+    ) -> Tensor<I, 4>;
+}
 
-impl<I: Backend> Backward<I, 3> for ConvBackward {
-    type State = (NodeId, NodeId, ConvOptions<2>);
+/// A convolution's gradients.
+impl LayerGrads for ConvOptions<2> {
+    fn weight_grad<I: Backend>(
+        &self,
+        x: Tensor<I, 4>,
+        weight_dims: [usize; 4],
+        grad: Tensor<I, 4>,
+    ) -> Tensor<I, 4> {
+        weight_grad(x, weight_dims, grad, self)
+    }
+
+    fn input_grad<I: Backend>(
+        &self,
+        x: Tensor<I, 4>,
+        weight: Tensor<I, 4>,
+        grad: Tensor<I, 4>,
+    ) -> Tensor<I, 4> {
+        let [cout, cin, _, _] = weight.dims();
+        // Phases gather C_out x kh x kw values per input pixel and, for strided layers,
+        // compute stride^2 sub-kernels padded to one size: they win for stride 1 unless
+        // the layer widens more than twofold, and for any layer that narrows twofold.
+        let phases = (self.stride == [1, 1] && cout <= 2 * cin) || cout * 2 <= cin;
+        if phases {
+            return input_grad(x.dims(), weight, grad, self);
+        }
+        float(I::conv2d_x_backward(
+            x.into_primitive().tensor(),
+            weight.into_primitive().tensor(),
+            grad.into_primitive().tensor(),
+            self.clone(),
+        ))
+    }
+}
+
+/// The backward step of a layer with an input, a weight and a bias, whose options `S` say how
+/// the weight and input gradients are computed.
+#[derive(Debug)]
+struct LayerBackward<S>(PhantomData<S>);
+
+impl<I: Backend, S: LayerGrads> Backward<I, 3> for LayerBackward<S> {
+    type State = (NodeId, NodeId, S);
 
     fn backward(
         self,
@@ -387,34 +441,19 @@ impl<I: Backend> Backward<I, 3> for ConvBackward {
         checkpointer: &mut Checkpointer,
     ) {
         let [node_x, node_w, node_b] = ops.parents;
-        let grad: I::FloatTensorPrimitive = grads.consume::<I>(&ops.node);
-        let (x_state, w_state, options) = ops.state;
-        let x: I::FloatTensorPrimitive = checkpointer.retrieve_node_output(x_state);
-        let weight: I::FloatTensorPrimitive = checkpointer.retrieve_node_output(w_state);
-        let (x, weight, grad) = (float::<I, 4>(x), float::<I, 4>(weight), float::<I, 4>(grad));
+        let grad = float::<I, 4>(grads.consume::<I>(&ops.node));
+        let (x_state, w_state, layer) = ops.state;
+        let x = float::<I, 4>(checkpointer.retrieve_node_output(x_state));
+        let weight = float::<I, 4>(checkpointer.retrieve_node_output(w_state));
         if let Some(node) = node_b {
             grads.register::<I>(node.id, bias_grad(grad.clone()).into_primitive().tensor());
         }
         if let Some(node) = node_w {
-            let dw = weight_grad(x.clone(), weight.dims(), grad.clone(), &options);
+            let dw = layer.weight_grad(x.clone(), weight.dims(), grad.clone());
             grads.register::<I>(node.id, dw.into_primitive().tensor());
         }
         if let Some(node) = node_x {
-            let [cout, cin, _, _] = weight.dims();
-            // Phases gather C_out x kh x kw values per input pixel and, for strided layers,
-            // compute stride^2 sub-kernels padded to one size: they win for stride 1 unless
-            // the layer widens more than twofold, and for any layer that narrows twofold.
-            let phases = (options.stride == [1, 1] && cout <= 2 * cin) || cout * 2 <= cin;
-            let dx = if phases {
-                input_grad(x.dims(), weight, grad, &options)
-            } else {
-                float(I::conv2d_x_backward(
-                    x.into_primitive().tensor(),
-                    weight.into_primitive().tensor(),
-                    grad.into_primitive().tensor(),
-                    options,
-                ))
-            };
+            let dx = layer.input_grad(x, weight, grad);
             grads.register::<I>(node.id, dx.into_primitive().tensor());
         }
     }
@@ -424,20 +463,43 @@ pub(super) fn float<I: Backend, const D: usize>(t: I::FloatTensorPrimitive) -> T
     Tensor::from_primitive(TensorPrimitive::Float(t))
 }
 
-/// The convolution on `Autodiff<I>` with [`ConvBackward`] as its backward step.
+/// The convolution on `Autodiff<I>`, its backward through [`LayerBackward`].
 fn tracked_conv<I: Backend>(
     x: Tensor<Autodiff<I>, 4>,
     weight: Tensor<Autodiff<I>, 4>,
     bias: Tensor<Autodiff<I>, 1>,
     options: ConvOptions<2>,
 ) -> Tensor<Autodiff<I>, 4> {
+    tracked_step(x, weight, bias, options, |x, w, b, options| {
+        forward_gemm(x, w, Some(b), options)
+    })
+}
+
+/// `forward` on the inner tensors of a layer's input, weight and bias, recorded as one autodiff
+/// step whose backward ([`LayerBackward`]) gets the checkpointed input and weight, and `layer`.
+pub(super) fn tracked_step<I, S>(
+    x: Tensor<Autodiff<I>, 4>,
+    weight: Tensor<Autodiff<I>, 4>,
+    bias: Tensor<Autodiff<I>, 1>,
+    layer: S,
+    forward: impl FnOnce(Tensor<I, 4>, Tensor<I, 4>, Tensor<I, 1>, &S) -> Tensor<I, 4>,
+) -> Tensor<Autodiff<I>, 4>
+where
+    I: Backend,
+    S: LayerGrads,
+{
     let (x, weight, bias) = (
         x.into_primitive().tensor(),
         weight.into_primitive().tensor(),
         bias.into_primitive().tensor(),
     );
     let nodes = [x.node.clone(), weight.node.clone(), bias.node.clone()];
-    let out = match ConvBackward
+    let run = |x, weight, bias, layer: &S| {
+        forward(float(x), float(weight), float(bias), layer)
+            .into_primitive()
+            .tensor()
+    };
+    let out = match LayerBackward::<S>(PhantomData)
         .prepare::<NoCheckpointing>(nodes)
         .compute_bound()
         .stateful()
@@ -445,22 +507,11 @@ fn tracked_conv<I: Backend>(
         OpsKind::Tracked(mut prep) => {
             let x_state = prep.checkpoint(&x);
             let w_state = prep.checkpoint(&weight);
-            let y = forward_gemm(
-                float::<I, 4>(x.primitive),
-                float(weight.primitive),
-                Some(float(bias.primitive)),
-                &options,
-            );
-            prep.finish((x_state, w_state, options), y.into_primitive().tensor())
+            let y = run(x.primitive, weight.primitive, bias.primitive, &layer);
+            prep.finish((x_state, w_state, layer), y)
         }
         OpsKind::UnTracked(prep) => {
-            let y = forward_gemm(
-                float::<I, 4>(x.primitive),
-                float(weight.primitive),
-                Some(float(bias.primitive)),
-                &options,
-            );
-            prep.finish(y.into_primitive().tensor())
+            prep.finish(run(x.primitive, weight.primitive, bias.primitive, &layer))
         }
     };
     Tensor::from_primitive(TensorPrimitive::Float(out))

@@ -6,23 +6,19 @@
 //!   columns (col2im) on one thread;
 //! - input gradient: the convolution itself ([`forward_gemm`]);
 //! - weight gradient: the convolution's weight gradient with the roles of input and output
-//!   gradient swapped ([`weight_grad`]); the bias gradient as for a convolution ([`bias_grad`]).
+//!   gradient swapped ([`weight_grad`]); the bias gradient as for a convolution.
 //!
-//! Under autodiff the three run as one tracked step ([`ConvTransposeBackward`]), so the backward
+//! Under autodiff the three run as one tracked step (`LayerBackward`), so the backward
 //! pass does not walk through the phase form's permutes and slices. CUDA and grouped or dilated
 //! layers take burn's `conv_transpose2d`.
 
-use super::{bias_grad, cast, cpu, float, forward_gemm, transposed_by_phases, weight_grad, Cpu};
-use burn::backend::autodiff::checkpoint::base::Checkpointer;
-use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
-use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
-use burn::backend::autodiff::NodeId;
+use super::{
+    cast, cpu, forward_gemm, tracked_step, transposed_by_phases, weight_grad, Cpu, LayerGrads,
+};
 use burn::backend::{Autodiff, Flex, NdArray};
 use burn::nn::conv::ConvTranspose2d;
 use burn::prelude::*;
 use burn::tensor::ops::ConvOptions;
-use burn::tensor::TensorPrimitive;
 
 /// `t.forward(x)`, through atelier's kernels on the CPU backends (see the module docs).
 pub fn conv_transpose_forward<B: Backend>(t: &ConvTranspose2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
@@ -34,11 +30,17 @@ pub fn conv_transpose_forward<B: Backend>(t: &ConvTranspose2d<B>, x: Tensor<B, 4
     };
     let [n, _, h, w] = x.dims();
     let [_, cout, kh, kw] = t.weight.dims();
+    // The output length, if the layer has one (burn's forward reports the error otherwise).
     let len = |i: usize, len: usize, k: usize| {
-        (len - 1) * t.stride[i] + k + t.padding_out[i] - 2 * t.padding[i]
+        (len.checked_sub(1)? * t.stride[i] + k + t.padding_out[i])
+            .checked_sub(2 * t.padding[i])
+            .filter(|&l| l > 0)
+    };
+    let (Some(ho), Some(wo)) = (len(0, h, kh), len(1, w, kw)) else {
+        return t.forward(x);
     };
     let shape = Shape {
-        out: [n, cout, len(0, h, kh), len(1, w, kw)],
+        out: [n, cout, ho, wo],
         options: ConvOptions::new(t.stride, t.padding, [1, 1], 1),
     };
     let weight = t.weight.val();
@@ -59,78 +61,38 @@ struct Shape {
     options: ConvOptions<2>,
 }
 
-#[derive(Debug)]
-struct ConvTransposeBackward;
+/// A transposed convolution's gradients: those of the convolution it undoes, with the roles
+/// of input and output gradient swapped.
+impl LayerGrads for Shape {
+    fn weight_grad<I: Backend>(
+        &self,
+        x: Tensor<I, 4>,
+        weight_dims: [usize; 4],
+        grad: Tensor<I, 4>,
+    ) -> Tensor<I, 4> {
+        // The convolution undone maps `grad`'s shape to `x`'s with this weight: its weight
+        // gradient, with `grad` as input and `x` as output gradient, is this one's.
+        weight_grad(grad, weight_dims, x, &self.options)
+    }
 
-impl<I: Backend> Backward<I, 3> for ConvTransposeBackward {
-    type State = (NodeId, NodeId, Shape);
-
-    fn backward(
-        self,
-        ops: Ops<Self::State, 3>,
-        grads: &mut Gradients,
-        checkpointer: &mut Checkpointer,
-    ) {
-        let [node_x, node_w, node_b] = ops.parents;
-        let grad = float::<I, 4>(grads.consume::<I>(&ops.node));
-        let (x_state, w_state, shape) = ops.state;
-        let x = float::<I, 4>(checkpointer.retrieve_node_output(x_state));
-        let weight = float::<I, 4>(checkpointer.retrieve_node_output(w_state));
-        if let Some(node) = node_b {
-            grads.register::<I>(node.id, bias_grad(grad.clone()).into_primitive().tensor());
-        }
-        if let Some(node) = node_w {
-            // The convolution undone maps `grad`'s shape to `x`'s with this weight: its weight
-            // gradient, with `grad` as input and `x` as output gradient, is this one's.
-            let dw = weight_grad(grad.clone(), weight.dims(), x, &shape.options);
-            grads.register::<I>(node.id, dw.into_primitive().tensor());
-        }
-        if let Some(node) = node_x {
-            let dx = forward_gemm(grad, weight, None, &shape.options);
-            grads.register::<I>(node.id, dx.into_primitive().tensor());
-        }
+    fn input_grad<I: Backend>(
+        &self,
+        _x: Tensor<I, 4>,
+        weight: Tensor<I, 4>,
+        grad: Tensor<I, 4>,
+    ) -> Tensor<I, 4> {
+        forward_gemm(grad, weight, None, &self.options)
     }
 }
 
-/// The transposed convolution on `Autodiff<I>` with [`ConvTransposeBackward`] as its backward.
+/// The transposed convolution on `Autodiff<I>`, its backward through [`Shape`]'s gradients.
 fn tracked<I: Backend>(
     x: Tensor<Autodiff<I>, 4>,
     weight: Tensor<Autodiff<I>, 4>,
     bias: Tensor<Autodiff<I>, 1>,
     shape: Shape,
 ) -> Tensor<Autodiff<I>, 4> {
-    let (x, weight, bias) = (
-        x.into_primitive().tensor(),
-        weight.into_primitive().tensor(),
-        bias.into_primitive().tensor(),
-    );
-    let nodes = [x.node.clone(), weight.node.clone(), bias.node.clone()];
-    let forward = |x, weight, bias, shape: &Shape| {
-        transposed_by_phases(
-            float::<I, 4>(x),
-            float(weight),
-            Some(float(bias)),
-            shape.out,
-            &shape.options,
-        )
-        .into_primitive()
-        .tensor()
-    };
-    let out = match ConvTransposeBackward
-        .prepare::<NoCheckpointing>(nodes)
-        .compute_bound()
-        .stateful()
-    {
-        OpsKind::Tracked(mut prep) => {
-            let x_state = prep.checkpoint(&x);
-            let w_state = prep.checkpoint(&weight);
-            let y = forward(x.primitive, weight.primitive, bias.primitive, &shape);
-            prep.finish((x_state, w_state, shape), y)
-        }
-        OpsKind::UnTracked(prep) => {
-            let y = forward(x.primitive, weight.primitive, bias.primitive, &shape);
-            prep.finish(y)
-        }
-    };
-    Tensor::from_primitive(TensorPrimitive::Float(out))
+    tracked_step(x, weight, bias, shape, |x, w, b, shape| {
+        transposed_by_phases(x, w, Some(b), shape.out, &shape.options)
+    })
 }
