@@ -18,7 +18,7 @@
 //!   8% of a single_style step);
 //! - [`conv_transpose_forward`] (module `transpose`): `ConvTranspose2d` layers from the same
 //!   kernels, forward by phases, both gradients as the convolution's;
-//! - [`reflect_pad`]: reflection padding's backward folds the mirrored border rows and columns
+//! - [`reflect_pad`] (module `pad`): reflection padding's backward folds the mirrored border rows and columns
 //!   back onto the rows they copied, one pass over raw slices ([`fold_reflection`]), where the
 //!   index select's backward is a `select_add` that computes every element's destination.
 //!
@@ -38,7 +38,6 @@ use burn::nn::PaddingConfig2d;
 use burn::prelude::*;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::TensorPrimitive;
-use rayon::prelude::*;
 use std::any::{Any, TypeId};
 use std::marker::PhantomData;
 
@@ -330,20 +329,6 @@ pub fn conv2d<B: Backend>(
     }
 }
 
-/// Reflection padding of the two spatial dims under autodiff (PyTorch's `ReflectionPad2d(p)`):
-/// on the CPU training backends the forward joins views (`reflect_pad_cat`) and the backward
-/// folds the borders back; elsewhere one index select per dim.
-pub fn reflect_pad<B: Backend>(x: Tensor<B, 4>, p: usize) -> Tensor<B, 4> {
-    let [_, _, h, w] = x.dims();
-    // Reflection needs p < H, W; the select reports the error otherwise.
-    let foldable = p < h && p < w;
-    match cpu::<B>() {
-        Some(Cpu::Flex) if foldable => cast(tracked_pad::<Flex>(cast(x), p)),
-        Some(Cpu::NdArray) if foldable => cast(tracked_pad::<NdArray>(cast(x), p)),
-        _ => super::reflect_pad_select(x, p),
-    }
-}
-
 /// The CPU backends this module has kernels for: training on flex or ndarray, or either one
 /// without autodiff.
 pub(super) enum Cpu {
@@ -517,92 +502,11 @@ where
     Tensor::from_primitive(TensorPrimitive::Float(out))
 }
 
-#[derive(Debug)]
-struct PadBackward;
-
-impl<I: Backend> Backward<I, 1> for PadBackward {
-    type State = usize;
-
-    fn backward(
-        self,
-        ops: Ops<Self::State, 1>,
-        grads: &mut Gradients,
-        _checkpointer: &mut Checkpointer,
-    ) {
-        let [node_x] = ops.parents;
-        let grad = grads.consume::<I>(&ops.node);
-        if let Some(node) = node_x {
-            let p = ops.state;
-            let grad = float::<I, 4>(grad);
-            let (device, [n, c, hp, wp]) = (grad.device(), grad.dims());
-            let g = with_values(grad, |g| fold_reflection(g, [n, c, hp, wp], p));
-            let g = Tensor::<I, 4>::from_data(
-                TensorData::new(g, [n, c, hp - 2 * p, wp - 2 * p]),
-                &device,
-            );
-            grads.register::<I>(node.id, g.into_primitive().tensor());
-        }
-    }
-}
-
-/// The adjoint of reflection padding by `p` (`g`: `[N, C, H + 2p, W + 2p]`, p < H, W): each
-/// padded element's gradient added onto the element it mirrors, in parallel over the planes.
-pub fn fold_reflection(g: &[f32], dims: [usize; 4], p: usize) -> Vec<f32> {
-    let [n, c, hp, wp] = dims;
-    let (h, w) = (hp - 2 * p, wp - 2 * p);
-    assert!(p < h && p < w, "fold_reflection: padding {p} of {h}x{w}");
-    assert_eq!(g.len(), n * c * hp * wp, "fold_reflection: gradient length");
-    // The source of padded index i (0..len + 2p) of a dim of length len.
-    let source = |i: usize, len: usize| {
-        let i = i as isize - p as isize;
-        let last = len as isize - 1;
-        (if i < 0 {
-            -i
-        } else if i > last {
-            2 * last - i
-        } else {
-            i
-        }) as usize
-    };
-    let mut out = vec![0.0f32; n * c * h * w];
-    out.par_chunks_mut(h * w)
-        .zip(g.par_chunks(hp * wp))
-        .for_each(|(out, g)| {
-            for (r, row) in g.chunks(wp).enumerate() {
-                let dst = &mut out[source(r, h) * w..][..w];
-                for (d, v) in dst.iter_mut().zip(&row[p..p + w]) {
-                    *d += v;
-                }
-                for col in (0..p).chain(p + w..wp) {
-                    dst[source(col, w)] += row[col];
-                }
-            }
-        });
-    out
-}
-
-/// Reflection padding on `Autodiff<I>` with [`PadBackward`] as its backward step.
-fn tracked_pad<I: Backend>(x: Tensor<Autodiff<I>, 4>, p: usize) -> Tensor<Autodiff<I>, 4> {
-    let x = x.into_primitive().tensor();
-    let forward = |x| {
-        super::reflect_pad_cat(float::<I, 4>(x), p)
-            .into_primitive()
-            .tensor()
-    };
-    let out = match PadBackward
-        .prepare::<NoCheckpointing>([x.node.clone()])
-        .compute_bound()
-        .stateful()
-    {
-        OpsKind::Tracked(prep) => prep.finish(p, forward(x.primitive)),
-        OpsKind::UnTracked(prep) => prep.finish(forward(x.primitive)),
-    };
-    Tensor::from_primitive(TensorPrimitive::Float(out))
-}
-
 mod gemm_conv;
+mod pad;
 mod transpose;
 
+pub use pad::{fold_reflection, reflect_pad};
 pub use transpose::conv_transpose_forward;
 #[cfg(test)]
 mod tests;
