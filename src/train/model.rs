@@ -21,8 +21,9 @@ use burn::prelude::*;
 /// Built from views and one concatenation per dim: the mirrored border rows (then columns) are
 /// `narrow` + `flip` views of the input, joined to it by `cat`. flex's `select` along the last
 /// dim ([`reflect_pad_select`]) computes every output element's source with divisions; `cat`
-/// copies contiguous runs. Training takes [`backward::reflect_pad`] (the same forward, with its
-/// own backward pass on the CPU).
+/// copies contiguous runs. On the plain CPU backends a parallel copy of raw values
+/// ([`backward::reflect_pad_plain`]) replaces both; training takes [`backward::reflect_pad`]
+/// (the same forward, with its own backward pass on the CPU).
 pub fn reflect_pad<B: Backend>(x: Tensor<B, 4>, p: usize) -> Tensor<B, 4> {
     if p == 0 {
         return x;
@@ -31,6 +32,10 @@ pub fn reflect_pad<B: Backend>(x: Tensor<B, 4>, p: usize) -> Tensor<B, 4> {
         // Under autodiff each `narrow` piece's backward would add a full-size zeros +
         // slice_assign: training takes a padding with its own backward pass (or the select).
         return backward::reflect_pad(x, p);
+    }
+    let [_, _, h, w] = x.dims();
+    if backward::plain_cpu::<B>() && p < h && p < w {
+        return backward::reflect_pad_plain(x, p);
     }
     reflect_pad_cat(x, p)
 }

@@ -7,7 +7,9 @@
 //!
 //! - [`conv2d`] (through [`conv_forward`] for `Conv2d` modules):
 //!   - forward and weight gradient as im2col + GEMM over raw slices ([`forward_gemm`],
-//!     [`weight_grad`], module `gemm_conv`);
+//!     [`weight_grad`], module `gemm_conv`), except for layers with one to three output
+//!     channels (the generator's RGB head, the critic's score map), which run direct AVX-512
+//!     kernels (module `thin`) where a three-row GEMM wasted most of its micro-kernel;
 //!   - input gradient by phases ([`input_grad`]) for stride-1 layers that do not widen more than
 //!     twofold and for layers that narrow twofold (the generator's 7x7 head, 32 or 64 channels
 //!     to 3: burn's `conv_transpose2d` scatters C_in x kh x kw values per pixel on one thread
@@ -158,6 +160,14 @@ pub fn transposed_by_phases<B: Backend>(
         bias,
         ConvOptions::new([1, 1], [ay.pad, ax.pad], [1, 1], 1),
     );
+    if phases > 1 && layout::plain_cpu::<B>() {
+        let at = layout::Phases {
+            stride: [ay.stride, ax.stride],
+            offset: [ay.offset, ax.offset],
+            rows: [ay.rows, ax.rows],
+        };
+        return layout::interleave(y, &at, out_dims);
+    }
     let y = y.slice([
         0..n,
         0..phases * cin,
@@ -503,9 +513,12 @@ where
 }
 
 mod gemm_conv;
+mod layout;
 mod pad;
+mod thin;
 mod transpose;
 
+pub use layout::{plain_cpu, reflect_pad_plain};
 pub use pad::{fold_reflection, reflect_pad};
 pub use transpose::conv_transpose_forward;
 #[cfg(test)]

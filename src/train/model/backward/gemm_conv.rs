@@ -31,10 +31,17 @@ const CHUNK_FLOATS: usize = 1 << 20;
 /// The weight gradient `[C_out, C_in, kh, kw]` (flattened) of a convolution with input `x` and
 /// output gradient `grad`, both NCHW and contiguous.
 pub fn weight_grad_f32(x: &[f32], grad: &[f32], s: &ConvShape) -> Vec<f32> {
-    weight_grad_chunked(x, grad, s, CHUNK_FLOATS)
+    super::thin::weight_grad(x, grad, s)
+        .unwrap_or_else(|| weight_grad_chunked(x, grad, s, CHUNK_FLOATS))
 }
 
-fn weight_grad_chunked(x: &[f32], grad: &[f32], s: &ConvShape, chunk_floats: usize) -> Vec<f32> {
+/// The weight gradient through im2col + GEMM, `chunk_floats` floats of columns at a time.
+pub(super) fn weight_grad_chunked(
+    x: &[f32],
+    grad: &[f32],
+    s: &ConvShape,
+    chunk_floats: usize,
+) -> Vec<f32> {
     let [n, cin, h, w] = s.x;
     let [_, cout, ho, wo] = s.y;
     let [kh, kw] = s.kernel;
@@ -70,10 +77,12 @@ fn weight_grad_chunked(x: &[f32], grad: &[f32], s: &ConvShape, chunk_floats: usi
 /// The output `[N, C_out, Ho, Wo]` (flattened) of a convolution of `x` with `weight`
 /// (`[C_out, C_in, kh, kw]`) and `bias`, all contiguous.
 pub fn forward_f32(x: &[f32], weight: &[f32], bias: Option<&[f32]>, s: &ConvShape) -> Vec<f32> {
-    forward_chunked(x, weight, bias, s, CHUNK_FLOATS)
+    super::thin::forward(x, weight, bias, s)
+        .unwrap_or_else(|| forward_chunked(x, weight, bias, s, CHUNK_FLOATS))
 }
 
-fn forward_chunked(
+/// The output through im2col + GEMM, `chunk_floats` floats of columns at a time.
+pub(super) fn forward_chunked(
     x: &[f32],
     weight: &[f32],
     bias: Option<&[f32]>,

@@ -1,5 +1,5 @@
 //! Reflection padding under autodiff (PyTorch's `ReflectionPad2d(p)`) on the CPU backends: the
-//! forward joins views (`reflect_pad_cat`), the backward folds the mirrored border rows and
+//! forward copies raw values (`layout::reflect_pad_plain`), the backward folds the mirrored border rows and
 //! columns back onto the rows they copied in one pass over raw slices ([`fold_reflection`]),
 //! where the index select's backward is a `select_add` that computes every element's
 //! destination.
@@ -15,7 +15,7 @@ use burn::tensor::TensorPrimitive;
 use rayon::prelude::*;
 
 /// Reflection padding of the two spatial dims under autodiff (PyTorch's `ReflectionPad2d(p)`):
-/// on the CPU training backends the forward joins views (`reflect_pad_cat`) and the backward
+/// on the CPU training backends the forward copies raw values (`reflect_pad_plain`) and the backward
 /// folds the borders back; elsewhere one index select per dim.
 pub fn reflect_pad<B: Backend>(x: Tensor<B, 4>, p: usize) -> Tensor<B, 4> {
     let [_, _, h, w] = x.dims();
@@ -96,7 +96,7 @@ pub fn fold_reflection(g: &[f32], dims: [usize; 4], p: usize) -> Vec<f32> {
 fn tracked_pad<I: Backend>(x: Tensor<Autodiff<I>, 4>, p: usize) -> Tensor<Autodiff<I>, 4> {
     let x = x.into_primitive().tensor();
     let forward = |x| {
-        super::super::reflect_pad_cat(float::<I, 4>(x), p)
+        super::layout::reflect_pad_plain(float::<I, 4>(x), p)
             .into_primitive()
             .tensor()
     };

@@ -1,0 +1,177 @@
+//! Layout moves on raw `f32` values for the plain CPU backends, in parallel over the planes:
+//! the forward of reflection padding and the depth-to-space interleave of a phase-split output
+//! (`transposed_by_phases`). As burn ops these are `narrow` + `flip` + `cat` and a
+//! `reshape` / `permute` / `reshape`, which flex runs as strided copies on the calling thread:
+//! in a `perf` profile of stylize512 they were a fifth of the samples (the interleave 14%, the
+//! padding 7%), with the second core idle.
+
+use super::{cpu, with_values, Cpu};
+use burn::prelude::*;
+use rayon::prelude::*;
+
+/// Whether `B` is a plain CPU backend (flex or ndarray without autodiff), where this module's
+/// functions apply; elsewhere callers keep burn's ops.
+pub fn plain_cpu<B: Backend>() -> bool {
+    matches!(cpu::<B>(), Some(Cpu::Inference))
+}
+
+/// Reflection padding by `p` (PyTorch's `ReflectionPad2d(p)`; needs p < H, W) on a
+/// [`plain_cpu`] backend.
+pub fn reflect_pad_plain<B: Backend>(x: Tensor<B, 4>, p: usize) -> Tensor<B, 4> {
+    let [n, c, h, w] = x.dims();
+    assert!(
+        p < h && p < w,
+        "reflection padding {p} needs spatial dimensions larger than {p}, got {h}x{w}"
+    );
+    let device = x.device();
+    let (hp, wp) = (h + 2 * p, w + 2 * p);
+    let out = with_values(x, |x| reflect_pad_values(x, [n, c, h, w], p));
+    Tensor::from_data(TensorData::new(out, [n, c, hp, wp]), &device)
+}
+
+/// [`reflect_pad_plain`] on values `[N, C, H, W]`, row-major.
+fn reflect_pad_values(x: &[f32], [n, c, h, w]: [usize; 4], p: usize) -> Vec<f32> {
+    let (hp, wp) = (h + 2 * p, w + 2 * p);
+    let mirror = |i: usize, len: usize| -> usize {
+        // Padded index i in 0..len + 2p to the source index it reflects.
+        let j = i as isize - p as isize;
+        let last = len as isize - 1;
+        (if j < 0 {
+            -j
+        } else if j > last {
+            2 * last - j
+        } else {
+            j
+        }) as usize
+    };
+    let mut out = vec![0.0f32; n * c * hp * wp];
+    out.par_chunks_mut(hp * wp)
+        .zip(x.par_chunks(h * w))
+        .for_each(|(dst, src)| {
+            for (y, row) in dst.chunks_mut(wp).enumerate() {
+                let s = &src[mirror(y, h) * w..][..w];
+                row[p..p + w].copy_from_slice(s);
+                for k in 0..p {
+                    row[p - 1 - k] = s[k + 1];
+                    row[p + w + k] = s[w - 2 - k];
+                }
+            }
+        });
+    out
+}
+
+/// Where the phases of a phase-split output sit: `[N, sy * sx * C, ..]`, phase `(a, b)`'s
+/// channel `c` at `(a * sx + b) * C + c`, each phase's rows and columns starting at `offset`.
+pub struct Phases {
+    pub stride: [usize; 2],
+    pub offset: [usize; 2],
+    /// Rows and columns each phase contributes.
+    pub rows: [usize; 2],
+}
+
+/// The phases interleaved into `[N, C, H, W]` (output pixel `(i sy + a, j sx + b)` from phase
+/// `(a, b)`'s pixel `(i, j)`, cropped to `out_dims`) on a [`plain_cpu`] backend.
+pub fn interleave<B: Backend>(
+    y: Tensor<B, 4>,
+    phases: &Phases,
+    out_dims: [usize; 4],
+) -> Tensor<B, 4> {
+    let device = y.device();
+    let dims = y.dims();
+    let out = with_values(y, |y| interleave_values(y, dims, phases, out_dims));
+    Tensor::from_data(TensorData::new(out, out_dims), &device)
+}
+
+/// [`interleave`] on values.
+fn interleave_values(y: &[f32], dims: [usize; 4], ph: &Phases, out_dims: [usize; 4]) -> Vec<f32> {
+    let [_, pc, hy, wy] = dims;
+    let [_, c, h, w] = out_dims;
+    let [sy, sx] = ph.stride;
+    let [oy, ox] = ph.offset;
+    assert_eq!(pc, sy * sx * c, "interleave: phase channels");
+    assert!(
+        h <= ph.rows[0] * sy && w <= ph.rows[1] * sx,
+        "interleave: output larger than the phases"
+    );
+    assert!(
+        oy + ph.rows[0] <= hy && ox + ph.rows[1] <= wy,
+        "interleave: phase window"
+    );
+    let mut out = vec![0.0f32; out_dims.iter().product()];
+    out.par_chunks_mut(h * w)
+        .enumerate()
+        .for_each(|(plane, dst)| {
+            let (b, ch) = (plane / c, plane % c);
+            for (r, row) in dst.chunks_mut(w).enumerate() {
+                let (i, a) = (r / sy, r % sy);
+                for bx in 0..sx.min(w) {
+                    let src_plane = (b * pc + (a * sx + bx) * c + ch) * hy * wy;
+                    let src = &y[src_plane + (oy + i) * wy + ox..][..ph.rows[1]];
+                    for (v, s) in row[bx..].iter_mut().step_by(sx).zip(src) {
+                        *v = *s;
+                    }
+                }
+            }
+        });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::Flex;
+
+    fn ramp(dims: [usize; 4]) -> Tensor<Flex, 4> {
+        let len = dims.iter().product::<usize>();
+        let v: Vec<f32> = (0..len).map(|i| (i as f32 * 0.37).sin()).collect();
+        Tensor::from_data(TensorData::new(v, dims), &Default::default())
+    }
+
+    #[test]
+    fn only_plain_cpu_backends_take_the_raw_path() {
+        assert!(plain_cpu::<Flex>());
+        assert!(!plain_cpu::<burn::backend::Autodiff<Flex>>());
+    }
+
+    #[test]
+    fn raw_reflection_padding_equals_the_cat_of_flipped_views() {
+        for (dims, p) in [([2, 3, 5, 7], 1), ([1, 2, 9, 8], 3), ([1, 1, 4, 4], 3)] {
+            let x = ramp(dims);
+            let want = crate::train::model::reflect_pad_cat(x.clone(), p);
+            let got = reflect_pad_plain(x, p);
+            got.into_data().assert_eq(&want.into_data(), true);
+        }
+    }
+
+    #[test]
+    fn raw_interleave_equals_reshape_permute_reshape() {
+        // 2x2 and 2x1 phases, with an offset window and a crop of the last row and column.
+        for (stride, offset, rows, crop) in [
+            ([2, 2], [1, 0], [4, 5], [7, 9]),
+            ([2, 1], [0, 1], [3, 4], [6, 4]),
+        ] {
+            let (n, c) = (2, 3);
+            let [sy, sx] = stride;
+            let y = ramp([n, sy * sx * c, offset[0] + rows[0] + 1, offset[1] + rows[1]]);
+            let want = y
+                .clone()
+                .slice([
+                    0..n,
+                    0..sy * sx * c,
+                    offset[0]..offset[0] + rows[0],
+                    offset[1]..offset[1] + rows[1],
+                ])
+                .reshape([n, sy, sx, c, rows[0], rows[1]])
+                .permute([0, 3, 4, 1, 5, 2])
+                .reshape([n, c, rows[0] * sy, rows[1] * sx])
+                .slice([0..n, 0..c, 0..crop[0], 0..crop[1]]);
+            let phases = Phases {
+                stride,
+                offset,
+                rows,
+            };
+            let got = interleave(y, &phases, [n, c, crop[0], crop[1]]);
+            got.into_data().assert_eq(&want.into_data(), true);
+        }
+    }
+}
