@@ -126,29 +126,39 @@ pub fn transposed_by_phases<B: Backend>(
     let ax = PhaseAxis::new(kw, options.stride[1], options.padding[1], w, wo);
     let phases = ay.stride * ax.stride;
     let cells = phases * ay.taps * ax.taps;
-    // A fixed 0/1 map from the kh*kw weight taps to (phase, ty, tx).
-    let mut map = vec![0.0f32; kh * kw * cells];
+    // Which (phase, ty, tx) cell each of the kh*kw weight taps lands in.
+    let mut pairs = Vec::new();
     for (a, ka) in ay.kernel.iter().enumerate() {
         for (b, kb) in ax.kernel.iter().enumerate() {
             for (t, ky) in ka.iter().enumerate() {
                 for (u, kx) in kb.iter().enumerate() {
                     if let (Some(ky), Some(kx)) = (ky, kx) {
                         let cell = ((a * ax.stride + b) * ay.taps + t) * ax.taps + u;
-                        map[(ky * kw + kx) * cells + cell] = 1.0;
+                        pairs.push((ky * kw + kx, cell));
                     }
                 }
             }
         }
     }
-    let device = weight.device();
-    let map = Tensor::<B, 2>::from_data(TensorData::new(map, [kh * kw, cells]), &device);
-    // [C_out * C_in, kh*kw] x map -> (C_out, C_in, phase, ty, tx) -> (phase, C_in, C_out, ty, tx).
-    let kernel = weight
-        .reshape([cout * cin, kh * kw])
-        .matmul(map)
-        .reshape([cout, cin, phases, ay.taps, ax.taps])
-        .permute([2, 1, 0, 3, 4])
-        .reshape([phases * cin, cout, ay.taps, ax.taps]);
+    let kernel_dims = [phases * cin, cout, ay.taps, ax.taps];
+    let kernel = if layout::plain_cpu::<B>() {
+        layout::phase_kernel(weight, &pairs, kernel_dims)
+    } else {
+        // As a fixed 0/1 map, so that the weight's gradient flows:
+        // [C_out * C_in, kh*kw] x map -> (C_out, C_in, phase, ty, tx) -> (phase, C_in, C_out, ty, tx).
+        let mut map = vec![0.0f32; kh * kw * cells];
+        for &(tap, cell) in &pairs {
+            map[tap * cells + cell] = 1.0;
+        }
+        let map =
+            Tensor::<B, 2>::from_data(TensorData::new(map, [kh * kw, cells]), &weight.device());
+        weight
+            .reshape([cout * cin, kh * kw])
+            .matmul(map)
+            .reshape([cout, cin, phases, ay.taps, ax.taps])
+            .permute([2, 1, 0, 3, 4])
+            .reshape(kernel_dims)
+    };
     // Each phase's channels get the output channel's bias.
     let bias = bias.map(|b| Tensor::cat(vec![b; phases], 0));
     // Through the dispatcher: on the plain CPU backends (where the backward steps and

@@ -1,7 +1,8 @@
 //! Layout moves on raw `f32` values for the plain CPU backends, in parallel over the planes:
-//! the forward of reflection padding and the depth-to-space interleave of a phase-split output
-//! (`transposed_by_phases`). As burn ops these are `narrow` + `flip` + `cat` and a
-//! `reshape` / `permute` / `reshape`, which flex runs as strided copies on the calling thread:
+//! the forward of reflection padding, and the sub-kernels and depth-to-space interleave of a
+//! phase split (`transposed_by_phases`). As burn ops these are `narrow` + `flip` + `cat`, a
+//! matmul with a 0/1 map, and `reshape` / `permute` / `reshape`, which flex runs as strided
+//! copies on the calling thread:
 //! in a `perf` profile of stylize512 they were a fifth of the samples (the interleave 14%, the
 //! padding 7%), with the second core idle.
 
@@ -58,6 +59,36 @@ fn reflect_pad_values(x: &[f32], [n, c, h, w]: [usize; 4], p: usize) -> Vec<f32>
             }
         });
     out
+}
+
+/// The sub-kernels of a phase split, `[phases * C_in, C_out, ty, tx]` (`dims`), from a
+/// convolution weight `[C_out, C_in, kh, kw]` on a [`plain_cpu`] backend: each `(tap, cell)` of
+/// `pairs` copies weight tap `ky * kw + kx` into cell `(phase * ty + t) * tx + u`; the other
+/// cells are zero.
+pub fn phase_kernel<B: Backend>(
+    weight: Tensor<B, 4>,
+    pairs: &[(usize, usize)],
+    dims: [usize; 4],
+) -> Tensor<B, 4> {
+    let device = weight.device();
+    let [cout, cin, kh, kw] = weight.dims();
+    let [pc, _, ty, tx] = dims;
+    assert_eq!(pc % cin, 0, "phase_kernel: phase channels");
+    let cell_len = ty * tx;
+    let out = with_values(weight, |w| {
+        let mut out = vec![0.0f32; pc * cout * cell_len];
+        for &(tap, cell) in pairs {
+            let (phase, tu) = (cell / cell_len, cell % cell_len);
+            for ci in 0..cin {
+                for co in 0..cout {
+                    out[((phase * cin + ci) * cout + co) * cell_len + tu] =
+                        w[(co * cin + ci) * kh * kw + tap];
+                }
+            }
+        }
+        out
+    });
+    Tensor::from_data(TensorData::new(out, dims), &device)
 }
 
 /// Where the phases of a phase-split output sit: `[N, sy * sx * C, ..]`, phase `(a, b)`'s

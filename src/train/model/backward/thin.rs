@@ -211,11 +211,15 @@ mod avx512 {
                     for kx in 0..kw {
                         let mut v = [_mm512_setzero_ps(); BLOCKS];
                         for (i, v) in v.iter_mut().enumerate() {
-                            // Masked lanes read nothing: the row ends at `wo - 1 + kw - 1`.
+                            // Masked lanes read nothing (a block past the row's end has no
+                            // lanes, hence `wrapping_add`: its address may leave the buffer).
                             // SAFETY: unmasked lanes are `ox0 + 16 i + lane + kx < wo + kw - 1
                             // = wp`, inside `row`.
                             *v = unsafe {
-                                _mm512_maskz_loadu_ps(masks[i], row.as_ptr().add(ox0 + 16 * i + kx))
+                                _mm512_maskz_loadu_ps(
+                                    masks[i],
+                                    row.as_ptr().wrapping_add(ox0 + 16 * i + kx),
+                                )
                             };
                         }
                         for co in 0..CO {
@@ -233,7 +237,7 @@ mod avx512 {
                     // plane `co`, inside this image's output.
                     unsafe {
                         _mm512_mask_storeu_ps(
-                            yb.add((co * ho + oy) * wo + ox0 + 16 * i),
+                            yb.wrapping_add((co * ho + oy) * wo + ox0 + 16 * i),
                             masks[i],
                             *a,
                         )
