@@ -528,8 +528,8 @@ mod pad;
 mod thin;
 mod transpose;
 
-pub use layout::{plain_cpu, reflect_pad_plain};
-pub use pad::{fold_reflection, reflect_pad};
+pub use layout::plain_cpu;
+pub use pad::{fold_reflection, reflect_pad, reflect_pad_plain};
 pub use transpose::conv_transpose_forward;
 #[cfg(test)]
 mod tests;

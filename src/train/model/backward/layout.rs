@@ -1,10 +1,9 @@
 //! Layout moves on raw `f32` values for the plain CPU backends, in parallel over the planes:
-//! the forward of reflection padding, and the sub-kernels and depth-to-space interleave of a
-//! phase split (`transposed_by_phases`). As burn ops these are `narrow` + `flip` + `cat`, a
-//! matmul with a 0/1 map, and `reshape` / `permute` / `reshape`, which flex runs as strided
-//! copies on the calling thread:
-//! in a `perf` profile of stylize512 they were a fifth of the samples (the interleave 14%, the
-//! padding 7%), with the second core idle.
+//! the sub-kernels and the depth-to-space interleave of a phase split (`transposed_by_phases`).
+//! As burn ops these are a matmul with a 0/1 map and `reshape` / `permute` / `reshape`, which
+//! flex runs as strided copies on the calling thread: in a `perf` profile of stylize512 the
+//! interleave alone was 14% of the samples, with the second core idle. (Reflection padding's
+//! raw forward, the other 7% of that profile, is in module `pad`.)
 
 use super::{cpu, with_values, Cpu};
 use burn::prelude::*;
@@ -14,51 +13,6 @@ use rayon::prelude::*;
 /// functions apply; elsewhere callers keep burn's ops.
 pub fn plain_cpu<B: Backend>() -> bool {
     matches!(cpu::<B>(), Some(Cpu::Inference))
-}
-
-/// Reflection padding by `p` (PyTorch's `ReflectionPad2d(p)`; needs p < H, W) on a
-/// [`plain_cpu`] backend.
-pub fn reflect_pad_plain<B: Backend>(x: Tensor<B, 4>, p: usize) -> Tensor<B, 4> {
-    let [n, c, h, w] = x.dims();
-    assert!(
-        p < h && p < w,
-        "reflection padding {p} needs spatial dimensions larger than {p}, got {h}x{w}"
-    );
-    let device = x.device();
-    let (hp, wp) = (h + 2 * p, w + 2 * p);
-    let out = with_values(x, |x| reflect_pad_values(x, [n, c, h, w], p));
-    Tensor::from_data(TensorData::new(out, [n, c, hp, wp]), &device)
-}
-
-/// [`reflect_pad_plain`] on values `[N, C, H, W]`, row-major.
-fn reflect_pad_values(x: &[f32], [n, c, h, w]: [usize; 4], p: usize) -> Vec<f32> {
-    let (hp, wp) = (h + 2 * p, w + 2 * p);
-    let mirror = |i: usize, len: usize| -> usize {
-        // Padded index i in 0..len + 2p to the source index it reflects.
-        let j = i as isize - p as isize;
-        let last = len as isize - 1;
-        (if j < 0 {
-            -j
-        } else if j > last {
-            2 * last - j
-        } else {
-            j
-        }) as usize
-    };
-    let mut out = vec![0.0f32; n * c * hp * wp];
-    out.par_chunks_mut(hp * wp)
-        .zip(x.par_chunks(h * w))
-        .for_each(|(dst, src)| {
-            for (y, row) in dst.chunks_mut(wp).enumerate() {
-                let s = &src[mirror(y, h) * w..][..w];
-                row[p..p + w].copy_from_slice(s);
-                for k in 0..p {
-                    row[p - 1 - k] = s[k + 1];
-                    row[p + w + k] = s[w - 2 - k];
-                }
-            }
-        });
-    out
 }
 
 /// The sub-kernels of a phase split, `[phases * C_in, C_out, ty, tx]` (`dims`), from a
@@ -162,16 +116,6 @@ mod tests {
     fn only_plain_cpu_backends_take_the_raw_path() {
         assert!(plain_cpu::<Flex>());
         assert!(!plain_cpu::<burn::backend::Autodiff<Flex>>());
-    }
-
-    #[test]
-    fn raw_reflection_padding_equals_the_cat_of_flipped_views() {
-        for (dims, p) in [([2, 3, 5, 7], 1), ([1, 2, 9, 8], 3), ([1, 1, 4, 4], 3)] {
-            let x = ramp(dims);
-            let want = crate::train::model::reflect_pad_cat(x.clone(), p);
-            let got = reflect_pad_plain(x, p);
-            got.into_data().assert_eq(&want.into_data(), true);
-        }
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Reflection padding under autodiff (PyTorch's `ReflectionPad2d(p)`) on the CPU backends: the
-//! forward copies raw values (`layout::reflect_pad_plain`), the backward folds the mirrored border rows and
+//! forward copies raw values ([`reflect_pad_plain`], also the plain CPU backends' padding), the backward folds the mirrored border rows and
 //! columns back onto the rows they copied in one pass over raw slices ([`fold_reflection`]),
 //! where the index select's backward is a `select_add` that computes every element's
 //! destination.
@@ -63,18 +63,7 @@ pub fn fold_reflection(g: &[f32], dims: [usize; 4], p: usize) -> Vec<f32> {
     let (h, w) = (hp - 2 * p, wp - 2 * p);
     assert!(p < h && p < w, "fold_reflection: padding {p} of {h}x{w}");
     assert_eq!(g.len(), n * c * hp * wp, "fold_reflection: gradient length");
-    // The source of padded index i (0..len + 2p) of a dim of length len.
-    let source = |i: usize, len: usize| {
-        let i = i as isize - p as isize;
-        let last = len as isize - 1;
-        (if i < 0 {
-            -i
-        } else if i > last {
-            2 * last - i
-        } else {
-            i
-        }) as usize
-    };
+    let source = |i: usize, len: usize| mirror(i, len, p);
     let mut out = vec![0.0f32; n * c * h * w];
     out.par_chunks_mut(h * w)
         .zip(g.par_chunks(hp * wp))
@@ -92,11 +81,58 @@ pub fn fold_reflection(g: &[f32], dims: [usize; 4], p: usize) -> Vec<f32> {
     out
 }
 
+/// Reflection padding by `p` (PyTorch's `ReflectionPad2d(p)`; needs p < H, W) on a
+/// [`super::plain_cpu`] backend: a parallel copy of raw values.
+pub fn reflect_pad_plain<B: Backend>(x: Tensor<B, 4>, p: usize) -> Tensor<B, 4> {
+    let [n, c, h, w] = x.dims();
+    assert!(
+        p < h && p < w,
+        "reflection padding {p} needs spatial dimensions larger than {p}, got {h}x{w}"
+    );
+    let device = x.device();
+    let (hp, wp) = (h + 2 * p, w + 2 * p);
+    let out = with_values(x, |x| reflect_pad_values(x, [n, c, h, w], p));
+    Tensor::from_data(TensorData::new(out, [n, c, hp, wp]), &device)
+}
+
+/// [`reflect_pad_plain`] on values `[N, C, H, W]`, row-major.
+fn reflect_pad_values(x: &[f32], [n, c, h, w]: [usize; 4], p: usize) -> Vec<f32> {
+    let (hp, wp) = (h + 2 * p, w + 2 * p);
+    let mut out = vec![0.0f32; n * c * hp * wp];
+    out.par_chunks_mut(hp * wp)
+        .zip(x.par_chunks(h * w))
+        .for_each(|(dst, src)| {
+            for (y, row) in dst.chunks_mut(wp).enumerate() {
+                let s = &src[mirror(y, h, p) * w..][..w];
+                row[p..p + w].copy_from_slice(s);
+                for k in 0..p {
+                    row[p - 1 - k] = s[k + 1];
+                    row[p + w + k] = s[w - 2 - k];
+                }
+            }
+        });
+    out
+}
+
+/// The source index of padded index `i` (in `0..len + 2p`) of a dim of length `len` reflected
+/// by `p`.
+fn mirror(i: usize, len: usize, p: usize) -> usize {
+    let j = i as isize - p as isize;
+    let last = len as isize - 1;
+    (if j < 0 {
+        -j
+    } else if j > last {
+        2 * last - j
+    } else {
+        j
+    }) as usize
+}
+
 /// Reflection padding on `Autodiff<I>` with [`PadBackward`] as its backward step.
 fn tracked_pad<I: Backend>(x: Tensor<Autodiff<I>, 4>, p: usize) -> Tensor<Autodiff<I>, 4> {
     let x = x.into_primitive().tensor();
     let forward = |x| {
-        super::layout::reflect_pad_plain(float::<I, 4>(x), p)
+        reflect_pad_plain(float::<I, 4>(x), p)
             .into_primitive()
             .tensor()
     };
@@ -109,4 +145,21 @@ fn tracked_pad<I: Backend>(x: Tensor<Autodiff<I>, 4>, p: usize) -> Tensor<Autodi
         OpsKind::UnTracked(prep) => prep.finish(forward(x.primitive)),
     };
     Tensor::from_primitive(TensorPrimitive::Float(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_reflection_padding_equals_the_cat_of_flipped_views() {
+        for (dims, p) in [([2, 3, 5, 7], 1), ([1, 2, 9, 8], 3), ([1, 1, 4, 4], 3)] {
+            let len = dims.iter().product::<usize>();
+            let v: Vec<f32> = (0..len).map(|i| (i as f32 * 0.37).sin()).collect();
+            let x = Tensor::<Flex, 4>::from_data(TensorData::new(v, dims), &Default::default());
+            let want = crate::train::model::reflect_pad_cat(x.clone(), p);
+            let got = reflect_pad_plain(x, p);
+            got.into_data().assert_eq(&want.into_data(), true);
+        }
+    }
 }
