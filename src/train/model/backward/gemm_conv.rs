@@ -84,19 +84,25 @@ pub(super) fn weight_grad_chunked(
 }
 
 /// `dst[j * m + i] = src[i * src_rs + offset + j]` for `i < m`, `j < n`: an `m x n` window of
-/// `src` (rows `src_rs` apart, starting at column `offset`) written transposed, in tiles.
+/// `src` (rows `src_rs` apart, starting at column `offset`) written transposed, in 32 x 32 tiles,
+/// a band of 32 `dst` rows per task.
 fn transpose_into(src: &[f32], src_rs: usize, offset: usize, [m, n]: [usize; 2], dst: &mut [f32]) {
     const TILE: usize = 32;
-    for i0 in (0..m).step_by(TILE) {
-        for j0 in (0..n).step_by(TILE) {
-            for i in i0..(i0 + TILE).min(m) {
-                let row = &src[i * src_rs + offset..][..n];
-                for j in j0..(j0 + TILE).min(n) {
-                    dst[j * m + i] = row[j];
+    dst[..n * m]
+        .par_chunks_mut(TILE * m)
+        .enumerate()
+        .for_each(|(band, dst)| {
+            let j0 = band * TILE;
+            let width = dst.len() / m;
+            for i0 in (0..m).step_by(TILE) {
+                for i in i0..(i0 + TILE).min(m) {
+                    let row = &src[i * src_rs + offset + j0..][..width];
+                    for (jj, v) in row.iter().enumerate() {
+                        dst[jj * m + i] = *v;
+                    }
                 }
             }
-        }
-    }
+        });
 }
 
 /// The output `[N, C_out, Ho, Wo]` (flattened) of a convolution of `x` with `weight`

@@ -31,15 +31,17 @@ pub fn phase_kernel<B: Backend>(
     let cell_len = ty * tx;
     let out = with_values(weight, |w| {
         let mut out = vec![0.0f32; pc * cout * cell_len];
-        for &(tap, cell) in pairs {
-            let (phase, tu) = (cell / cell_len, cell % cell_len);
-            for ci in 0..cin {
-                for co in 0..cout {
-                    out[((phase * cin + ci) * cout + co) * cell_len + tu] =
-                        w[(co * cin + ci) * kh * kw + tap];
+        // One (phase, C_in channel) block of C_out sub-kernels per task.
+        out.par_chunks_mut(cout * cell_len)
+            .enumerate()
+            .for_each(|(block, dst)| {
+                let (phase, ci) = (block / cin, block % cin);
+                for &(tap, cell) in pairs.iter().filter(|(_, cell)| cell / cell_len == phase) {
+                    for co in 0..cout {
+                        dst[co * cell_len + cell % cell_len] = w[(co * cin + ci) * kh * kw + tap];
+                    }
                 }
-            }
-        }
+            });
         out
     });
     Tensor::from_data(TensorData::new(out, dims), &device)
