@@ -125,7 +125,6 @@ pub fn transposed_by_phases<B: Backend>(
     let ay = PhaseAxis::new(kh, options.stride[0], options.padding[0], h, ho);
     let ax = PhaseAxis::new(kw, options.stride[1], options.padding[1], w, wo);
     let phases = ay.stride * ax.stride;
-    let cells = phases * ay.taps * ax.taps;
     // Which (phase, ty, tx) cell each of the kh*kw weight taps lands in.
     let mut pairs = Vec::new();
     for (a, ka) in ay.kernel.iter().enumerate() {
@@ -146,6 +145,7 @@ pub fn transposed_by_phases<B: Backend>(
     } else {
         // As a fixed 0/1 map, so that the weight's gradient flows:
         // [C_out * C_in, kh*kw] x map -> (C_out, C_in, phase, ty, tx) -> (phase, C_in, C_out, ty, tx).
+        let cells = phases * ay.taps * ax.taps;
         let mut map = vec![0.0f32; kh * kw * cells];
         for &(tap, cell) in &pairs {
             map[tap * cells + cell] = 1.0;

@@ -75,7 +75,7 @@ pub(super) fn weight_grad_chunked(
                 [rows, cout, len],
                 (dwt.as_mut_ptr(), cout),
                 (cols.as_ptr(), len),
-                (gt.as_ptr(), 1, cout),
+                (gt.as_ptr(), cout),
             );
         }
     });
@@ -146,15 +146,15 @@ pub(super) fn forward_chunked(
                 [cout, len, rows],
                 (yb.as_mut_ptr().add(oy0 * wo), ho * wo),
                 (weight.as_ptr(), rows),
-                (cols.as_ptr(), 1, len),
+                (cols.as_ptr(), len),
             );
         }
     });
     y
 }
 
-/// `dst[m x n] += lhs[m x k] * rhs[k x n]` on rayon's threads, `dst` and `lhs` row-major with
-/// the given row strides, `rhs` with the given column and row strides.
+/// `dst[m x n] += lhs[m x k] * rhs[k x n]` on rayon's threads, all three row-major with the
+/// given row strides (the layout the `gemm` crate runs fastest).
 ///
 /// # Safety
 /// Every element the shapes and strides address must lie inside the pointed-to buffers.
@@ -162,7 +162,7 @@ unsafe fn accumulate(
     [m, n, k]: [usize; 3],
     (dst, dst_rs): (*mut f32, usize),
     (lhs, lhs_rs): (*const f32, usize),
-    (rhs, rhs_cs, rhs_rs): (*const f32, usize, usize),
+    (rhs, rhs_rs): (*const f32, usize),
 ) {
     // SAFETY: forwarded from the caller.
     unsafe {
@@ -178,7 +178,7 @@ unsafe fn accumulate(
             1,
             lhs_rs as isize,
             rhs,
-            rhs_cs as isize,
+            1,
             rhs_rs as isize,
             1.0,
             1.0,

@@ -1,8 +1,8 @@
-//! Reflection padding under autodiff (PyTorch's `ReflectionPad2d(p)`) on the CPU backends: the
-//! forward copies raw values ([`reflect_pad_plain`], also the plain CPU backends' padding), the backward folds the mirrored border rows and
-//! columns back onto the rows they copied in one pass over raw slices ([`fold_reflection`]),
-//! where the index select's backward is a `select_add` that computes every element's
-//! destination.
+//! Reflection padding (PyTorch's `ReflectionPad2d(p)`) on the CPU backends. The forward is a
+//! parallel copy of raw values ([`reflect_pad_plain`], also the plain backends' padding); under
+//! autodiff the backward folds the mirrored border rows and columns back onto the rows they
+//! copied in one pass over raw slices ([`fold_reflection`]), where the index select's backward
+//! is a `select_add` that computes every element's destination.
 
 use super::{cast, cpu, float, with_values, Cpu};
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -15,8 +15,8 @@ use burn::tensor::TensorPrimitive;
 use rayon::prelude::*;
 
 /// Reflection padding of the two spatial dims under autodiff (PyTorch's `ReflectionPad2d(p)`):
-/// on the CPU training backends the forward copies raw values (`reflect_pad_plain`) and the backward
-/// folds the borders back; elsewhere one index select per dim.
+/// on the CPU training backends the forward copies raw values ([`reflect_pad_plain`]) and the
+/// backward folds the borders back; elsewhere one index select per dim.
 pub fn reflect_pad<B: Backend>(x: Tensor<B, 4>, p: usize) -> Tensor<B, 4> {
     let [_, _, h, w] = x.dims();
     // Reflection needs p < H, W; the select reports the error otherwise.
@@ -63,18 +63,17 @@ pub fn fold_reflection(g: &[f32], dims: [usize; 4], p: usize) -> Vec<f32> {
     let (h, w) = (hp - 2 * p, wp - 2 * p);
     assert!(p < h && p < w, "fold_reflection: padding {p} of {h}x{w}");
     assert_eq!(g.len(), n * c * hp * wp, "fold_reflection: gradient length");
-    let source = |i: usize, len: usize| mirror(i, len, p);
     let mut out = vec![0.0f32; n * c * h * w];
     out.par_chunks_mut(h * w)
         .zip(g.par_chunks(hp * wp))
         .for_each(|(out, g)| {
             for (r, row) in g.chunks(wp).enumerate() {
-                let dst = &mut out[source(r, h) * w..][..w];
+                let dst = &mut out[mirror(r, h, p) * w..][..w];
                 for (d, v) in dst.iter_mut().zip(&row[p..p + w]) {
                     *d += v;
                 }
                 for col in (0..p).chain(p + w..wp) {
-                    dst[source(col, w)] += row[col];
+                    dst[mirror(col, w, p)] += row[col];
                 }
             }
         });

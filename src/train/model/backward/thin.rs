@@ -75,11 +75,13 @@ fn handles(s: &ConvShape) -> bool {
 }
 
 /// Padded input dimensions `[H + 2 py, W + 2 px]`.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 fn padded_dims(s: &ConvShape) -> [usize; 2] {
     [s.x[2] + 2 * s.padding[0], s.x[3] + 2 * s.padding[1]]
 }
 
 /// The input with its zero padding written out (borrowed when there is none).
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 fn padded<'a>(x: &'a [f32], s: &ConvShape) -> Cow<'a, [f32]> {
     let [n, cin, h, w] = s.x;
     let [py, px] = s.padding;
