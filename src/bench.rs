@@ -104,21 +104,21 @@ pub fn run(
     threads: usize,
 ) -> Result<BenchResult> {
     let threads = init_threads(threads);
-    let mut r = match backend {
-        "flex" => run_on::<Autodiff<Flex>>(workload, seconds, steps, Default::default())?,
-        "ndarray" => run_on::<Autodiff<NdArray>>(workload, seconds, steps, Default::default())?,
+    let mut r = crate::train::on_pool(|| match backend {
+        "flex" => run_on::<Autodiff<Flex>>(workload, seconds, steps, Default::default()),
+        "ndarray" => run_on::<Autodiff<NdArray>>(workload, seconds, steps, Default::default()),
         #[cfg(feature = "cuda")]
         "cuda" => run_on::<Autodiff<burn::backend::Cuda>>(
             workload,
             seconds,
             steps,
             burn::backend::cuda::CudaDevice::default(),
-        )?,
-        other => bail!(
+        ),
+        other => Err(anyhow::anyhow!(
             "backend `{other}` is not compiled in (flex, ndarray{})",
             if cfg!(feature = "cuda") { ", cuda" } else { "" }
-        ),
-    };
+        )),
+    })?;
     r.backend = backend.to_string();
     r.threads = threads;
     Ok(r)

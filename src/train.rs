@@ -18,7 +18,7 @@ pub mod session;
 pub mod single_style;
 pub mod writer;
 
-pub use backend::{cpu_threads, init_threads, resolve_backend, BackendKind};
+pub use backend::{cpu_threads, init_threads, on_pool, resolve_backend, BackendKind};
 pub use knobs::Knobs;
 pub use session::Outcome;
 

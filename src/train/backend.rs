@@ -75,8 +75,20 @@ pub fn init_threads(requested: usize) -> usize {
     // Fails only if the pool already exists (several trainings in one process, as in tests).
     let _ = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
+        // Whole trainings run on these threads (`on_pool`): give them a main thread's stack.
+        .stack_size(8 << 20)
         .build_global();
     threads
+}
+
+/// Run `f` on one of the global pool's threads, the calling thread waiting. The CPU backends'
+/// serial work then runs on a pool thread, so a training process keeps as many busy threads as
+/// the pool has, instead of one more: with the caller outside the pool, its serial work competes
+/// for the cores with the pool threads that spin on their way to sleep.
+pub fn on_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    let mut out = None;
+    rayon::scope(|_| out = Some(f()));
+    out.expect("rayon::scope runs its closure to completion")
 }
 
 /// Threads the CPU backends will use: `requested`, or every core when 0.
@@ -97,7 +109,7 @@ pub(super) fn with_backend(
 ) -> Result<Outcome> {
     let threads = init_threads(threads);
     let cpu = format!("cpu, {threads} threads");
-    match kind {
+    on_pool(move || match kind {
         BackendKind::Flex => train_on::<Autodiff<Flex>>(req, Default::default(), kind.name(), cpu),
         BackendKind::Ndarray => {
             train_on::<Autodiff<NdArray>>(req, Default::default(), kind.name(), cpu)
@@ -109,7 +121,7 @@ pub(super) fn with_backend(
         }
         #[cfg(not(feature = "cuda"))]
         BackendKind::Cuda => bail!("backend \"cuda\" needs a build with `--features cuda`"),
-    }
+    })
 }
 
 /// A flag raised by SIGTERM, SIGINT or SIGHUP; the loop checkpoints and stops when it is set.

@@ -38,12 +38,7 @@ pub fn l1<B: Backend>(a: Tensor<B, 4>, b: Tensor<B, 4>) -> Tensor<B, 1> {
     (a - b).abs().mean()
 }
 
-/// Gram matrices [N, C, C] of feature maps, normalised by C*H*W as in the PyTorch reference.
-pub fn gram<B: Backend>(f: Tensor<B, 4>) -> Tensor<B, 3> {
-    let [n, c, h, w] = f.dims();
-    let flat = f.reshape([n, c, h * w]);
-    flat.clone().matmul(flat.swap_dims(1, 2)) / ((c * h * w) as f32)
-}
+pub use super::model::backward::gram;
 
 /// Style loss: sum over layers of MSE between the batch's Grams and the style's Grams [1, C, C],
 /// each multiplied by its layer's `scales` entry (1, or 1 / mean square of the target Gram when

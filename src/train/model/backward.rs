@@ -523,13 +523,17 @@ where
 }
 
 mod gemm_conv;
+mod gram;
 mod layout;
 mod pad;
+mod pool;
 mod thin;
 mod transpose;
 
+pub use gram::gram;
 pub use layout::plain_cpu;
 pub use pad::{fold_reflection, reflect_pad, reflect_pad_plain};
+pub use pool::avg_pool2x2;
 pub use transpose::conv_transpose_forward;
 #[cfg(test)]
 mod tests;

@@ -12,7 +12,6 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::PaddingConfig2d;
 use burn::prelude::*;
 use burn::tensor::activation::leaky_relu;
-use burn::tensor::module::avg_pool2d;
 
 #[derive(Module, Debug)]
 pub struct Discriminator<B: Backend> {
@@ -47,7 +46,7 @@ impl<B: Backend> Discriminator<B> {
         let mut pooled = x.clone();
         out.push(patch_forward(&self.convs, x));
         for convs in coarse {
-            pooled = avg_pool2d(pooled, [2, 2], [2, 2], [0, 0], false, false);
+            pooled = super::backward::avg_pool2x2(pooled);
             out.push(patch_forward(convs, pooled.clone()));
         }
         out

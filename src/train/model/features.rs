@@ -13,7 +13,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::PaddingConfig2d;
 use burn::prelude::*;
 use burn::tensor::activation::relu;
-use burn::tensor::module::{avg_pool2d, max_pool2d};
+use burn::tensor::module::max_pool2d;
 use burn::tensor::ops::ConvOptions;
 use burn_store::{ModuleSnapshot, PytorchStore, SafetensorsStore};
 use std::path::Path;
@@ -194,7 +194,7 @@ impl<B: Backend> FeatureNet<B> {
                     next += 1;
                     x = relu(conv2d(x, w.clone(), Some(b.clone()), opts.clone()));
                 }
-                Op::AvgPool => x = avg_pool2d(x, [2, 2], [2, 2], [0, 0], true, false),
+                Op::AvgPool => x = super::backward::avg_pool2x2(x),
                 Op::MaxPool => x = max_pool2d(x, [2, 2], [2, 2], [0, 0], [1, 1], false),
                 Op::Tap => taps.push(x.clone()),
             }
