@@ -40,6 +40,7 @@ use burn::nn::PaddingConfig2d;
 use burn::prelude::*;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::TensorPrimitive;
+use rayon::prelude::*;
 use std::any::{Any, TypeId};
 use std::marker::PhantomData;
 
@@ -236,6 +237,7 @@ fn bias_grad<B: Backend>(grad: Tensor<B, 4>) -> Tensor<B, 1> {
     let device = grad.device();
     let db = with_values(grad, |g| {
         (0..c)
+            .into_par_iter()
             .map(|ch| {
                 (0..n)
                     .map(|s| norm::sum(&g[(s * c + ch) * h * w..][..h * w]))
