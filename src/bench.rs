@@ -220,7 +220,7 @@ fn timed(
         f();
         n += 1;
         sync();
-        if steps.is_some() && (n == 100 || Some(n) == steps) {
+        if steps.is_some() && (n % 100 == 0 || Some(n) == steps) {
             rss_at.push((n, rss_mb()));
         }
         let el = start.elapsed().as_secs_f64();

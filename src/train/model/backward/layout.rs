@@ -36,9 +36,17 @@ pub fn phase_kernel<B: Backend>(
             .enumerate()
             .for_each(|(block, dst)| {
                 let (phase, ci) = (block / cin, block % cin);
-                for &(tap, cell) in pairs.iter().filter(|(_, cell)| cell / cell_len == phase) {
-                    for co in 0..cout {
-                        dst[co * cell_len + cell % cell_len] = w[(co * cin + ci) * kh * kw + tap];
+                let ours: Vec<(usize, usize)> = pairs
+                    .iter()
+                    .filter(|(_, cell)| cell / cell_len == phase)
+                    .map(|&(tap, cell)| (tap, cell % cell_len))
+                    .collect();
+                // Output channel outermost: its kh*kw taps are adjacent in `w` (the other
+                // order read one value per cache line, 2.5% of a cyclegan step).
+                for (co, sub) in dst.chunks_mut(cell_len).enumerate() {
+                    let taps = &w[(co * cin + ci) * kh * kw..][..kh * kw];
+                    for &(tap, cell) in &ours {
+                        sub[cell] = taps[tap];
                     }
                 }
             });
