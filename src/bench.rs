@@ -34,7 +34,7 @@ pub struct BenchResult {
     pub seconds: f64,
     /// Resident memory after the run, MB.
     pub rss_mb: f64,
-    /// Resident memory after step 100 and after the last step, MB (with --steps).
+    /// Resident memory every 100 steps and after the last step, MB (with --steps).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rss_at: Vec<(usize, f64)>,
 }
