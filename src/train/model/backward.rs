@@ -22,7 +22,10 @@
 //!   kernels, forward by phases, both gradients as the convolution's;
 //! - [`reflect_pad`] (module `pad`): reflection padding's backward folds the mirrored border rows and columns
 //!   back onto the rows they copied, one pass over raw slices ([`fold_reflection`]), where the
-//!   index select's backward is a `select_add` that computes every element's destination.
+//!   index select's backward is a `select_add` that computes every element's destination;
+//! - [`gram`] (module `gram`): the style loss's Gram matrices, whose backward is one product
+//!   `(G' + G'^T) F` instead of a strided add of the transpose's half on one thread;
+//! - [`avg_pool2x2`] (module `pool`): 2x2 average pooling forward and backward over raw values.
 //!
 //! The kernels read flex tensors in place ([`with_values`]): the autodiff graph holds the same
 //! tensors, so reading them out would copy every activation once per use.
