@@ -485,6 +485,32 @@ fn tracked_conv<I: Backend>(
     })
 }
 
+/// `forward` on the inner tensor of `x`, recorded as one autodiff step whose backward is `step`
+/// with `state` (or the forward alone when `x` is not tracked): the shape of the reflection
+/// padding's and the pooling's steps.
+pub(super) fn tracked_unary<I, S, const D: usize>(
+    x: Tensor<Autodiff<I>, D>,
+    step: S,
+    state: S::State,
+    forward: impl FnOnce(Tensor<I, D>) -> Tensor<I, D>,
+) -> Tensor<Autodiff<I>, D>
+where
+    I: Backend,
+    S: Backward<I, 1>,
+{
+    let x = x.into_primitive().tensor();
+    let run = |x| forward(float::<I, D>(x)).into_primitive().tensor();
+    let out = match step
+        .prepare::<NoCheckpointing>([x.node.clone()])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => prep.finish(state, run(x.primitive)),
+        OpsKind::UnTracked(prep) => prep.finish(run(x.primitive)),
+    };
+    Tensor::from_primitive(TensorPrimitive::Float(out))
+}
+
 /// `forward` on the inner tensors of a layer's input, weight and bias, recorded as one autodiff
 /// step whose backward ([`LayerBackward`]) gets the checkpointed input and weight, and `layer`.
 pub(super) fn tracked_step<I, S>(

@@ -4,14 +4,12 @@
 //! copied in one pass over raw slices ([`fold_reflection`]), where the index select's backward
 //! is a `select_add` that computes every element's destination.
 
-use super::{cast, cpu, float, with_values, Cpu};
+use super::{cast, cpu, float, tracked_unary, with_values, Cpu};
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
-use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::ops::{Backward, Ops};
 use burn::backend::{Autodiff, Flex, NdArray};
 use burn::prelude::*;
-use burn::tensor::TensorPrimitive;
 use rayon::prelude::*;
 
 /// Reflection padding of the two spatial dims under autodiff (PyTorch's `ReflectionPad2d(p)`):
@@ -129,21 +127,7 @@ fn mirror(i: usize, len: usize, p: usize) -> usize {
 
 /// Reflection padding on `Autodiff<I>` with [`PadBackward`] as its backward step.
 fn tracked_pad<I: Backend>(x: Tensor<Autodiff<I>, 4>, p: usize) -> Tensor<Autodiff<I>, 4> {
-    let x = x.into_primitive().tensor();
-    let forward = |x| {
-        reflect_pad_plain(float::<I, 4>(x), p)
-            .into_primitive()
-            .tensor()
-    };
-    let out = match PadBackward
-        .prepare::<NoCheckpointing>([x.node.clone()])
-        .compute_bound()
-        .stateful()
-    {
-        OpsKind::Tracked(prep) => prep.finish(p, forward(x.primitive)),
-        OpsKind::UnTracked(prep) => prep.finish(forward(x.primitive)),
-    };
-    Tensor::from_primitive(TensorPrimitive::Float(out))
+    tracked_unary(x, PadBackward, p, |x| reflect_pad_plain(x, p))
 }
 
 #[cfg(test)]

@@ -2,15 +2,13 @@
 //! parallel passes over raw values on the CPU backends. flex's generic pooling, forward and
 //! backward, took 3.5% of a single_style step for what is one read and one write per value.
 
-use super::{cast, cpu, float, with_values, Cpu};
+use super::{cast, cpu, float, tracked_unary, with_values, Cpu};
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
-use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::ops::{Backward, Ops};
 use burn::backend::{Autodiff, Flex, NdArray};
 use burn::prelude::*;
 use burn::tensor::module::avg_pool2d;
-use burn::tensor::TensorPrimitive;
 use rayon::prelude::*;
 
 /// `avg_pool2d(x, [2, 2], [2, 2], [0, 0], _, false)`: the mean of each 2x2 block; an odd last
@@ -102,17 +100,7 @@ impl<I: Backend> Backward<I, 1> for PoolBackward {
 /// [`pool_plain`] on `Autodiff<I>` with [`PoolBackward`] as its backward step.
 fn tracked_pool<I: Backend>(x: Tensor<Autodiff<I>, 4>) -> Tensor<Autodiff<I>, 4> {
     let dims = x.dims();
-    let x = x.into_primitive().tensor();
-    let forward = |x| pool_plain(float::<I, 4>(x)).into_primitive().tensor();
-    let out = match PoolBackward
-        .prepare::<NoCheckpointing>([x.node.clone()])
-        .compute_bound()
-        .stateful()
-    {
-        OpsKind::Tracked(prep) => prep.finish(dims, forward(x.primitive)),
-        OpsKind::UnTracked(prep) => prep.finish(forward(x.primitive)),
-    };
-    Tensor::from_primitive(TensorPrimitive::Float(out))
+    tracked_unary(x, PoolBackward, dims, pool_plain)
 }
 
 #[cfg(test)]
