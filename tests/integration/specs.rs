@@ -24,6 +24,7 @@ fn valid_fixtures_and_shipped_experiments_check() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let mut all = fixtures("valid");
     all.push(root.join("experiments/quickstart.toml"));
+    all.push(root.join("experiments/study.toml"));
     // The shipped how-to specs, with images placed where their comments say.
     let how_to = tempfile::tempdir().unwrap();
     let images = how_to.path().join("images");
