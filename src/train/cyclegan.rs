@@ -135,9 +135,25 @@ impl<B: AutodiffBackend> Gan for CycleGan<B> {
         let real_a = self.batches.draw(&self.a, rng);
         let real_b = self.batches.draw(&self.b, rng);
 
-        // Generators: both directions in one graph, critics frozen.
-        let fake_b = self.g_ab.model.forward(real_a.clone());
-        let fake_a = self.g_ba.model.forward(real_b.clone());
+        // Generators: both directions in one graph, critics frozen. With the identity loss each
+        // generator's first pass takes its fake's input and its identity input as one batch
+        // (instance norm is per image, so the values are those of two passes; one set of layer
+        // calls for two images runs faster at batch 1).
+        let identity = k.identity_weight > 0.0;
+        let (fake_b, fake_a, same) = if identity {
+            let n = real_a.dims()[0];
+            let both = |g: &Generator<B>, x: &Tensor<B, 4>, y: &Tensor<B, 4>| {
+                let out = g.forward(Tensor::cat(vec![x.clone(), y.clone()], 0));
+                (out.clone().narrow(0, 0, n), out.narrow(0, n, n))
+            };
+            let (fake_b, same_b) = both(&self.g_ab.model, &real_a, &real_b);
+            let (fake_a, same_a) = both(&self.g_ba.model, &real_b, &real_a);
+            (fake_b, fake_a, Some((same_a, same_b)))
+        } else {
+            let fake_b = self.g_ab.model.forward(real_a.clone());
+            let fake_a = self.g_ba.model.forward(real_b.clone());
+            (fake_b, fake_a, None)
+        };
         let d_a = self.d_a.model.clone().no_grad();
         let d_b = self.d_b.model.clone().no_grad();
         let adv = lsgan(d_b.scores(fake_b.clone()), 1.0) + lsgan(d_a.scores(fake_a.clone()), 1.0);
@@ -146,9 +162,9 @@ impl<B: AutodiffBackend> Gan for CycleGan<B> {
         let mut total = adv.clone() * k.adversarial_weight
             + (cycle_a.clone() + cycle_b.clone()) * k.cycle_weight;
         let mut out = Losses::new();
-        if k.identity_weight > 0.0 {
-            let idt_a = l1(self.g_ba.model.forward(real_a.clone()), real_a.clone());
-            let idt_b = l1(self.g_ab.model.forward(real_b.clone()), real_b.clone());
+        if let Some((same_a, same_b)) = same {
+            let idt_a = l1(same_a, real_a.clone());
+            let idt_b = l1(same_b, real_b.clone());
             out.push(("idt_a", scalar(&idt_a)));
             out.push(("idt_b", scalar(&idt_b)));
             total = total + (idt_a + idt_b) * k.identity_weight;

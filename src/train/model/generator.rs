@@ -243,6 +243,38 @@ mod tests {
         assert!(flat < 1e-6, "{flat}");
     }
 
+    /// Images in one batch do not affect each other (instance norm is per image): cyclegan's
+    /// step runs a generator's fake and identity passes as one batch on that promise.
+    #[test]
+    fn a_batch_of_two_gives_each_image_its_own_output() {
+        let dev = Default::default();
+        for upsample in [Upsample::Transpose, Upsample::Resize] {
+            let spec = GeneratorSpec {
+                width: 4,
+                blocks: 1,
+                upsample,
+                residual: false,
+            };
+            let g = Generator::<Flex>::new(&spec, &dev);
+            let img = |lo, hi| {
+                Tensor::<Flex, 4>::random(
+                    [1, 3, 16, 16],
+                    burn::tensor::Distribution::Uniform(lo, hi),
+                    &dev,
+                )
+            };
+            let (x, y) = (img(-0.9, 0.2), img(-0.1, 0.9));
+            let both = g.forward(Tensor::cat(vec![x.clone(), y.clone()], 0));
+            for (i, alone) in [g.forward(x), g.forward(y)].into_iter().enumerate() {
+                let err: f32 = (both.clone().narrow(0, i, 1) - alone)
+                    .abs()
+                    .max()
+                    .into_scalar();
+                assert!(err < 1e-5, "{upsample:?} image {i}: {err}");
+            }
+        }
+    }
+
     #[test]
     fn bilinear_upsampling_matches_burns_half_pixel_interpolation() {
         let dev = Default::default();
