@@ -139,8 +139,7 @@ impl<B: AutodiffBackend> Gan for CycleGan<B> {
         // generator's first pass takes its fake's input and its identity input as one batch
         // (instance norm is per image, so the values are those of two passes; one set of layer
         // calls for two images runs faster at batch 1).
-        let identity = k.identity_weight > 0.0;
-        let (fake_b, fake_a, same) = if identity {
+        let (fake_b, fake_a, same) = if k.identity_weight > 0.0 {
             let n = real_a.dims()[0];
             let both = |g: &Generator<B>, x: &Tensor<B, 4>, y: &Tensor<B, 4>| {
                 let out = g.forward(Tensor::cat(vec![x.clone(), y.clone()], 0));

@@ -485,27 +485,52 @@ fn tracked_conv<I: Backend>(
     })
 }
 
-/// `forward` on the inner tensor of `x`, recorded as one autodiff step whose backward is `step`
-/// with `state` (or the forward alone when `x` is not tracked): the shape of the reflection
-/// padding's and the pooling's steps.
-pub(super) fn tracked_unary<I, S, const D: usize>(
-    x: Tensor<Autodiff<I>, D>,
-    step: S,
-    state: S::State,
-    forward: impl FnOnce(Tensor<I, D>) -> Tensor<I, D>,
-) -> Tensor<Autodiff<I>, D>
-where
-    I: Backend,
-    S: Backward<I, 1>,
-{
+/// The adjoint of a one-input op over raw values: (output gradient, its dims, the input's dims)
+/// to the input's gradient.
+pub(super) type Adjoint = fn(&[f32], [usize; 4], [usize; 4]) -> Vec<f32>;
+
+/// The backward step of a one-input op whose gradient is an [`Adjoint`] over raw values
+/// (reflection padding, pooling).
+#[derive(Debug)]
+struct RawBackward;
+
+impl<I: Backend> Backward<I, 1> for RawBackward {
+    type State = (Adjoint, [usize; 4]);
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 1>,
+        grads: &mut Gradients,
+        _checkpointer: &mut Checkpointer,
+    ) {
+        let [node_x] = ops.parents;
+        let grad = float::<I, 4>(grads.consume::<I>(&ops.node));
+        if let Some(node) = node_x {
+            let (adjoint, x_dims) = ops.state;
+            let (device, g_dims) = (grad.device(), grad.dims());
+            let dx = with_values(grad, |g| adjoint(g, g_dims, x_dims));
+            let dx = Tensor::<I, 4>::from_data(TensorData::new(dx, x_dims), &device);
+            grads.register::<I>(node.id, dx.into_primitive().tensor());
+        }
+    }
+}
+
+/// `forward` on the inner tensor of `x`, recorded as one autodiff step whose backward is
+/// `adjoint` (or the forward alone when `x` is not tracked).
+pub(super) fn tracked_raw<I: Backend>(
+    x: Tensor<Autodiff<I>, 4>,
+    forward: impl FnOnce(Tensor<I, 4>) -> Tensor<I, 4>,
+    adjoint: Adjoint,
+) -> Tensor<Autodiff<I>, 4> {
+    let x_dims = x.dims();
     let x = x.into_primitive().tensor();
-    let run = |x| forward(float::<I, D>(x)).into_primitive().tensor();
-    let out = match step
+    let run = |x| forward(float::<I, 4>(x)).into_primitive().tensor();
+    let out = match RawBackward
         .prepare::<NoCheckpointing>([x.node.clone()])
         .compute_bound()
         .stateful()
     {
-        OpsKind::Tracked(prep) => prep.finish(state, run(x.primitive)),
+        OpsKind::Tracked(prep) => prep.finish((adjoint, x_dims), run(x.primitive)),
         OpsKind::UnTracked(prep) => prep.finish(run(x.primitive)),
     };
     Tensor::from_primitive(TensorPrimitive::Float(out))

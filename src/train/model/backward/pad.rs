@@ -4,10 +4,7 @@
 //! copied in one pass over raw slices ([`fold_reflection`]), where the index select's backward
 //! is a `select_add` that computes every element's destination.
 
-use super::{cast, cpu, float, tracked_unary, with_values, Cpu};
-use burn::backend::autodiff::checkpoint::base::Checkpointer;
-use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops};
+use super::{cast, cpu, tracked_raw, with_values, Cpu};
 use burn::backend::{Autodiff, Flex, NdArray};
 use burn::prelude::*;
 use rayon::prelude::*;
@@ -23,34 +20,6 @@ pub fn reflect_pad<B: Backend>(x: Tensor<B, 4>, p: usize) -> Tensor<B, 4> {
         Some(Cpu::Flex) if foldable => cast(tracked_pad::<Flex>(cast(x), p)),
         Some(Cpu::NdArray) if foldable => cast(tracked_pad::<NdArray>(cast(x), p)),
         _ => super::super::reflect_pad_select(x, p),
-    }
-}
-
-#[derive(Debug)]
-struct PadBackward;
-
-impl<I: Backend> Backward<I, 1> for PadBackward {
-    type State = usize;
-
-    fn backward(
-        self,
-        ops: Ops<Self::State, 1>,
-        grads: &mut Gradients,
-        _checkpointer: &mut Checkpointer,
-    ) {
-        let [node_x] = ops.parents;
-        let grad = grads.consume::<I>(&ops.node);
-        if let Some(node) = node_x {
-            let p = ops.state;
-            let grad = float::<I, 4>(grad);
-            let (device, [n, c, hp, wp]) = (grad.device(), grad.dims());
-            let g = with_values(grad, |g| fold_reflection(g, [n, c, hp, wp], p));
-            let g = Tensor::<I, 4>::from_data(
-                TensorData::new(g, [n, c, hp - 2 * p, wp - 2 * p]),
-                &device,
-            );
-            grads.register::<I>(node.id, g.into_primitive().tensor());
-        }
     }
 }
 
@@ -125,9 +94,14 @@ fn mirror(i: usize, len: usize, p: usize) -> usize {
     }) as usize
 }
 
-/// Reflection padding on `Autodiff<I>` with [`PadBackward`] as its backward step.
+/// Reflection padding on `Autodiff<I>` with [`fold_reflection`] as its backward step.
 fn tracked_pad<I: Backend>(x: Tensor<Autodiff<I>, 4>, p: usize) -> Tensor<Autodiff<I>, 4> {
-    tracked_unary(x, PadBackward, p, |x| reflect_pad_plain(x, p))
+    // The padding is half the difference of the dims: the adjoint is a plain `fn`.
+    tracked_raw(
+        x,
+        |x| reflect_pad_plain(x, p),
+        |g, g_dims, x_dims| fold_reflection(g, g_dims, (g_dims[2] - x_dims[2]) / 2),
+    )
 }
 
 #[cfg(test)]

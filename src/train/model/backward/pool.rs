@@ -2,10 +2,7 @@
 //! parallel passes over raw values on the CPU backends. flex's generic pooling, forward and
 //! backward, took 3.5% of a single_style step for what is one read and one write per value.
 
-use super::{cast, cpu, float, tracked_unary, with_values, Cpu};
-use burn::backend::autodiff::checkpoint::base::Checkpointer;
-use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops};
+use super::{cast, cpu, tracked_raw, with_values, Cpu};
 use burn::backend::{Autodiff, Flex, NdArray};
 use burn::prelude::*;
 use burn::tensor::module::avg_pool2d;
@@ -73,34 +70,9 @@ fn unpool_values(g: &[f32], [n, c, h, w]: [usize; 4]) -> Vec<f32> {
     out
 }
 
-#[derive(Debug)]
-struct PoolBackward;
-
-impl<I: Backend> Backward<I, 1> for PoolBackward {
-    type State = [usize; 4];
-
-    fn backward(
-        self,
-        ops: Ops<Self::State, 1>,
-        grads: &mut Gradients,
-        _checkpointer: &mut Checkpointer,
-    ) {
-        let [node_x] = ops.parents;
-        let grad = float::<I, 4>(grads.consume::<I>(&ops.node));
-        if let Some(node) = node_x {
-            let dims = ops.state;
-            let device = grad.device();
-            let dx = with_values(grad, |g| unpool_values(g, dims));
-            let dx = Tensor::<I, 4>::from_data(TensorData::new(dx, dims), &device);
-            grads.register::<I>(node.id, dx.into_primitive().tensor());
-        }
-    }
-}
-
-/// [`pool_plain`] on `Autodiff<I>` with [`PoolBackward`] as its backward step.
+/// [`pool_plain`] on `Autodiff<I>` with [`unpool_values`] as its backward step.
 fn tracked_pool<I: Backend>(x: Tensor<Autodiff<I>, 4>) -> Tensor<Autodiff<I>, 4> {
-    let dims = x.dims();
-    tracked_unary(x, PoolBackward, dims, pool_plain)
+    tracked_raw(x, pool_plain, |g, _, x_dims| unpool_values(g, x_dims))
 }
 
 #[cfg(test)]
