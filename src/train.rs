@@ -14,6 +14,7 @@ pub mod knobs;
 pub mod losses;
 pub mod model;
 pub mod player;
+pub mod sampler;
 pub mod session;
 pub mod single_style;
 pub mod writer;
@@ -294,7 +295,6 @@ fn train_on<B: burn::tensor::backend::AutodiffBackend>(
                 let state = checkpoint::read_state(&req.run, s)?;
                 gan.load(&req.run.checkpoint(s))?;
                 knobs.restore(&state.knobs);
-                writer.inputs_already_written();
                 writer.event(
                     s,
                     "resumed",
@@ -317,6 +317,11 @@ fn train_on<B: burn::tensor::backend::AutodiffBackend>(
                 control::ControlReader::from_start(req.run.path(run_dir::CONTROL))
             }
         };
+        let sampler = sampler::Sampler::start(
+            req.run.clone(),
+            gan.style_image().cloned(),
+            req.resume_from.is_some(),
+        );
         let session = session::Session {
             plan,
             writer: &mut writer,
@@ -326,7 +331,7 @@ fn train_on<B: burn::tensor::backend::AutodiffBackend>(
             control,
             signal,
             last_checkpoint: req.resume_from,
-            scorer: None,
+            sampler,
         };
         Ok(session.run())
     });

@@ -2,7 +2,7 @@
 //! resume, stop, checkpoint, set, favor), signals, metric rows averaged over each log interval, sample
 //! renders, checkpoints, NaN detection, and the final state. One `Session` per trainer process.
 
-use super::{checkpoint, control::ControlReader, writer::Writer, Gan, Knobs};
+use super::{checkpoint, control::ControlReader, sampler::Sampler, writer::Writer, Gan, Knobs};
 use crate::rng::Rng;
 use crate::run_dir::{self, Command, MetricRow, RunState};
 use crate::spec::Plan;
@@ -30,8 +30,8 @@ pub struct Session<'a> {
     pub signal: Arc<AtomicBool>,
     /// Last step with a complete checkpoint.
     pub last_checkpoint: Option<u64>,
-    /// Scores the probe set at sample steps (built on first use; single_style only).
-    pub scorer: Option<crate::eval::run::ProbeScorer>,
+    /// Writes and scores the probe renders of each sample step on its own thread.
+    pub sampler: Sampler,
 }
 
 /// Running means of each loss term over the current log interval.
@@ -43,7 +43,14 @@ struct Interval {
 }
 
 impl Session<'_> {
+    /// Train to the end (or a stop, a failure); every sample submitted is on disk on return.
     pub fn run(mut self) -> Outcome {
+        let outcome = self.steps();
+        self.flush_samples();
+        outcome
+    }
+
+    fn steps(&mut self) -> Outcome {
         let t = &self.plan.spec.train;
         let (total, log_every, sample_every, ckpt_every) =
             (t.steps, t.log_every, t.sample_every, t.checkpoint_every);
@@ -114,6 +121,8 @@ impl Session<'_> {
                 break;
             }
         }
+        // The last samples are part of the trainer's own cost: wait for them here.
+        self.flush_samples();
         let wall = loop_start.elapsed().saturating_sub(paused);
         let own = wall.saturating_sub(stepping).as_secs_f64();
         let budget_note = if out_of_time {
@@ -167,33 +176,26 @@ impl Session<'_> {
         *iv = Interval::default();
     }
 
+    /// Render the probes (the model is on this thread) and hand them to the samples thread.
     fn sample(&mut self, step: u64) {
         let renders = self.gan.render();
-        if let Err(e) = self.writer.samples(step, &renders) {
-            self.writer.event(
-                step,
-                "warning",
-                None,
-                format!("could not write samples: {e:#}"),
-            );
+        if let Err(e) = self.sampler.submit(step, renders) {
+            self.warn(step, format!("could not write samples: {e}"));
         }
-        // Objective scores of each probe against the style image (single_style).
-        if self.scorer.is_none() {
-            self.scorer = self
-                .gan
-                .style_image()
-                .and_then(|s| crate::eval::run::ProbeScorer::new(s).ok());
+        for w in self.sampler.warnings() {
+            self.warn(step, w);
         }
-        if let Some(scorer) = self.scorer.as_mut() {
-            for r in &renders {
-                let Ok(rec) = scorer.score(step, r.set, r.probe, &r.input, &r.output) else {
-                    continue;
-                };
-                if let Err(e) = self.writer.scores(&rec) {
-                    self.writer.log(&format!("warning: {e:#}"));
-                }
-            }
+    }
+
+    /// Wait for the samples thread to write what it was given, reporting its last warnings.
+    fn flush_samples(&mut self) {
+        for w in self.sampler.finish() {
+            self.warn(self.step, w);
         }
+    }
+
+    fn warn(&mut self, step: u64, message: String) {
+        self.writer.event(step, "warning", None, message);
     }
 
     fn checkpoint(&mut self, why: &str) -> bool {

@@ -1,10 +1,9 @@
 //! The trainer's side of the run-directory contract: the `status.json` heartbeat (a background
 //! thread rewrites it every second, so a long step or a pause never looks stalled), lifecycle and
-//! acknowledgement events, metric rows, sample images with their index lines (each line appended
-//! only after its PNG is complete), and `train.log` with an optional progress bar.
+//! acknowledgement events, metric rows, and `train.log` with an optional progress bar. Sample
+//! images and their scores are written by the `sampler`'s own thread.
 
-use super::Rendered;
-use crate::run_dir::{self, Event, MetricRow, RunDir, RunState, SampleRecord, Status};
+use crate::run_dir::{self, Event, MetricRow, RunDir, RunState, Status};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::Write;
@@ -21,7 +20,6 @@ pub struct Writer {
     log: Option<std::fs::File>,
     stdout: bool,
     bar: Option<ProgressBar>,
-    inputs_written: bool,
 }
 
 fn write_status(dir: &RunDir, status: &mut Status) {
@@ -85,7 +83,6 @@ impl Writer {
             log,
             stdout: !quiet && !progress,
             bar,
-            inputs_written: false,
         })
     }
 
@@ -157,68 +154,9 @@ impl Writer {
         }
     }
 
-    /// One line of objective scores (samples/scores.jsonl).
-    pub fn scores(&self, rec: &run_dir::ScoreRecord) -> Result<()> {
-        run_dir::append_json(&self.dir.path(run_dir::SCORES), rec)
-            .context("appending samples/scores.jsonl")
-    }
-
     pub fn metrics(&self, row: &MetricRow) -> Result<()> {
         run_dir::append_json(&self.dir.path(run_dir::METRICS), row)
             .context("appending metrics.jsonl")
-    }
-
-    /// Write the probe renders of `step` and their index lines.
-    pub fn samples(&mut self, step: u64, renders: &[Rendered]) -> Result<()> {
-        let index = self.dir.path(run_dir::SAMPLE_INDEX);
-        let step_dir = self.dir.sample_dir(step);
-        std::fs::create_dir_all(&step_dir)?;
-        let rel = |p: &std::path::Path| {
-            p.strip_prefix(&self.dir.root)
-                .unwrap_or(p)
-                .display()
-                .to_string()
-        };
-        if !self.inputs_written {
-            let inputs = self.dir.path(run_dir::SAMPLES).join("inputs");
-            std::fs::create_dir_all(&inputs)?;
-            for r in renders {
-                let p = inputs.join(format!("{}_{:02}.png", r.set, r.probe));
-                r.input
-                    .save(&p)
-                    .with_context(|| format!("writing {}", p.display()))?;
-                let rec = SampleRecord {
-                    step,
-                    set: r.set.into(),
-                    probe: r.probe,
-                    kind: "input".into(),
-                    path: rel(&p),
-                };
-                run_dir::append_json(&index, &rec)?;
-            }
-            self.inputs_written = true;
-        }
-        for r in renders {
-            for (kind, img) in [("output", &r.output), ("patch", &r.patch)] {
-                let p = step_dir.join(format!("{}_{:02}_{kind}.png", r.set, r.probe));
-                img.save(&p)
-                    .with_context(|| format!("writing {}", p.display()))?;
-                let rec = SampleRecord {
-                    step,
-                    set: r.set.into(),
-                    probe: r.probe,
-                    kind: kind.into(),
-                    path: rel(&p),
-                };
-                run_dir::append_json(&index, &rec)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Inputs are already on disk from an earlier process of this run.
-    pub fn inputs_already_written(&mut self) {
-        self.inputs_written = self.dir.path(run_dir::SAMPLES).join("inputs").is_dir();
     }
 
     /// Stop the heartbeat and write the final status.

@@ -4,6 +4,7 @@
 
 use atelier::rng::Rng;
 use atelier::run_dir::{self, RunDir, RunState, Status};
+use atelier::train::sampler::Sampler;
 use atelier::train::session::{Outcome, Session};
 use atelier::train::writer::Writer;
 use atelier::train::{control::ControlReader, Gan, Knobs, Losses, Rendered};
@@ -81,7 +82,7 @@ fn nan_loss_fails_the_run_and_keeps_the_last_good_checkpoint() {
         control: ControlReader::from_start(run.path(run_dir::CONTROL)),
         signal: Arc::new(AtomicBool::new(false)),
         last_checkpoint: None,
-        scorer: None,
+        sampler: Sampler::start(run.clone(), None, false),
     };
     let outcome = session.run();
     let Outcome::Failed(msg) = outcome else {
