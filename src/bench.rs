@@ -152,6 +152,7 @@ fn run_on<B: AutodiffBackend>(
                 blocks: 6,
                 upsample: spec::Upsample::Transpose,
                 residual: false,
+                down_padding: spec::DownPadding::Zero,
             },
             &device,
         );

@@ -144,6 +144,17 @@ pub enum Upsample {
     Bilinear,
 }
 
+/// How the generator's two stride-2 convolutions pad their input.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DownPadding {
+    /// One pixel of zeros (CycleGAN's reference). The zeros tell the network where the image
+    /// ends, and on small crops it learns bands parallel to the edges (docs/quality.md).
+    Zero,
+    /// One mirrored pixel, like every other convolution of the generator.
+    Reflect,
+}
+
 /// ResNet generator: G(width, blocks).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -155,6 +166,7 @@ pub struct GeneratorSpec {
     /// Training starts from (nearly) the photo itself, so structure is kept from step 0 and the
     /// steps go into colour and texture: much better in short CPU budgets (docs/quality.md).
     pub residual: bool,
+    pub down_padding: DownPadding,
 }
 
 impl Default for GeneratorSpec {
@@ -164,6 +176,7 @@ impl Default for GeneratorSpec {
             blocks: 6,
             upsample: Upsample::Transpose,
             residual: false,
+            down_padding: DownPadding::Zero,
         }
     }
 }

@@ -7,7 +7,7 @@
 //! learns a change to the photo rather than a whole new image.
 
 use super::{backward, instance_norm, reflect_pad};
-use crate::spec::{GeneratorSpec, Upsample};
+use crate::spec::{DownPadding, GeneratorSpec, Upsample};
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::PaddingConfig2d;
 use burn::prelude::*;
@@ -108,6 +108,9 @@ pub struct Generator<B: Backend> {
     /// `generator.residual`: the head's output is added to the photo (in tanh's domain).
     #[module(skip)]
     residual: bool,
+    /// `generator.down_padding = "reflect"`: the stride-2 convolutions get a mirrored border.
+    #[module(skip)]
+    reflect_down: bool,
 }
 
 fn conv(cin: usize, cout: usize, k: usize) -> Conv2dConfig {
@@ -117,12 +120,14 @@ fn conv(cin: usize, cout: usize, k: usize) -> Conv2dConfig {
 impl<B: Backend> Generator<B> {
     pub fn new(spec: &GeneratorSpec, device: &B::Device) -> Self {
         let w = spec.width;
+        let reflect_down = spec.down_padding == DownPadding::Reflect;
         let down = (0..2)
             .map(|i| {
                 let c = w << i;
+                let pad = if reflect_down { 0 } else { 1 };
                 conv(c, 2 * c, 3)
                     .with_stride([2, 2])
-                    .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                    .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
                     .init(device)
             })
             .collect();
@@ -163,6 +168,7 @@ impl<B: Backend> Generator<B> {
             up,
             head: conv(w, 3, 7).init(device),
             residual: spec.residual,
+            reflect_down,
         }
     }
 
@@ -173,7 +179,12 @@ impl<B: Backend> Generator<B> {
             reflect_pad(input.clone(), 3),
         )));
         for d in &self.down {
-            x = relu(instance_norm(backward::conv_forward(d, x)));
+            let x_in = if self.reflect_down {
+                reflect_pad(x, 1)
+            } else {
+                x
+            };
+            x = relu(instance_norm(backward::conv_forward(d, x_in)));
         }
         for b in &self.blocks {
             x = b.forward(x);
@@ -207,6 +218,7 @@ mod tests {
             blocks: 1,
             upsample: Upsample::Resize,
             residual: true,
+            ..Default::default()
         };
         let mut g = Generator::<Flex>::new(&spec, &dev);
         g.head.weight = Param::from_tensor(g.head.weight.val().zeros_like());
@@ -254,6 +266,7 @@ mod tests {
                 blocks: 1,
                 upsample,
                 residual: false,
+                ..Default::default()
             };
             let g = Generator::<Flex>::new(&spec, &dev);
             let img = |lo, hi| {
@@ -273,6 +286,31 @@ mod tests {
                 assert!(err < 1e-5, "{upsample:?} image {i}: {err}");
             }
         }
+    }
+
+    /// With mirrored borders everywhere a flat image carries no hint of where it ends, so the
+    /// output stays (nearly) flat; the reference's zero-padded stride-2 convolutions mark the
+    /// edges, and the output varies by more than ten times as much.
+    #[test]
+    fn reflect_down_padding_gives_the_network_no_edge_to_draw_bands_from() {
+        let dev = Default::default();
+        let spread = |down_padding| {
+            let spec = GeneratorSpec {
+                width: 4,
+                blocks: 1,
+                upsample: Upsample::Resize,
+                down_padding,
+                ..Default::default()
+            };
+            let g = Generator::<Flex>::new(&spec, &dev);
+            let y = g.forward(Tensor::full([1, 3, 16, 16], 0.3, &dev));
+            assert_eq!(y.dims(), [1, 3, 16, 16]);
+            let (hi, lo): (f32, f32) = (y.clone().max().into_scalar(), y.min().into_scalar());
+            hi - lo
+        };
+        // Not exactly flat: instance norm divides a flat map's rounding errors by sqrt(eps).
+        let (reflect, zero) = (spread(DownPadding::Reflect), spread(DownPadding::Zero));
+        assert!(reflect * 10.0 < zero, "reflect {reflect}, zero {zero}");
     }
 
     #[test]
