@@ -39,6 +39,7 @@ pub fn l1<B: Backend>(a: Tensor<B, 4>, b: Tensor<B, 4>) -> Tensor<B, 1> {
 }
 
 pub use super::model::backward::gram;
+use super::model::backward::sort_rows;
 
 /// Style loss: sum over layers of MSE between the batch's Grams and the style's Grams [1, C, C],
 /// each multiplied by its layer's `scales` entry (1, or 1 / mean square of the target Gram when
@@ -82,8 +83,8 @@ pub fn sliced_wasserstein<B: Backend>(
     let [n, c, h, w] = f.dims();
     let k = dirs.dims()[0];
     let dirs = dirs.unsqueeze::<3>().expand([n, k, c]);
-    let pf = dirs.clone().matmul(f.reshape([n, c, h * w])).sort(2);
-    let pt = dirs.matmul(target.reshape([n, c, h * w])).sort(2).detach();
+    let pf = sort_rows(dirs.clone().matmul(f.reshape([n, c, h * w])));
+    let pt = sort_rows(dirs.matmul(target.reshape([n, c, h * w])).detach());
     if normalize {
         let scale = pt.clone().square().mean() + 1e-8;
         mse(pf, pt) / scale

@@ -25,7 +25,10 @@
 //!   index select's backward is a `select_add` that computes every element's destination;
 //! - [`gram`] (module `gram`): the style loss's Gram matrices, whose backward is one product
 //!   `(G' + G'^T) F` instead of a strided add of the transpose's half on one thread;
-//! - [`avg_pool2x2`] (module `pool`): 2x2 average pooling forward and backward over raw values.
+//! - [`avg_pool2x2`] (module `pool`): 2x2 average pooling forward and backward over raw values;
+//! - [`sort_rows`] (module `sort`): the sliced-Wasserstein loss's sorts as per-row radix sorts
+//!   that keep their permutation, whose backward puts each gradient back where its value came
+//!   from.
 //!
 //! The kernels read flex tensors in place ([`with_values`]): the autodiff graph holds the same
 //! tensors, so reading them out would copy every activation once per use.
@@ -583,6 +586,7 @@ mod gram;
 mod layout;
 mod pad;
 mod pool;
+mod sort;
 mod thin;
 mod transpose;
 
@@ -590,6 +594,7 @@ pub use gram::gram;
 pub use layout::plain_cpu;
 pub use pad::{fold_reflection, reflect_pad, reflect_pad_plain};
 pub use pool::avg_pool2x2;
+pub use sort::sort_rows;
 pub use transpose::conv_transpose_forward;
 #[cfg(test)]
 mod tests;
