@@ -72,7 +72,7 @@ fn sort_row(row: &[f32], out: &mut [f32], perm: &mut [u32]) {
             count[(k >> shift) as usize & 255] += 1;
         }
         // A byte that every key shares leaves the order as it is.
-        if count.iter().any(|&c| c == n) {
+        if count.contains(&n) {
             continue;
         }
         let mut start = 0;
