@@ -506,15 +506,28 @@ impl<I: Backend> Backward<I, 1> for RawBackward {
         grads: &mut Gradients,
         _checkpointer: &mut Checkpointer,
     ) {
-        let [node_x] = ops.parents;
-        let grad = float::<I, 4>(grads.consume::<I>(&ops.node));
-        if let Some(node) = node_x {
-            let (adjoint, x_dims) = ops.state;
-            let (device, g_dims) = (grad.device(), grad.dims());
-            let dx = with_values(grad, |g| adjoint(g, g_dims, x_dims));
-            let dx = Tensor::<I, 4>::from_data(TensorData::new(dx, x_dims), &device);
-            grads.register::<I>(node.id, dx.into_primitive().tensor());
-        }
+        raw_input_grad::<I, _, 4>(ops, grads, |(adjoint, x_dims), g, g_dims| {
+            (adjoint(g, g_dims, x_dims), x_dims)
+        });
+    }
+}
+
+/// The backward of a one-input step computed over raw values (shared by [`RawBackward`],
+/// the sort and instance norm): consume the output gradient and, when the input is tracked,
+/// register `adjoint(state, gradient values, gradient dims)`, which gives the input
+/// gradient's values and dims.
+pub(super) fn raw_input_grad<I: Backend, S, const D: usize>(
+    ops: Ops<S, 1>,
+    grads: &mut Gradients,
+    adjoint: impl FnOnce(S, &[f32], [usize; D]) -> (Vec<f32>, [usize; D]),
+) {
+    let [node_x] = ops.parents;
+    let grad = float::<I, D>(grads.consume::<I>(&ops.node));
+    if let Some(node) = node_x {
+        let (device, g_dims) = (grad.device(), grad.dims());
+        let (dx, dims) = with_values(grad, |g| adjoint(ops.state, g, g_dims));
+        let dx = Tensor::<I, D>::from_data(TensorData::new(dx, dims), &device);
+        grads.register::<I>(node.id, dx.into_primitive().tensor());
     }
 }
 

@@ -8,7 +8,7 @@
 //! here. The backward uses the saved output and the per-plane 1/std:
 //! `dx = (dy - mean(dy) - y * mean(dy * y)) / std`. CUDA keeps burn's fused `layer_norm`.
 
-use super::backward::{cast, cpu, float, with_values, Cpu};
+use super::backward::{cast, cpu, float, raw_input_grad, with_values, Cpu};
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
@@ -127,17 +127,12 @@ impl<I: Backend> Backward<I, 1> for NormBackward {
         grads: &mut Gradients,
         _checkpointer: &mut Checkpointer,
     ) {
-        let [node_x] = ops.parents;
-        let dy = float::<I, 4>(grads.consume::<I>(&ops.node));
-        if let Some(node) = node_x {
-            let (y, rstd) = ops.state;
-            let (device, dims) = (dy.device(), dy.dims());
+        raw_input_grad::<I, _, 4>(ops, grads, |(y, rstd), dy, dims| {
             let dx = with_values(float::<I, 4>(y), |y| {
-                with_values(dy, |dy| normalize_backward(y, &rstd, dy, dims[2] * dims[3]))
+                normalize_backward(y, &rstd, dy, dims[2] * dims[3])
             });
-            let dx = Tensor::<I, 4>::from_data(TensorData::new(dx, dims), &device);
-            grads.register::<I>(node.id, dx.into_primitive().tensor());
-        }
+            (dx, dims)
+        });
     }
 }
 

@@ -5,7 +5,7 @@
 //! sorted on the f32's order-preserving bits (four byte passes, stable), the permutation is
 //! kept, and the backward sends each gradient value back to the position it came from.
 
-use super::{cast, cpu, float, with_values, Cpu};
+use super::{cast, cpu, float, raw_input_grad, with_values, Cpu};
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
@@ -107,28 +107,21 @@ impl<I: Backend> Backward<I, 1> for SortBackward {
         grads: &mut Gradients,
         _checkpointer: &mut Checkpointer,
     ) {
-        let [node_x] = ops.parents;
-        let grad = float::<I, 3>(grads.consume::<I>(&ops.node));
-        if let Some(node) = node_x {
-            let (perm, dims) = ops.state;
-            let (device, len) = (grad.device(), dims[2]);
-            let dx = with_values(grad, |g| {
-                let mut dx = vec![0.0f32; g.len()];
-                if len > 0 {
-                    dx.par_chunks_mut(len)
-                        .zip(g.par_chunks(len))
-                        .zip(perm.par_chunks(len))
-                        .for_each(|((dx, g), perm)| {
-                            for (&p, &v) in perm.iter().zip(g) {
-                                dx[p as usize] = v;
-                            }
-                        });
-                }
-                dx
-            });
-            let dx = Tensor::<I, 3>::from_data(TensorData::new(dx, dims), &device);
-            grads.register::<I>(node.id, dx.into_primitive().tensor());
-        }
+        raw_input_grad::<I, _, 3>(ops, grads, |(perm, dims), g, _| {
+            let len = dims[2];
+            let mut dx = vec![0.0f32; g.len()];
+            if len > 0 {
+                dx.par_chunks_mut(len)
+                    .zip(g.par_chunks(len))
+                    .zip(perm.par_chunks(len))
+                    .for_each(|((dx, g), perm)| {
+                        for (&p, &v) in perm.iter().zip(g) {
+                            dx[p as usize] = v;
+                        }
+                    });
+            }
+            (dx, dims)
+        });
     }
 }
 
