@@ -153,6 +153,7 @@ fn run_on<B: AutodiffBackend>(
                 upsample: spec::Upsample::Transpose,
                 residual: false,
                 down_padding: spec::DownPadding::Zero,
+                noise: 0.0,
             },
             &device,
         );

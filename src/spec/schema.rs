@@ -85,6 +85,11 @@ pub struct DataSpec {
     pub style_size: Option<usize>,
     /// Random horizontal flips.
     pub flip: bool,
+    /// Exposure jitter of the content crops (single_style): each crop gets a random gamma in
+    /// `[2^-exposure, 2^exposure]`, so a generator trained on daylight scenes also sees dark and
+    /// washed-out ones (a night photo). 0 = off.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub exposure: f64,
     /// Number of built-in procedural content scenes.
     pub builtin_count: usize,
     /// Number of fixed probe images rendered at every sample step.
@@ -105,11 +110,16 @@ impl Default for DataSpec {
             load_size: None,
             style_size: None,
             flip: true,
+            exposure: 0.0,
             builtin_count: 64,
             probe_count: 4,
             probe_size: None,
         }
     }
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 impl DataSpec {
@@ -167,6 +177,12 @@ pub struct GeneratorSpec {
     /// steps go into colour and texture: much better in short CPU budgets (docs/quality.md).
     pub residual: bool,
     pub down_padding: DownPadding,
+    /// Standard deviation of a noise channel fed to the generator beside the photo (single_style;
+    /// 0 = none). A fully convolutional generator maps a flat region wider than what it sees to a
+    /// flat output; the noise gives it something to paint strokes from there. Fresh noise at every
+    /// training step; a fixed field when stylizing, so outputs are reproducible.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub noise: f64,
 }
 
 impl Default for GeneratorSpec {
@@ -177,6 +193,7 @@ impl Default for GeneratorSpec {
             upsample: Upsample::Transpose,
             residual: false,
             down_padding: DownPadding::Zero,
+            noise: 0.0,
         }
     }
 }

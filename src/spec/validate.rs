@@ -86,6 +86,18 @@ pub(crate) fn validate(mut spec: Spec, file: &Path) -> Result<Plan, SpecError> {
                 "loss.swd_weight",
                 "only for mode = \"single_style\" (cyclegan has no style image)",
             )?;
+            forbid(
+                spec.generator.noise > 0.0,
+                file,
+                "generator.noise",
+                "only for mode = \"single_style\"",
+            )?;
+            forbid(
+                spec.data.exposure > 0.0,
+                file,
+                "data.exposure",
+                "only for mode = \"single_style\" (it jitters the content photos)",
+            )?;
             let a = spec.data.a.as_mut().ok_or_else(|| {
                 SpecError::new(
                     file,
@@ -281,6 +293,8 @@ fn check_numbers(s: &Spec, file: &Path) -> Check {
         }
     }
     range(file, "data.probe_count", d.probe_count as f64, 1.0, 32.0)?;
+    range(file, "data.exposure", d.exposure, 0.0, 3.0)?;
+    range(file, "generator.noise", s.generator.noise, 0.0, 10.0)?;
     range(
         file,
         "data.builtin_count",

@@ -114,12 +114,15 @@ impl ImageBank {
     }
 }
 
-/// Turns image banks into training batches on a device: random crops, flips, NCHW in [-1, 1].
+/// Turns image banks into training batches on a device: random crops, flips, NCHW in [-1, 1];
+/// content batches also get the spec's exposure jitter.
 #[derive(Debug, Clone)]
 pub struct Batches<B: burn::tensor::backend::Backend> {
     pub size: usize,
     pub crop: u32,
     pub flip: bool,
+    /// `data.exposure`: content crops get a gamma in `[2^-exposure, 2^exposure]`.
+    pub exposure: f32,
     pub device: B::Device,
 }
 
@@ -129,17 +132,44 @@ impl<B: burn::tensor::backend::Backend> Batches<B> {
             size: spec.train.batch_size,
             crop: spec.data.image_size as u32,
             flip: spec.data.flip,
+            exposure: spec.data.exposure as f32,
             device: device.clone(),
         }
     }
 
+    /// A batch of random crops of `bank`, as they are.
     pub fn draw(&self, bank: &ImageBank, rng: &mut Rng) -> burn::tensor::Tensor<B, 4> {
+        self.tensor(bank.batch(rng, self.size, self.crop, self.flip))
+    }
+
+    /// A batch of content crops: [`Self::draw`] with the exposure jitter (the same draws as
+    /// `draw` when it is off, so runs without it are unchanged).
+    pub fn draw_content(&self, bank: &ImageBank, rng: &mut Rng) -> burn::tensor::Tensor<B, 4> {
+        let mut data = bank.batch(rng, self.size, self.crop, self.flip);
+        if self.exposure > 0.0 {
+            let per_image = data.len() / self.size.max(1);
+            for crop in data.chunks_mut(per_image.max(1)) {
+                let gamma = (self.exposure * rng.range_f32(-1.0, 1.0)).exp2();
+                reexpose(crop, gamma);
+            }
+        }
+        self.tensor(data)
+    }
+
+    fn tensor(&self, data: Vec<f32>) -> burn::tensor::Tensor<B, 4> {
         let c = self.crop as usize;
-        let data = bank.batch(rng, self.size, self.crop, self.flip);
         burn::tensor::Tensor::from_data(
             burn::tensor::TensorData::new(data, [self.size, 3, c, c]),
             &self.device,
         )
+    }
+}
+
+/// Apply `gamma` to values in [-1, 1] (as [0, 1] intensities): above 1 darkens the midtones
+/// the way a night or under-exposed photo is dark, below 1 washes them out; black and white stay.
+fn reexpose(values: &mut [f32], gamma: f32) {
+    for v in values {
+        *v = ((*v + 1.0) * 0.5).clamp(0.0, 1.0).powf(gamma) * 2.0 - 1.0;
     }
 }
 
@@ -230,5 +260,53 @@ mod tests {
         let b = bank.batch(&mut Rng::new(1), 2, 32, true);
         assert_eq!(b.len(), 2 * 3 * 32 * 32);
         assert!(b.iter().all(|v| (-1.0..=1.0).contains(v)));
+    }
+
+    #[test]
+    fn exposure_jitter_darkens_and_brightens_whole_crops_and_is_off_at_zero() {
+        type B = burn::backend::NdArray;
+        let bank = ImageBank::load(&ImageSet::Builtin, Builtin::Scenes, 6, 40, 3, "x").unwrap();
+        let batches = |exposure| Batches::<B> {
+            size: 8,
+            crop: 32,
+            flip: true,
+            exposure,
+            device: Default::default(),
+        };
+        let values = |t: burn::tensor::Tensor<B, 4>| t.into_data().to_vec::<f32>().unwrap();
+        // Off: exactly the plain batch, from the same draws.
+        let plain = values(batches(0.0).draw(&bank, &mut Rng::new(5)));
+        assert_eq!(
+            plain,
+            values(batches(0.0).draw_content(&bank, &mut Rng::new(5)))
+        );
+        // On: the same crops (the crop draws come first), each re-exposed as a whole.
+        let jittered = values(batches(1.5).draw_content(&bank, &mut Rng::new(5)));
+        assert!(jittered.iter().all(|v| (-1.0..=1.0).contains(v)));
+        let per = 3 * 32 * 32;
+        let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len() as f32;
+        let shifts: Vec<f32> = plain
+            .chunks(per)
+            .zip(jittered.chunks(per))
+            .map(|(a, b)| mean(b) - mean(a))
+            .collect();
+        assert!(
+            shifts.iter().any(|&d| d < -0.05),
+            "no crop darker: {shifts:?}"
+        );
+        assert!(
+            shifts.iter().any(|&d| d > 0.05),
+            "no crop brighter: {shifts:?}"
+        );
+        // A gamma keeps the order of values within a crop (no posterizing, no inversion).
+        for (a, b) in plain.chunks(per).zip(jittered.chunks(per)) {
+            let order = |v: &[f32]| {
+                let mut i: Vec<usize> = (0..v.len()).collect();
+                i.sort_by(|&x, &y| v[x].total_cmp(&v[y]));
+                i
+            };
+            let sorted_b: Vec<f32> = order(a).iter().map(|&i| b[i]).collect();
+            assert!(sorted_b.windows(2).all(|w| w[0] <= w[1]), "order changed");
+        }
     }
 }

@@ -4,9 +4,11 @@
 //! ConvTranspose3 s2 p1 op1 (the reference), or a nearest or bilinear 2x resize + ReflPad1 Conv3
 //! (no checkerboard from the stage itself).
 //! With `residual`, the head's output is added to atanh(photo) before the tanh, so the network
-//! learns a change to the photo rather than a whole new image.
+//! learns a change to the photo rather than a whole new image. With `noise`, a fourth input
+//! channel of Gaussian noise lets it paint strokes inside flat regions wider than it sees.
 
 use super::{backward, instance_norm, reflect_pad};
+use crate::rng::Rng;
 use crate::spec::{DownPadding, GeneratorSpec, Upsample};
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::PaddingConfig2d;
@@ -14,6 +16,9 @@ use burn::prelude::*;
 use burn::tensor::activation::{relu, tanh};
 use burn::tensor::module::interpolate;
 use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
+
+/// The key of the noise field used outside training (stylizing, probes, benchmarks).
+pub const NOISE_FIELD: u64 = 0x006e_6f69_7365; // "noise" in ASCII
 
 #[derive(Module, Debug)]
 pub struct ResBlock<B: Backend> {
@@ -111,6 +116,9 @@ pub struct Generator<B: Backend> {
     /// `generator.down_padding = "reflect"`: the stride-2 convolutions get a mirrored border.
     #[module(skip)]
     reflect_down: bool,
+    /// `generator.noise`: standard deviation of the noise channel beside the photo (0 = none).
+    #[module(skip)]
+    noise: f32,
 }
 
 fn conv(cin: usize, cout: usize, k: usize) -> Conv2dConfig {
@@ -162,21 +170,38 @@ impl<B: Backend> Generator<B> {
             })
             .collect();
         Self {
-            stem: conv(3, w, 7).init(device),
+            stem: conv(if spec.noise > 0.0 { 4 } else { 3 }, w, 7).init(device),
             down,
             blocks,
             up,
             head: conv(w, 3, 7).init(device),
             residual: spec.residual,
             reflect_down,
+            noise: spec.noise as f32,
         }
     }
 
-    /// Images in [-1, 1], NCHW with H and W divisible by 4 -> images in [-1, 1].
+    /// Images in [-1, 1], NCHW with H and W divisible by 4 -> images in [-1, 1]. With a noise
+    /// channel, the fixed field of [`NOISE_FIELD`]: the same photo always gives the same output.
     pub fn forward(&self, input: Tensor<B, 4>) -> Tensor<B, 4> {
+        self.forward_with_noise(input, NOISE_FIELD)
+    }
+
+    /// [`Self::forward`] with the noise field drawn from `key` (training passes a fresh key per
+    /// step); without a noise channel the key is unused.
+    pub fn forward_with_noise(&self, input: Tensor<B, 4>, key: u64) -> Tensor<B, 4> {
+        let x = if self.noise > 0.0 {
+            let [n, _, h, w] = input.dims();
+            let mut rng = Rng::stream(key, "generator-noise");
+            let field: Vec<f32> = (0..n * h * w).map(|_| rng.normal() * self.noise).collect();
+            let field = Tensor::from_data(TensorData::new(field, [n, 1, h, w]), &input.device());
+            Tensor::cat(vec![input.clone(), field], 1)
+        } else {
+            input.clone()
+        };
         let mut x = relu(instance_norm(backward::conv_forward(
             &self.stem,
-            reflect_pad(input.clone(), 3),
+            reflect_pad(x, 3),
         )));
         for d in &self.down {
             let x_in = if self.reflect_down {
@@ -253,6 +278,65 @@ mod tests {
             .max()
             .into_scalar();
         assert!(flat < 1e-6, "{flat}");
+    }
+
+    /// Inside a flat region wider than the generator sees, its output is flat without the noise
+    /// channel (a convolutional net has nothing to vary on there) and varied with it; stylizing
+    /// is reproducible, and training keys give other fields.
+    #[test]
+    fn the_noise_channel_lets_a_flat_region_vary_and_is_fixed_outside_training() {
+        let dev = Default::default();
+        // 192 x 192: a random strip in columns 0..24 (so instance norm has real statistics),
+        // flat elsewhere; measured in rows 64..128, columns 96..144, well beyond the generator's
+        // reach from the strip and the borders.
+        let mut rng = Rng::new(3);
+        let photo: Vec<f32> = (0..3 * 192 * 192)
+            .map(|i| {
+                if i % 192 < 24 {
+                    rng.range_f32(-0.9, 0.9)
+                } else {
+                    0.2
+                }
+            })
+            .collect();
+        let photo = Tensor::<Flex, 4>::from_data(TensorData::new(photo, [1, 3, 192, 192]), &dev);
+        // The largest range of values within one channel of the region.
+        let spread = |t: Tensor<Flex, 4>| -> f32 {
+            (0..3)
+                .map(|c| {
+                    let v = t
+                        .clone()
+                        .slice([0..1, c..c + 1, 64..128, 96..144])
+                        .into_data();
+                    let v = v.to_vec::<f32>().unwrap();
+                    let lo = v.iter().copied().fold(f32::MAX, f32::min);
+                    v.iter().copied().fold(f32::MIN, f32::max) - lo
+                })
+                .fold(0.0, f32::max)
+        };
+        let spec = |noise| GeneratorSpec {
+            width: 4,
+            blocks: 1,
+            upsample: Upsample::Resize,
+            residual: true,
+            down_padding: DownPadding::Reflect,
+            noise,
+        };
+        let plain = spread(Generator::<Flex>::new(&spec(0.0), &dev).forward(photo.clone()));
+        let noisy = Generator::<Flex>::new(&spec(1.0), &dev);
+        let varied = spread(noisy.forward(photo.clone()));
+        assert!(
+            plain < 1e-4 && varied > 1e-2,
+            "plain {plain}, with noise {varied}"
+        );
+        let values = |t: Tensor<Flex, 4>| t.into_data().to_vec::<f32>().unwrap();
+        let a = values(noisy.forward(photo.clone()));
+        assert_eq!(a, values(noisy.forward(photo.clone())));
+        assert_eq!(
+            a,
+            values(noisy.forward_with_noise(photo.clone(), NOISE_FIELD))
+        );
+        assert_ne!(a, values(noisy.forward_with_noise(photo, 1)));
     }
 
     /// Images in one batch do not affect each other (instance norm is per image): cyclegan's
