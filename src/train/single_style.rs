@@ -38,8 +38,6 @@ pub struct SingleStyle<B: AutodiffBackend> {
     probes: Vec<RgbImage>,
     batches: Batches<B>,
     favored: FavoredPool<B>,
-    /// `generator.noise > 0`: each step draws a fresh noise field (runs without it draw nothing).
-    noise: bool,
 }
 
 impl<B: AutodiffBackend> SingleStyle<B> {
@@ -125,7 +123,6 @@ impl<B: AutodiffBackend> SingleStyle<B> {
                 probes,
                 batches: Batches::new(s, device),
                 favored: FavoredPool::new(s.steer.favored_fraction, crop),
-                noise: s.generator.noise > 0.0,
             },
             warnings,
         ))
@@ -138,13 +135,7 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
         let style = self.batches.draw(&self.style, rng);
 
         // Generator step: D is frozen (no parameter gradients), gradients flow through it.
-        let fake = if self.noise {
-            self.g
-                .model
-                .forward_with_noise(content.clone(), rng.next_u64())
-        } else {
-            self.g.model.forward(content.clone())
-        };
+        let fake = self.g.model.forward_training(content.clone(), rng);
         let d_frozen = self.d.model.clone().no_grad();
         let adv = lsgan(d_frozen.scores(fake.clone()), 1.0);
         let fake_feats = self.features.forward(fake.clone());

@@ -187,9 +187,20 @@ impl<B: Backend> Generator<B> {
         self.forward_with_noise(input, NOISE_FIELD)
     }
 
-    /// [`Self::forward`] with the noise field drawn from `key` (training passes a fresh key per
-    /// step); without a noise channel the key is unused.
-    pub fn forward_with_noise(&self, input: Tensor<B, 4>, key: u64) -> Tensor<B, 4> {
+    /// The training step's forward: a fresh noise field keyed from `rng`, which is not drawn
+    /// from without a noise channel (so such runs train exactly as before it existed).
+    pub fn forward_training(&self, input: Tensor<B, 4>, rng: &mut Rng) -> Tensor<B, 4> {
+        let key = if self.noise > 0.0 {
+            rng.next_u64()
+        } else {
+            NOISE_FIELD
+        };
+        self.forward_with_noise(input, key)
+    }
+
+    /// [`Self::forward`] with the noise field drawn from `key`; without a noise channel the key
+    /// is unused.
+    fn forward_with_noise(&self, input: Tensor<B, 4>, key: u64) -> Tensor<B, 4> {
         let x = if self.noise > 0.0 {
             let [n, _, h, w] = input.dims();
             let mut rng = Rng::stream(key, "generator-noise");

@@ -20,24 +20,27 @@ pub fn sort_rows<B: Backend>(x: Tensor<B, 3>) -> Tensor<B, 3> {
     match cpu::<B>() {
         Some(Cpu::Flex) => cast(tracked_sort::<Flex>(cast(x))),
         Some(Cpu::NdArray) => cast(tracked_sort::<NdArray>(cast(x))),
-        Some(Cpu::Inference) => sorted(x).0,
+        Some(Cpu::Inference) => sorted(x, false).0,
         None => x.sort(2),
     }
 }
 
-/// The sorted tensor and, per row, the source position of each sorted value.
-fn sorted<B: Backend>(x: Tensor<B, 3>) -> (Tensor<B, 3>, Vec<u32>) {
+/// The sorted tensor and, with `keep_perm` (a tracked sort, whose backward needs it), per row
+/// the source position of each sorted value; empty otherwise.
+fn sorted<B: Backend>(x: Tensor<B, 3>, keep_perm: bool) -> (Tensor<B, 3>, Vec<u32>) {
     let (dims, device) = (x.dims(), x.device());
     let len = dims[2];
     let (values, perm) = with_values(x, |v| {
         let mut values = vec![0.0f32; v.len()];
-        let mut perm = vec![0u32; v.len()];
+        let mut perm = vec![0u32; if keep_perm { v.len() } else { 0 }];
         if len > 0 {
-            values
-                .par_chunks_mut(len)
-                .zip(perm.par_chunks_mut(len))
-                .zip(v.par_chunks(len))
-                .for_each(|((out, perm), row)| sort_row(row, out, perm));
+            let rows = values.par_chunks_mut(len).zip(v.par_chunks(len));
+            if keep_perm {
+                rows.zip(perm.par_chunks_mut(len))
+                    .for_each(|((out, row), perm)| sort_row(row, out, Some(perm)));
+            } else {
+                rows.for_each(|(out, row)| sort_row(row, out, None));
+            }
         }
         (values, perm)
     });
@@ -57,8 +60,9 @@ fn key(v: f32) -> u32 {
     }
 }
 
-/// LSD radix sort of `row` by [`key`], one byte per pass; `perm[j]` is where `out[j]` came from.
-fn sort_row(row: &[f32], out: &mut [f32], perm: &mut [u32]) {
+/// LSD radix sort of `row` by [`key`], one byte per pass; `perm[j]`, when asked for, is where
+/// `out[j]` came from.
+fn sort_row(row: &[f32], out: &mut [f32], perm: Option<&mut [u32]>) {
     let n = row.len();
     let mut a: Vec<(u32, u32)> = row
         .iter()
@@ -88,9 +92,13 @@ fn sort_row(row: &[f32], out: &mut [f32], perm: &mut [u32]) {
         }
         std::mem::swap(&mut a, &mut b);
     }
-    for ((o, p), &(_, i)) in out.iter_mut().zip(perm.iter_mut()).zip(&a) {
+    for (o, &(_, i)) in out.iter_mut().zip(&a) {
         *o = row[i as usize];
-        *p = i;
+    }
+    if let Some(perm) = perm {
+        for (p, &(_, i)) in perm.iter_mut().zip(&a) {
+            *p = i;
+        }
     }
 }
 
@@ -135,11 +143,11 @@ fn tracked_sort<I: Backend>(x: Tensor<Autodiff<I>, 3>) -> Tensor<Autodiff<I>, 3>
         .stateful()
     {
         OpsKind::Tracked(prep) => {
-            let (y, perm) = sorted(float::<I, 3>(x.primitive));
+            let (y, perm) = sorted(float::<I, 3>(x.primitive), true);
             prep.finish((perm, dims), y.into_primitive().tensor())
         }
         OpsKind::UnTracked(prep) => {
-            let (y, _) = sorted(float::<I, 3>(x.primitive));
+            let (y, _) = sorted(float::<I, 3>(x.primitive), false);
             prep.finish(y.into_primitive().tensor())
         }
     };
