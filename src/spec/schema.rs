@@ -272,9 +272,13 @@ pub struct LossSpec {
     pub swd_weight: f64,
     /// Random directions per feature level for `swd_weight`, drawn afresh each step.
     pub swd_directions: usize,
-    /// Divide the content, style and SWD losses by their targets' mean square, so the weights
-    /// no longer depend on the feature net's scale (random pyramid or VGG19): with it, weights of
-    /// order 1 balance the terms.
+    /// Sliced-Wasserstein loss on the RGB values of output and style crops (single_style; 0 =
+    /// off): pins the palette, where the feature losses let some seeds settle on one corner of
+    /// it (docs/quality.md, seventh session). Uses `swd_directions` directions.
+    pub color_weight: f64,
+    /// Divide the content, style, SWD and color losses by their targets' mean square, so the
+    /// weights no longer depend on the feature net's scale (random pyramid or VGG19): with it,
+    /// weights of order 1 balance the terms.
     pub normalize: bool,
 }
 
@@ -290,6 +294,7 @@ impl Default for LossSpec {
             pool_size: 50,
             swd_weight: 0.0,
             swd_directions: 32,
+            color_weight: 0.0,
             normalize: false,
         }
     }

@@ -87,6 +87,12 @@ pub(crate) fn validate(mut spec: Spec, file: &Path) -> Result<Plan, SpecError> {
                 "only for mode = \"single_style\" (cyclegan has no style image)",
             )?;
             forbid(
+                spec.loss.color_weight > 0.0,
+                file,
+                "loss.color_weight",
+                "only for mode = \"single_style\" (cyclegan has no style image)",
+            )?;
+            forbid(
                 spec.generator.noise > 0.0,
                 file,
                 "generator.noise",
@@ -349,6 +355,7 @@ fn check_numbers(s: &Spec, file: &Path) -> Check {
         ("loss.cycle_weight", l.cycle_weight),
         ("loss.identity_weight", l.identity_weight),
         ("loss.swd_weight", l.swd_weight),
+        ("loss.color_weight", l.color_weight),
     ] {
         range(file, k, v, 0.0, 1e9)?;
     }

@@ -191,4 +191,29 @@ mod tests {
         let norms: Vec<f32> = d.square().sum_dim(1).into_data().to_vec().unwrap();
         assert!(norms.iter().all(|n| (n - 1.0).abs() < 1e-5), "{norms:?}");
     }
+
+    #[test]
+    fn sliced_wasserstein_on_rgb_values_sees_the_palette_not_the_layout() {
+        // The colour term (`loss.color_weight`): the same pixels in another order score zero, a
+        // recoloured image does not.
+        let dev = Default::default();
+        let vals: Vec<f32> = (0..3 * 16)
+            .map(|i| ((i * 7919) % 97) as f32 / 48.5 - 1.0)
+            .collect();
+        let image =
+            |v: Vec<f32>| Tensor::<Flex, 4>::from_data(TensorData::new(v, [1, 3, 4, 4]), &dev);
+        // Reverse each channel's pixels: every RGB triple moves as a whole.
+        let shuffled: Vec<f32> = vals
+            .chunks(16)
+            .flat_map(|plane| plane.iter().rev().copied())
+            .collect();
+        let dirs = || random_directions::<Flex>(&mut crate::rng::Rng::new(3), 16, 3, &dev);
+        let same = sliced_wasserstein(image(vals.clone()), image(shuffled), dirs(), true);
+        let same: f32 = same.into_scalar();
+        assert!(same.abs() < 1e-10, "{same}");
+        let recoloured: Vec<f32> = vals.iter().map(|v| 0.5 * v + 0.3).collect();
+        let moved: f32 =
+            sliced_wasserstein(image(vals), image(recoloured), dirs(), true).into_scalar();
+        assert!(moved > 0.01, "{moved}");
+    }
 }

@@ -176,6 +176,19 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
             out.push(("swd", scalar(&swd)));
             total = total + swd * k.swd_weight;
         }
+        if k.color_weight > 0.0 {
+            // The palette: the RGB values of output and style crops as two distributions.
+            let dirs = losses::random_directions(
+                &mut self.swd_rng,
+                self.swd_directions,
+                3,
+                &self.batches.device,
+            );
+            let color =
+                losses::sliced_wasserstein(fake.clone(), style.clone(), dirs, self.normalize);
+            out.push(("color", scalar(&color)));
+            total = total + color * k.color_weight;
+        }
         if k.tv_weight > 0.0 {
             let tv = losses::total_variation(fake.clone());
             out.push(("tv", scalar(&tv)));

@@ -16,7 +16,7 @@ pub const GROUPS: [(&str, &[&str]); 4] = [
     (
         "auxiliary",
         &[
-            "content", "style", "swd", "tv", "cycle_a", "cycle_b", "idt_a", "idt_b",
+            "content", "style", "swd", "color", "tv", "cycle_a", "cycle_b", "idt_a", "idt_b",
         ],
     ),
     // From samples/scores.jsonl (see `eval`), the mean over the probes at each sample step.

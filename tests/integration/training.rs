@@ -305,13 +305,14 @@ fn a_time_budget_ends_the_run_with_a_sample_and_a_checkpoint() {
 
 #[test]
 fn the_quality_options_train_and_log_their_terms() {
-    // SWD style term, normalised losses, bilinear upsampling and a two-scale critic together.
+    // SWD style and colour terms, normalised losses, bilinear upsampling and a two-scale critic
+    // together.
     let tmp = tempfile::tempdir().unwrap();
     let spec = tiny_spec(
         tmp.path(),
         "recipe",
         "single_style",
-        "[loss]\nnormalize = true\ncontent_weight = 1.0\nstyle_weight = 1.0\nswd_weight = 1.0\nswd_directions = 4\n",
+        "[loss]\nnormalize = true\ncontent_weight = 1.0\nstyle_weight = 1.0\nswd_weight = 1.0\nswd_directions = 4\ncolor_weight = 1.0\n",
     );
     let spec_text = std::fs::read_to_string(&spec)
         .unwrap()
@@ -327,6 +328,12 @@ fn the_quality_options_train_and_log_their_terms() {
         .collect();
     assert_eq!(swd.len(), rows.len(), "every row has the swd term");
     assert!(swd.iter().all(|v| v.is_finite() && *v > 0.0), "{swd:?}");
+    let color: Vec<f64> = rows
+        .iter()
+        .filter_map(|r| r.losses.get("color").copied())
+        .collect();
+    assert_eq!(color.len(), rows.len(), "every row has the color term");
+    assert!(color.iter().all(|v| v.is_finite() && *v > 0.0), "{color:?}");
     // Normalised, the content term is relative to its target: of order 1, not 1e-3.
     let content = rows[0].losses["content"];
     assert!(content > 0.01 && content < 10.0, "{content}");
