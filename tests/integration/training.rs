@@ -322,18 +322,17 @@ fn the_quality_options_train_and_log_their_terms() {
     let run = train_spec(tmp.path(), &spec, &[]);
     assert_eq!(status(&run).state, RunState::Finished);
     let rows = metrics(&run);
-    let swd: Vec<f64> = rows
-        .iter()
-        .filter_map(|r| r.losses.get("swd").copied())
-        .collect();
-    assert_eq!(swd.len(), rows.len(), "every row has the swd term");
-    assert!(swd.iter().all(|v| v.is_finite() && *v > 0.0), "{swd:?}");
-    let color: Vec<f64> = rows
-        .iter()
-        .filter_map(|r| r.losses.get("color").copied())
-        .collect();
-    assert_eq!(color.len(), rows.len(), "every row has the color term");
-    assert!(color.iter().all(|v| v.is_finite() && *v > 0.0), "{color:?}");
+    for term in ["swd", "color"] {
+        let values: Vec<f64> = rows
+            .iter()
+            .filter_map(|r| r.losses.get(term).copied())
+            .collect();
+        assert_eq!(values.len(), rows.len(), "every row has the {term} term");
+        assert!(
+            values.iter().all(|v| v.is_finite() && *v > 0.0),
+            "{term}: {values:?}"
+        );
+    }
     // Normalised, the content term is relative to its target: of order 1, not 1e-3.
     let content = rows[0].losses["content"];
     assert!(content > 0.01 && content < 10.0, "{content}");
