@@ -37,5 +37,6 @@ print(json.dumps({"name": sys.argv[2], "images": len(rows), "steps": st.get("ste
                   "style_gain": round(m("style_gain"), 3), "texture_gain": round(m("texture_gain"), 3),
                   "hist_style_gain": round(m("histogram_style_gain"), 3),
                   "hist_texture_gain": round(m("histogram_texture_gain"), 3),
+                  "detail": round(m("texture_energy"), 2) if all("texture_energy" in r for r in rows) else None,
                   "checkerboard": round(m("checkerboard"), 4)}))
 PY

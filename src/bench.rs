@@ -154,6 +154,8 @@ fn run_on<B: AutodiffBackend>(
                 residual: false,
                 down_padding: spec::DownPadding::Zero,
                 noise: 0.0,
+                noise_scale: 1,
+                residual_blur: 0.0,
             },
             &device,
         );

@@ -62,6 +62,14 @@ pub struct Scores {
     pub histogram_style_gain: f64,
     /// `1 - histogram.texture / photo.texture`.
     pub histogram_texture_gain: f64,
+    /// How much fine detail the output has against the style image: the RMS of the output's
+    /// high-pass band over the style's. About 1 is the painting's amount; under 1 too smooth, over
+    /// 1 too busy (the texture distance counts both as misses, this says which one it is).
+    #[serde(default)]
+    pub texture_energy: f64,
+    /// The same ratio for the untouched photo, to read the output's against.
+    #[serde(default)]
+    pub photo_texture_energy: f64,
     /// The output's [`checkerboard`] index (the share of fine detail locked to a 2- or 4-pixel
     /// grid; photos about 0.0003, a visible grid about 0.05 and up).
     #[serde(default)]
@@ -241,6 +249,8 @@ pub struct Scorer {
     proj: Projector,
     style_ref: Vec<Vec<f32>>,
     texture_ref: Vec<Vec<f32>>,
+    /// RMS of the style's high-pass band (floored, so a flat style image divides safely).
+    style_energy: f64,
 }
 
 /// A photo prepared for scoring, with its baseline distances to the style.
@@ -249,6 +259,7 @@ pub struct Baseline {
     photo: Distances,
     histogram: Distances,
     checkerboard: f64,
+    energy: f64,
 }
 
 impl Scorer {
@@ -257,27 +268,27 @@ impl Scorer {
         let proj = projector(o);
         let style_f = Rgbf::from_rgb(&style);
         let style_ref = proj.sorted_projections(&style_f);
-        let texture_ref = proj.sorted_projections(&style_f.high_pass(o.blur_sigma));
+        let band = style_f.high_pass(o.blur_sigma);
+        let texture_ref = proj.sorted_projections(&band);
         Ok(Self {
             o: *o,
             style,
             proj,
             style_ref,
             texture_ref,
+            style_energy: band.rms().max(1e-6),
         })
     }
 
-    fn distances(&self, img: &RgbImage) -> Distances {
+    /// The distances of `img` to the style, and its high-pass energy relative to the style's.
+    fn distances(&self, img: &RgbImage) -> (Distances, f64) {
         let f = Rgbf::from_rgb(img);
-        Distances {
+        let band = f.high_pass(self.o.blur_sigma);
+        let d = Distances {
             style: swd(&self.proj.sorted_projections(&f), &self.style_ref),
-            texture: swd(
-                &self
-                    .proj
-                    .sorted_projections(&f.high_pass(self.o.blur_sigma)),
-                &self.texture_ref,
-            ),
-        }
+            texture: swd(&self.proj.sorted_projections(&band), &self.texture_ref),
+        };
+        (d, band.rms() / self.style_energy)
     }
 
     /// The photo's own distances and those of its histogram match (the colour-only baseline).
@@ -286,10 +297,12 @@ impl Scorer {
         let grid = checkerboard(content);
         let content = prepare(content, &self.o, "content")?.into_owned();
         let histogram = histogram_match(&content, &self.style);
+        let (photo, energy) = self.distances(&content);
         Ok(Baseline {
-            photo: self.distances(&content),
-            histogram: self.distances(&histogram),
+            photo,
+            histogram: self.distances(&histogram).0,
             checkerboard: grid,
+            energy,
             content,
         })
     }
@@ -301,7 +314,7 @@ impl Scorer {
         }
         let grid = checkerboard(output);
         let output = resized_to(output, b.content.width(), b.content.height());
-        let out_d = self.distances(&output);
+        let (out_d, energy) = self.distances(&output);
         let (photo_d, hist_d) = (b.photo, b.histogram);
         Ok(Scores {
             ssim: ssim_luma(&b.content, &output),
@@ -312,6 +325,8 @@ impl Scorer {
             texture_gain: gain(out_d.texture, photo_d.texture),
             histogram_style_gain: gain(hist_d.style, photo_d.style),
             histogram_texture_gain: gain(hist_d.texture, photo_d.texture),
+            texture_energy: energy,
+            photo_texture_energy: b.energy,
             checkerboard: grid,
             photo_checkerboard: b.checkerboard,
         })

@@ -231,6 +231,10 @@ pub struct ScoreRecord {
     /// The output's checkerboard index (`eval::checkerboard`); absent in older runs.
     #[serde(default)]
     pub checkerboard: f64,
+    /// The output's high-pass energy over the style's (`eval::Scores::texture_energy`); absent
+    /// in older runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub texture_energy: Option<f64>,
 }
 
 /// `checkpoints/step_N/state.json`: what the tensors alone do not say.

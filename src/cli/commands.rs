@@ -19,15 +19,24 @@ pub(super) fn cmd_eval(
 ) -> Result<()> {
     use crate::eval::{run as eval_run, EvalOptions};
     let o = EvalOptions::default();
-    let row = |label: &str, ssim: f64, sg: f64, tg: f64, hsg: f64, htg: f64, ch: f64| {
+    // DETAIL: fine detail against the painting's (1.00 = as much; the texture gain counts too
+    // little and too much alike, this says which); "-" for scores logged before it existed.
+    let row = |label: &str, [ssim, sg, tg, hsg, htg, ch]: [f64; 6], energy: Option<f64>| {
+        let energy = energy.map_or("-".to_string(), |e| format!("{e:.2}"));
         println!(
-            "{label:<28} {ssim:>6.3} {sg:>+11.3} {tg:>+13.3} {hsg:>+14.3} {htg:>+16.3} {ch:>8.3}"
+            "{label:<28} {ssim:>6.3} {sg:>+11.3} {tg:>+13.3} {energy:>7} {hsg:>+14.3} {htg:>+16.3} {ch:>8.3}"
         );
     };
     let header = |first: &str| {
         println!(
-            "{first:<28} {:>6} {:>11} {:>13} {:>14} {:>16} {:>8}",
-            "SSIM", "STYLE GAIN", "TEXTURE GAIN", "COLOUR-ONLY:S", "COLOUR-ONLY:T", "CHECKER"
+            "{first:<28} {:>6} {:>11} {:>13} {:>7} {:>14} {:>16} {:>8}",
+            "SSIM",
+            "STYLE GAIN",
+            "TEXTURE GAIN",
+            "DETAIL",
+            "COLOUR-ONLY:S",
+            "COLOUR-ONLY:T",
+            "CHECKER"
         )
     };
     match (run, content, style, output) {
@@ -48,14 +57,18 @@ pub(super) fn cmd_eval(
                 let mean = |f: &dyn Fn(&run_dir::ScoreRecord) -> f64| {
                     at.iter().map(|r| f(r)).sum::<f64>() / at.len() as f64
                 };
+                let energy: Option<Vec<f64>> = at.iter().map(|r| r.texture_energy).collect();
                 row(
                     &step.to_string(),
-                    mean(&|r| r.ssim),
-                    mean(&|r| r.style_gain),
-                    mean(&|r| r.texture_gain),
-                    mean(&|r| r.histogram_style_gain),
-                    mean(&|r| r.histogram_texture_gain),
-                    mean(&|r| r.checkerboard),
+                    [
+                        mean(&|r| r.ssim),
+                        mean(&|r| r.style_gain),
+                        mean(&|r| r.texture_gain),
+                        mean(&|r| r.histogram_style_gain),
+                        mean(&|r| r.histogram_texture_gain),
+                        mean(&|r| r.checkerboard),
+                    ],
+                    energy.map(|e| e.iter().sum::<f64>() / e.len() as f64),
                 );
             }
             Ok(())
@@ -78,12 +91,15 @@ pub(super) fn cmd_eval(
                     .unwrap_or_default();
                 row(
                     &name,
-                    sc.ssim,
-                    sc.style_gain,
-                    sc.texture_gain,
-                    sc.histogram_style_gain,
-                    sc.histogram_texture_gain,
-                    sc.checkerboard,
+                    [
+                        sc.ssim,
+                        sc.style_gain,
+                        sc.texture_gain,
+                        sc.histogram_style_gain,
+                        sc.histogram_texture_gain,
+                        sc.checkerboard,
+                    ],
+                    Some(sc.texture_energy),
                 );
             }
             Ok(())

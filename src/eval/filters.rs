@@ -23,6 +23,15 @@ impl Rgbf {
         }
     }
 
+    /// Root mean square of the samples (of a high-pass band: its energy); 0 for an empty image.
+    pub fn rms(&self) -> f64 {
+        if self.px.is_empty() {
+            return 0.0;
+        }
+        let sum: f64 = self.px.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
+        (sum / self.px.len() as f64).sqrt()
+    }
+
     /// The high-pass band: the image minus its Gaussian blur, per channel (centred around 0).
     pub fn high_pass(&self, sigma: f32) -> Self {
         let kernel = gaussian_kernel(sigma, blur_radius(sigma));

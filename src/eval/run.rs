@@ -20,6 +20,7 @@ pub fn record(step: u64, set: &str, probe: usize, s: &Scores) -> ScoreRecord {
         histogram_style_gain: s.histogram_style_gain,
         histogram_texture_gain: s.histogram_texture_gain,
         checkerboard: s.checkerboard,
+        texture_energy: Some(s.texture_energy),
     }
 }
 

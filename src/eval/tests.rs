@@ -259,6 +259,30 @@ fn output_equal_to_the_photo_gains_nothing() {
 }
 
 #[test]
+fn detail_energy_says_too_smooth_from_too_busy() {
+    let style = painterly(W, H, 4);
+    let o = opts(0);
+    // The style itself has exactly the style's amount of detail.
+    let same = score(&scene(W, H), &style, &style, &o).expect("score");
+    assert!(
+        (same.texture_energy - 1.0).abs() < 1e-9,
+        "{}",
+        same.texture_energy
+    );
+    // A blurred style has less, the style plus noise more; the photo's own ratio is reported.
+    let smooth = score(&scene(W, H), &style, &blurred(&style, 2.0), &o).expect("score");
+    let mut busy = style.clone();
+    for (v, n) in busy.as_mut().iter_mut().zip(noise(W, H, 9).as_raw()) {
+        *v = to_u8(f32::from(*v) + f32::from(*n) - 127.5);
+    }
+    let busy = score(&scene(W, H), &style, &busy, &o).expect("score");
+    assert!(smooth.texture_energy < 0.7, "{}", smooth.texture_energy);
+    assert!(busy.texture_energy > 1.3, "{}", busy.texture_energy);
+    assert_eq!(smooth.photo_texture_energy, busy.photo_texture_energy);
+    assert!(smooth.photo_texture_energy > 0.0);
+}
+
+#[test]
 fn mismatched_sizes_and_small_images_are_handled() {
     let o = opts(0);
     let (photo, style) = (scene(80, 64), painterly(50, 120, 5));

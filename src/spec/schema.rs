@@ -88,7 +88,6 @@ pub struct DataSpec {
     /// Exposure jitter of the content crops (single_style): each crop gets a random gamma in
     /// `[2^-exposure, 2^exposure]`, so a generator trained on daylight scenes also sees dark and
     /// washed-out ones (a night photo). 0 = off.
-    #[serde(skip_serializing_if = "is_zero")]
     pub exposure: f64,
     /// Number of built-in procedural content scenes.
     pub builtin_count: usize,
@@ -116,10 +115,6 @@ impl Default for DataSpec {
             probe_size: None,
         }
     }
-}
-
-fn is_zero(v: &f64) -> bool {
-    *v == 0.0
 }
 
 impl DataSpec {
@@ -181,8 +176,16 @@ pub struct GeneratorSpec {
     /// 0 = none). A fully convolutional generator maps a flat region wider than what it sees to a
     /// flat output; the noise gives it something to paint strokes from there. Fresh noise at every
     /// training step; a fixed field when stylizing, so outputs are reproducible.
-    #[serde(skip_serializing_if = "is_zero")]
     pub noise: f64,
+    /// Size in pixels of one cell of the noise field: 1 draws a value per pixel; larger values
+    /// draw one per `noise_scale` x `noise_scale` cell and interpolate bilinearly between them,
+    /// so the generator gets smooth blobs to paint larger dabs from instead of per-pixel grain.
+    pub noise_scale: usize,
+    /// With `residual`: the photo the change is added to is first blurred (Gaussian, this sigma in
+    /// pixels; 0 = off). The photo's own fine detail then no longer passes straight through, so
+    /// the output's fine detail is what the generator paints: a busy photo does not come out
+    /// busier than the painting. The generator still sees the sharp photo.
+    pub residual_blur: f64,
 }
 
 impl Default for GeneratorSpec {
@@ -194,6 +197,8 @@ impl Default for GeneratorSpec {
             residual: false,
             down_padding: DownPadding::Zero,
             noise: 0.0,
+            noise_scale: 1,
+            residual_blur: 0.0,
         }
     }
 }

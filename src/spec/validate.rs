@@ -303,6 +303,26 @@ fn check_numbers(s: &Spec, file: &Path) -> Check {
     range(file, "generator.noise", s.generator.noise, 0.0, 10.0)?;
     range(
         file,
+        "generator.residual_blur",
+        s.generator.residual_blur,
+        0.0,
+        8.0,
+    )?;
+    forbid(
+        s.generator.residual_blur > 0.0 && !s.generator.residual,
+        file,
+        "generator.residual_blur",
+        "only with generator.residual = true (it blurs the photo the change is added to)",
+    )?;
+    range(
+        file,
+        "generator.noise_scale",
+        s.generator.noise_scale as f64,
+        1.0,
+        32.0,
+    )?;
+    range(
+        file,
         "data.builtin_count",
         d.builtin_count as f64,
         1.0,

@@ -140,6 +140,7 @@ pub fn fixture_run(
                 histogram_style_gain: 0.6,
                 histogram_texture_gain: 0.2,
                 checkerboard: 0.01,
+                texture_energy: Some(0.5 + t),
             };
             run_dir::append_json(&dir.join(run_dir::SCORES), &rec).unwrap();
         }

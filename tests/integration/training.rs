@@ -305,8 +305,8 @@ fn a_time_budget_ends_the_run_with_a_sample_and_a_checkpoint() {
 
 #[test]
 fn the_quality_options_train_and_log_their_terms() {
-    // SWD style and colour terms, normalised losses, bilinear upsampling and a two-scale critic
-    // together.
+    // SWD style and colour terms, normalised losses, bilinear upsampling, a coarse noise channel
+    // and a two-scale critic together.
     let tmp = tempfile::tempdir().unwrap();
     let spec = tiny_spec(
         tmp.path(),
@@ -317,7 +317,10 @@ fn the_quality_options_train_and_log_their_terms() {
     let spec_text = std::fs::read_to_string(&spec)
         .unwrap()
         .replace("layers = 2", "layers = 2\nscales = 2")
-        .replace("blocks = 1", "blocks = 1\nupsample = \"bilinear\"");
+        .replace(
+            "blocks = 1",
+            "blocks = 1\nupsample = \"bilinear\"\nnoise = 1.0\nnoise_scale = 4",
+        );
     std::fs::write(&spec, spec_text).unwrap();
     let run = train_spec(tmp.path(), &spec, &[]);
     assert_eq!(status(&run).state, RunState::Finished);

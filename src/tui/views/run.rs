@@ -198,41 +198,42 @@ fn status(frame: &mut Frame, area: Rect, app: &App, run: &RunView) {
             )),
         ]));
     }
-    let knobs: Vec<String> = run
-        .knobs()
-        .iter()
-        .map(|(k, v)| {
-            let short = k.rsplit('.').next().unwrap_or(k);
-            format!("{}={}", short.trim_end_matches("_weight"), compact(*v))
-        })
-        .collect();
-    lines.push(Line::from(vec![
-        Span::styled("knobs ", dim),
-        Span::raw(knobs.join("  ")),
-    ]));
+    lines.extend(knob_lines(&run.knobs(), dim));
     if let Some(last) = run.scores.last() {
         let at: Vec<_> = run.scores.iter().filter(|r| r.step == last.step).collect();
         let mean = |f: fn(&crate::run_dir::ScoreRecord) -> f64| {
             at.iter().map(|r| f(r)).sum::<f64>() / at.len() as f64
         };
         lines.push(Line::from(vec![
-            Span::styled("quality ", dim),
+            Span::styled(format!("quality @{} ", last.step), dim),
             Span::raw(format!(
-                "@{}: ssim {:.2}  style {:+.2}  texture {:+.2}",
-                last.step,
+                "ssim {:.2}  style {:+.2}  texture {:+.2}",
                 mean(|r| r.ssim),
                 mean(|r| r.style_gain),
                 mean(|r| r.texture_gain)
             )),
-            Span::styled(
-                format!(
-                    "  (colour-only {:+.2} / {:+.2})",
-                    mean(|r| r.histogram_style_gain),
-                    mean(|r| r.histogram_texture_gain)
-                ),
-                dim,
-            ),
         ]));
+        // Fine detail against the painting's (says whether a texture miss is too little or too
+        // much; absent in runs scored before it existed), then the colour-only baseline.
+        let mut second = Vec::new();
+        if let Some(e) = at
+            .iter()
+            .map(|r| r.texture_energy)
+            .collect::<Option<Vec<f64>>>()
+        {
+            let e = e.iter().sum::<f64>() / e.len() as f64;
+            second.push(Span::styled("detail ", dim));
+            second.push(Span::raw(format!("{e:.2}x  ")));
+        }
+        second.push(Span::styled(
+            format!(
+                "colour-only: style {:+.2}  texture {:+.2}",
+                mean(|r| r.histogram_style_gain),
+                mean(|r| r.histogram_texture_gain)
+            ),
+            dim,
+        ));
+        lines.push(Line::from(second));
     }
     for p in &run.pending {
         let waited = app.now - p.sent;
@@ -266,6 +267,39 @@ fn status(frame: &mut Frame, area: Rect, app: &App, run: &RunView) {
             .block(Block::default().borders(Borders::TOP).title(" status ")),
         area,
     );
+}
+
+/// The live knobs in two short lines: the loss weights in use (the ones at zero named once, as
+/// "off"), then the learning rates (one number when generator and critic share it).
+fn knob_lines(knobs: &std::collections::BTreeMap<String, f64>, dim: Style) -> Vec<Line<'static>> {
+    let short = |k: &str| {
+        let k = k.rsplit('.').next().unwrap_or(k);
+        k.trim_end_matches("_weight").to_string()
+    };
+    let weights = knobs.iter().filter(|(k, _)| k.starts_with("loss."));
+    let on: Vec<String> = weights
+        .clone()
+        .filter(|(_, v)| **v != 0.0)
+        .map(|(k, v)| format!("{}={}", short(k), compact(*v)))
+        .collect();
+    let off: Vec<String> = weights
+        .filter(|(_, v)| **v == 0.0)
+        .map(|(k, _)| short(k))
+        .collect();
+    let mut first = vec![Span::styled("knobs ", dim), Span::raw(on.join("  "))];
+    if !off.is_empty() {
+        first.push(Span::styled(format!("  off: {}", off.join(" ")), dim));
+    }
+    let (g, d) = (knobs.get("optim.lr_g"), knobs.get("optim.lr_d"));
+    let lr = match (g, d) {
+        (Some(g), Some(d)) if g == d => compact(*g),
+        (Some(g), Some(d)) => format!("G {}  D {}", compact(*g), compact(*d)),
+        _ => return vec![Line::from(first)],
+    };
+    vec![
+        Line::from(first),
+        Line::from(vec![Span::styled("lr ", dim), Span::raw(lr)]),
+    ]
 }
 
 /// `1e6`, `1500`, `0.001`, `2.5e-4`: short numbers for knob values.
