@@ -317,22 +317,29 @@ mod tests {
     use burn::backend::Flex;
     use burn::module::Param;
 
-    #[test]
-    fn a_residual_generator_with_a_silent_head_returns_the_photo() {
-        let dev = Default::default();
+    /// A small residual generator whose head outputs zero: it adds no change to the photo.
+    fn silent(residual_blur: f64) -> (GeneratorSpec, Generator<Flex>) {
         let spec = GeneratorSpec {
             width: 4,
             blocks: 1,
             upsample: Upsample::Resize,
             residual: true,
+            residual_blur,
             ..Default::default()
         };
-        let mut g = Generator::<Flex>::new(&spec, &dev);
+        let mut g = Generator::<Flex>::new(&spec, &Default::default());
         g.head.weight = Param::from_tensor(g.head.weight.val().zeros_like());
         g.head.bias = g
             .head
             .bias
             .map(|b| Param::from_tensor(b.val().zeros_like()));
+        (spec, g)
+    }
+
+    #[test]
+    fn a_residual_generator_with_a_silent_head_returns_the_photo() {
+        let dev = Default::default();
+        let (spec, g) = silent(0.0);
         let x = Tensor::<Flex, 4>::random(
             [1, 3, 16, 16],
             burn::tensor::Distribution::Uniform(-0.9, 0.9),
@@ -365,20 +372,7 @@ mod tests {
     #[test]
     fn residual_blur_adds_the_change_to_a_blurred_photo() {
         let dev = Default::default();
-        let spec = GeneratorSpec {
-            width: 4,
-            blocks: 1,
-            upsample: Upsample::Resize,
-            residual: true,
-            residual_blur: 1.0,
-            ..Default::default()
-        };
-        let mut g = Generator::<Flex>::new(&spec, &dev);
-        g.head.weight = Param::from_tensor(g.head.weight.val().zeros_like());
-        g.head.bias = g
-            .head
-            .bias
-            .map(|b| Param::from_tensor(b.val().zeros_like()));
+        let (_, g) = silent(1.0);
         // A 1-pixel checkerboard of +-0.5 around 0.2: a silent head returns the blurred photo,
         // which keeps the mean and loses nearly all of the checker.
         let px: Vec<f32> = (0..3 * 16 * 16)
