@@ -543,7 +543,7 @@ mod tests {
             hi - lo
         };
         // Not exactly flat: instance norm divides a flat map's rounding errors by sqrt(eps). The
-        // weights are random (unseeded), and about one zero-padded generator in fifty starts
+        // weights are random (unseeded), and about one zero-padded generator in a hundred starts
         // with dead ReLUs and a flat output, so compare medians of five of each (measured over
         // 200 each: reflect median 0.07, at most 0.14; zero median 1.5, 1% under 0.1).
         let median = |down_padding| {
