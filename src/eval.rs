@@ -31,7 +31,9 @@ use image::RgbImage;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use filters::{filter_valid, gaussian_kernel, luma, Rgbf};
+use filters::{filter_valid, luma, Rgbf};
+// The Gaussian taps are shared with the generator's `residual_blur`.
+pub(crate) use filters::{blur_radius, gaussian_kernel};
 use swd::{swd, Projector};
 
 /// Patch-distribution distances to the style image (SWD-1; lower is closer).

@@ -54,12 +54,12 @@ pub(super) fn luma(img: &RgbImage) -> Vec<f32> {
 }
 
 /// Radius of a blur kernel: three sigmas, at least one pixel.
-pub(super) fn blur_radius(sigma: f32) -> usize {
+pub(crate) fn blur_radius(sigma: f32) -> usize {
     ((3.0 * sigma).ceil() as usize).max(1)
 }
 
 /// A normalised Gaussian kernel of `2 * radius + 1` taps.
-pub(super) fn gaussian_kernel(sigma: f32, radius: usize) -> Vec<f32> {
+pub(crate) fn gaussian_kernel(sigma: f32, radius: usize) -> Vec<f32> {
     let two_s2 = 2.0 * f64::from(sigma) * f64::from(sigma);
     let raw: Vec<f64> = (0..=2 * radius)
         .map(|i| {

@@ -8,6 +8,7 @@
 //! channel of Gaussian noise lets it paint strokes inside flat regions wider than it sees.
 
 use super::{backward, instance_norm, reflect_pad};
+use crate::eval::{blur_radius, gaussian_kernel};
 use crate::rng::Rng;
 use crate::spec::{DownPadding, GeneratorSpec, Upsample};
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
@@ -259,12 +260,9 @@ fn gaussian_blur<B: Backend>(x: Tensor<B, 4>, sigma: f32) -> Tensor<B, 4> {
         return x;
     }
     let [n, c, h, w] = x.dims();
-    let r = ((3.0 * sigma).ceil() as usize).clamp(1, h.min(w).saturating_sub(1).max(1));
-    let taps: Vec<f32> = (0..=2 * r)
-        .map(|i| (-((i as f32 - r as f32).powi(2)) / (2.0 * sigma * sigma)).exp())
-        .collect();
-    let total: f32 = taps.iter().sum();
-    let taps: Vec<f32> = taps.iter().map(|t| t / total).collect();
+    // Mirroring needs a radius under the image's side.
+    let r = blur_radius(sigma).min(h.min(w).saturating_sub(1).max(1));
+    let taps = gaussian_kernel(sigma, r);
     let device = x.device();
     let kernel = |shape: [usize; 4]| {
         Tensor::<B, 4>::from_data(TensorData::new(taps.clone(), shape), &device)
