@@ -9,7 +9,10 @@
 //!   - forward and weight gradient as im2col + GEMM over raw slices ([`forward_gemm`],
 //!     [`weight_grad`], module `gemm_conv`), except for layers with one to three output
 //!     channels (the generator's RGB head, the critic's score map), which run direct AVX-512
-//!     kernels (module `thin`) where a three-row GEMM wasted most of its micro-kernel;
+//!     kernels (module `thin`) where a three-row GEMM wasted most of its micro-kernel, and
+//!     3x3 stride-1 layers with 64 channels or more (every residual block, and the input
+//!     gradient of each), whose forward runs Winograd's F(2x2, 3x3) (module `winograd`): 16
+//!     GEMMs with 4/9 of im2col's multiplies;
 //!   - input gradient by phases ([`input_grad`]) for stride-1 layers that do not widen more than
 //!     twofold and for layers that narrow twofold (the generator's 7x7 head, 32 or 64 channels
 //!     to 3: burn's `conv_transpose2d` scatters C_in x kh x kw values per pixel on one thread
@@ -602,6 +605,7 @@ mod pool;
 mod sort;
 mod thin;
 mod transpose;
+mod winograd;
 
 pub use gram::gram;
 pub use layout::plain_cpu;

@@ -109,6 +109,7 @@ fn transpose_into(src: &[f32], src_rs: usize, offset: usize, [m, n]: [usize; 2],
 /// (`[C_out, C_in, kh, kw]`) and `bias`, all contiguous.
 pub fn forward_f32(x: &[f32], weight: &[f32], bias: Option<&[f32]>, s: &ConvShape) -> Vec<f32> {
     super::thin::forward(x, weight, bias, s)
+        .or_else(|| super::winograd::forward(x, weight, bias, s))
         .unwrap_or_else(|| forward_chunked(x, weight, bias, s, CHUNK_FLOATS))
 }
 
@@ -153,7 +154,11 @@ pub(super) fn forward_chunked(
 /// `planes` planes of `len` values, plane `i` filled with `value(i)`, written in parallel (the
 /// output of a layer is megabytes: zeroed on the calling thread, it was a serial 1.5% of a
 /// training step).
-fn planes_filled(planes: usize, len: usize, value: impl Fn(usize) -> f32 + Sync) -> Vec<f32> {
+pub(super) fn planes_filled(
+    planes: usize,
+    len: usize,
+    value: impl Fn(usize) -> f32 + Sync,
+) -> Vec<f32> {
     let mut out = Vec::with_capacity(planes * len);
     out.spare_capacity_mut()[..planes * len]
         .par_chunks_mut(len.max(1))
@@ -169,16 +174,33 @@ fn planes_filled(planes: usize, len: usize, value: impl Fn(usize) -> f32 + Sync)
     out
 }
 
-/// `dst[m x n] += lhs[m x k] * rhs[k x n]` on rayon's threads, all three row-major with the
-/// given row strides (the layout the `gemm` crate runs fastest).
+/// `dst[m x n] += lhs[m x k] * rhs[k x n]` on rayon's threads: [`gemm_rows`], accumulating.
+///
+/// # Safety
+/// As for [`gemm_rows`].
+unsafe fn accumulate(
+    dims: [usize; 3],
+    dst: (*mut f32, usize),
+    lhs: (*const f32, usize),
+    rhs: (*const f32, usize),
+) {
+    let threads = gemm::Parallelism::Rayon(rayon::current_num_threads());
+    // SAFETY: forwarded from the caller.
+    unsafe { gemm_rows(dims, dst, lhs, rhs, true, threads) }
+}
+
+/// `dst[m x n] (+)= lhs[m x k] * rhs[k x n]` (added when `add`, else overwritten), all three
+/// row-major with the given row strides (the layout the `gemm` crate runs fastest).
 ///
 /// # Safety
 /// Every element the shapes and strides address must lie inside the pointed-to buffers.
-unsafe fn accumulate(
+pub(super) unsafe fn gemm_rows(
     [m, n, k]: [usize; 3],
     (dst, dst_rs): (*mut f32, usize),
     (lhs, lhs_rs): (*const f32, usize),
     (rhs, rhs_rs): (*const f32, usize),
+    add: bool,
+    parallelism: gemm::Parallelism,
 ) {
     // SAFETY: forwarded from the caller.
     unsafe {
@@ -189,7 +211,7 @@ unsafe fn accumulate(
             dst,
             1,
             dst_rs as isize,
-            true,
+            add,
             lhs,
             1,
             lhs_rs as isize,
@@ -201,7 +223,7 @@ unsafe fn accumulate(
             false,
             false,
             false,
-            gemm::Parallelism::Rayon(rayon::current_num_threads()),
+            parallelism,
         );
     }
 }
