@@ -19,6 +19,26 @@ const CASES: [(usize, usize, usize, usize, usize); 9] = [
     (2, 2, 0, 8, 6),
 ];
 
+/// A fixed pseudo-random fill in [-1, 1) for the raw-slice kernels' tests.
+pub(super) fn fill(len: usize, seed: u32) -> Vec<f32> {
+    (0..len)
+        .map(|i| {
+            ((i as u32).wrapping_mul(2654435761).wrapping_add(seed) % 1000) as f32 / 500.0 - 1.0
+        })
+        .collect()
+}
+
+/// The largest absolute difference over the largest magnitude of `b` (at least 1).
+pub(super) fn max_rel_err(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    let scale = b.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+    a.iter()
+        .zip(b)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max)
+        / scale
+}
+
 fn prim(t: &Tensor<F, 4>) -> FloatTensor<F> {
     t.clone().into_primitive().tensor()
 }

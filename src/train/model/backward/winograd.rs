@@ -389,24 +389,7 @@ unsafe impl Sync for Shared {}
 mod tests {
     use super::super::gemm_conv::forward_chunked;
     use super::*;
-
-    fn fill(len: usize, seed: u32) -> Vec<f32> {
-        (0..len)
-            .map(|i| {
-                ((i as u32).wrapping_mul(2654435761).wrapping_add(seed) % 1000) as f32 / 500.0 - 1.0
-            })
-            .collect()
-    }
-
-    fn max_rel_err(a: &[f32], b: &[f32]) -> f32 {
-        assert_eq!(a.len(), b.len());
-        let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-6);
-        a.iter()
-            .zip(b)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0, f32::max)
-            / scale
-    }
+    use crate::train::model::backward::tests::{fill, max_rel_err};
 
     #[test]
     fn matches_im2col_on_odd_sizes_paddings_and_chunks() {
