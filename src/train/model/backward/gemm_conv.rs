@@ -310,6 +310,7 @@ fn im2col(x: &[f32], s: &ConvShape, oy0: usize, oy1: usize, cols: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::train::model::backward::tests::fill;
 
     /// dW by the definition, one multiply-add at a time.
     fn direct(x: &[f32], g: &[f32], s: &ConvShape) -> Vec<f32> {
@@ -385,15 +386,7 @@ mod tests {
 
     #[test]
     fn chunked_columns_give_the_definition() {
-        // stride 2, padding 1, odd sizes; a pseudo-random but fixed fill.
-        let fill = |len: usize, seed: u32| -> Vec<f32> {
-            (0..len)
-                .map(|i| {
-                    ((i as u32).wrapping_mul(2654435761).wrapping_add(seed) % 1000) as f32 / 500.0
-                        - 1.0
-                })
-                .collect()
-        };
+        // stride 2, padding 1, odd sizes.
         let (n, cin, h, w, cout, k) = (2, 3, 11, 9, 4, 4);
         let (ho, wo) = ((h + 2 - k) / 2 + 1, (w + 2 - k) / 2 + 1);
         let s = ConvShape {

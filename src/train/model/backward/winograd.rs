@@ -24,7 +24,7 @@ use std::cell::Cell;
 use std::ops::Range;
 
 /// Fewest input and output channels this module takes: at 32 it measured even with im2col
-/// (`examples/conv_profile`), with 16 GEMMs that short a side each.
+/// (docs/benchmarks.md, "Ninth pass"), with 16 GEMMs that short a side each.
 const MIN_CHANNELS: usize = 64;
 
 /// About this many floats of transformed inputs and outputs per chunk.
@@ -38,8 +38,8 @@ pub fn forward(x: &[f32], weight: &[f32], bias: Option<&[f32]>, s: &ConvShape) -
         .map(|g| g.forward(x, weight, bias, CHUNK_FLOATS))
 }
 
-/// A convolution's shape as 2x2 output tiles: `tiles` rows of `tw` tiles per image, tile row
-/// `r` of the whole batch being row `r % th` of image `r / th`.
+/// A convolution's shape as 2x2 output tiles: `th` rows of `tw` tiles per image, tile row `r`
+/// of the whole batch being row `r % th` of image `r / th`.
 #[derive(Debug, Clone, Copy)]
 struct Grid {
     n: usize,
@@ -104,26 +104,25 @@ impl Grid {
             while r0 < n * self.th {
                 let r1 = (r0 + rows_per_chunk).min(n * self.th);
                 let tc = (r1 - r0) * tw;
-                let lv = lead(tc);
-                self.input_transform(x, r0..r1, lv, sized(v, cin * 16 * lv));
-                let m = sized(m, cout * 16 * lv);
+                self.input_transform(x, r0..r1, sized(v, cin * 16 * tc));
+                let m = sized(m, cout * 16 * tc);
                 // M_ξ [cout x tc] = U_ξ [cout x cin] x V_ξ [cin x tc], one task per ξ.
                 let (mp, up, vp) = (Shared(m.as_mut_ptr()), Shared::of(u), Shared::of(v));
                 (0..16).into_par_iter().for_each(|xi| {
-                    // SAFETY: `m` is cout x [16 x lv], `u` 16 x [cout x cin], `v` cin x [16 x lv];
+                    // SAFETY: `m` is cout x [16 x tc], `u` 16 x [cout x cin], `v` cin x [16 x tc];
                     // task ξ writes only column block ξ of `m`.
                     unsafe {
                         gemm_rows(
                             [cout, tc, cin],
-                            (mp.at(xi * lv), 16 * lv),
+                            (mp.at(xi * tc), 16 * tc),
                             (up.at(xi * cout * cin), cin),
-                            (vp.at(xi * lv), 16 * lv),
+                            (vp.at(xi * tc), 16 * tc),
                             false,
                             gemm::Parallelism::None,
                         );
                     }
                 });
-                self.output_transform(m, lv, bias, r0..r1, &mut y);
+                self.output_transform(m, bias, r0..r1, &mut y);
                 r0 = r1;
             }
         });
@@ -131,16 +130,17 @@ impl Grid {
     }
 
     /// `V = Bᵀ d B` of every tile in tile rows `rows`, as `[C_in][ξ][tile]` (tiles numbered
-    /// from the chunk's first, `lv` apart per ξ).
-    fn input_transform(&self, x: &[f32], rows: Range<usize>, lv: usize, v: &mut [f32]) {
+    /// from the chunk's first).
+    fn input_transform(&self, x: &[f32], rows: Range<usize>, v: &mut [f32]) {
         let (h, w, tw, th, cin) = (self.h, self.w, self.tw, self.th, self.cin);
         let [py, px] = self.pad;
         // A tile row reads padded columns 0..2 tw + 2, input column c at c + px.
         let width = 2 * tw + 2;
-        v.par_chunks_mut(16 * lv).enumerate().for_each_init(
+        let tc = rows.len() * tw;
+        v.par_chunks_mut(16 * tc).enumerate().for_each_init(
             || vec![0.0f32; 4 * width + 16 * (tw + 1)],
             |scratch, (ci, out)| {
-                let mut out = split::<16>(out, lv);
+                let mut out = split::<16>(out, tc);
                 let (padded, sums) = scratch.split_at_mut(4 * width);
                 let [e0, e1, e2, e3, o0, o1, o2, o3, te0, te1, te2, te3, to0, to1, to2, to3] =
                     split::<16>(sums, tw + 1);
@@ -205,17 +205,11 @@ impl Grid {
         );
     }
 
-    /// `y = Aᵀ M A` of every tile in tile rows `rows`, from `m` as `[C_out][ξ][tile]` (`lv`
-    /// apart per ξ), plus the bias, into the NCHW output.
-    fn output_transform(
-        &self,
-        m: &[f32],
-        lv: usize,
-        bias: Option<&[f32]>,
-        rows: Range<usize>,
-        y: &mut [f32],
-    ) {
+    /// `y = Aᵀ M A` of every tile in tile rows `rows`, from `m` as `[C_out][ξ][tile]`, plus the
+    /// bias, into the NCHW output.
+    fn output_transform(&self, m: &[f32], bias: Option<&[f32]>, rows: Range<usize>, y: &mut [f32]) {
         let (ho, wo, tw, th, cout) = (self.ho, self.wo, self.tw, self.th, self.cout);
+        let tc = rows.len() * tw;
         let (b0, b1) = (rows.start / th, (rows.end - 1) / th);
         for b in b0..=b1 {
             // This image's tile rows within the chunk.
@@ -230,7 +224,7 @@ impl Grid {
                     for i in i0..i1 {
                         let t0 = first + (i - i0) * tw;
                         let mt: [&[f32]; 16] =
-                            std::array::from_fn(|xi| &m[(co * 16 + xi) * lv + t0..][..tw]);
+                            std::array::from_fn(|xi| &m[(co * 16 + xi) * tc + t0..][..tw]);
                         for r in 0..2 {
                             let oy = 2 * i + r;
                             if oy >= ho {
@@ -319,14 +313,6 @@ fn filter_transform(weight: &[f32], cout: usize, cin: usize, u: &mut Vec<f32>) {
             gemm::Parallelism::Rayon(rayon::current_num_threads()),
         );
     }
-}
-
-/// How far apart the 16 blocks of `len` values in a row of a GEMM operand lie: `len` rounded
-/// up to an odd number. A row is then an odd number of cache lines, so a GEMM walking down a
-/// column meets every cache set; with 256 channels or 256 tiles (16 KB rows) every row fell
-/// in the same few sets, and the GEMMs ran three times slower.
-fn lead(len: usize) -> usize {
-    len | 1
 }
 
 /// The first `N` consecutive blocks of `len` values.
