@@ -33,5 +33,6 @@ pub mod spec;
 pub mod store;
 pub mod study;
 pub mod stylize;
+pub mod terms;
 pub mod train;
 pub mod tui;

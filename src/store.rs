@@ -7,6 +7,7 @@
 pub mod tail;
 
 use crate::run_dir::{self, MetricRow, RunDir, RunState, Status};
+use crate::terms::Term;
 use serde::Serialize;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
@@ -112,11 +113,11 @@ pub fn summarize(run: &RunDir) -> RunSummary {
         last: recent.last().cloned(),
         spark_g: recent
             .iter()
-            .filter_map(|m| m.losses.get("g_total").copied())
+            .filter_map(|m| m.losses.get(Term::GTotal.name()).copied())
             .collect(),
         spark_d: recent
             .iter()
-            .filter_map(|m| m.losses.get("d_total").copied())
+            .filter_map(|m| m.losses.get(Term::DTotal.name()).copied())
             .collect(),
         updated: status.as_ref().map_or(spec_time, |s| s.heartbeat),
         study: status.as_ref().and_then(|s| s.study.clone()),

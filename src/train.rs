@@ -32,7 +32,7 @@ use image::RgbImage;
 use model::{Discriminator, Generator};
 
 /// Loss terms of one step by name, as f32.
-pub type Losses = Vec<(&'static str, f32)>;
+pub type Losses = Vec<(crate::terms::Term, f32)>;
 
 /// One recipe's networks, data and optimizers, driven by the session loop.
 pub trait Gan {

@@ -19,7 +19,7 @@ pub mod workers;
 
 use anyhow::Result;
 use app::{App, Effect, Msg};
-use crossterm::event::{self, Event, KeyCode, KeyModifiers};
+use crossterm::event::{self, Event};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -98,12 +98,6 @@ fn event_loop(
             dirty = true;
         }
         let Some(msg) = msg else { continue };
-        // Ctrl-C arrives as a key in raw mode: quit like `q`.
-        if let Msg::Key(k) = &msg {
-            if k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL) {
-                break;
-            }
-        }
         dirty = true;
         for effect in update::update(&mut app, msg) {
             match effect {
@@ -149,6 +143,9 @@ fn event_loop(
                 }
                 Effect::ListExperiments => {
                     let _ = poller.send(workers::Request::ListExperiments);
+                }
+                Effect::ReadSpec { id, dir } => {
+                    let _ = poller.send(workers::Request::ReadSpec { id, dir });
                 }
                 Effect::Control { run, id, command } => {
                     let line = crate::run_dir::ControlLine {

@@ -11,6 +11,7 @@ use super::single_style::scalar;
 use super::{render, Gan, Knobs, Losses, Rendered};
 use crate::rng::Rng;
 use crate::spec::Plan;
+use crate::terms::{Knob, Term};
 use anyhow::Result;
 use burn::module::AutodiffModule;
 use burn::prelude::*;
@@ -139,7 +140,7 @@ impl<B: AutodiffBackend> Gan for CycleGan<B> {
         // generator's first pass takes its fake's input and its identity input as one batch
         // (instance norm is per image, so the values are those of two passes; one set of layer
         // calls for two images runs faster at batch 1).
-        let (fake_b, fake_a, same) = if k.identity_weight > 0.0 {
+        let (fake_b, fake_a, same) = if k[Knob::IdentityWeight] > 0.0 {
             let n = real_a.dims()[0];
             let both = |g: &Generator<B>, x: &Tensor<B, 4>, y: &Tensor<B, 4>| {
                 let out = g.forward(Tensor::cat(vec![x.clone(), y.clone()], 0));
@@ -158,24 +159,24 @@ impl<B: AutodiffBackend> Gan for CycleGan<B> {
         let adv = lsgan(d_b.scores(fake_b.clone()), 1.0) + lsgan(d_a.scores(fake_a.clone()), 1.0);
         let cycle_a = l1(self.g_ba.model.forward(fake_b.clone()), real_a.clone());
         let cycle_b = l1(self.g_ab.model.forward(fake_a.clone()), real_b.clone());
-        let mut total = adv.clone() * k.adversarial_weight
-            + (cycle_a.clone() + cycle_b.clone()) * k.cycle_weight;
+        let mut total = adv.clone() * k[Knob::AdversarialWeight]
+            + (cycle_a.clone() + cycle_b.clone()) * k[Knob::CycleWeight];
         let mut out = Losses::new();
         if let Some((same_a, same_b)) = same {
             let idt_a = l1(same_a, real_a.clone());
             let idt_b = l1(same_b, real_b.clone());
-            out.push(("idt_a", scalar(&idt_a)));
-            out.push(("idt_b", scalar(&idt_b)));
-            total = total + (idt_a + idt_b) * k.identity_weight;
+            out.push((Term::IdtA, scalar(&idt_a)));
+            out.push((Term::IdtB, scalar(&idt_b)));
+            total = total + (idt_a + idt_b) * k[Knob::IdentityWeight];
         }
-        out.push(("g_adv", scalar(&adv)));
-        out.push(("cycle_a", scalar(&cycle_a)));
-        out.push(("cycle_b", scalar(&cycle_b)));
-        out.push(("g_total", scalar(&total)));
+        out.push((Term::GAdv, scalar(&adv)));
+        out.push((Term::CycleA, scalar(&cycle_a)));
+        out.push((Term::CycleB, scalar(&cycle_b)));
+        out.push((Term::GTotal, scalar(&total)));
         let mut grads = total.backward();
         let (gab, gba) = (self.g_ab.grads(&mut grads), self.g_ba.grads(&mut grads));
-        self.g_ab.step(k.lr_g, gab);
-        self.g_ba.step(k.lr_g, gba);
+        self.g_ab.step(k[Knob::LrG], gab);
+        self.g_ba.step(k[Knob::LrG], gba);
 
         // Critics on pooled, detached fakes.
         let pooled_a = self.pool_a.query(fake_a.detach(), rng);
@@ -192,16 +193,16 @@ impl<B: AutodiffBackend> Gan for CycleGan<B> {
             scalar(&db_real),
             scalar(&db_fake),
         );
-        out.push(("d_real", (ar + br) / 2.0));
-        out.push(("d_fake", (af + bf) / 2.0));
-        out.push(("d_a", (ar + af) / 2.0));
-        out.push(("d_b", (br + bf) / 2.0));
+        out.push((Term::DReal, (ar + br) / 2.0));
+        out.push((Term::DFake, (af + bf) / 2.0));
+        out.push((Term::DA, (ar + af) / 2.0));
+        out.push((Term::DB, (br + bf) / 2.0));
         let d_total = d_a_total + d_b_total;
-        out.push(("d_total", scalar(&d_total)));
+        out.push((Term::DTotal, scalar(&d_total)));
         let mut grads = d_total.backward();
         let (ga, gb) = (self.d_a.grads(&mut grads), self.d_b.grads(&mut grads));
-        self.d_a.step(k.lr_d, ga);
-        self.d_b.step(k.lr_d, gb);
+        self.d_a.step(k[Knob::LrD], ga);
+        self.d_b.step(k[Knob::LrD], gb);
         out
     }
 

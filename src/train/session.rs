@@ -6,6 +6,7 @@ use super::{checkpoint, control::ControlReader, sampler::Sampler, writer::Writer
 use crate::rng::Rng;
 use crate::run_dir::{self, Command, MetricRow, RunState};
 use crate::spec::Plan;
+use crate::terms::{Knob, Term};
 use anyhow::Result;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -37,7 +38,7 @@ pub struct Session<'a> {
 /// Running means of each loss term over the current log interval.
 #[derive(Default)]
 struct Interval {
-    sums: BTreeMap<&'static str, f64>,
+    sums: BTreeMap<Term, f64>,
     steps: u64,
     step_time: Duration,
 }
@@ -79,7 +80,8 @@ impl Session<'_> {
             self.step += 1;
             if let Some((name, v)) = losses.iter().find(|(_, v)| !v.is_finite()) {
                 let msg = format!(
-                    "loss `{name}` became {v} at step {}; last good checkpoint: {}",
+                    "loss `{}` became {v} at step {}; last good checkpoint: {}",
+                    name.name(),
                     self.step,
                     self.last_checkpoint
                         .map_or("none".to_string(), |s| format!("step {s}"))
@@ -87,7 +89,7 @@ impl Session<'_> {
                 return self.fail(msg);
             }
             for (name, v) in &losses {
-                *interval.sums.entry(name).or_default() += f64::from(*v);
+                *interval.sums.entry(*name).or_default() += f64::from(*v);
             }
             interval.steps += 1;
             interval.step_time += took;
@@ -145,15 +147,15 @@ impl Session<'_> {
         let losses: BTreeMap<String, f64> = iv
             .sums
             .iter()
-            .map(|(k, v)| (k.to_string(), v / n))
+            .map(|(k, v)| (k.name().to_string(), v / n))
             .collect();
         let images = self.gan.images_per_step() as f64 * iv.steps as f64;
         let ips = images / iv.step_time.as_secs_f64().max(1e-9);
         let row = MetricRow {
             step: self.step,
             time: run_dir::now(),
-            lr_g: self.knobs.lr_g,
-            lr_d: self.knobs.lr_d,
+            lr_g: self.knobs[Knob::LrG],
+            lr_d: self.knobs[Knob::LrD],
             images_per_s: ips,
             losses,
         };
@@ -348,11 +350,16 @@ impl Session<'_> {
     }
 }
 
-fn short_losses(losses: &[(&'static str, f32)]) -> String {
+fn short_losses(losses: &[(Term, f32)]) -> String {
     losses
         .iter()
-        .filter(|(k, _)| matches!(*k, "g_adv" | "d_total" | "style" | "content" | "cycle_a"))
-        .map(|(k, v)| format!("{k} {}", format_loss(f64::from(*v))))
+        .filter(|(k, _)| {
+            matches!(
+                k,
+                Term::GAdv | Term::DTotal | Term::Style | Term::Content | Term::CycleA
+            )
+        })
+        .map(|(k, v)| format!("{} {}", k.name(), format_loss(f64::from(*v))))
         .collect::<Vec<_>>()
         .join(" ")
 }

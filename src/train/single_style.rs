@@ -14,6 +14,7 @@ use super::player::Player;
 use super::{render, Gan, Knobs, Losses, Rendered};
 use crate::rng::Rng;
 use crate::spec::Plan;
+use crate::terms::{Knob, Term};
 use anyhow::Result;
 use burn::module::AutodiffModule;
 use burn::prelude::*;
@@ -151,11 +152,11 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
             self.normalize,
         );
         let style_l = losses::style(&fake_feats, &self.style_grams, &self.gram_scales);
-        let mut total = adv.clone() * k.adversarial_weight
-            + content_l.clone() * k.content_weight
-            + style_l.clone() * k.style_weight;
+        let mut total = adv.clone() * k[Knob::AdversarialWeight]
+            + content_l.clone() * k[Knob::ContentWeight]
+            + style_l.clone() * k[Knob::StyleWeight];
         let mut out = Losses::new();
-        if k.swd_weight > 0.0 {
+        if k[Knob::SwdWeight] > 0.0 {
             // The style crops of this step (the critic's real batch) are the SWD targets.
             let targets = self.features.forward(style.clone());
             let swd = fake_feats
@@ -173,10 +174,10 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
                 })
                 .reduce(|a, b| a + b)
                 .expect("feature net has at least one tap");
-            out.push(("swd", scalar(&swd)));
-            total = total + swd * k.swd_weight;
+            out.push((Term::Swd, scalar(&swd)));
+            total = total + swd * k[Knob::SwdWeight];
         }
-        if k.color_weight > 0.0 {
+        if k[Knob::ColorWeight] > 0.0 {
             // The palette: the RGB values of output and style crops as two distributions.
             let dirs = losses::random_directions(
                 &mut self.swd_rng,
@@ -186,36 +187,36 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
             );
             let color =
                 losses::sliced_wasserstein(fake.clone(), style.clone(), dirs, self.normalize);
-            out.push(("color", scalar(&color)));
-            total = total + color * k.color_weight;
+            out.push((Term::Color, scalar(&color)));
+            total = total + color * k[Knob::ColorWeight];
         }
-        if k.tv_weight > 0.0 {
+        if k[Knob::TvWeight] > 0.0 {
             let tv = losses::total_variation(fake.clone());
-            out.push(("tv", scalar(&tv)));
-            total = total + tv * k.tv_weight;
+            out.push((Term::Tv, scalar(&tv)));
+            total = total + tv * k[Knob::TvWeight];
         }
-        out.push(("g_adv", scalar(&adv)));
-        out.push(("content", scalar(&content_l)));
-        out.push(("style", scalar(&style_l)));
-        out.push(("g_total", scalar(&total)));
+        out.push((Term::GAdv, scalar(&adv)));
+        out.push((Term::Content, scalar(&content_l)));
+        out.push((Term::Style, scalar(&style_l)));
+        out.push((Term::GTotal, scalar(&total)));
         let mut grads = total.backward();
         let gp = self.g.grads(&mut grads);
-        self.g.step(k.lr_g, gp);
+        self.g.step(k[Knob::LrG], gp);
 
         // Discriminator step on the detached fakes; favoured outputs may stand in for real crops.
         let (style, share) = self.favored.mix(style, rng, self.batches.flip);
         if self.favored.enabled() {
-            out.push(("favored_share", share));
+            out.push((Term::FavoredShare, share));
         }
         let real = lsgan(self.d.model.scores(style), 1.0);
         let fake_l = lsgan(self.d.model.scores(fake.detach()), 0.0);
         let d_total = (real.clone() + fake_l.clone()) * 0.5;
-        out.push(("d_real", scalar(&real)));
-        out.push(("d_fake", scalar(&fake_l)));
-        out.push(("d_total", scalar(&d_total)));
+        out.push((Term::DReal, scalar(&real)));
+        out.push((Term::DFake, scalar(&fake_l)));
+        out.push((Term::DTotal, scalar(&d_total)));
         let mut grads = d_total.backward();
         let dp = self.d.grads(&mut grads);
-        self.d.step(k.lr_d, dp);
+        self.d.step(k[Knob::LrD], dp);
         out
     }
 

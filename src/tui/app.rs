@@ -10,6 +10,7 @@ use crate::run_dir::{Event, MetricRow, SampleRecord, ScoreRecord, Status};
 use crate::spec::Spec;
 use crate::store::tail::Update;
 use crate::store::{Liveness, RunSummary};
+use crate::terms::Knob;
 use crossterm::event::{KeyEvent, MouseEvent};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
@@ -36,6 +37,12 @@ pub enum Msg {
     Ratings(Update<Rating>),
     /// A look preview finished rendering.
     Look(super::look::LookResult),
+    /// A run's spec, read for the fork form (`Effect::ReadSpec`).
+    ForkSpec {
+        id: String,
+        dir: PathBuf,
+        spec: Box<Result<Spec, String>>,
+    },
 }
 
 /// What the loop must do after an update.
@@ -70,6 +77,11 @@ pub enum Effect {
     Resume(PathBuf),
     /// Scan experiments/ for the launch picker.
     ListExperiments,
+    /// Read a run's spec for the fork form (answered by `Msg::ForkSpec`).
+    ReadSpec {
+        id: String,
+        dir: PathBuf,
+    },
     /// Forget encoded images and clear the screen (sixel re-send after an overlay).
     ClearImages,
     Quit,
@@ -194,20 +206,17 @@ impl RunView {
     }
 
     /// Current value of every live knob: the spec's, overridden by acknowledged `set`s.
-    pub fn knobs(&self) -> BTreeMap<String, f64> {
-        let mut k = BTreeMap::new();
-        if let Some(spec) = &self.spec {
-            for (key, v) in crate::train::Knobs::from_spec(spec).to_map() {
-                k.insert(key, v);
-            }
-        }
+    pub fn knobs(&self) -> BTreeMap<Knob, f64> {
+        let Some(spec) = &self.spec else {
+            return BTreeMap::new();
+        };
+        let mut k: BTreeMap<Knob, f64> = Knob::of(spec.mode)
+            .map(|knob| (knob, knob.from_spec(spec)))
+            .collect();
         for e in &self.events {
             if let (Some(key), Some(v)) = (&e.key, e.value) {
-                if key == "optim.lr" {
-                    k.insert("optim.lr_g".into(), v);
-                    k.insert("optim.lr_d".into(), v);
-                } else {
-                    k.insert(key.clone(), v);
+                for knob in Knob::parse(key, spec.mode).unwrap_or_default() {
+                    k.insert(knob, v);
                 }
             }
         }

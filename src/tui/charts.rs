@@ -5,37 +5,15 @@
 
 use super::app::{ChartOpts, RunView};
 use super::{layout, series};
-
-/// Chart groups: title and the loss terms it may hold.
-pub const GROUPS: [(&str, &[&str]); 4] = [
-    ("generator", &["g_adv", "g_total"]),
-    (
-        "discriminator",
-        &["d_real", "d_fake", "d_total", "d_a", "d_b"],
-    ),
-    (
-        "auxiliary",
-        &[
-            "content", "style", "swd", "color", "tv", "cycle_a", "cycle_b", "idt_a", "idt_b",
-        ],
-    ),
-    // From samples/scores.jsonl (see `eval`), the mean over the probes at each sample step.
-    // Three terms, so the legend fits a quarter of the column; the colour-only baseline is in
-    // the status pane.
-    ("quality", &["texture_gain", "style_gain", "ssim"]),
-];
+use crate::terms::{Group, Term};
 
 /// One quality score, averaged over the probe set at each sample step (x = step; the scores
-/// have no wall time).
-fn score_series(run: &RunView, term: &str) -> Vec<(f64, f64)> {
+/// have no wall time). Three terms, so the legend fits a quarter of the column; the colour-only
+/// baseline is in the status pane.
+fn score_series(run: &RunView, term: Term) -> Vec<(f64, f64)> {
     let mut by_step: std::collections::BTreeMap<u64, (f64, usize)> = Default::default();
     for s in &run.scores {
-        let v = match term {
-            "texture_gain" => s.texture_gain,
-            "style_gain" => s.style_gain,
-            "ssim" => s.ssim,
-            _ => continue,
-        };
+        let Some(v) = score(s, term) else { continue };
         if v.is_finite() {
             let e = by_step.entry(s.step).or_default();
             e.0 += v;
@@ -48,10 +26,20 @@ fn score_series(run: &RunView, term: &str) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// A quality term's value in a scores line (None for the loss terms).
+fn score(s: &crate::run_dir::ScoreRecord, term: Term) -> Option<f64> {
+    match term {
+        Term::TextureGain => Some(s.texture_gain),
+        Term::StyleGain => Some(s.style_gain),
+        Term::Ssim => Some(s.ssim),
+        _ => None,
+    }
+}
+
 /// One term of a chart.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Line {
-    pub term: &'static str,
+    pub term: Term,
     /// Position of the term in its group (its colour).
     pub index: usize,
     /// Raw values, decimated (min and max per bucket).
@@ -60,10 +48,9 @@ pub struct Line {
     pub smooth: Vec<(f64, f64)>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChartData {
-    pub name: &'static str,
-    pub terms: &'static [&'static str],
+    pub group: Group,
     /// Values are log10 of the losses.
     pub log: bool,
     pub lines: Vec<Line>,
@@ -99,17 +86,18 @@ pub fn compute(run: &RunView, opts: &ChartOpts, size: (u16, u16)) -> Vec<ChartDa
     let quality = !run.scores.is_empty();
     let panes = layout::run_panes(size, quality);
     let t0 = run.metrics.first().map_or(0.0, |m| m.time);
-    let groups = if quality { &GROUPS[..] } else { &GROUPS[..3] };
+    let groups = Group::ALL
+        .into_iter()
+        .filter(|g| quality || *g != Group::Quality);
     groups
-        .iter()
-        .enumerate()
-        .map(|(g, (name, terms))| {
+        .zip(panes.charts)
+        .map(|(group, pane)| {
             // Auxiliary terms differ by orders of magnitude: always log scale. Scores never.
-            let log = (opts.log_y || g == 2) && g != 3;
-            let buckets = (panes.charts[g].width as usize).saturating_sub(10).max(10) * 2;
+            let log = (opts.log_y || group == Group::Auxiliary) && group != Group::Quality;
+            let buckets = (pane.width as usize).saturating_sub(10).max(10) * 2;
             let mut lines = Vec::new();
-            for (index, term) in terms.iter().enumerate() {
-                let raw: Vec<(f64, f64)> = if g == 3 {
+            for (index, term) in group.terms().enumerate() {
+                let raw: Vec<(f64, f64)> = if group == Group::Quality {
                     score_series(run, term)
                 } else {
                     run.metrics
@@ -120,7 +108,7 @@ pub fn compute(run: &RunView, opts: &ChartOpts, size: (u16, u16)) -> Vec<ChartDa
                             } else {
                                 m.step as f64
                             };
-                            m.losses.get(*term).map(|v| (x, clamp(*v)))
+                            m.losses.get(term.name()).map(|v| (x, clamp(*v)))
                         })
                         .collect()
                 };
@@ -152,8 +140,7 @@ pub fn compute(run: &RunView, opts: &ChartOpts, size: (u16, u16)) -> Vec<ChartDa
                 _ => (0.0, 1.0),
             };
             ChartData {
-                name,
-                terms,
+                group,
                 log,
                 lines,
                 x,

@@ -10,7 +10,7 @@ use super::form::LaunchForm;
 use super::keys::{self, Action, Context};
 use super::layout;
 use crate::run_dir::{Command, RunState};
-use crate::spec::Mode;
+use crate::terms::Dial;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseButton, MouseEventKind};
 
 pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
@@ -126,108 +126,130 @@ fn apply_msg(app: &mut App, msg: Msg) -> Vec<Effect> {
             app.notify(m);
             Vec::new()
         }
+        Msg::ForkSpec { id, dir, spec } => fork_form(app, id, dir, *spec),
         Msg::Key(k) if k.kind == KeyEventKind::Press => key(app, k),
         Msg::Key(_) => Vec::new(),
         Msg::Mouse(m) => mouse(app, m),
     }
 }
 
-fn key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
-    // Overlays and text input first.
-    match app.overlay.take() {
-        Some(Overlay::Help) => {
-            let close = matches!(
-                k.code,
-                KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q')
-            );
-            if !close {
-                app.overlay = Some(Overlay::Help);
-                return Vec::new();
-            }
-            return vec![Effect::ClearImages];
-        }
-        Some(Overlay::ConfirmStop { id, dir }) => {
-            let mut fx = vec![Effect::ClearImages];
-            if matches!(k.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
-                fx.extend(send(app, dir, Command::Stop, format!("stop {id}")));
-            } else {
-                app.notify("stop cancelled");
-            }
-            return fx;
-        }
-        Some(Overlay::Prompt(mut p)) => {
-            match k.code {
-                KeyCode::Esc => return vec![Effect::ClearImages],
-                KeyCode::Enter => return judging::submit(app, p),
-                KeyCode::Backspace => {
-                    p.text.pop();
-                }
-                KeyCode::Char(c) if p.text.chars().count() < 200 => p.text.push(c),
-                _ => {}
-            }
-            app.overlay = Some(Overlay::Prompt(p));
-            return Vec::new();
-        }
-        Some(Overlay::Launch(mut form)) => {
-            match k.code {
-                KeyCode::Esc => return vec![Effect::ClearImages],
-                KeyCode::Enter => match form.request() {
-                    Ok((spec, overrides, name)) => {
-                        app.notify(format!("launching {}…", name.as_deref().unwrap_or("run")));
-                        return vec![
-                            Effect::ClearImages,
-                            Effect::Launch {
-                                spec,
-                                overrides,
-                                name,
-                            },
-                        ];
-                    }
-                    Err(e) => app.notify(e),
-                },
-                KeyCode::Tab => form.next_focus(),
-                KeyCode::BackTab => form.move_selection(-1),
-                KeyCode::Up => form.move_selection(-1),
-                KeyCode::Down => form.move_selection(1),
-                KeyCode::Backspace => form.backspace(),
-                KeyCode::Char(c) => form.type_char(c),
-                _ => {}
-            }
-            app.overlay = Some(Overlay::Launch(form));
-            return Vec::new();
-        }
-        None => {}
-    }
-    if app.filtering {
-        match k.code {
-            KeyCode::Esc => {
-                app.filter.clear();
-                app.filtering = false;
-            }
-            KeyCode::Enter => app.filtering = false,
-            KeyCode::Backspace => {
-                app.filter.pop();
-            }
-            KeyCode::Char(c) => app.filter.push(c),
-            _ => {}
-        }
-        app.selected = 0;
-        return Vec::new();
-    }
-    let context = match app.view {
-        View::Runs => Context::Runs,
-        View::Run => Context::Run,
-        View::Compare => Context::Compare,
-        View::Grid => Context::Grid,
-    };
-    match keys::lookup(context, &k) {
-        Some(a) => action(app, a),
-        None => Vec::new(),
+/// The key context on screen: an overlay or text input, else the view's.
+fn context(app: &App) -> Context {
+    match &app.overlay {
+        Some(Overlay::Help) => Context::Help,
+        Some(Overlay::ConfirmStop { .. }) => Context::Confirm,
+        Some(Overlay::Prompt(_)) => Context::Prompt,
+        Some(Overlay::Launch(_)) => Context::Form,
+        None if app.filtering => Context::Filter,
+        None => Context::of(app.view),
     }
 }
 
+fn key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
+    let context = context(app);
+    let action = keys::lookup(context, &k);
+    let typed = match k.code {
+        KeyCode::Char(c) if action.is_none() && context.is_text() => Some(c),
+        _ => None,
+    };
+    if action == Some(Action::Quit) {
+        app.quit = true;
+        return vec![Effect::Quit];
+    }
+    match context {
+        Context::Help => {
+            if action == Some(Action::Back) {
+                app.overlay = None;
+                return vec![Effect::ClearImages];
+            }
+            Vec::new()
+        }
+        Context::Confirm => confirm_stop(app, action),
+        Context::Prompt => prompt_key(app, action, typed),
+        Context::Form => form_key(app, action, typed),
+        Context::Filter => {
+            match (action, typed) {
+                (Some(Action::Back), _) => {
+                    app.filter.clear();
+                    app.filtering = false;
+                }
+                (Some(Action::Submit), _) => app.filtering = false,
+                (Some(Action::DeleteChar), _) => {
+                    app.filter.pop();
+                }
+                (_, Some(c)) => app.filter.push(c),
+                _ => {}
+            }
+            app.selected = 0;
+            Vec::new()
+        }
+        _ => action.map_or_else(Vec::new, |a| self::action(app, a)),
+    }
+}
+
+fn confirm_stop(app: &mut App, action: Option<Action>) -> Vec<Effect> {
+    let Some(Overlay::ConfirmStop { id, dir }) = app.overlay.take() else {
+        return Vec::new();
+    };
+    let mut fx = vec![Effect::ClearImages];
+    if action == Some(Action::Confirm) {
+        fx.extend(send(app, dir, Command::Stop, format!("stop {id}")));
+    } else {
+        app.notify("stop cancelled");
+    }
+    fx
+}
+
+fn prompt_key(app: &mut App, action: Option<Action>, typed: Option<char>) -> Vec<Effect> {
+    let Some(Overlay::Prompt(mut p)) = app.overlay.take() else {
+        return Vec::new();
+    };
+    match (action, typed) {
+        (Some(Action::Back), _) => return vec![Effect::ClearImages],
+        (Some(Action::Submit), _) => return judging::submit(app, p),
+        (Some(Action::DeleteChar), _) => {
+            p.text.pop();
+        }
+        (_, Some(c)) if p.text.chars().count() < 200 => p.text.push(c),
+        _ => {}
+    }
+    app.overlay = Some(Overlay::Prompt(p));
+    Vec::new()
+}
+
+fn form_key(app: &mut App, action: Option<Action>, typed: Option<char>) -> Vec<Effect> {
+    let Some(Overlay::Launch(mut form)) = app.overlay.take() else {
+        return Vec::new();
+    };
+    match (action, typed) {
+        (Some(Action::Back), _) => return vec![Effect::ClearImages],
+        (Some(Action::Submit), _) => match form.request() {
+            Ok((spec, overrides, name)) => {
+                app.notify(format!("launching {}…", name.as_deref().unwrap_or("run")));
+                return vec![
+                    Effect::ClearImages,
+                    Effect::Launch {
+                        spec,
+                        overrides,
+                        name,
+                    },
+                ];
+            }
+            Err(e) => app.notify(e),
+        },
+        (Some(Action::NextField), _) => form.next_focus(),
+        (Some(Action::Up), _) => form.move_selection(-1),
+        (Some(Action::Down), _) => form.move_selection(1),
+        (Some(Action::DeleteChar), _) => form.backspace(),
+        (_, Some(c)) => form.type_char(c),
+        _ => {}
+    }
+    app.overlay = Some(Overlay::Launch(form));
+    Vec::new()
+}
+
+/// An action in a view: the global ones here, the rest by the view's own handler.
 fn action(app: &mut App, a: Action) -> Vec<Effect> {
-    let rows = app.visible_runs().len();
     match a {
         Action::Quit => {
             app.quit = true;
@@ -237,22 +259,29 @@ fn action(app: &mut App, a: Action) -> Vec<Effect> {
             app.overlay = Some(Overlay::Help);
             Vec::new()
         }
-        Action::Back if app.view == View::Run => close_run(app),
-        Action::Back
-            if app.view == View::Compare
-                && app.compare.as_ref().is_some_and(|c| c.flip.is_some()) =>
-        {
-            judging::navigate(app, a)
-        }
-        Action::Back if matches!(app.view, View::Compare | View::Grid) => {
-            app.view = View::Runs;
-            app.compare = None;
-            app.grid = None;
-            vec![Effect::ClearImages, Effect::WatchMany(Vec::new())]
-        }
-        Action::ToggleMark => judging::toggle_mark(app),
-        Action::Compare => judging::open_compare(app),
-        Action::Judge => judging::open_grid(app),
+        Action::Launch => vec![Effect::ListExperiments],
+        _ => match app.view {
+            View::Runs => runs_action(app, a),
+            View::Run => run_action(app, a),
+            View::Compare | View::Grid => judging_action(app, a),
+        },
+    }
+}
+
+fn runs_action(app: &mut App, a: Action) -> Vec<Effect> {
+    let rows = app.visible_runs().len();
+    let last = rows.saturating_sub(1);
+    match a {
+        Action::Back => app.filter.clear(),
+        Action::Up => app.selected = app.selected.saturating_sub(1),
+        Action::Down => app.selected = (app.selected + 1).min(last),
+        Action::PageUp => app.selected = app.selected.saturating_sub(10),
+        Action::PageDown => app.selected = (app.selected + 10).min(last),
+        Action::Filter => app.filtering = true,
+        Action::Open => return open_selected(app),
+        Action::ToggleMark => return judging::toggle_mark(app),
+        Action::Compare => return judging::open_compare(app),
+        Action::Judge => return judging::open_grid(app),
         Action::SortByScore => {
             app.by_score = !app.by_score;
             app.selected = 0;
@@ -261,8 +290,26 @@ fn action(app: &mut App, a: Action) -> Vec<Effect> {
             } else {
                 "ordered by time"
             });
-            Vec::new()
         }
+        Action::Tag => return judging::prompt(app, false),
+        Action::Note => return judging::prompt(app, true),
+        Action::Undo => return judging::undo(app),
+        Action::TogglePause | Action::Stop | Action::Resume | Action::Fork => {
+            return run_command(app, a)
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+fn run_action(app: &mut App, a: Action) -> Vec<Effect> {
+    match a {
+        Action::Back => close_run(app),
+        Action::TogglePause | Action::Stop | Action::Checkpoint | Action::Resume | Action::Fork => {
+            run_command(app, a)
+        }
+        Action::KnobUp(dial) => knob(app, dial, true),
+        Action::KnobDown(dial) => knob(app, dial, false),
         Action::Tag => judging::prompt(app, false),
         Action::Note => judging::prompt(app, true),
         Action::Undo => judging::undo(app),
@@ -273,6 +320,34 @@ fn action(app: &mut App, a: Action) -> Vec<Effect> {
         | Action::SaturationUp
         | Action::SaturationDown
         | Action::TogglePreserve => looks::steer(app, a),
+        _ => match app.run.as_mut() {
+            Some(run) => {
+                let probe = run.probe;
+                navigate(run, &mut app.chart, a);
+                // The look preview follows the selected probe.
+                if run.probe != probe && run.look.is_some() {
+                    looks::request(run)
+                } else {
+                    Vec::new()
+                }
+            }
+            None => Vec::new(),
+        },
+    }
+}
+
+/// The compare view and the best-of-k grid.
+fn judging_action(app: &mut App, a: Action) -> Vec<Effect> {
+    match a {
+        // Esc first leaves the A/B flip, then the view.
+        Action::Back if app.compare.as_ref().is_none_or(|c| c.flip.is_none()) => {
+            app.view = View::Runs;
+            app.compare = None;
+            app.grid = None;
+            vec![Effect::ClearImages, Effect::WatchMany(Vec::new())]
+        }
+        Action::Undo => judging::undo(app),
+        Action::Rate(n) => judging::stars(app, n),
         Action::Worst(n) => judging::worst(app, n),
         Action::Tie => judging::tie(app),
         Action::Skip => judging::skip(app),
@@ -288,55 +363,7 @@ fn action(app: &mut App, a: Action) -> Vec<Effect> {
                 Vec::new()
             }
         },
-        _ if matches!(app.view, View::Compare | View::Grid) => judging::navigate(app, a),
-        Action::Back => {
-            app.filter.clear();
-            Vec::new()
-        }
-        Action::Launch => vec![Effect::ListExperiments],
-        Action::Up => {
-            app.selected = app.selected.saturating_sub(1);
-            Vec::new()
-        }
-        Action::Down => {
-            app.selected = (app.selected + 1).min(rows.saturating_sub(1));
-            Vec::new()
-        }
-        Action::PageUp => {
-            app.selected = app.selected.saturating_sub(10);
-            Vec::new()
-        }
-        Action::PageDown => {
-            app.selected = (app.selected + 10).min(rows.saturating_sub(1));
-            Vec::new()
-        }
-        Action::Filter => {
-            app.filtering = true;
-            Vec::new()
-        }
-        Action::Open => open_selected(app),
-        Action::TogglePause | Action::Stop | Action::Checkpoint | Action::Resume | Action::Fork => {
-            run_command(app, a)
-        }
-        Action::MainWeightUp
-        | Action::MainWeightDown
-        | Action::SecondWeightUp
-        | Action::SecondWeightDown
-        | Action::LrUp
-        | Action::LrDown => knob(app, a),
-        _ => match app.run.as_mut() {
-            Some(run) => {
-                let probe = run.probe;
-                navigate(run, &mut app.chart, a);
-                // The look preview follows the selected probe.
-                if run.probe != probe && run.look.is_some() {
-                    looks::request(run)
-                } else {
-                    Vec::new()
-                }
-            }
-            None => Vec::new(),
-        },
+        _ => judging::navigate(app, a),
     }
 }
 
@@ -430,24 +457,16 @@ fn run_command(app: &mut App, a: Action) -> Vec<Effect> {
             vec![Effect::Resume(dir)]
         }
         Action::Fork => {
-            let spec = app
+            // The open run's spec is at hand; a table row's is read by the poller.
+            match app
                 .run
                 .as_ref()
                 .filter(|r| r.dir == dir)
-                .and_then(|r| r.spec.clone());
-            let spec =
-                spec.or_else(|| crate::store::read_spec(&crate::run_dir::RunDir::new(&dir)).ok());
-            match spec {
-                Some(spec) => {
-                    app.overlay = Some(Overlay::Launch(LaunchForm::fork(
-                        &id,
-                        dir.join(crate::run_dir::SPEC),
-                        spec,
-                    )))
-                }
-                None => app.notify(format!("{id} has no readable spec.toml")),
+                .and_then(|r| r.spec.clone())
+            {
+                Some(spec) => fork_form(app, id, dir, Ok(spec)),
+                None => vec![Effect::ReadSpec { id, dir }],
             }
-            vec![Effect::ClearImages]
         }
         _ if !live => {
             app.notify(format!("{id} is not running"));
@@ -466,36 +485,45 @@ fn run_command(app: &mut App, a: Action) -> Vec<Effect> {
     }
 }
 
+/// The fork form for a run, once its spec has been read.
+pub(super) fn fork_form(
+    app: &mut App,
+    id: String,
+    dir: std::path::PathBuf,
+    spec: Result<crate::spec::Spec, String>,
+) -> Vec<Effect> {
+    match spec {
+        Ok(spec) if app.overlay.is_none() => {
+            let path = dir.join(crate::run_dir::SPEC);
+            app.overlay = Some(Overlay::Launch(LaunchForm::fork(&id, path, spec)));
+            vec![Effect::ClearImages]
+        }
+        Ok(_) => Vec::new(),
+        Err(e) => {
+            app.notify(format!("{id} has no readable spec.toml: {e}"));
+            Vec::new()
+        }
+    }
+}
+
 /// Live knob steps: x1.5 or /1.5 of the current value.
-fn knob(app: &mut App, a: Action) -> Vec<Effect> {
+fn knob(app: &mut App, dial: Dial, up: bool) -> Vec<Effect> {
     let Some(run) = app.run.as_ref().filter(|_| app.view == View::Run) else {
         return Vec::new();
     };
-    let mode = run.spec.as_ref().map_or(Mode::SingleStyle, |s| s.mode);
-    let (key, up) = match (a, mode) {
-        (Action::MainWeightUp, Mode::SingleStyle) => ("loss.style_weight", true),
-        (Action::MainWeightDown, Mode::SingleStyle) => ("loss.style_weight", false),
-        (Action::SecondWeightUp, Mode::SingleStyle) => ("loss.content_weight", true),
-        (Action::SecondWeightDown, Mode::SingleStyle) => ("loss.content_weight", false),
-        (Action::MainWeightUp, Mode::Cyclegan) => ("loss.cycle_weight", true),
-        (Action::MainWeightDown, Mode::Cyclegan) => ("loss.cycle_weight", false),
-        (Action::SecondWeightUp, Mode::Cyclegan) => ("loss.identity_weight", true),
-        (Action::SecondWeightDown, Mode::Cyclegan) => ("loss.identity_weight", false),
-        (Action::LrUp, _) => ("optim.lr", true),
-        _ => ("optim.lr", false),
+    let (Some(mode), knobs) = (run.spec.as_ref().map(|s| s.mode), run.knobs()) else {
+        app.notify("the knobs' current values are not known yet (waiting for the run's spec)");
+        return Vec::new();
     };
-    let knobs = run.knobs();
-    let Some(current) = knobs
-        .get(if key == "optim.lr" { "optim.lr_g" } else { key })
-        .copied()
-    else {
-        app.notify(format!(
-            "{key}: current value not known yet (waiting for the run's spec)"
-        ));
+    let (Some(key), Some(current)) = (
+        dial.key(mode),
+        dial.knob(mode).and_then(|k| knobs.get(&k).copied()),
+    ) else {
+        app.notify(format!("no {dial:?} knob for {}", mode.as_str()));
         return Vec::new();
     };
     let value = if up { current * 1.5 } else { current / 1.5 };
-    let value = if key == "optim.lr" {
+    let value = if dial == Dial::Lr {
         value.min(1.0)
     } else {
         value
@@ -560,8 +588,8 @@ fn mouse(app: &mut App, m: crossterm::event::MouseEvent) -> Vec<Effect> {
         return Vec::new();
     }
     match (app.view, m.kind) {
-        (View::Runs, MouseEventKind::ScrollUp) => action(app, Action::Up),
-        (View::Runs, MouseEventKind::ScrollDown) => action(app, Action::Down),
+        (View::Runs, MouseEventKind::ScrollUp) => runs_action(app, Action::Up),
+        (View::Runs, MouseEventKind::ScrollDown) => runs_action(app, Action::Down),
         (View::Runs, MouseEventKind::Down(MouseButton::Left)) => {
             let rows = layout::runs_rows(app.size);
             if m.row >= rows.y && m.row < rows.y + rows.height {
@@ -576,8 +604,8 @@ fn mouse(app: &mut App, m: crossterm::event::MouseEvent) -> Vec<Effect> {
             }
             Vec::new()
         }
-        (View::Run, MouseEventKind::ScrollUp) => action(app, Action::PrevSample),
-        (View::Run, MouseEventKind::ScrollDown) => action(app, Action::NextSample),
+        (View::Run, MouseEventKind::ScrollUp) => run_action(app, Action::PrevSample),
+        (View::Run, MouseEventKind::ScrollDown) => run_action(app, Action::NextSample),
         _ => Vec::new(),
     }
 }

@@ -10,6 +10,7 @@ mod runs;
 use super::app::{App, Overlay, View};
 use super::images::Images;
 use super::layout;
+use crate::store::Liveness;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -77,9 +78,9 @@ fn title(frame: &mut Frame, area: Rect, left: Vec<Span<'static>>, right: String)
 }
 
 /// Key hints in the footer (the last row).
-fn footer(frame: &mut Frame, area: Rect, hints: &[(&str, &str)]) {
+fn footer(frame: &mut Frame, area: Rect, context: super::keys::Context) {
     let mut spans = Vec::new();
-    for (k, what) in hints {
+    for (k, what) in super::keys::footer(context) {
         spans.push(Span::styled(
             format!(" {k} "),
             Style::default().fg(Color::Black).bg(Color::DarkGray),
@@ -90,14 +91,15 @@ fn footer(frame: &mut Frame, area: Rect, hints: &[(&str, &str)]) {
 }
 
 /// Colour of a run state label.
-fn state_style(label: &str) -> Style {
-    let c = match label {
-        "running" => Color::Green,
-        "paused" => Color::Yellow,
-        "finished" => Color::Cyan,
-        "failed" | "stalled" => Color::Red,
-        "stopped" => Color::Magenta,
-        _ => Color::Gray,
+fn state_style(state: Liveness) -> Style {
+    use crate::run_dir::RunState as S;
+    let c = match state {
+        Liveness::Reported(S::Running) => Color::Green,
+        Liveness::Reported(S::Paused) => Color::Yellow,
+        Liveness::Reported(S::Finished) => Color::Cyan,
+        Liveness::Reported(S::Failed) | Liveness::Stalled => Color::Red,
+        Liveness::Reported(S::Stopped) => Color::Magenta,
+        Liveness::Reported(S::Starting) | Liveness::Unknown => Color::Gray,
     };
     Style::default().fg(c)
 }

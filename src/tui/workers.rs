@@ -16,6 +16,11 @@ pub enum Request {
     /// The runs of the compare view or the grid (empty: none).
     WatchMany(Vec<PathBuf>),
     ListExperiments,
+    /// A run's spec for the fork form.
+    ReadSpec {
+        id: String,
+        dir: PathBuf,
+    },
     Rescan,
 }
 
@@ -147,6 +152,11 @@ fn poll_loop(runs_dir: PathBuf, experiments_dir: PathBuf, tx: Sender<Msg>, rx: R
                     return;
                 }
             }
+            Ok(Request::ReadSpec { id, dir }) => {
+                if tx.send(read_spec(id, dir)).is_err() {
+                    return;
+                }
+            }
             Ok(Request::Rescan) => {
                 last_scan = None;
                 last_runs = None;
@@ -154,6 +164,17 @@ fn poll_loop(runs_dir: PathBuf, experiments_dir: PathBuf, tx: Sender<Msg>, rx: R
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return,
         }
+    }
+}
+
+/// A run's spec as the fork form's message.
+pub fn read_spec(id: String, dir: PathBuf) -> Msg {
+    let spec =
+        crate::store::read_spec(&crate::run_dir::RunDir::new(&dir)).map_err(|e| format!("{e:#}"));
+    Msg::ForkSpec {
+        id,
+        dir,
+        spec: Box::new(spec),
     }
 }
 

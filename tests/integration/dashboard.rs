@@ -271,7 +271,12 @@ fn finished_runs_refuse_live_commands_and_offer_resume_and_fork() {
         fx,
         vec![Effect::Resume(tmp.path().join("20261121-100000-alpha"))]
     );
-    update(&mut app, key('f'));
+    // The table row's spec is read off the UI thread: the poller answers the effect.
+    let fx = update(&mut app, key('f'));
+    let Some(Effect::ReadSpec { id, dir }) = fx.into_iter().next() else {
+        panic!("fork asks the poller for the spec")
+    };
+    update(&mut app, atelier::tui::workers::read_spec(id, dir));
     let Some(Overlay::Launch(form)) = &app.overlay else {
         panic!("fork form")
     };
@@ -339,7 +344,7 @@ fn run_data_updates_follow_latest_and_acknowledgements_clear_pending() {
     update(&mut app, Msg::RunData(Box::new(w.poll())));
     let run = app.run.as_ref().unwrap();
     assert!(run.pending.is_empty());
-    assert_eq!(run.knobs()["loss.style_weight"], 3e6);
+    assert_eq!(run.knobs()[&atelier::terms::Knob::StyleWeight], 3e6);
 }
 
 #[test]

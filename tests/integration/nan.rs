@@ -4,6 +4,7 @@
 
 use atelier::rng::Rng;
 use atelier::run_dir::{self, RunDir, RunState, Status};
+use atelier::terms::Term;
 use atelier::train::sampler::Sampler;
 use atelier::train::session::{Outcome, Session};
 use atelier::train::writer::Writer;
@@ -25,7 +26,7 @@ impl Gan for Diverging {
         } else {
             0.5
         };
-        vec![("g_adv", v), ("d_total", 0.25)]
+        vec![(Term::GAdv, v), (Term::DTotal, 0.25)]
     }
     fn images_per_step(&self) -> usize {
         1

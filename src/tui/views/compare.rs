@@ -3,9 +3,11 @@
 //! term overlaid across the runs and the hyperparameters that differ, and the A/B flip.
 
 use super::{footer, state_style, title};
+use crate::store::Liveness;
 use crate::tui::app::{App, RunView};
 use crate::tui::compare::{self, Compare, Grid};
 use crate::tui::images::{ImageKey, Images};
+use crate::tui::keys::Context;
 use crate::tui::layout;
 use crate::tui::series;
 use ratatui::layout::Rect;
@@ -103,19 +105,14 @@ pub fn draw(frame: &mut Frame, app: &App, size: (u16, u16), images: &Images, sho
     }
     curves(frame, p.chart, c, app.chart.log_y);
     diff(frame, p.diff, c);
-    footer(
-        frame,
-        p.footer,
-        &[
-            ("[ ]", "step"),
-            ("↑↓", "probe"),
-            ("←→", "focus"),
-            ("1-5", "stars"),
-            ("Tab", "A/B"),
-            ("m", "loss term"),
-            ("Esc", "back"),
-        ],
-    );
+    footer(frame, p.footer, Context::Compare);
+}
+
+/// A run's reported state (these views show no staleness).
+fn reported(run: &RunView) -> Liveness {
+    run.status
+        .as_ref()
+        .map_or(Liveness::Unknown, |s| Liveness::Reported(s.state))
 }
 
 /// Two label lines: letter, id and state; then the step shown and stars.
@@ -143,7 +140,7 @@ fn run_label(
         Line::from(vec![
             Span::styled(format!("{letter} {}", compare::short_name(run)), head),
             Span::raw(" "),
-            Span::styled(format!("{state} "), state_style(state)),
+            Span::styled(format!("{state} "), state_style(reported(run))),
         ]),
         Line::from(vec![
             Span::styled(note, Style::default().fg(Color::Gray)),
@@ -316,7 +313,7 @@ pub fn draw_grid(frame: &mut Frame, app: &App, size: (u16, u16), images: &Images
                     .add_modifier(Modifier::BOLD),
             ),
             Span::raw(format!(" {} ", compare::short_name(run))),
-            Span::styled(state.to_string(), state_style(state)),
+            Span::styled(state.to_string(), state_style(reported(run))),
             Span::styled(progress, Style::default().fg(Color::DarkGray)),
         ]);
         frame.render_widget(Paragraph::new(head), Rect { height: 1, ..*cell });
@@ -333,19 +330,7 @@ pub fn draw_grid(frame: &mut Frame, app: &App, size: (u16, u16), images: &Images
             ),
         }
     }
-    footer(
-        frame,
-        p.footer,
-        &[
-            ("1-4", "worst"),
-            ("s", "skip"),
-            ("=", "can't tell"),
-            ("u", "undo"),
-            ("↑↓", "probe"),
-            ("e", "end study"),
-            ("Esc", "back"),
-        ],
-    );
+    footer(frame, p.footer, Context::Grid);
 }
 
 /// The input photo and the question.

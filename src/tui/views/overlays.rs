@@ -1,9 +1,9 @@
 //! Overlays drawn over a view: the help (generated from the key table), the launch/fork form and
 //! the stop confirmation.
 
-use crate::tui::app::{App, View};
+use crate::tui::app::App;
 use crate::tui::form::LaunchForm;
-use crate::tui::keys::{key_name, Context, BINDINGS};
+use crate::tui::keys::{self, Context};
 use crate::tui::layout;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -14,28 +14,14 @@ pub fn help(frame: &mut Frame, app: &App, size: (u16, u16)) {
     let area = layout::popup(size, 84, size.1.saturating_sub(2));
     let mut lines = Vec::new();
     // The keys of the view on screen, then the global ones: the whole table does not fit.
-    let here = match app.view {
-        View::Runs => (Context::Runs, "runs table"),
-        View::Run => (Context::Run, "run view"),
-        View::Compare => (Context::Compare, "compare view"),
-        View::Grid => (Context::Grid, "best-of-4 grid"),
-    };
-    for (ctx, heading) in [here, (Context::Global, "everywhere")] {
+    for ctx in [Context::of(app.view), Context::Global] {
         lines.push(Line::from(Span::styled(
-            heading,
+            ctx.title(),
             Style::default()
                 .fg(Color::Yellow)
                 .add_modifier(Modifier::BOLD),
         )));
-        let mut seen: Vec<(String, &str)> = Vec::new();
-        for b in BINDINGS.iter().filter(|b| b.context == ctx) {
-            // Merge keys with the same help text (j and ↓).
-            match seen.iter_mut().find(|(_, h)| *h == b.help) {
-                Some((keys, _)) => keys.push_str(&format!(" {}", key_name(b.code))),
-                None => seen.push((key_name(b.code), b.help)),
-            }
-        }
-        for (keys, help) in seen {
+        for (keys, help) in keys::help(ctx) {
             lines.push(Line::from(vec![
                 Span::styled(format!("  {keys:<12}"), Style::default().fg(Color::Cyan)),
                 Span::raw(help),

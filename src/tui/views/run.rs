@@ -4,9 +4,12 @@
 //! gallery; and the console tailing `train.log`.
 
 use super::{eta, footer, gallery, state_style, title};
+use crate::store::Liveness;
+use crate::terms::{Knob, Range};
 use crate::tui::app::{App, ChartOpts, RunView};
 use crate::tui::charts::{self, ChartData};
 use crate::tui::images::Images;
+use crate::tui::keys::Context;
 use crate::tui::layout;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Style};
@@ -14,6 +17,7 @@ use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragraph};
 use ratatui::Frame;
+use std::collections::BTreeMap;
 
 const COLORS: [Color; 7] = [
     Color::Cyan,
@@ -35,7 +39,10 @@ pub fn draw(frame: &mut Frame, app: &App, size: (u16, u16), images: &Images, sho
         panes.header,
         vec![
             Span::raw(format!("{}  ", run.id)),
-            Span::styled(label.to_string(), state_style(label)),
+            Span::styled(
+                label.to_string(),
+                state_style(run.liveness.unwrap_or(Liveness::Unknown)),
+            ),
             Span::raw(format!(
                 "  step {}/{}",
                 st.map_or(0, |s| s.step),
@@ -50,24 +57,11 @@ pub fn draw(frame: &mut Frame, app: &App, size: (u16, u16), images: &Images, sho
     status(frame, panes.status, app, run);
     gallery::draw(frame, panes.gallery, run, images, show_images);
     console(frame, panes.console, run);
-    footer(
-        frame,
-        panes.footer,
-        &[
-            ("Esc", "back"),
-            ("[ ]", "step"),
-            ("↑↓", "probe"),
-            ("← →", "cursor"),
-            ("p", "pause"),
-            ("s", "stop"),
-            ("w/W e/E a/A", "knobs"),
-            ("?", "help"),
-        ],
-    );
+    footer(frame, panes.footer, Context::Run);
 }
 
 fn chart(frame: &mut Frame, area: Rect, run: &RunView, opts: &ChartOpts, data: &ChartData) {
-    let (name, terms, log) = (data.name, data.terms, data.log);
+    let (name, log) = (data.group.title(), data.log);
     let (xlo, xhi) = data.x;
     let (ylo, yhi) = data.y;
     let cursor_x = run.cursor.and_then(|c| charts::x_of(run, c, opts.x_time));
@@ -89,7 +83,7 @@ fn chart(frame: &mut Frame, area: Rect, run: &RunView, opts: &ChartOpts, data: &
     for line in &data.lines {
         datasets.push(
             Dataset::default()
-                .name(line.term)
+                .name(line.term.name())
                 .marker(Marker::Braille)
                 .graph_type(GraphType::Line)
                 .style(Style::default().fg(COLORS[line.index % COLORS.len()]))
@@ -114,12 +108,13 @@ fn chart(frame: &mut Frame, area: Rect, run: &RunView, opts: &ChartOpts, data: &
     };
     let mut title_text = format!(" {name}{} ", if log { " (log)" } else { "" });
     if let Some(m) = run.cursor.and_then(|c| run.metrics.get(c)) {
-        let vals: Vec<String> = terms
-            .iter()
+        let vals: Vec<String> = data
+            .group
+            .terms()
             .filter_map(|t| {
                 m.losses
-                    .get(*t)
-                    .map(|v| format!("{t} {}", crate::train::session::format_loss(*v)))
+                    .get(t.name())
+                    .map(|v| format!("{} {}", t.name(), crate::train::session::format_loss(*v)))
             })
             .collect();
         title_text = format!(" {name} @ step {}: {} ", m.step, vals.join(" "));
@@ -271,12 +266,18 @@ fn status(frame: &mut Frame, area: Rect, app: &App, run: &RunView) {
 
 /// The live knobs in two short lines: the loss weights in use (the ones at zero named once, as
 /// "off"), then the learning rates (one number when generator and critic share it).
-fn knob_lines(knobs: &std::collections::BTreeMap<String, f64>, dim: Style) -> Vec<Line<'static>> {
-    let short = |k: &str| {
-        let k = k.rsplit('.').next().unwrap_or(k);
+fn knob_lines(knobs: &BTreeMap<Knob, f64>, dim: Style) -> Vec<Line<'static>> {
+    let short = |k: &Knob| {
+        let k = k.key().rsplit('.').next().unwrap_or_default();
         k.trim_end_matches("_weight").to_string()
     };
-    let weights = knobs.iter().filter(|(k, _)| k.starts_with("loss."));
+    // By key, so the line reads alphabetically whatever the table's order.
+    let mut weights: Vec<(&Knob, &f64)> = knobs
+        .iter()
+        .filter(|(k, _)| k.range() == Range::Weight)
+        .collect();
+    weights.sort_by_key(|(k, _)| k.key());
+    let weights = weights.into_iter();
     let on: Vec<String> = weights
         .clone()
         .filter(|(_, v)| **v != 0.0)
@@ -290,7 +291,7 @@ fn knob_lines(knobs: &std::collections::BTreeMap<String, f64>, dim: Style) -> Ve
     if !off.is_empty() {
         first.push(Span::styled(format!("  off: {}", off.join(" ")), dim));
     }
-    let (g, d) = (knobs.get("optim.lr_g"), knobs.get("optim.lr_d"));
+    let (g, d) = (knobs.get(&Knob::LrG), knobs.get(&Knob::LrD));
     let lr = match (g, d) {
         (Some(g), Some(d)) if g == d => compact(*g),
         (Some(g), Some(d)) => format!("G {}  D {}", compact(*g), compact(*d)),

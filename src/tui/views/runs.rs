@@ -2,7 +2,11 @@
 //! progress, speed, ETA, last losses with sparklines and age; `/` filters.
 
 use super::{age, eta, footer, sparkline, state_style, title};
+use crate::run_dir::RunState;
+use crate::store::Liveness;
+use crate::terms::Term;
 use crate::tui::app::App;
+use crate::tui::keys::Context;
 use crate::tui::layout;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -16,7 +20,7 @@ pub fn draw(frame: &mut Frame, app: &App, size: (u16, u16)) {
     let live = app
         .runs
         .iter()
-        .filter(|r| r.state.label() == "running")
+        .filter(|r| r.state == Liveness::Reported(RunState::Running))
         .count();
     let filter = if app.filtering || !app.filter.is_empty() {
         format!(
@@ -52,22 +56,7 @@ pub fn draw(frame: &mut Frame, app: &App, size: (u16, u16)) {
     } else {
         table(frame, app, &runs, body);
     }
-    footer(
-        frame,
-        bottom,
-        &[
-            ("Enter", "open"),
-            ("n", "new"),
-            ("p", "pause"),
-            ("s", "stop"),
-            ("Space", "mark"),
-            ("c", "compare"),
-            ("b", "judge"),
-            ("/", "filter"),
-            ("?", "help"),
-            ("q", "quit"),
-        ],
-    );
+    footer(frame, bottom, Context::Runs);
 }
 
 fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body: Rect) {
@@ -93,10 +82,10 @@ fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body:
                 "█".repeat(filled.min(6)),
                 "░".repeat(6 - filled.min(6))
             );
-            let loss = |k: &str| {
+            let loss = |k: Term| {
                 r.last
                     .as_ref()
-                    .and_then(|m| m.losses.get(k))
+                    .and_then(|m| m.losses.get(k.name()))
                     .map_or("-".into(), |v| crate::train::session::format_loss(*v))
             };
             let style = if i == app.selected {
@@ -130,7 +119,7 @@ fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body:
             }
             cells.extend([
                 Cell::from(r.mode.clone()),
-                Cell::from(Span::styled(label.to_string(), state_style(label))),
+                Cell::from(Span::styled(label.to_string(), state_style(r.state))),
                 Cell::from(format!("{}/{}", r.step, r.total_steps)),
                 Cell::from(bar),
                 Cell::from(r.images_per_s.map_or("-".into(), |v| format!("{v:.1}"))),
@@ -140,14 +129,14 @@ fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body:
                     "-".into()
                 }),
                 Cell::from(Line::from(vec![
-                    Span::raw(format!("{:>9} ", loss("g_total"))),
+                    Span::raw(format!("{:>9} ", loss(Term::GTotal))),
                     Span::styled(
                         sparkline(&r.spark_g, spark_w),
                         Style::default().fg(Color::Cyan),
                     ),
                 ])),
                 Cell::from(Line::from(vec![
-                    Span::raw(format!("{:>9} ", loss("d_total"))),
+                    Span::raw(format!("{:>9} ", loss(Term::DTotal))),
                     Span::styled(
                         sparkline(&r.spark_d, spark_w),
                         Style::default().fg(Color::Magenta),
