@@ -9,17 +9,34 @@
 //!   identity 5; one update of both generators and both critics.
 //! - stylize512: G(32, 6) forward on one 512x512 image on the inference backend (no autodiff).
 
+use crate::backend::{dispatch, init_threads, on_pool, BackendKind, WithBackend};
 use crate::spec;
 use crate::train::model::Generator;
-use crate::train::{init_threads, Gan, Knobs};
-use anyhow::{bail, Result};
-use burn::backend::{Autodiff, Flex, NdArray};
+use crate::train::{Gan, Knobs};
+use anyhow::Result;
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 use serde::Serialize;
 use std::time::Instant;
 
-pub const WORKLOADS: [&str; 3] = ["single_style", "cyclegan", "stylize512"];
+/// A workload of the reference (`--workload`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Workload {
+    #[value(name = "single_style")]
+    SingleStyle,
+    Cyclegan,
+    Stylize512,
+}
+
+impl Workload {
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::SingleStyle => "single_style",
+            Workload::Cyclegan => "cyclegan",
+            Workload::Stylize512 => "stylize512",
+        }
+    }
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchResult {
@@ -94,34 +111,40 @@ pub fn rss_mb() -> f64 {
         .map_or(0.0, |pages| pages * 4096.0 / 1_048_576.0)
 }
 
-/// Run one workload on one backend ("flex", "ndarray", "cuda") for `seconds` (at least 3
-/// measured steps after warm-up), or exactly `steps` steps when given.
+/// Run one workload on one backend for `seconds` (at least 3 measured steps after warm-up), or
+/// exactly `steps` steps when given.
 pub fn run(
-    workload: &str,
-    backend: &str,
+    workload: Workload,
+    backend: BackendKind,
     seconds: f64,
     steps: Option<usize>,
     threads: usize,
 ) -> Result<BenchResult> {
     let threads = init_threads(threads);
-    let mut r = crate::train::on_pool(|| match backend {
-        "flex" => run_on::<Autodiff<Flex>>(workload, seconds, steps, Default::default()),
-        "ndarray" => run_on::<Autodiff<NdArray>>(workload, seconds, steps, Default::default()),
-        #[cfg(feature = "cuda")]
-        "cuda" => run_on::<Autodiff<burn::backend::Cuda>>(
-            workload,
-            seconds,
-            steps,
-            burn::backend::cuda::CudaDevice::default(),
-        ),
-        other => Err(anyhow::anyhow!(
-            "backend `{other}` is not compiled in (flex, ndarray{})",
-            if cfg!(feature = "cuda") { ", cuda" } else { "" }
-        )),
-    })?;
-    r.backend = backend.to_string();
+    let job = Job {
+        workload,
+        seconds,
+        steps,
+    };
+    let mut r = on_pool(|| dispatch(backend, job))?;
+    r.backend = backend.name().to_string();
     r.threads = threads;
     Ok(r)
+}
+
+/// One workload's measurement, as a job for [`dispatch`].
+struct Job {
+    workload: Workload,
+    seconds: f64,
+    steps: Option<usize>,
+}
+
+impl WithBackend for Job {
+    type Output = BenchResult;
+
+    fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<BenchResult> {
+        run_on::<B>(self.workload, self.seconds, self.steps, device)
+    }
 }
 
 fn sync<B: Backend>(device: &B::Device) {
@@ -129,13 +152,13 @@ fn sync<B: Backend>(device: &B::Device) {
 }
 
 fn run_on<B: AutodiffBackend>(
-    workload: &str,
+    workload: Workload,
     seconds: f64,
     steps: Option<usize>,
     device: B::Device,
 ) -> Result<BenchResult> {
     let result = |images_per_s, ms_per_image, n, el, rss_at| BenchResult {
-        workload: workload.into(),
+        workload: workload.name().into(),
         backend: String::new(),
         threads: 0,
         images_per_s,
@@ -145,41 +168,19 @@ fn run_on<B: AutodiffBackend>(
         rss_mb: rss_mb(),
         rss_at,
     };
-    if workload == "stylize512" {
-        let g = Generator::<B::InnerBackend>::new(
-            &spec::GeneratorSpec {
-                width: 32,
-                blocks: 6,
-                upsample: spec::Upsample::Transpose,
-                residual: false,
-                down_padding: spec::DownPadding::Zero,
-                noise: 0.0,
-                noise_scale: 1,
-                residual_blur: 0.0,
-            },
-            &device,
-        );
-        let x = Tensor::<B::InnerBackend, 4>::random(
-            [1, 3, 512, 512],
-            burn::tensor::Distribution::Uniform(-1.0, 1.0),
-            &device,
-        );
-        let once = || {
-            let _ = g.forward(x.clone()).into_data();
-        };
-        let (n, el, _) = timed(once, 2, seconds, steps, || sync::<B::InnerBackend>(&device));
-        return Ok(result(
-            None,
-            Some(1000.0 * el / n as f64),
-            n,
-            el,
-            Vec::new(),
-        ));
-    }
     let text = match workload {
-        "single_style" => SINGLE,
-        "cyclegan" => CYCLE,
-        other => bail!("unknown workload `{other}` (single_style, cyclegan, stylize512)"),
+        Workload::SingleStyle => SINGLE,
+        Workload::Cyclegan => CYCLE,
+        Workload::Stylize512 => {
+            let (n, el) = stylize512::<B::InnerBackend>(seconds, steps, &device);
+            return Ok(result(
+                None,
+                Some(1000.0 * el / n as f64),
+                n,
+                el,
+                Vec::new(),
+            ));
+        }
     };
     let plan = spec::parse(text, std::path::Path::new("bench.toml"), &[])?;
     let knobs = Knobs::from_spec(&plan.spec);
@@ -203,6 +204,33 @@ fn run_on<B: AutodiffBackend>(
         || sync::<B>(&device),
     );
     Ok(result(Some((batch * n) as f64 / el), None, n, el, rss_at))
+}
+
+/// The stylize512 workload on an inference backend: (runs, seconds).
+fn stylize512<B: Backend>(seconds: f64, steps: Option<usize>, device: &B::Device) -> (usize, f64) {
+    let g = Generator::<B>::new(
+        &spec::GeneratorSpec {
+            width: 32,
+            blocks: 6,
+            upsample: spec::Upsample::Transpose,
+            residual: false,
+            down_padding: spec::DownPadding::Zero,
+            noise: 0.0,
+            noise_scale: 1,
+            residual_blur: 0.0,
+        },
+        device,
+    );
+    let x = Tensor::<B, 4>::random(
+        [1, 3, 512, 512],
+        burn::tensor::Distribution::Uniform(-1.0, 1.0),
+        device,
+    );
+    let once = || {
+        let _ = g.forward(x.clone()).into_data();
+    };
+    let (n, el, _) = timed(once, 2, seconds, steps, || sync::<B>(device));
+    (n, el)
 }
 
 /// Warm up, then run until `seconds` have passed (and at least 3 runs) or exactly `steps` runs.

@@ -13,6 +13,7 @@
 //! - [`spec`]: experiment specs -> validated [`spec::Plan`] (no burn types).
 //! - [`run_dir`]: file names and record types of a run directory.
 //! - [`train`]: the trainer, the only writer of a run directory.
+//! - [`backend`]: the one backend switch (train, stylize, the look worker and bench).
 //! - [`store`]: readers of run directories.
 //! - [`launch`]: detached trainer processes.
 //! - [`tui`]: the dashboard.
@@ -20,6 +21,7 @@
 //! - [`eval`]: objective style-transfer scores (structure, style, texture, against baselines).
 //! - [`cli`], [`preview`]: the command line.
 
+pub mod backend;
 pub mod bench;
 pub mod cli;
 pub mod eval;

@@ -2,7 +2,7 @@
 //! workspace, one JSON line per judgement (time, kind, run ids, step, probe, value, optional
 //! note). Nothing is ever rewritten: an undo is a line that retracts an earlier id, so the file
 //! is a complete history and two dashboards can write at once (each line is one `write` on an
-//! `O_APPEND` file under an exclusive `flock`). [`Ledger`] folds the lines into what the
+//! `O_APPEND` file under an exclusive lock, `File::lock`). [`Ledger`] folds the lines into what the
 //! dashboard and the preference models read: stars, tags, notes, retired candidates and the
 //! pairwise preferences that best-of-k judgements expand into.
 
@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write;
-use std::os::unix::io::AsRawFd;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -163,8 +162,9 @@ impl Rating {
 }
 
 /// Append one rating to the workspace's ledger: one `write` of the whole line on an `O_APPEND`
-/// file, under an exclusive `flock` so writers on filesystems without atomic appends still never
-/// interleave. A short write is an error, never a torn line followed by more data.
+/// file, under an exclusive lock (`File::lock`, `flock` on Linux) so writers on filesystems
+/// without atomic appends still never interleave. A short write is an error, never a torn line
+/// followed by more data.
 pub fn append(runs_dir: &Path, rating: &Rating) -> std::io::Result<()> {
     std::fs::create_dir_all(runs_dir)?;
     let mut line = serde_json::to_vec(rating).map_err(std::io::Error::other)?;
@@ -173,12 +173,11 @@ pub fn append(runs_dir: &Path, rating: &Rating) -> std::io::Result<()> {
         .create(true)
         .append(true)
         .open(runs_dir.join(RATINGS))?;
-    // SAFETY: flock on a descriptor we own; the lock is released when `f` is closed.
-    let locked = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } == 0;
+    // Written even when locking is unsupported; the lock is also released when `f` is closed.
+    let locked = f.lock().is_ok();
     let result = f.write_all(&line).and_then(|_| f.flush());
     if locked {
-        // SAFETY: as above.
-        unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_UN) };
+        let _ = f.unlock();
     }
     result
 }
@@ -423,5 +422,24 @@ mod tests {
         let prefs = l.prefs(&index);
         assert_eq!(prefs.len(), 6);
         assert!(prefs.iter().all(|p| (p.weight - 0.5).abs() < 1e-12));
+    }
+
+    #[test]
+    fn concurrent_appends_keep_whole_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let note = "n".repeat(20_000);
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                let (dir, note) = (dir.path(), &note);
+                s.spawn(move || {
+                    for i in 0..25 {
+                        append(dir, &Rating::note(&format!("run{t}-{i}"), note)).unwrap();
+                    }
+                });
+            }
+        });
+        let text = std::fs::read_to_string(dir.path().join(RATINGS)).unwrap();
+        assert_eq!(text.lines().count(), 100);
+        assert_eq!(read(dir.path()).len(), 100);
     }
 }

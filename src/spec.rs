@@ -168,4 +168,28 @@ mod tests {
         assert_eq!(err.field.as_deref(), Some("loss.style_wieght"));
         assert!(err.reason.contains("unknown field"), "{}", err.reason);
     }
+
+    #[test]
+    fn list_images_follows_symlinked_folders_but_not_loops() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("photos");
+        let other = tmp.path().join("more");
+        std::fs::create_dir_all(root.join("sub")).unwrap();
+        std::fs::create_dir_all(&other).unwrap();
+        for f in [
+            root.join("b.PNG"),
+            root.join("sub/a.jpg"),
+            other.join("c.jpeg"),
+        ] {
+            std::fs::write(f, b"").unwrap();
+        }
+        std::fs::write(root.join("notes.txt"), b"").unwrap();
+        std::os::unix::fs::symlink(&other, root.join("linked")).unwrap();
+        std::os::unix::fs::symlink(&root, root.join("sub/loop")).unwrap();
+        let names: Vec<String> = list_images(&root)
+            .iter()
+            .map(|p| p.strip_prefix(&root).unwrap().display().to_string())
+            .collect();
+        assert_eq!(names, ["b.PNG", "linked/c.jpeg", "sub/a.jpg"]);
+    }
 }

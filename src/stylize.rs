@@ -1,16 +1,18 @@
 //! Inference (`atelier stylize`): load a run's generator from a checkpoint and apply it to images
 //! at their full resolution (the generator is fully convolutional; the photo is mirrored outward
-//! by a margin, padded to a multiple of 4 and cropped back), with post-controls that need no retraining: strength (blend
-//! with the photo), preserve-colour (stylized luminance, original chroma) and saturation.
+//! by a margin, padded to a multiple of 4 and cropped back), with post-controls that need no
+//! retraining: strength (blend with the photo), preserve-colour (stylized luminance, original
+//! chroma) and saturation.
 
+use crate::backend::{dispatch, resolve_backend, WithBackend};
 use crate::run_dir::{self, RunDir};
 use crate::spec::{Mode, Spec};
 use crate::train::data::convert;
 use crate::train::model::Generator;
 use crate::train::player;
 use anyhow::{bail, Context, Result};
-use burn::backend::Flex;
 use burn::prelude::*;
+use burn::tensor::backend::AutodiffBackend;
 use image::{Rgb, RgbImage};
 use std::path::{Path, PathBuf};
 
@@ -43,14 +45,31 @@ pub struct Stylizer<B: Backend> {
     pub step: u64,
 }
 
+/// A cyclegan run's generator direction (`--direction`): domain a to b, or back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Direction {
+    Ab,
+    Ba,
+}
+
+impl Direction {
+    pub fn name(self) -> &'static str {
+        match self {
+            Direction::Ab => "ab",
+            Direction::Ba => "ba",
+        }
+    }
+}
+
 /// Which generator of a run: `g` (single_style), `g_ab` or `g_ba` (cyclegan).
-pub fn generator_file(spec: &Spec, direction: Option<&str>) -> Result<&'static str> {
+pub fn generator_file(spec: &Spec, direction: Option<Direction>) -> Result<&'static str> {
     Ok(match (spec.mode, direction) {
         (Mode::SingleStyle, None) => "g",
-        (Mode::SingleStyle, Some(d)) => bail!("--direction {d} applies to cyclegan runs only"),
-        (Mode::Cyclegan, None | Some("ab")) => "g_ab",
-        (Mode::Cyclegan, Some("ba")) => "g_ba",
-        (Mode::Cyclegan, Some(d)) => bail!("--direction must be ab or ba, got {d}"),
+        (Mode::SingleStyle, Some(d)) => {
+            bail!("--direction {} applies to cyclegan runs only", d.name())
+        }
+        (Mode::Cyclegan, None | Some(Direction::Ab)) => "g_ab",
+        (Mode::Cyclegan, Some(Direction::Ba)) => "g_ba",
     })
 }
 
@@ -58,7 +77,7 @@ impl<B: Backend> Stylizer<B> {
     pub fn load(
         run: &RunDir,
         checkpoint: Option<u64>,
-        direction: Option<&str>,
+        direction: Option<Direction>,
         device: &B::Device,
     ) -> Result<Self> {
         let spec = crate::store::read_spec(run)?;
@@ -178,25 +197,45 @@ pub fn finish(photo: &RgbImage, stylized: &RgbImage, look: Look) -> RgbImage {
     })
 }
 
-/// `atelier stylize`: one image to a file, or a folder to a folder. Returns (written, skipped).
+/// `atelier stylize`: one image to a file, or a folder to a folder, on the backend `auto` picks.
+/// Returns (written, skipped).
 pub fn stylize_paths(
     run: &RunDir,
     checkpoint: Option<u64>,
-    direction: Option<&str>,
+    direction: Option<Direction>,
     input: &Path,
     output: &Path,
     look: Look,
 ) -> Result<(Vec<PathBuf>, Vec<String>)> {
-    #[cfg(feature = "cuda")]
-    if crate::train::resolve_backend(crate::spec::BackendChoice::Auto)?
-        == crate::train::BackendKind::Cuda
-    {
-        let dev = burn::backend::cuda::CudaDevice::default();
-        let s = Stylizer::<burn::backend::Cuda>::load(run, checkpoint, direction, &dev)?;
-        return run_paths(&s, input, output, look);
+    let job = StylizeJob {
+        run,
+        checkpoint,
+        direction,
+        input,
+        output,
+        look,
+    };
+    dispatch(resolve_backend(crate::spec::BackendChoice::Auto)?, job)
+}
+
+/// [`stylize_paths`] as a job for [`dispatch`].
+struct StylizeJob<'a> {
+    run: &'a RunDir,
+    checkpoint: Option<u64>,
+    direction: Option<Direction>,
+    input: &'a Path,
+    output: &'a Path,
+    look: Look,
+}
+
+impl WithBackend for StylizeJob<'_> {
+    type Output = (Vec<PathBuf>, Vec<String>);
+
+    fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<Self::Output> {
+        let s =
+            Stylizer::<B::InnerBackend>::load(self.run, self.checkpoint, self.direction, &device)?;
+        run_paths(&s, self.input, self.output, self.look)
     }
-    let s = Stylizer::<Flex>::load(run, checkpoint, direction, &Default::default())?;
-    run_paths(&s, input, output, look)
 }
 
 fn run_paths<B: Backend>(

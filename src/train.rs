@@ -1,8 +1,9 @@
 //! The trainer (`atelier train`): the only writer of a run directory. It prepares the run (fresh,
-//! or resumed from its latest checkpoint), picks the backend, builds the recipe of the spec's mode
-//! and drives the shared loop in `session`. Submodules follow burn's examples: `model` (networks),
-//! `data` (images, probes), `losses`, the two recipes, the run-directory `writer`, `control`
-//! and `checkpoint`, and `favored` (the opt-in preference-weighted discriminator's pool).
+//! or resumed from its latest checkpoint), runs on the backend [`crate::backend`] picks, builds
+//! the recipe of the spec's mode and drives the shared loop in `session`. Submodules follow
+//! burn's examples: `model` (networks), `data` (images, probes), `losses`, the two recipes, the
+//! run-directory `writer`, `control` and `checkpoint`, and `favored` (the opt-in
+//! preference-weighted discriminator's pool).
 
 mod backend;
 pub mod checkpoint;
@@ -19,7 +20,7 @@ pub mod session;
 pub mod single_style;
 pub mod writer;
 
-pub use backend::{cpu_threads, init_threads, on_pool, resolve_backend, BackendKind};
+pub use crate::backend::{cpu_threads, init_threads, on_pool, resolve_backend, BackendKind};
 pub use knobs::Knobs;
 pub use session::Outcome;
 

@@ -1,22 +1,19 @@
 //! The reporting and control subcommands: `runs`, `stylize`, `control`, `eval`, `bench`. Each
 //! turns validated arguments into library calls and prints the result.
 
-use super::{resolve_run, StylizeArgs};
+use super::{resolve_run, BenchArgs, ControlAction, ControlArgs, EvalArgs, RunsArgs, StylizeArgs};
+use crate::backend::BackendKind;
+use crate::bench::Workload;
 use crate::run_dir::{self, Command, ControlLine, RunDir};
 use crate::store;
 use crate::stylize::{self, Look};
 use crate::train::session::format_loss;
 use anyhow::{bail, Context, Result};
-use std::path::{Path, PathBuf};
+use clap::ValueEnum;
+use std::path::Path;
 
-pub(super) fn cmd_eval(
-    run: Option<String>,
-    runs_dir: &Path,
-    content: Option<PathBuf>,
-    style: Option<PathBuf>,
-    output: Option<PathBuf>,
-    json: bool,
-) -> Result<()> {
+pub(super) fn cmd_eval(a: EvalArgs) -> Result<()> {
+    let (runs_dir, json) = (&a.runs.runs_dir, a.json);
     use crate::eval::{run as eval_run, EvalOptions};
     let o = EvalOptions::default();
     // DETAIL: fine detail against the painting's (1.00 = as much; the texture gain counts too
@@ -39,7 +36,7 @@ pub(super) fn cmd_eval(
             "CHECKER"
         )
     };
-    match (run, content, style, output) {
+    match (a.run, a.content, a.style, a.output) {
         (Some(r), None, _, None) => {
             let dir = RunDir::new(resolve_run(&r, runs_dir)?);
             let records = eval_run::score_run(&dir, &o)?;
@@ -110,33 +107,20 @@ pub(super) fn cmd_eval(
     }
 }
 
-pub(super) fn cmd_bench(
-    workloads: Vec<String>,
-    backends: Vec<String>,
-    seconds: f64,
-    steps: Option<usize>,
-    threads: usize,
-) -> Result<()> {
-    let workloads = if workloads.is_empty() {
-        crate::bench::WORKLOADS
-            .iter()
-            .map(|s| s.to_string())
-            .collect()
+pub(super) fn cmd_bench(a: BenchArgs) -> Result<()> {
+    let workloads = if a.workloads.is_empty() {
+        <Workload as clap::ValueEnum>::value_variants().to_vec()
     } else {
-        workloads
+        a.workloads
     };
-    let backends = if backends.is_empty() {
-        let mut b = vec!["flex".to_string(), "ndarray".to_string()];
-        if crate::train::resolve_backend(crate::spec::BackendChoice::Cuda).is_ok() {
-            b.insert(0, "cuda".into());
-        }
-        b
+    let backends = if a.backends.is_empty() {
+        BackendKind::usable()
     } else {
-        backends
+        a.backends
     };
-    for w in &workloads {
-        for b in &backends {
-            let r = crate::bench::run(w, b, seconds, steps, threads)?;
+    for &w in &workloads {
+        for &b in &backends {
+            let r = crate::bench::run(w, b, a.seconds, a.steps, a.threads)?;
             let mut v = serde_json::to_value(&r)?;
             v["atelier"] = env!("CARGO_PKG_VERSION").into();
             println!("{v}");
@@ -145,9 +129,10 @@ pub(super) fn cmd_bench(
     Ok(())
 }
 
-pub(super) fn cmd_runs(runs_dir: &Path, json: bool) -> Result<()> {
+pub(super) fn cmd_runs(a: RunsArgs) -> Result<()> {
+    let runs_dir = &a.runs.runs_dir;
     let runs = store::scan(runs_dir);
-    if json {
+    if a.json {
         println!("{}", serde_json::to_string_pretty(&runs)?);
         return Ok(());
     }
@@ -192,20 +177,14 @@ pub(super) fn cmd_stylize(a: StylizeArgs) -> Result<()> {
     if !(0.0..=4.0).contains(&a.saturation) {
         bail!("--saturation must be between 0 and 4, got {}", a.saturation);
     }
-    let run = RunDir::new(resolve_run(&a.run, &a.runs_dir)?);
+    let run = RunDir::new(resolve_run(&a.run, &a.runs.runs_dir)?);
     let look = Look {
         strength: a.strength,
         preserve_color: a.preserve_color,
         saturation: a.saturation,
     };
-    let (written, skipped) = stylize::stylize_paths(
-        &run,
-        a.checkpoint,
-        a.direction.as_deref(),
-        &a.input,
-        &a.output,
-        look,
-    )?;
+    let (written, skipped) =
+        stylize::stylize_paths(&run, a.checkpoint, a.direction, &a.input, &a.output, look)?;
     for s in &skipped {
         eprintln!("skipped unreadable image {s}");
     }
@@ -215,20 +194,20 @@ pub(super) fn cmd_stylize(a: StylizeArgs) -> Result<()> {
     Ok(())
 }
 
-pub(super) fn cmd_control(run: &str, runs_dir: &Path, action: &str, args: &[String]) -> Result<()> {
-    let dir = RunDir::new(resolve_run(run, runs_dir)?);
-    let command = match (action, args) {
-        ("pause", []) => Command::Pause,
-        ("resume", []) => Command::Resume,
-        ("stop", []) => Command::Stop,
-        ("checkpoint", []) => Command::Checkpoint,
-        ("set", [key, value]) => Command::Set {
+pub(super) fn cmd_control(a: ControlArgs) -> Result<()> {
+    let dir = RunDir::new(resolve_run(&a.run, &a.runs.runs_dir)?);
+    let command = match (a.action, a.args.as_slice()) {
+        (ControlAction::Pause, []) => Command::Pause,
+        (ControlAction::Resume, []) => Command::Resume,
+        (ControlAction::Stop, []) => Command::Stop,
+        (ControlAction::Checkpoint, []) => Command::Checkpoint,
+        (ControlAction::Set, [key, value]) => Command::Set {
             key: key.clone(),
             value: value
                 .parse()
                 .with_context(|| format!("`{value}` is not a number"))?,
         },
-        ("favor" | "favour", [image]) => Command::Favor {
+        (ControlAction::Favor, [image]) => Command::Favor {
             image: favor_path(&dir, image),
         },
         _ => bail!(
@@ -243,8 +222,10 @@ pub(super) fn cmd_control(run: &str, runs_dir: &Path, action: &str, args: &[Stri
             command,
         },
     )?;
+    let action = a.action.to_possible_value().expect("no action is skipped");
     println!(
-        "sent {action} to {} (id {id}); the trainer acknowledges in events.jsonl",
+        "sent {} to {} (id {id}); the trainer acknowledges in events.jsonl",
+        action.get_name(),
         dir.id()
     );
     Ok(())

@@ -4,31 +4,24 @@
 //! with `--launch` or when the study sets `auto_launch = true`. `--best` writes the top
 //! predicted configuration instead, to end a study.
 
+use super::ProposeArgs;
 use crate::ratings::{self, Ledger};
 use crate::study::{self, Study};
 use anyhow::Result;
-use std::path::Path;
-
-pub struct ProposeArgs<'a> {
-    pub target: &'a str,
-    pub runs_dir: &'a Path,
-    pub experiments: &'a Path,
-    pub launch: bool,
-    pub best: bool,
-    pub seed: u64,
-}
 
 pub(super) fn cmd_propose(a: ProposeArgs) -> Result<()> {
-    let study = study::open(a.target, &[], a.runs_dir)?;
-    let ledger = Ledger::new(ratings::read(a.runs_dir));
+    let runs_dir = a.runs.runs_dir.as_path();
+    let experiments = a.experiments.as_path();
+    let study = study::open(&a.study, &[], runs_dir)?;
+    let ledger = Ledger::new(ratings::read(runs_dir));
     print_state(&study, &ledger);
     if a.best {
-        let w = study.best(&ledger, a.experiments)?;
+        let w = study.best(&ledger, experiments)?;
         println!("wrote {} ({})", w.path.display(), w.summary);
         return Ok(());
     }
     let launch = a.launch || study.template.study.auto_launch;
-    let written = study.refill(&ledger, a.experiments, a.runs_dir, launch, a.seed)?;
+    let written = study.refill(&ledger, experiments, runs_dir, launch, a.seed)?;
     if written.is_empty() {
         println!(
             "nothing to propose: {} live candidates of {}, {} of at most {} runs",

@@ -331,12 +331,13 @@ impl Default for OptimSpec {
     }
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+/// `train.backend` (and `atelier train --backend`).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum BackendChoice {
     Auto,
-    Ndarray,
     Flex,
+    Ndarray,
     Cuda,
 }
 

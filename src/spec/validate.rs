@@ -518,23 +518,19 @@ fn resolve_set(
     }
 }
 
-/// All images under a folder, recursively, sorted for a stable order.
+/// All images under a folder, recursively, sorted for a stable order. Symlinked folders are
+/// followed; a link back to one of its own ancestors (a loop) and unreadable entries are skipped.
 pub fn list_images(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if IMAGE_EXTENSIONS.contains(&extension(&p).as_str()) {
-                out.push(p);
-            }
-        }
-    }
+    let mut out: Vec<PathBuf> = walkdir::WalkDir::new(dir)
+        .min_depth(1)
+        .follow_links(true)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| {
+            !e.file_type().is_dir() && IMAGE_EXTENSIONS.contains(&extension(e.path()).as_str())
+        })
+        .map(walkdir::DirEntry::into_path)
+        .collect();
     out.sort();
     out
 }

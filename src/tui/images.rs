@@ -27,7 +27,7 @@ const CACHE_CAP: usize = 128;
 const RECHECK: Duration = Duration::from_secs(1);
 
 /// --graphics override from the CLI.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum GraphicsMode {
     Auto,
     Kitty,
@@ -39,17 +39,16 @@ pub enum GraphicsMode {
 impl std::str::FromStr for GraphicsMode {
     type Err = String;
 
+    /// The `--graphics` spellings (any case), through clap's `ValueEnum`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "auto" => Ok(Self::Auto),
-            "kitty" => Ok(Self::Kitty),
-            "sixel" => Ok(Self::Sixel),
-            "iterm2" => Ok(Self::Iterm2),
-            "halfblocks" => Ok(Self::Halfblocks),
-            _ => Err(format!(
-                "unknown graphics mode `{s}`: expected auto, kitty, sixel, iterm2 or halfblocks"
-            )),
-        }
+        use clap::ValueEnum;
+        <Self as ValueEnum>::from_str(s.trim(), true).map_err(|_| {
+            let names: Vec<String> = Self::value_variants()
+                .iter()
+                .filter_map(|m| Some(m.to_possible_value()?.get_name().to_string()))
+                .collect();
+            format!("unknown graphics mode `{s}`: expected {}", names.join(", "))
+        })
     }
 }
 

@@ -2,12 +2,14 @@
 //! selected probe's input with a chosen style strength, saturation and preserve-colour, rendered
 //! at once without retraining. A worker thread owns the generator (cached per run and
 //! checkpoint), keeps only the newest request when keys come faster than it renders, writes the
-//! result to a temporary PNG and reports with `Msg::Look`.
+//! result to a temporary PNG and reports with `Msg::Look`. It runs on flex, whatever the build:
+//! a trainer may hold the GPU.
 
 use super::app::Msg;
+use crate::backend::{dispatch, BackendKind, WithBackend};
 use crate::run_dir::RunDir;
-use crate::stylize::{Look, Stylizer};
-use burn::backend::Flex;
+use crate::stylize::{Direction, Look, Stylizer};
+use burn::tensor::backend::AutodiffBackend;
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, Sender};
 
@@ -71,14 +73,29 @@ pub fn spawn(tx: Sender<Msg>) -> Sender<LookRequest> {
     let (req_tx, req_rx) = mpsc::channel();
     std::thread::Builder::new()
         .name("look".into())
-        .spawn(move || work(req_rx, tx))
+        .spawn(move || dispatch(BackendKind::Flex, Worker { rx: req_rx, tx }))
         .expect("spawning the look thread");
     req_tx
 }
 
-fn work(rx: Receiver<LookRequest>, tx: Sender<Msg>) {
-    let device = Default::default();
-    let mut cached: Option<(PathBuf, Option<String>, u64, Stylizer<Flex>)> = None;
+/// The worker's loop, as a job for [`dispatch`].
+struct Worker {
+    rx: Receiver<LookRequest>,
+    tx: Sender<Msg>,
+}
+
+impl WithBackend for Worker {
+    type Output = ();
+
+    fn run<B: AutodiffBackend>(self, device: B::Device) -> anyhow::Result<()> {
+        work::<B::InnerBackend>(self.rx, self.tx, device);
+        Ok(())
+    }
+}
+
+fn work<B: burn::prelude::Backend>(rx: Receiver<LookRequest>, tx: Sender<Msg>, device: B::Device) {
+    type Cached<B> = (PathBuf, Option<String>, u64, Stylizer<B>);
+    let mut cached: Option<Cached<B>> = None;
     let mut previous: Option<PathBuf> = None;
     while let Ok(mut req) = rx.recv() {
         // Only the newest request matters.
@@ -94,8 +111,13 @@ fn work(rx: Receiver<LookRequest>, tx: Sender<Msg>) {
                 *dir != req.run || *d != req.direction || *step != latest
             });
             if fresh {
-                let s =
-                    Stylizer::<Flex>::load(&run, Some(latest), req.direction.as_deref(), &device)?;
+                let direction = req
+                    .direction
+                    .as_deref()
+                    .map(|d| <Direction as clap::ValueEnum>::from_str(d, false))
+                    .transpose()
+                    .map_err(anyhow::Error::msg)?;
+                let s = Stylizer::<B>::load(&run, Some(latest), direction, &device)?;
                 cached = Some((req.run.clone(), req.direction.clone(), latest, s));
             }
             let (_, _, step, stylizer) = cached.as_ref().expect("loaded above");

@@ -1,0 +1,209 @@
+//! The arguments of each subcommand, one clap `Args` struct per subcommand. Closed sets are
+//! `ValueEnum`s (their values appear in `--help` and completions) and the runs directory is one
+//! shared group, [`RunsDirArg`], flattened into every subcommand that reads or writes runs.
+
+use crate::backend::BackendKind;
+use crate::bench::Workload;
+use crate::spec::BackendChoice;
+use crate::stylize::Direction;
+use crate::tui::images::GraphicsMode;
+use std::path::PathBuf;
+
+/// `--runs-dir`, shared by every subcommand that reads or writes runs.
+#[derive(clap::Args, Debug, Clone)]
+pub struct RunsDirArg {
+    /// The runs directory (one folder per run, and ratings.jsonl).
+    #[arg(long = "runs-dir", value_name = "DIR", default_value = "runs")]
+    pub runs_dir: PathBuf,
+}
+
+impl Default for RunsDirArg {
+    fn default() -> Self {
+        Self {
+            runs_dir: "runs".into(),
+        }
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DashboardArgs {
+    #[command(flatten)]
+    pub runs: RunsDirArg,
+    /// Where `n` finds experiment specs.
+    #[arg(long, default_value = "experiments")]
+    pub experiments: PathBuf,
+    /// Inline image protocol (auto asks the terminal).
+    #[arg(long, value_enum, ignore_case = true, default_value_t = GraphicsMode::Auto)]
+    pub graphics: GraphicsMode,
+}
+
+impl Default for DashboardArgs {
+    fn default() -> Self {
+        Self {
+            runs: RunsDirArg::default(),
+            experiments: "experiments".into(),
+            graphics: GraphicsMode::Auto,
+        }
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct TrainArgs {
+    /// Experiment spec (experiments/*.toml). Not needed with --resume.
+    pub spec: Option<PathBuf>,
+    /// Continue a run directory from its latest checkpoint.
+    #[arg(long, value_name = "RUN_DIR")]
+    pub resume: Option<PathBuf>,
+    /// Train the spec.toml of a run directory created by the dashboard's launcher.
+    #[arg(long, value_name = "RUN_DIR", hide = true)]
+    pub start: Option<PathBuf>,
+    /// Override a spec value, e.g. --set loss.style_weight=3 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub overrides: Vec<String>,
+    #[command(flatten)]
+    pub runs: RunsDirArg,
+    /// Run name (defaults to the experiment name); the run id is <time>-<name>.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Shortcut for --set train.steps=N.
+    #[arg(long)]
+    pub steps: Option<u64>,
+    /// Shortcut for --set train.backend=B.
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendChoice>,
+    /// No terminal output (train.log is still written).
+    #[arg(long)]
+    pub quiet: bool,
+    /// Validate the spec and print the resolved plan; write nothing.
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RunsArgs {
+    #[command(flatten)]
+    pub runs: RunsDirArg,
+    /// One JSON array instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct StylizeArgs {
+    /// Run id (or unique prefix) under --runs-dir, or a run directory.
+    #[arg(long)]
+    pub run: String,
+    #[command(flatten)]
+    pub runs: RunsDirArg,
+    /// Checkpoint step (default: the latest).
+    #[arg(long)]
+    pub checkpoint: Option<u64>,
+    /// For cyclegan runs: the generator's direction (default ab).
+    #[arg(long, value_enum)]
+    pub direction: Option<Direction>,
+    /// An image, or a folder of images.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// An image path (.png/.jpg), or a folder when --input is a folder.
+    #[arg(long)]
+    pub output: PathBuf,
+    /// 0..1: blend between the photo (0) and the full stylization (1).
+    #[arg(long, default_value_t = 1.0)]
+    pub strength: f32,
+    /// Keep the photo's colours; take only the stylized luminance.
+    #[arg(long)]
+    pub preserve_color: bool,
+    /// Chroma multiplier (1 unchanged, 0 greyscale).
+    #[arg(long, default_value_t = 1.0)]
+    pub saturation: f32,
+}
+
+/// What `atelier control` sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ControlAction {
+    Pause,
+    Resume,
+    Stop,
+    Checkpoint,
+    /// KEY VALUE: set a live knob.
+    Set,
+    /// IMAGE: put an output into the critic's real batch.
+    #[value(alias = "favour")]
+    Favor,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ControlArgs {
+    /// Run id (or unique prefix) under --runs-dir, or a run directory.
+    #[arg(long)]
+    pub run: String,
+    #[command(flatten)]
+    pub runs: RunsDirArg,
+    #[arg(value_enum)]
+    pub action: ControlAction,
+    /// For `set`: the knob (loss.style_weight, optim.lr, ...) and its value. For `favor`: an
+    /// image, relative to the run directory (samples/step_N/content_NN_output.png) or not.
+    pub args: Vec<String>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct EvalArgs {
+    #[arg(long, conflicts_with_all = ["content", "output"])]
+    pub run: Option<String>,
+    #[command(flatten)]
+    pub runs: RunsDirArg,
+    /// The photo (or a folder of photos).
+    #[arg(long, requires_all = ["style", "output"])]
+    pub content: Option<PathBuf>,
+    /// The style image (with --content; a run brings its own).
+    #[arg(long)]
+    pub style: Option<PathBuf>,
+    /// The stylized image (or a folder of outputs named like the photos).
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// JSON lines instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    /// Repeatable; default all.
+    #[arg(long = "workload", value_enum)]
+    pub workloads: Vec<Workload>,
+    /// Repeatable; default every backend compiled in (cuda only when a device answers).
+    #[arg(long = "backend", value_enum)]
+    pub backends: Vec<BackendKind>,
+    /// Seconds to measure each workload (after two warm-up steps).
+    #[arg(long, default_value_t = 20.0)]
+    pub seconds: f64,
+    /// Run exactly N steps instead, reporting resident memory after step 100 and the last.
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// CPU threads (0 = all cores).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ProposeArgs {
+    /// The study's spec file (experiments/study.toml) or the name of a study with runs.
+    pub study: String,
+    #[command(flatten)]
+    pub runs: RunsDirArg,
+    #[arg(long, default_value = "experiments")]
+    pub experiments: PathBuf,
+    /// Launch the proposals (as `study.auto_launch = true` does).
+    #[arg(long)]
+    pub launch: bool,
+    /// Write the top predicted configuration (<study>-best.toml) instead, to end the study.
+    #[arg(long)]
+    pub best: bool,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct PreviewArgs {
+    pub image: PathBuf,
+}
