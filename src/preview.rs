@@ -1,7 +1,7 @@
-//! `atelier preview IMG`: print an image at the cursor with viuer (kitty, iTerm2 or half blocks),
-//! outside the dashboard. viuer has no tmux support and its terminal query has no timeout, so it
-//! is only called when stdout is a terminal. viuer is built without sixel: its `sixel` feature
-//! links the C library libsixel (through `sixel-rs`).
+//! `atelier preview IMG`: print an image at the cursor with viuer (kitty, iTerm2, sixel or half
+//! blocks), outside the dashboard. viuer has no tmux support and its terminal query has no
+//! timeout, so it is only called when stdout is a terminal. Sixel goes through viuer's `icy_sixel`
+//! feature, a pure-Rust encoder (its `sixel` feature would link the C library libsixel).
 
 use anyhow::{bail, Context, Result};
 use std::io::IsTerminal;
