@@ -8,10 +8,10 @@ mod propose;
 
 pub use args::*;
 
+use crate::numbers::format_secs;
 use crate::run_dir::{self, RunDir};
 use crate::spec::{self, SpecError};
 use crate::store;
-use crate::train::session::format_secs;
 use crate::train::{self, Outcome, TrainRequest};
 use anyhow::{bail, Result};
 use clap::{Parser, Subcommand, ValueEnum};

@@ -26,6 +26,7 @@ pub mod bench;
 pub mod cli;
 pub mod eval;
 pub mod launch;
+pub mod numbers;
 pub mod prefs;
 pub mod preview;
 pub mod ratings;

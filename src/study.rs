@@ -7,6 +7,8 @@
 //! with its provenance, and launched when the study says `auto_launch = true`. The same code
 //! serves `atelier propose` and the dashboard's worker.
 
+pub mod actions;
+
 use crate::prefs::{gp::PrefGp, space::Space, Pref};
 use crate::ratings::Ledger;
 use crate::run_dir::{self, RunDir, RunState};

@@ -17,6 +17,7 @@ pub mod update;
 pub mod views;
 pub mod workers;
 
+use crate::study;
 use anyhow::Result;
 use app::{App, Effect, Msg};
 use crossterm::event::{self, Event};
@@ -124,21 +125,14 @@ fn event_loop(
                     let runs_dir = app.runs_dir.clone();
                     let experiments = app.experiments_dir.clone();
                     background(&tx, &poller, move || {
-                        let s = crate::study::Study::load(&runs_dir, &study, None)?;
-                        let ledger = crate::ratings::Ledger::new(crate::ratings::read(&runs_dir));
-                        let w = s.best(&ledger, &experiments)?;
-                        Ok(format!(
-                            "study {study}: best predicted {} -> {}",
-                            w.summary,
-                            w.path.display()
-                        ))
+                        study::actions::end(&study, &runs_dir, &experiments)
                     })
                 }
                 Effect::Propose(study) => {
                     let runs_dir = app.runs_dir.clone();
                     let experiments = app.experiments_dir.clone();
                     background(&tx, &poller, move || {
-                        workers::propose(&study, &runs_dir, &experiments)
+                        study::actions::refill_grid(&study, &runs_dir, &experiments)
                     })
                 }
                 Effect::ListExperiments => {
@@ -166,7 +160,13 @@ fn event_loop(
                     let runs_dir = app.runs_dir.clone();
                     let experiments = app.experiments_dir.clone();
                     background(&tx, &poller, move || {
-                        workers::launch(&spec, &overrides, name.as_deref(), &runs_dir, &experiments)
+                        study::actions::launch_from_form(
+                            &spec,
+                            &overrides,
+                            name.as_deref(),
+                            &runs_dir,
+                            &experiments,
+                        )
                     })
                 }
                 Effect::Resume(dir) => background(&tx, &poller, move || {

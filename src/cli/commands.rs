@@ -4,10 +4,10 @@
 use super::{resolve_run, BenchArgs, ControlAction, ControlArgs, EvalArgs, RunsArgs, StylizeArgs};
 use crate::backend::BackendKind;
 use crate::bench::Workload;
+use crate::numbers::format_loss;
 use crate::run_dir::{self, Command, ControlLine, RunDir};
 use crate::store;
 use crate::stylize::{self, Look};
-use crate::train::session::format_loss;
 use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
 use std::path::Path;

@@ -3,6 +3,7 @@
 //! renders, checkpoints, NaN detection, and the final state. One `Session` per trainer process.
 
 use super::{checkpoint, control::ControlReader, sampler::Sampler, writer::Writer, Gan, Knobs};
+use crate::numbers::{format_loss, format_secs};
 use crate::rng::Rng;
 use crate::run_dir::{self, Command, MetricRow, RunState};
 use crate::spec::Plan;
@@ -362,25 +363,6 @@ fn short_losses(losses: &[(Term, f32)]) -> String {
         .map(|(k, v)| format!("{} {}", k.name(), format_loss(f64::from(*v))))
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// Four significant figures, scientific when small: `0.3792`, `4.513e-8`.
-pub fn format_loss(v: f64) -> String {
-    if v != 0.0 && v.abs() < 1e-3 {
-        format!("{v:.3e}")
-    } else {
-        format!("{v:.4}")
-    }
-}
-
-/// `1h02m`, `3m05s`, `42s`.
-pub fn format_secs(s: f64) -> String {
-    let s = s.max(0.0).round() as u64;
-    match s {
-        0..=59 => format!("{s}s"),
-        60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
-        _ => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
-    }
 }
 
 /// Run the loop body, turning a panic inside burn into a failed run instead of a lost status.

@@ -117,7 +117,7 @@ fn age(now: f64, then: f64) -> String {
 
 /// Remaining time as the trainer estimates it.
 fn eta(secs: Option<f64>) -> String {
-    secs.map_or("-".into(), crate::train::session::format_secs)
+    secs.map_or("-".into(), crate::numbers::format_secs)
 }
 
 /// A unicode sparkline of the last values.

@@ -103,7 +103,7 @@ fn chart(frame: &mut Frame, area: Rect, run: &RunView, opts: &ChartOpts, data: &
         if log {
             format!("1e{v:.1}")
         } else {
-            crate::train::session::format_loss(v)
+            crate::numbers::format_loss(v)
         }
     };
     let mut title_text = format!(" {name}{} ", if log { " (log)" } else { "" });
@@ -114,7 +114,7 @@ fn chart(frame: &mut Frame, area: Rect, run: &RunView, opts: &ChartOpts, data: &
             .filter_map(|t| {
                 m.losses
                     .get(t.name())
-                    .map(|v| format!("{} {}", t.name(), crate::train::session::format_loss(*v)))
+                    .map(|v| format!("{} {}", t.name(), crate::numbers::format_loss(*v)))
             })
             .collect();
         title_text = format!(" {name} @ step {}: {} ", m.step, vals.join(" "));

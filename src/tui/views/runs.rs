@@ -86,7 +86,7 @@ fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body:
                 r.last
                     .as_ref()
                     .and_then(|m| m.losses.get(k.name()))
-                    .map_or("-".into(), |v| crate::train::session::format_loss(*v))
+                    .map_or("-".into(), |v| crate::numbers::format_loss(*v))
             };
             let style = if i == app.selected {
                 Style::default().add_modifier(Modifier::REVERSED)
