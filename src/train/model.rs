@@ -3,16 +3,15 @@
 //! layer they match `shared/bench/torch_reference.py` (reflection padding + valid convolutions,
 //! InstanceNorm without affine parameters), so benchmarks compare like with like.
 
-pub mod backward;
 pub mod discriminator;
 pub mod features;
 pub mod generator;
-pub mod norm;
+pub mod kernels;
 
 pub use discriminator::Discriminator;
 pub use features::FeatureNet;
 pub use generator::Generator;
-pub use norm::instance_norm;
+pub use kernels::instance_norm;
 
 use burn::prelude::*;
 
@@ -22,7 +21,7 @@ use burn::prelude::*;
 /// `narrow` + `flip` views of the input, joined to it by `cat`. flex's `select` along the last
 /// dim ([`reflect_pad_select`]) computes every output element's source with divisions; `cat`
 /// copies contiguous runs. On the plain CPU backends a parallel copy of raw values
-/// ([`backward::reflect_pad_plain`]) replaces both; training takes [`backward::reflect_pad`]
+/// ([`kernels::reflect_pad_plain`]) replaces both; training takes [`kernels::reflect_pad`]
 /// (the same forward, with its own backward pass on the CPU).
 pub fn reflect_pad<B: Backend>(x: Tensor<B, 4>, p: usize) -> Tensor<B, 4> {
     if p == 0 {
@@ -31,11 +30,11 @@ pub fn reflect_pad<B: Backend>(x: Tensor<B, 4>, p: usize) -> Tensor<B, 4> {
     if B::ad_enabled(&x.device()) {
         // Under autodiff each `narrow` piece's backward would add a full-size zeros +
         // slice_assign: training takes a padding with its own backward pass (or the select).
-        return backward::reflect_pad(x, p);
+        return kernels::reflect_pad(x, p);
     }
     let [_, _, h, w] = x.dims();
-    if backward::plain_cpu::<B>() && p < h && p < w {
-        return backward::reflect_pad_plain(x, p);
+    if kernels::plain_cpu::<B>() && p < h && p < w {
+        return kernels::reflect_pad_plain(x, p);
     }
     reflect_pad_cat(x, p)
 }
@@ -171,7 +170,7 @@ mod tests {
                     "cat",
                     reflect_pad_cat as fn(Tensor<A, 4>, usize) -> Tensor<A, 4>,
                 ),
-                ("fold", backward::reflect_pad),
+                ("fold", kernels::reflect_pad),
             ] {
                 let (y_new, gx_new) = run(pad);
                 let what = format!("{name}, {shape:?} p={p}");
@@ -211,7 +210,7 @@ mod tests {
             let run = |ours: bool| {
                 let xr = x.clone().detach().require_grad();
                 let y = if ours {
-                    backward::conv_transpose_forward(&t, xr.clone())
+                    kernels::conv_transpose_forward(&t, xr.clone())
                 } else {
                     t.forward(xr.clone())
                 };
@@ -229,7 +228,7 @@ mod tests {
             assert!(db < 1e-3, "bias gradients {db}, {what}");
             // Without autodiff (stylizing), the same values.
             let plain = t.valid();
-            let y2 = backward::conv_transpose_forward(&plain, x.clone().inner());
+            let y2 = kernels::conv_transpose_forward(&plain, x.clone().inner());
             assert!(max_abs_diff(y2, y0) < 1e-4, "inference values, {what}");
         }
     }

@@ -46,7 +46,7 @@ impl<B: Backend> Discriminator<B> {
         let mut pooled = x.clone();
         out.push(patch_forward(&self.convs, x));
         for convs in coarse {
-            pooled = super::backward::avg_pool2x2(pooled);
+            pooled = super::kernels::avg_pool2x2(pooled);
             out.push(patch_forward(convs, pooled.clone()));
         }
         out
@@ -99,7 +99,7 @@ fn patch_convs<B: Backend>(spec: &DiscriminatorSpec, device: &B::Device) -> Vec<
 fn patch_forward<B: Backend>(convs: &[Conv2d<B>], mut x: Tensor<B, 4>) -> Tensor<B, 4> {
     let last = convs.len() - 1;
     for (i, conv) in convs.iter().enumerate() {
-        x = super::backward::conv_forward(conv, x);
+        x = super::kernels::conv_forward(conv, x);
         if i == last {
             break;
         }

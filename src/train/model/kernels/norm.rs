@@ -8,7 +8,7 @@
 //! here. The backward uses the saved output and the per-plane 1/std:
 //! `dx = (dy - mean(dy) - y * mean(dy * y)) / std`. CUDA keeps burn's fused `layer_norm`.
 
-use super::backward::{cast, cpu, float, raw_input_grad, with_values, Cpu};
+use super::{cast, cpu, float, raw_input_grad, with_values, Cpu};
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;

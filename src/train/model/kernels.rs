@@ -36,7 +36,6 @@
 //! The kernels read flex tensors in place ([`with_values`]): the autodiff graph holds the same
 //! tensors, so reading them out would copy every activation once per use.
 
-use super::norm;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
@@ -600,6 +599,7 @@ where
 mod gemm_conv;
 mod gram;
 mod layout;
+mod norm;
 mod pad;
 mod pool;
 mod sort;
@@ -609,6 +609,7 @@ mod winograd;
 
 pub use gram::gram;
 pub use layout::plain_cpu;
+pub use norm::instance_norm;
 pub use pad::{fold_reflection, reflect_pad, reflect_pad_plain};
 pub use pool::avg_pool2x2;
 pub use sort::sort_rows;
