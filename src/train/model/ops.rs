@@ -1,11 +1,11 @@
 //! The one door between the networks (and the losses) and the code that computes their tensor
 //! operations: the generator, the critic, the feature net and the losses call these functions
 //! and nothing below them. With the `cpu-kernels` feature (on by default) each is atelier's own
-//! kernel (`kernels`: raw-slice forward and backward passes on flex and ndarray, with
-//! or without autodiff), which hands any other backend (CUDA) and any shape it does not handle
-//! to burn's op; without the feature each is burn's op (`burn_ops`) on every backend,
-//! so a CPU build runs the op sequence CUDA runs. Both modules define every name below with the
-//! same signature: a backend of its own would be a third such module, chosen here.
+//! kernel (`kernels`: raw-slice forward and backward passes on flex and ndarray, with or
+//! without autodiff), which hands any other backend (CUDA) and any shape it does not handle to
+//! burn's op; without the feature each is burn's op (`burn_ops`) on every backend, so a CPU
+//! build runs the op sequence CUDA runs. Both modules define every name below with the same
+//! signature: a backend with kernels of its own would be a third such module, chosen here.
 //!
 //! | op | kernel | burn's op |
 //! |---|---|---|
