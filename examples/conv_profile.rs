@@ -1,10 +1,10 @@
 //! Per-layer timing of the convolutions in the single_style bench workload on flex: forward,
 //! input gradient and weight gradient as burn computes them, beside the phase-split input
-//! gradient of `atelier::train::model::backward`; then the generator's two transposed
+//! gradient of `atelier::train::model::kernels`; then the generator's two transposed
 //! upsampling layers, forward and backward under autodiff, burn's against atelier's. Run:
 //! `cargo run --release --example conv_profile -- [threads]`.
 
-use atelier::train::model::backward;
+use atelier::train::model::kernels;
 use burn::backend::Flex;
 use burn::prelude::*;
 use burn::tensor::module::conv2d;
@@ -106,9 +106,9 @@ fn main() {
             ))
         });
         let b = Tensor::<B, 1>::zeros([ly.cout], &dev);
-        let fwd_new = time(|| backward::forward_gemm(x.clone(), w.clone(), Some(b.clone()), &opts));
-        let dw_new = time(|| backward::weight_grad(x.clone(), w.dims(), g.clone(), &opts));
-        let dx_new = time(|| backward::input_grad(x.dims(), w.clone(), g.clone(), &opts));
+        let fwd_new = time(|| kernels::forward_gemm(x.clone(), w.clone(), Some(b.clone()), &opts));
+        let dw_new = time(|| kernels::weight_grad(x.clone(), w.dims(), g.clone(), &opts));
+        let dx_new = time(|| kernels::input_grad(x.dims(), w.clone(), g.clone(), &opts));
         let c = ly.count as f64;
         for (t, v) in tot.iter_mut().zip([fwd, fwd_new, dx, dx_new, dw, dw_new]) {
             *t += v * c;
@@ -127,7 +127,7 @@ fn main() {
 
 /// ConvTranspose3 s2 p1 op1 at the single_style generator's shapes: forward, then the input,
 /// weight and bias gradients, through burn's `ConvTranspose2d::forward` and through
-/// `backward::conv_transpose_forward`.
+/// `kernels::conv_transpose_forward`.
 fn transposed() {
     use burn::backend::Autodiff;
     use burn::nn::conv::ConvTranspose2dConfig;
@@ -149,7 +149,7 @@ fn transposed() {
         let step = |ours: bool| {
             let x = x.clone().require_grad();
             let y = if ours {
-                backward::conv_transpose_forward(&t, x.clone())
+                kernels::conv_transpose_forward(&t, x.clone())
             } else {
                 t.forward(x.clone())
             };

@@ -1,6 +1,7 @@
 //! Instance norm on `Autodiff<Flex>`, forward + backward through a weighted sum, at the
-//! generator's map sizes (batch 4): atelier's kernel (`atelier::train::model::instance_norm`)
-//! beside burn's `layer_norm` over the flattened planes, which it replaced. Run:
+//! generator's map sizes (batch 4): atelier's kernel (`atelier::train::model::ops::instance_norm`
+//! with the default features) beside burn's `layer_norm` over the flattened planes, which it
+//! replaced. Run:
 //! `cargo run --release --example norm_profile -- [threads]`.
 
 use burn::backend::{Autodiff, Flex};
@@ -48,7 +49,7 @@ fn main() {
         let x = Tensor::<A, 4>::random([4, c, s, s], Distribution::Default, &dev).require_grad();
         let w = Tensor::<A, 4>::random([4, c, s, s], Distribution::Default, &dev);
         let theirs = time(burn_layer_norm, &x, &w);
-        let ours = time(atelier::train::model::instance_norm, &x, &w);
+        let ours = time(atelier::train::model::ops::instance_norm, &x, &w);
         println!("[4, {c:3}, {s:3}, {s:3}]   {theirs:15.2}   {ours:21.2}");
     }
 }

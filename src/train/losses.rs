@@ -38,8 +38,8 @@ pub fn l1<B: Backend>(a: Tensor<B, 4>, b: Tensor<B, 4>) -> Tensor<B, 1> {
     (a - b).abs().mean()
 }
 
-pub use super::model::backward::gram;
-use super::model::backward::sort_rows;
+pub use super::model::ops::gram;
+use super::model::ops::sort_rows;
 
 /// Style loss: sum over layers of MSE between the batch's Grams and the style's Grams [1, C, C],
 /// each multiplied by its layer's `scales` entry (1, or 1 / mean square of the target Gram when

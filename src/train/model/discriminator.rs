@@ -6,7 +6,7 @@
 //! own weights, also judges the image average-pooled 2x (and 4x), so coarse copies see whole
 //! brush strokes while the full-resolution one sees the weave. The heatmap is the full-scale map.
 
-use super::instance_norm;
+use super::ops::{avg_pool2x2, conv_forward, instance_norm};
 use crate::spec::DiscriminatorSpec;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::PaddingConfig2d;
@@ -46,7 +46,7 @@ impl<B: Backend> Discriminator<B> {
         let mut pooled = x.clone();
         out.push(patch_forward(&self.convs, x));
         for convs in coarse {
-            pooled = super::backward::avg_pool2x2(pooled);
+            pooled = avg_pool2x2(pooled);
             out.push(patch_forward(convs, pooled.clone()));
         }
         out
@@ -99,7 +99,7 @@ fn patch_convs<B: Backend>(spec: &DiscriminatorSpec, device: &B::Device) -> Vec<
 fn patch_forward<B: Backend>(convs: &[Conv2d<B>], mut x: Tensor<B, 4>) -> Tensor<B, 4> {
     let last = convs.len() - 1;
     for (i, conv) in convs.iter().enumerate() {
-        x = super::backward::conv_forward(conv, x);
+        x = conv_forward(conv, x);
         if i == last {
             break;
         }

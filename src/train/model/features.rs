@@ -5,7 +5,7 @@
 //! read through burn-store. The weights are plain tensors, never parameters: gradients flow
 //! through the network to the generator's output, never into it.
 
-use super::backward::conv2d;
+use super::ops::{avg_pool2x2, conv2d};
 use crate::rng::Rng;
 use crate::spec::{FeatureNetKind, FeaturesSpec};
 use anyhow::{bail, Context, Result};
@@ -194,7 +194,7 @@ impl<B: Backend> FeatureNet<B> {
                     next += 1;
                     x = relu(conv2d(x, w.clone(), Some(b.clone()), opts.clone()));
                 }
-                Op::AvgPool => x = super::backward::avg_pool2x2(x),
+                Op::AvgPool => x = avg_pool2x2(x),
                 Op::MaxPool => x = max_pool2d(x, [2, 2], [2, 2], [0, 0], [1, 1], false),
                 Op::Tap => taps.push(x.clone()),
             }

@@ -7,7 +7,7 @@
 //! learns a change to the photo rather than a whole new image. With `noise`, a fourth input
 //! channel of Gaussian noise lets it paint strokes inside flat regions wider than it sees.
 
-use super::{backward, instance_norm, reflect_pad};
+use super::ops::{conv_forward, conv_transpose_forward, instance_norm, reflect_pad};
 use crate::eval::{blur_radius, gaussian_kernel};
 use crate::rng::Rng;
 use crate::spec::{DownPadding, GeneratorSpec, Upsample};
@@ -29,11 +29,11 @@ pub struct ResBlock<B: Backend> {
 
 impl<B: Backend> ResBlock<B> {
     fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        let y = relu(instance_norm(backward::conv_forward(
+        let y = relu(instance_norm(conv_forward(
             &self.conv1,
             reflect_pad(x.clone(), 1),
         )));
-        let y = instance_norm(backward::conv_forward(&self.conv2, reflect_pad(y, 1)));
+        let y = instance_norm(conv_forward(&self.conv2, reflect_pad(y, 1)));
         x + y
     }
 }
@@ -85,7 +85,7 @@ fn upsample2_bilinear<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
 impl<B: Backend> Up<B> {
     fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         if let Some(t) = &self.transpose {
-            return backward::conv_transpose_forward(t, x);
+            return conv_transpose_forward(t, x);
         }
         let [_, _, h, w] = x.dims();
         let x = if self.bilinear {
@@ -98,7 +98,7 @@ impl<B: Backend> Up<B> {
             )
         };
         match &self.resize_conv {
-            Some(conv) => backward::conv_forward(conv, reflect_pad(x, 1)),
+            Some(conv) => conv_forward(conv, reflect_pad(x, 1)),
             None => x,
         }
     }
@@ -222,17 +222,14 @@ impl<B: Backend> Generator<B> {
         } else {
             input.clone()
         };
-        let mut x = relu(instance_norm(backward::conv_forward(
-            &self.stem,
-            reflect_pad(x, 3),
-        )));
+        let mut x = relu(instance_norm(conv_forward(&self.stem, reflect_pad(x, 3))));
         for d in &self.down {
             let x_in = if self.reflect_down {
                 reflect_pad(x, 1)
             } else {
                 x
             };
-            x = relu(instance_norm(backward::conv_forward(d, x_in)));
+            x = relu(instance_norm(conv_forward(d, x_in)));
         }
         for b in &self.blocks {
             x = b.forward(x);
@@ -240,7 +237,7 @@ impl<B: Backend> Generator<B> {
         for u in &self.up {
             x = relu(instance_norm(u.forward(x)));
         }
-        let y = backward::conv_forward(&self.head, reflect_pad(x, 3));
+        let y = conv_forward(&self.head, reflect_pad(x, 3));
         if self.residual {
             // atanh(p) = ln((1 + p) / (1 - p)) / 2, with the photo kept off the asymptotes.
             let p = gaussian_blur(input, self.residual_blur).clamp(-0.98, 0.98);

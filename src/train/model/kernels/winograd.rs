@@ -375,7 +375,7 @@ unsafe impl Sync for Shared {}
 mod tests {
     use super::super::gemm_conv::forward_chunked;
     use super::*;
-    use crate::train::model::backward::tests::{fill, max_rel_err};
+    use crate::train::model::kernels::tests::{fill, max_rel_err};
 
     #[test]
     fn matches_im2col_on_odd_sizes_paddings_and_chunks() {

@@ -5,6 +5,7 @@
 //! `(G' + G'^T) F / (C H W)` in one batched matrix product, contiguous.
 
 use super::{cast, cpu, float, Cpu};
+use crate::train::model::burn_ops;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
@@ -20,15 +21,8 @@ pub fn gram<B: Backend>(f: Tensor<B, 4>) -> Tensor<B, 3> {
     match cpu::<B>() {
         Some(Cpu::Flex) => cast(tracked_gram::<Flex>(cast(f))),
         Some(Cpu::NdArray) => cast(tracked_gram::<NdArray>(cast(f))),
-        _ => gram_ops(f),
+        _ => burn_ops::gram(f),
     }
-}
-
-/// The Gram matrices through burn's ops (differentiable on any backend).
-pub fn gram_ops<B: Backend>(f: Tensor<B, 4>) -> Tensor<B, 3> {
-    let [n, c, h, w] = f.dims();
-    let flat = f.reshape([n, c, h * w]);
-    flat.clone().matmul(flat.swap_dims(1, 2)) / ((c * h * w) as f32)
 }
 
 #[derive(Debug)]
@@ -57,10 +51,10 @@ impl<I: Backend> Backward<I, 1> for GramBackward {
     }
 }
 
-/// [`gram_ops`] on the inner tensors, recorded as one autodiff step ([`GramBackward`]).
+/// burn's Gram matrices on the inner tensors, recorded as one autodiff step ([`GramBackward`]).
 fn tracked_gram<I: Backend>(f: Tensor<Autodiff<I>, 4>) -> Tensor<Autodiff<I>, 3> {
     let f = f.into_primitive().tensor();
-    let forward = |f| gram_ops(float::<I, 4>(f)).into_primitive().tensor();
+    let forward = |f| burn_ops::gram(float::<I, 4>(f)).into_primitive().tensor();
     let out = match GramBackward
         .prepare::<NoCheckpointing>([f.node.clone()])
         .compute_bound()
@@ -99,7 +93,7 @@ mod tests {
             )
         };
         let (g_ours, d_ours) = run(gram::<A>);
-        let (g_burn, d_burn) = run(gram_ops::<A>);
+        let (g_burn, d_burn) = run(burn_ops::gram::<A>);
         g_ours.assert_approx_eq::<f32>(&g_burn, Default::default());
         d_ours.assert_approx_eq::<f32>(&d_burn, Default::default());
         assert!(d_ours.iter::<f32>().any(|v| v.abs() > 1e-3));

@@ -6,6 +6,7 @@
 //! kept, and the backward sends each gradient value back to the position it came from.
 
 use super::{cast, cpu, float, raw_input_grad, with_values, Cpu};
+use crate::train::model::burn_ops;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
@@ -21,7 +22,7 @@ pub fn sort_rows<B: Backend>(x: Tensor<B, 3>) -> Tensor<B, 3> {
         Some(Cpu::Flex) => cast(tracked_sort::<Flex>(cast(x))),
         Some(Cpu::NdArray) => cast(tracked_sort::<NdArray>(cast(x))),
         Some(Cpu::Inference) => sorted(x, false).0,
-        None => x.sort(2),
+        None => burn_ops::sort_rows(x),
     }
 }
 

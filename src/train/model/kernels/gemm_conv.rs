@@ -310,7 +310,7 @@ fn im2col(x: &[f32], s: &ConvShape, oy0: usize, oy1: usize, cols: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::train::model::backward::tests::fill;
+    use crate::train::model::kernels::tests::fill;
 
     /// dW by the definition, one multiply-add at a time.
     fn direct(x: &[f32], g: &[f32], s: &ConvShape) -> Vec<f32> {

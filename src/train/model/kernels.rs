@@ -1,9 +1,10 @@
-//! atelier's own convolution kernels and backward passes on the CPU backends (flex and ndarray,
-//! with or without autodiff), where burn's generic ones run serial layout transposes, scatters
-//! and strided copies in flex. CUDA takes burn's ops unchanged; values are the same either way
-//! (tests compare with burn's outputs and gradients). Per-layer timings, and the whole-step
-//! effect (single_style 1.85x, cyclegan 1.84x, stylize512 1.53x): docs/benchmarks.md and
-//! `examples/conv_profile.rs`.
+//! atelier's own CPU kernels, forward and backward, on flex and ndarray (with or without
+//! autodiff), where burn's generic ones run serial layout transposes, scatters and strided
+//! copies in flex. Compiled with the `cpu-kernels` feature (default) and reached only through
+//! `model::ops`; any other backend (CUDA), and any shape a kernel does not handle, takes burn's
+//! op from `model::burn_ops`. Values are the same either way (tests compare with burn's outputs
+//! and gradients). Per-layer timings, and the whole-step effect (single_style 1.85x, cyclegan
+//! 1.84x, stylize512 1.53x): docs/benchmarks.md and `examples/conv_profile.rs`.
 //!
 //! - [`conv2d`] (through [`conv_forward`] for `Conv2d` modules):
 //!   - forward and weight gradient as im2col + GEMM over raw slices ([`forward_gemm`],
@@ -31,12 +32,14 @@
 //! - [`avg_pool2x2`] (module `pool`): 2x2 average pooling forward and backward over raw values;
 //! - [`sort_rows`] (module `sort`): the sliced-Wasserstein loss's sorts as per-row radix sorts
 //!   that keep their permutation, whose backward puts each gradient back where its value came
-//!   from.
+//!   from;
+//! - [`instance_norm`] (module `norm`): InstanceNorm2d as one pass per plane, forward and
+//!   backward.
 //!
 //! The kernels read flex tensors in place ([`with_values`]): the autodiff graph holds the same
 //! tensors, so reading them out would copy every activation once per use.
 
-use super::norm;
+use super::burn_ops;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
@@ -318,7 +321,7 @@ pub fn conv_forward<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 
         PaddingConfig2d::Explicit(top, left, bottom, right) if top == bottom && left == right => {
             [*top, *left]
         }
-        _ => return conv.forward(x),
+        _ => return burn_ops::conv_forward(conv, x),
     };
     conv2d(
         x,
@@ -356,7 +359,7 @@ pub fn conv2d<B: Backend>(
             options,
         )),
         (bias, Some(Cpu::Inference)) if plain => forward_gemm(x, weight, bias, &options),
-        (bias, _) => burn::tensor::module::conv2d(x, weight, bias, options),
+        (bias, _) => burn_ops::conv2d(x, weight, bias, options),
     }
 }
 
@@ -600,6 +603,7 @@ where
 mod gemm_conv;
 mod gram;
 mod layout;
+mod norm;
 mod pad;
 mod pool;
 mod sort;
@@ -608,7 +612,7 @@ mod transpose;
 mod winograd;
 
 pub use gram::gram;
-pub use layout::plain_cpu;
+pub use norm::instance_norm;
 pub use pad::{fold_reflection, reflect_pad, reflect_pad_plain};
 pub use pool::avg_pool2x2;
 pub use sort::sort_rows;

@@ -349,8 +349,8 @@ mod avx512 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::train::model::backward::gemm_conv;
-    use crate::train::model::backward::tests::{fill, max_rel_err};
+    use crate::train::model::kernels::gemm_conv;
+    use crate::train::model::kernels::tests::{fill, max_rel_err};
 
     #[test]
     fn thin_kernels_match_the_gemm_path() {

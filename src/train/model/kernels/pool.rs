@@ -3,9 +3,9 @@
 //! backward, took 3.5% of a single_style step for what is one read and one write per value.
 
 use super::{cast, cpu, tracked_raw, with_values, Cpu};
+use crate::train::model::burn_ops;
 use burn::backend::{Autodiff, Flex, NdArray};
 use burn::prelude::*;
-use burn::tensor::module::avg_pool2d;
 use rayon::prelude::*;
 
 /// `avg_pool2d(x, [2, 2], [2, 2], [0, 0], _, false)`: the mean of each 2x2 block; an odd last
@@ -15,7 +15,7 @@ pub fn avg_pool2x2<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
         Some(Cpu::Flex) => cast(tracked_pool::<Flex>(cast(x))),
         Some(Cpu::NdArray) => cast(tracked_pool::<NdArray>(cast(x))),
         Some(Cpu::Inference) => pool_plain(x),
-        None => avg_pool2d(x, [2, 2], [2, 2], [0, 0], true, false),
+        None => burn_ops::avg_pool2x2(x),
     }
 }
 
@@ -96,7 +96,7 @@ mod tests {
                 (y.into_data(), x.grad(&grads).expect("gradient").into_data())
             };
             let (y, dx) = run(&|x| avg_pool2x2(x));
-            let (y_burn, dx_burn) = run(&|x| avg_pool2d(x, [2, 2], [2, 2], [0, 0], true, false));
+            let (y_burn, dx_burn) = run(&|x| burn_ops::avg_pool2x2(x));
             y.assert_approx_eq::<f32>(&y_burn, Default::default());
             dx.assert_approx_eq::<f32>(&dx_burn, Default::default());
             let plain = avg_pool2x2(x0.clone().inner());

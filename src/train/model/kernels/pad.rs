@@ -5,21 +5,23 @@
 //! is a `select_add` that computes every element's destination.
 
 use super::{cast, cpu, tracked_raw, with_values, Cpu};
+use crate::train::model::burn_ops;
 use burn::backend::{Autodiff, Flex, NdArray};
 use burn::prelude::*;
 use rayon::prelude::*;
 
-/// Reflection padding of the two spatial dims under autodiff (PyTorch's `ReflectionPad2d(p)`):
-/// on the CPU training backends the forward copies raw values ([`reflect_pad_plain`]) and the
-/// backward folds the borders back; elsewhere one index select per dim.
+/// Reflection padding of the two spatial dims (PyTorch's `ReflectionPad2d(p)`, p < H, W): on
+/// the CPU backends the forward copies raw values ([`reflect_pad_plain`]), and under autodiff
+/// the backward folds the borders back; elsewhere burn's ops (`burn_ops::reflect_pad`).
 pub fn reflect_pad<B: Backend>(x: Tensor<B, 4>, p: usize) -> Tensor<B, 4> {
     let [_, _, h, w] = x.dims();
-    // Reflection needs p < H, W; the select reports the error otherwise.
-    let foldable = p < h && p < w;
+    // Reflection needs p < H, W; burn's ops report the error otherwise.
+    let foldable = p > 0 && p < h && p < w;
     match cpu::<B>() {
         Some(Cpu::Flex) if foldable => cast(tracked_pad::<Flex>(cast(x), p)),
         Some(Cpu::NdArray) if foldable => cast(tracked_pad::<NdArray>(cast(x), p)),
-        _ => super::super::reflect_pad_select(x, p),
+        Some(Cpu::Inference) if foldable => reflect_pad_plain(x, p),
+        _ => burn_ops::reflect_pad(x, p),
     }
 }
 
@@ -114,7 +116,7 @@ mod tests {
             let len = dims.iter().product::<usize>();
             let v: Vec<f32> = (0..len).map(|i| (i as f32 * 0.37).sin()).collect();
             let x = Tensor::<Flex, 4>::from_data(TensorData::new(v, dims), &Default::default());
-            let want = crate::train::model::reflect_pad_cat(x.clone(), p);
+            let want = burn_ops::reflect_pad_cat(x.clone(), p);
             let got = reflect_pad_plain(x, p);
             got.into_data().assert_eq(&want.into_data(), true);
         }
