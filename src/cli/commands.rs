@@ -201,12 +201,23 @@ pub(super) fn cmd_control(a: ControlArgs) -> Result<()> {
         (ControlAction::Resume, []) => Command::Resume,
         (ControlAction::Stop, []) => Command::Stop,
         (ControlAction::Checkpoint, []) => Command::Checkpoint,
-        (ControlAction::Set, [key, value]) => Command::Set {
-            key: key.clone(),
-            value: value
+        (ControlAction::Set, [key, value]) => {
+            let value: f64 = value
                 .parse()
-                .with_context(|| format!("`{value}` is not a number"))?,
-        },
+                .with_context(|| format!("`{value}` is not a number"))?;
+            // Checked here against the knob table as the trainer will check it, so a typo
+            // fails at once instead of as a `rejected` event.
+            let mode = crate::store::read_spec(&dir)?.mode;
+            let knobs = crate::terms::Knob::parse(key, mode).map_err(anyhow::Error::msg)?;
+            knobs[0]
+                .range()
+                .check(key, value)
+                .map_err(anyhow::Error::msg)?;
+            Command::Set {
+                key: key.clone(),
+                value,
+            }
+        }
         (ControlAction::Favor, [image]) => Command::Favor {
             image: favor_path(&dir, image),
         },

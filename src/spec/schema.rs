@@ -30,15 +30,16 @@ pub struct Spec {
     pub optim: OptimSpec,
     #[serde(default)]
     pub train: TrainSpec,
-    /// Hyperparameter ranges for steering: dotted key -> range.
+    /// A study's search space: dotted key -> range.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub search: BTreeMap<String, SearchRange>,
     /// How a study (a spec with `[search]`) proposes and launches its candidates.
     #[serde(default, skip_serializing_if = "StudySpec::is_default")]
     pub study: StudySpec,
-    /// Steering within a run from the user's ratings (opt-in, experimental).
-    #[serde(default, skip_serializing_if = "SteerSpec::is_default")]
-    pub steer: SteerSpec,
+    /// The favoured critic (opt-in, experimental): the file's table keeps its first name,
+    /// `[steer]`, so existing specs still load.
+    #[serde(default, skip_serializing_if = "FavoredCriticSpec::is_default")]
+    pub steer: FavoredCriticSpec,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -442,7 +443,7 @@ impl StudySpec {
 /// discriminator's real batch.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
-pub struct SteerSpec {
+pub struct FavoredCriticSpec {
     /// Expected share of the discriminator's real batch taken by favoured outputs (0 = off,
     /// at most 0.15).
     pub favored_fraction: f64,
@@ -450,7 +451,7 @@ pub struct SteerSpec {
     pub favored_ttl: u64,
 }
 
-impl Default for SteerSpec {
+impl Default for FavoredCriticSpec {
     fn default() -> Self {
         Self {
             favored_fraction: 0.0,
@@ -459,7 +460,7 @@ impl Default for SteerSpec {
     }
 }
 
-impl SteerSpec {
+impl FavoredCriticSpec {
     fn is_default(&self) -> bool {
         *self == Self::default()
     }

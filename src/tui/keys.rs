@@ -74,7 +74,7 @@ pub enum Action {
     FocusNext,
     /// Grid: end the study with its top predicted configuration.
     EndStudy,
-    /// Gallery: preview the latest checkpoint with a look (inference-time steering).
+    /// Gallery: preview the latest checkpoint with a look (inference-time strength, saturation).
     ToggleLook,
     StrengthUp,
     StrengthDown,
@@ -391,7 +391,7 @@ pub const BINDINGS: &[Binding] = &[
         &[R],
         &[k(C('v'))],
         A::ToggleLook,
-        "look preview: the latest checkpoint on this probe, steered live",
+        "look preview: the latest checkpoint on this probe, adjusted live",
     ),
     b(
         &[R],

@@ -1,4 +1,7 @@
-//! Shared helpers: tiny specs, the binary, waiting on run-directory files.
+//! Shared helpers: tiny specs, the binary, waiting on run-directory files; `dashboard`: the
+//! headless dashboard's fixtures.
+
+pub mod dashboard;
 
 use atelier::run_dir::{self, RunState, Status};
 use std::path::{Path, PathBuf};

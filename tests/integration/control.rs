@@ -129,3 +129,37 @@ fn resume_refuses_a_live_run() {
     send(&run, "x", Cmd::Stop);
     child.wait().unwrap();
 }
+
+/// `atelier control set` checks the key and value against the knob table of the run's recipe
+/// before writing anything: a typo or a bad value is exit 1 with the reason, and no line.
+#[test]
+fn control_set_checks_the_knob_table_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = crate::common::dashboard::fixture_run(
+        tmp.path(),
+        "20261121-100000-knobs",
+        RunState::Running,
+        10,
+        1,
+        atelier::run_dir::now(),
+    );
+    let control = |args: &[&str]| {
+        let mut c = bin();
+        c.args(["control", "--runs-dir"])
+            .arg(tmp.path())
+            .args(["--run", "20261121-100000-knobs", "set"])
+            .args(args);
+        c
+    };
+    let err = fails(&mut control(&["loss.cycle_weight", "2"]), 1);
+    assert!(
+        err.contains("not a live knob") && err.contains("loss.style_weight"),
+        "{err}"
+    );
+    let err = fails(&mut control(&["optim.lr", "0"]), 1);
+    assert!(err.contains("(0, 1]"), "{err}");
+    assert!(!run.join("control.jsonl").exists(), "nothing written");
+    run_ok(&mut control(&["loss.style_weight", "3"]));
+    let text = std::fs::read_to_string(run.join("control.jsonl")).unwrap();
+    assert!(text.contains("loss.style_weight"), "{text}");
+}

@@ -2,25 +2,16 @@
 //! tie, skip, undo), marks and the compare view (linked scrubber, A/B flip, stars), tags, the
 //! score column, and the ledger surviving a restart. Snapshots of the compare view and the grid.
 
-use crate::dashboard::{app_with_runs, fixture_run};
-use crate::snapshots::settle;
+use crate::common::dashboard::{app_with_runs, ch, fixture_run, press, settle};
 use atelier::ratings::{self, Kind, Ledger};
 use atelier::run_dir::{self, RunState, Status};
 use atelier::tui::app::{App, Effect, Msg, Overlay, View};
 use atelier::tui::images::{halfblock_picker, Images};
 use atelier::tui::update::update;
 use atelier::tui::workers::Watched;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyCode;
 use ratatui::backend::TestBackend;
 use std::path::{Path, PathBuf};
-
-fn press(app: &mut App, c: KeyCode) -> Vec<Effect> {
-    update(app, Msg::Key(KeyEvent::new(c, KeyModifiers::NONE)))
-}
-
-fn ch(app: &mut App, c: char) -> Vec<Effect> {
-    press(app, KeyCode::Char(c))
-}
 
 /// The search space every study fixture uses.
 pub const SEARCH: &str = "[search]\n\"loss.style_weight\" = { min = 1e4, max = 1e7, log = true }\n\"loss.content_weight\" = { min = 100.0, max = 1e4, log = true }\n\"optim.lr\" = { min = 1e-4, max = 1e-2, log = true }\n";

@@ -2,61 +2,23 @@
 //! directories: runs table, run view with charts and gallery, help, launch form, stop
 //! confirmation, and the too-small terminal message.
 
-use crate::dashboard::{app_with_runs, fixture_run};
+use crate::common::dashboard::{app_with_runs, fixture_run, fixture_runs, press, settle};
 use atelier::run_dir::{self, RunState};
 use atelier::tui::app::{App, Msg};
 use atelier::tui::images::{halfblock_picker, Images};
 use atelier::tui::update::update;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
-
-fn press(app: &mut App, c: KeyCode) {
-    update(app, Msg::Key(KeyEvent::new(c, KeyModifiers::NONE)));
-}
-
-/// Draw until every requested image is encoded (the worker is asynchronous), then return the screen.
-pub fn settle(app: &App, images: &Images, w: u16, h: u16) -> Terminal<TestBackend> {
-    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-    let mut last = String::new();
-    for _ in 0..100 {
-        term.draw(|f| atelier::tui::views::draw(f, app, images))
-            .unwrap();
-        let now = term.backend().to_string();
-        if now == last && !now.contains("loading…") {
-            break;
-        }
-        last = now;
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    term
-}
 
 fn fixtures() -> (tempfile::TempDir, App) {
     let tmp = tempfile::tempdir().unwrap();
     let now = run_dir::now();
-    fixture_run(
+    fixture_runs(
         tmp.path(),
-        "20261121-090000-quickstart",
-        RunState::Finished,
-        400,
-        40,
-        now,
-    );
-    fixture_run(
-        tmp.path(),
-        "20261121-100000-stopped",
-        RunState::Stopped,
-        120,
-        12,
-        now,
-    );
-    fixture_run(
-        tmp.path(),
-        "20261121-110000-live",
-        RunState::Running,
-        100,
-        10,
+        &[
+            ("20261121-090000-quickstart", RunState::Finished, 400, 40),
+            ("20261121-100000-stopped", RunState::Stopped, 120, 12),
+            ("20261121-110000-live", RunState::Running, 100, 10),
+        ],
         now,
     );
     let app = app_with_runs(tmp.path(), now + 5.0);

@@ -1,11 +1,11 @@
-//! The look keys of the run view (steering at inference): the preview's on/off, strength,
+//! The look keys of the run view (a look: inference-time strength, saturation and colours): the preview's on/off, strength,
 //! saturation and preserve-colour, each answered by a rendering request for the look worker.
 
 use crate::tui::app::{App, Effect, RunView, View};
 use crate::tui::keys::Action;
 
 /// Look keys: turn the preview on or off, or change the look, and ask for a rendering.
-pub fn steer(app: &mut App, a: Action) -> Vec<Effect> {
+pub fn adjust(app: &mut App, a: Action) -> Vec<Effect> {
     let Some(run) = app.run.as_mut().filter(|_| app.view == View::Run) else {
         return Vec::new();
     };
