@@ -52,7 +52,7 @@ pub enum Cmd {
     /// Steer a study (a spec with [search]) from the judgements in ratings.jsonl: show the
     /// predicted best, write the next proposals to experiments/proposed/, optionally launch them.
     Propose(ProposeArgs),
-    /// Print an image in the terminal (kitty, iTerm2 or half blocks).
+    /// Print an image in the terminal (kitty, iTerm2, sixel or half blocks).
     Preview(PreviewArgs),
 }
 

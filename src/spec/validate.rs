@@ -5,6 +5,7 @@
 use super::{
     get_number, BackendChoice, FeatureNetKind, ImageSource, Mode, Plan, Spec, SpecError, StudySpec,
 };
+use crate::terms::{Knob, Range};
 use std::path::{Path, PathBuf};
 
 /// Image extensions the data loader reads.
@@ -79,18 +80,6 @@ pub(crate) fn validate(mut spec: Spec, file: &Path) -> Result<Plan, SpecError> {
                 file,
                 "data.style",
                 "only for mode = \"single_style\"; use data.b",
-            )?;
-            forbid(
-                spec.loss.swd_weight > 0.0,
-                file,
-                "loss.swd_weight",
-                "only for mode = \"single_style\" (cyclegan has no style image)",
-            )?;
-            forbid(
-                spec.loss.color_weight > 0.0,
-                file,
-                "loss.color_weight",
-                "only for mode = \"single_style\" (cyclegan has no style image)",
             )?;
             forbid(
                 spec.generator.noise > 0.0,
@@ -366,19 +355,25 @@ fn check_numbers(s: &Spec, file: &Path) -> Check {
     for w in &s.features.widths {
         range(file, "features.widths", *w as f64, 1.0, 1024.0)?;
     }
-    let l = &s.loss;
-    for (k, v) in [
-        ("loss.adversarial_weight", l.adversarial_weight),
-        ("loss.content_weight", l.content_weight),
-        ("loss.style_weight", l.style_weight),
-        ("loss.tv_weight", l.tv_weight),
-        ("loss.cycle_weight", l.cycle_weight),
-        ("loss.identity_weight", l.identity_weight),
-        ("loss.swd_weight", l.swd_weight),
-        ("loss.color_weight", l.color_weight),
-    ] {
-        range(file, k, v, 0.0, 1e9)?;
+    // Every loss weight of the knob table; a weight that is off by default and belongs to the
+    // other recipe must stay off.
+    let defaults = Spec {
+        loss: Default::default(),
+        ..s.clone()
+    };
+    for k in Knob::ALL.iter().filter(|k| k.range() == Range::Weight) {
+        range(file, k.key(), k.from_spec(s), 0.0, 1e9)?;
+        if !k.modes().contains(&s.mode) && k.from_spec(&defaults) == 0.0 {
+            let only: Vec<&str> = k.modes().iter().map(|m| m.as_str()).collect();
+            forbid(
+                k.from_spec(s) > 0.0,
+                file,
+                k.key(),
+                &format!("only for mode = \"{}\"", only.join("\" or \"")),
+            )?;
+        }
     }
+    let l = &s.loss;
     range(
         file,
         "loss.swd_directions",

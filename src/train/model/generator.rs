@@ -520,6 +520,11 @@ mod tests {
     /// With mirrored borders everywhere a flat image carries no hint of where it ends, so the
     /// output stays (nearly) flat; the reference's zero-padded stride-2 convolutions mark the
     /// edges, and the output varies by about twenty times as much.
+    // The kernels' instance norm leaves a flat plane's rounding errors (amplified by
+    // 1/sqrt(eps)), which is what lets a zero border show here; burn's `layer_norm` (the path
+    // without `cpu-kernels`, and CUDA's) normalises a flat plane to exact zeros, and a zero map
+    // has no border to show under either padding, so the flat probe says nothing there.
+    #[cfg(feature = "cpu-kernels")]
     #[test]
     fn reflect_down_padding_gives_the_network_no_edge_to_draw_bands_from() {
         let dev = Default::default();
