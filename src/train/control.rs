@@ -5,26 +5,47 @@
 use crate::run_dir::{self, ControlLine};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 pub struct ControlReader {
     path: PathBuf,
     offset: u64,
+    /// When the file was last read (`poll_due`).
+    last: Option<Instant>,
 }
 
 impl ControlReader {
     /// Read from the start (fresh run: commands written before the trainer started count).
     pub fn from_start(path: PathBuf) -> Self {
-        Self { path, offset: 0 }
+        Self {
+            path,
+            offset: 0,
+            last: None,
+        }
     }
 
     /// Skip what is already there (resumed run: old commands were for the previous process).
     pub fn from_end(path: PathBuf) -> Self {
         let offset = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        Self { path, offset }
+        Self {
+            path,
+            offset,
+            last: None,
+        }
+    }
+
+    /// `poll`, at most once per `every`: between steps of a few milliseconds (a GPU's) the file
+    /// is not opened each step; a command waits at most `every` longer.
+    pub fn poll_due(&mut self, every: Duration) -> Vec<Result<ControlLine, String>> {
+        if self.last.is_some_and(|t| t.elapsed() < every) {
+            return Vec::new();
+        }
+        self.poll()
     }
 
     /// New complete lines since the last call: parsed commands, or the raw text that failed.
     pub fn poll(&mut self) -> Vec<Result<ControlLine, String>> {
+        self.last = Some(Instant::now());
         let Ok(mut f) = std::fs::File::open(&self.path) else {
             return Vec::new();
         };

@@ -110,7 +110,7 @@ impl Session<'_> {
                 s.images_per_s = Some(ips);
                 s.eta_secs = Some(eta);
             });
-            self.writer.progress(step, short_losses(&losses));
+            self.writer.progress(step, || short_losses(&losses));
             if step.is_multiple_of(log_every) || last {
                 self.log_row(&mut interval, ema_step.unwrap_or(secs), total);
             }
@@ -248,7 +248,13 @@ impl Session<'_> {
             if self.signal.load(Ordering::Relaxed) {
                 return Some(self.stop("signal"));
             }
-            for cmd in self.control.poll() {
+            // Paused: every 100 ms below. Running: at most every 50 ms.
+            let cmds = if paused {
+                self.control.poll()
+            } else {
+                self.control.poll_due(Duration::from_millis(50))
+            };
+            for cmd in cmds {
                 let step = self.step;
                 let line = match cmd {
                     Ok(line) => line,

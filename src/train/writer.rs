@@ -115,10 +115,11 @@ impl Writer {
         }
     }
 
-    pub fn progress(&self, step: u64, msg: String) {
+    /// The progress bar's position and message (formatted only when there is a bar).
+    pub fn progress(&self, step: u64, msg: impl FnOnce() -> String) {
         if let Some(bar) = &self.bar {
             bar.set_position(step);
-            bar.set_message(msg);
+            bar.set_message(msg());
         }
     }
 

@@ -178,12 +178,17 @@ pub fn read_spec(id: String, dir: PathBuf) -> Msg {
     }
 }
 
-/// Every `*.toml` in the folder, then the studies' proposals in `proposed/`, parsed (not
+/// Every `*.toml` in the folder, then the GPU recipes in `gpu/` and the studies' proposals in
+/// `proposed/`, parsed (not
 /// validated: that happens on launch), by name.
 pub fn list_experiments(dir: &std::path::Path) -> Vec<Experiment> {
     let mut out = list_specs(dir, "");
     // The quickstart first: it is what a new user wants.
     out.sort_by_key(|e| (e.name != "quickstart", e.name.clone()));
+    // GPU-sized recipes (experiments/gpu/), then the proposals.
+    let mut gpu = list_specs(&dir.join("gpu"), "gpu/");
+    gpu.sort_by(|a, b| a.name.cmp(&b.name));
+    out.extend(gpu);
     let mut proposed = list_specs(&dir.join("proposed"), "proposed/");
     proposed.sort_by(|a, b| b.name.cmp(&a.name));
     out.extend(proposed);

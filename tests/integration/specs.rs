@@ -38,12 +38,13 @@ fn valid_fixtures_and_shipped_experiments_check() {
     atelier::train::data::procedural::painterly_style(1, 600, 500)
         .save(images.join("starry_night.jpg"))
         .unwrap();
-    for e in ["starry", "cyclegan"] {
+    std::fs::create_dir_all(how_to.path().join("gpu")).unwrap();
+    for e in ["starry", "cyclegan", "gpu/starry", "gpu/cyclegan"] {
         let dest = how_to.path().join(format!("{e}.toml"));
         std::fs::copy(root.join("experiments").join(format!("{e}.toml")), &dest).unwrap();
         all.push(dest);
     }
-    assert!(all.len() >= 8);
+    assert!(all.len() >= 10);
     for spec in all {
         let tmp = tempfile::tempdir().unwrap();
         let out = run_ok(
