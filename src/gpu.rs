@@ -200,7 +200,7 @@ pub fn pin_device_order() {
 mod tests {
     use super::*;
 
-    pub fn gpu(index: u32, used_gib: u64) -> GpuSample {
+    fn gpu(index: u32, used_gib: u64) -> GpuSample {
         GpuSample {
             index,
             name: "NVIDIA H200".into(),
