@@ -1,12 +1,13 @@
 //! The one backend switch. [`BackendKind`] lists the compute backends compiled into this build
 //! (flex, burn's pure-Rust CPU backend and the default; ndarray; CUDA with `--features cuda`),
 //! [`resolve_backend`] maps a spec's `train.backend` to one that this build and machine have, and
-//! [`dispatch`] runs a [`WithBackend`] job monomorphised for it: training, stylizing, the
+//! [`resolve_device`] adds `train.device` (which GPU), and [`dispatch`] runs a [`WithBackend`] job
+//! monomorphised for it, on CUDA device `cuda:N` ([`dispatch_on`]): training, stylizing, the
 //! dashboard's look worker and `atelier bench` all go through it, so adding a backend is one
-//! variant here and one match arm in `dispatch`. The CPU thread count is set once on rayon's
+//! variant here and one match arm in `dispatch_on`. The CPU thread count is set once on rayon's
 //! global pool, which both CPU backends use.
 
-use crate::spec::BackendChoice;
+use crate::spec::{BackendChoice, DeviceChoice};
 use anyhow::{bail, Result};
 use burn::backend::{Autodiff, Flex, NdArray};
 use burn::tensor::backend::AutodiffBackend;
@@ -31,7 +32,7 @@ impl BackendKind {
 
     /// The compiled backends that can run here: CUDA only when a device answers.
     pub fn usable() -> Vec<BackendKind> {
-        let cuda = || resolve_backend(BackendChoice::Cuda).is_ok();
+        let cuda = || cuda_available(0);
         Self::compiled()
             .iter()
             .copied()
@@ -47,10 +48,11 @@ impl BackendKind {
         }
     }
 
-    /// The device a run on this backend reports (status.json, `started` event).
-    pub fn device_name(self, threads: usize) -> String {
+    /// The device a run on this backend reports (status.json, `started` event): `cuda:1 (NVIDIA
+    /// H200)` (the name from NVML when it answers), `cpu, 2 threads`.
+    pub fn device_name(self, threads: usize, gpu: usize) -> String {
         match self {
-            BackendKind::Cuda => "cuda:0".into(),
+            BackendKind::Cuda => crate::gpu::describe_ordinal(gpu),
             BackendKind::Flex | BackendKind::Ndarray => format!("cpu, {threads} threads"),
         }
     }
@@ -74,14 +76,21 @@ pub trait WithBackend {
     fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<Self::Output>;
 }
 
-/// Run `job` on backend `kind`: the only place a [`BackendKind`] becomes a burn type.
+/// Run `job` on backend `kind` (CUDA: its first device).
 pub fn dispatch<J: WithBackend>(kind: BackendKind, job: J) -> Result<J::Output> {
+    dispatch_on(kind, 0, job)
+}
+
+/// Run `job` on backend `kind`, on CUDA device `cuda:gpu` (ignored by the CPU backends): the only
+/// place a [`BackendKind`] becomes a burn type.
+pub fn dispatch_on<J: WithBackend>(kind: BackendKind, gpu: usize, job: J) -> Result<J::Output> {
+    let _ = gpu;
     match kind {
         BackendKind::Flex => job.run::<Autodiff<Flex>>(Default::default()),
         BackendKind::Ndarray => job.run::<Autodiff<NdArray>>(Default::default()),
         #[cfg(feature = "cuda")]
         BackendKind::Cuda => {
-            job.run::<Autodiff<burn::backend::Cuda>>(burn::backend::cuda::CudaDevice::default())
+            job.run::<Autodiff<burn::backend::Cuda>>(burn::backend::cuda::CudaDevice::new(gpu))
         }
         #[cfg(not(feature = "cuda"))]
         BackendKind::Cuda => bail!("backend \"cuda\" needs a build with `--features cuda`"),
@@ -95,7 +104,7 @@ pub fn resolve_backend(choice: BackendChoice) -> Result<BackendKind> {
         BackendChoice::Flex => Ok(BackendKind::Flex),
         BackendChoice::Ndarray => Ok(BackendKind::Ndarray),
         BackendChoice::Cuda => {
-            if cuda_available() {
+            if cuda_available(0) {
                 Ok(BackendKind::Cuda)
             } else if cfg!(feature = "cuda") {
                 bail!("backend \"cuda\": no usable CUDA device (is the NVIDIA driver installed and a GPU visible?); use backend = \"auto\" to fall back to the CPU")
@@ -103,7 +112,7 @@ pub fn resolve_backend(choice: BackendChoice) -> Result<BackendKind> {
                 bail!("backend \"cuda\" needs a build with `--features cuda`")
             }
         }
-        BackendChoice::Auto => Ok(if cuda_available() {
+        BackendChoice::Auto => Ok(if cuda_available(0) {
             BackendKind::Cuda
         } else {
             BackendKind::Flex
@@ -111,14 +120,41 @@ pub fn resolve_backend(choice: BackendChoice) -> Result<BackendKind> {
     }
 }
 
+/// The backend and CUDA ordinal of a spec's `train.backend` and `train.device` (validated
+/// together by the spec): `cpu` takes the CPU, `cuda:N` needs CUDA device N (the N-th within
+/// `CUDA_VISIBLE_DEVICES`), `auto` is [`resolve_backend`] on device 0.
+pub fn resolve_device(
+    backend: BackendChoice,
+    device: DeviceChoice,
+) -> Result<(BackendKind, usize)> {
+    match (device, backend) {
+        (DeviceChoice::Auto, b) => Ok((resolve_backend(b)?, 0)),
+        (DeviceChoice::Cpu, BackendChoice::Cuda) => {
+            bail!("device \"cpu\" contradicts backend \"cuda\"")
+        }
+        (DeviceChoice::Cpu, BackendChoice::Auto) => Ok((BackendKind::Flex, 0)),
+        (DeviceChoice::Cpu, b) => Ok((resolve_backend(b)?, 0)),
+        (DeviceChoice::Cuda(_), BackendChoice::Flex | BackendChoice::Ndarray) => {
+            bail!("a CUDA device needs backend \"cuda\" or \"auto\"")
+        }
+        (DeviceChoice::Cuda(_), _) if !cfg!(feature = "cuda") => bail!("{}", crate::gpu::NO_CUDA),
+        (DeviceChoice::Cuda(n), _) if cuda_available(n) => Ok((BackendKind::Cuda, n)),
+        (DeviceChoice::Cuda(n), _) => bail!(
+            "no usable CUDA device cuda:{n} (CUDA_VISIBLE_DEVICES={}; `atelier gpus` lists the GPUs, and N counts within the visible ones)",
+            crate::gpu::visible_env().unwrap_or_else(|| "unset".into())
+        ),
+    }
+}
+
+/// Whether CUDA device `cuda:index` answers (the driver and a GPU at that ordinal).
 #[cfg(feature = "cuda")]
-fn cuda_available() -> bool {
+pub fn cuda_available(index: usize) -> bool {
     use burn::prelude::*;
     // The driver is loaded lazily; a missing one panics inside cubecl, so probe in isolation.
     let prev = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let ok = std::panic::catch_unwind(|| {
-        let dev = burn::backend::cuda::CudaDevice::default();
+        let dev = burn::backend::cuda::CudaDevice::new(index);
         Tensor::<burn::backend::Cuda, 1>::zeros([1], &dev).into_data()
     })
     .is_ok();
@@ -127,7 +163,7 @@ fn cuda_available() -> bool {
 }
 
 #[cfg(not(feature = "cuda"))]
-fn cuda_available() -> bool {
+pub fn cuda_available(_index: usize) -> bool {
     false
 }
 
@@ -177,6 +213,38 @@ mod tests {
         for k in BackendKind::compiled() {
             assert_eq!(BackendKind::from_str(k.name(), false), Ok(*k));
         }
+    }
+
+    #[test]
+    fn device_choice_picks_backend_and_ordinal() {
+        use DeviceChoice::*;
+        let r = |b, d| resolve_device(b, d).map_err(|e| e.to_string());
+        assert_eq!(r(BackendChoice::Auto, Cpu), Ok((BackendKind::Flex, 0)));
+        assert_eq!(
+            r(BackendChoice::Ndarray, Cpu),
+            Ok((BackendKind::Ndarray, 0))
+        );
+        assert!(r(BackendChoice::Cuda, Cpu)
+            .unwrap_err()
+            .contains("contradicts"));
+        assert!(r(BackendChoice::Flex, Cuda(1)).is_err());
+        if !cuda_available(3) {
+            let err = r(BackendChoice::Auto, Cuda(3)).unwrap_err();
+            assert!(
+                err.contains("--features cuda") || err.contains("no usable CUDA device cuda:3"),
+                "{err}"
+            );
+        }
+        assert_eq!(
+            BackendKind::Flex.device_name(2, 0),
+            "cpu, 2 threads",
+            "status.json's device"
+        );
+        assert!(BackendKind::Cuda.device_name(2, 1).starts_with("cuda:1"));
+        assert_eq!(DeviceChoice::parse("cuda:2"), Ok(Cuda(2)));
+        assert_eq!(DeviceChoice::parse("cuda"), Ok(Cuda(0)));
+        assert!(DeviceChoice::parse("cuda:x").is_err());
+        assert!(DeviceChoice::parse("gpu").is_err());
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::store;
 use crate::train::{self, Outcome, TrainRequest};
 use anyhow::{bail, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use commands::{cmd_bench, cmd_control, cmd_eval, cmd_runs, cmd_stylize};
+use commands::{cmd_bench, cmd_control, cmd_eval, cmd_gpus, cmd_runs, cmd_stylize};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
@@ -49,6 +49,9 @@ pub enum Cmd {
     Eval(EvalArgs),
     /// Time the PyTorch reference's workloads through atelier's own code (JSON lines).
     Bench(BenchArgs),
+    /// The NVIDIA GPUs (NVML): utilisation, memory, power, temperature and the atelier runs on
+    /// each.
+    Gpus(GpusArgs),
     /// Steer a study (a spec with [search]) from the judgements in ratings.jsonl: show the
     /// predicted best, write the next proposals to experiments/proposed/, optionally launch them.
     Propose(ProposeArgs),
@@ -58,6 +61,7 @@ pub enum Cmd {
 
 /// Run the CLI; returns the process exit code.
 pub fn main() -> i32 {
+    crate::gpu::pin_device_order();
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Cmd::Train(a)) => cmd_train(a),
@@ -68,7 +72,8 @@ pub fn main() -> i32 {
         Some(Cmd::Preview(a)) => crate::preview::preview(&a.image).map(|_| 0),
         Some(Cmd::Dashboard(a)) => cmd_dashboard(a).map(|_| 0),
         Some(Cmd::Eval(a)) => cmd_eval(a).map(|_| 0),
-        Some(Cmd::Bench(a)) => cmd_bench(a).map(|_| 0),
+        Some(Cmd::Bench(a)) => cmd_bench(a),
+        Some(Cmd::Gpus(a)) => cmd_gpus(a).map(|_| 0),
         None => cmd_dashboard(DashboardArgs::default()).map(|_| 0),
     };
     match result {
@@ -104,6 +109,9 @@ fn cmd_train(a: TrainArgs) -> Result<i32> {
     if let Some(b) = a.backend.and_then(|b| b.to_possible_value()) {
         overrides.push(format!("train.backend={}", b.get_name()));
     }
+    if let Some(n) = a.gpu {
+        overrides.push(format!("train.device=cuda:{n}"));
+    }
     let (plan, run, resume_from) = match (&a.spec, &a.resume) {
         (None, None) if a.start.is_some() => {
             let run = RunDir::new(a.start.clone().unwrap_or_default());
@@ -132,6 +140,10 @@ fn cmd_train(a: TrainArgs) -> Result<i32> {
     };
     if !a.quiet {
         eprintln!("run {} -> {}", run.id(), run.root.display());
+        let gpus = crate::gpu::GpuSource::sample(&mut crate::gpu::Nvml::shared());
+        if let Some(notice) = crate::gpu::no_cuda_notice(gpus.as_deref()) {
+            eprintln!("note: {notice}");
+        }
     }
     let progress = std::io::stderr().is_terminal();
     let started = std::time::Instant::now();

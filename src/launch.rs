@@ -2,7 +2,8 @@
 //! `setsid`, stdin/stdout to /dev/null, stderr appended to the run's `train.log`), so a run keeps
 //! training when the dashboard quits or the SSH session drops. The run directory is created here
 //! first (validated spec, resolved `spec.toml`), so the run appears at once and a bad spec is
-//! reported to the user instead of dying in a log.
+//! reported to the user instead of dying in a log. On a GPU box each new run on `device = "auto"`
+//! is placed on the GPU with the most free memory (`train.device = "cuda:N"` in its spec).
 
 use crate::run_dir::{self, RunDir};
 use crate::spec;
@@ -23,10 +24,30 @@ pub fn launch(
     runs_dir: &Path,
     name: Option<&str>,
 ) -> Result<RunDir> {
-    let plan = spec::load(spec_path, overrides)?;
+    let mut plan = spec::load(spec_path, overrides)?;
+    if let Some(n) = place_on_gpu(&plan) {
+        let mut overrides = overrides.to_vec();
+        overrides.push(format!("train.device=cuda:{n}"));
+        plan = spec::load(spec_path, &overrides)?;
+    }
     let run = crate::train::create_run(&plan, runs_dir, name)?;
     spawn(&run, &["train", "--start"], &run.root)?;
     Ok(run)
+}
+
+/// For a spec on `device = "auto"` that may run on CUDA, in a build with CUDA: the GPU with the
+/// most free memory (after the runs placed moments ago), so several runs launched together
+/// spread over the GPUs. `None` (nothing changes) without NVML or GPUs.
+fn place_on_gpu(plan: &spec::Plan) -> Option<usize> {
+    let t = &plan.spec.train;
+    let may_cuda = matches!(
+        t.backend,
+        spec::BackendChoice::Auto | spec::BackendChoice::Cuda
+    );
+    let auto = spec::DeviceChoice::parse(&t.device) == Ok(spec::DeviceChoice::Auto);
+    (cfg!(feature = "cuda") && may_cuda && auto)
+        .then(crate::gpu::place_new_run)
+        .flatten()
 }
 
 /// Continue a stopped run from its latest checkpoint, detached.

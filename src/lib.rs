@@ -17,6 +17,7 @@
 //! - [`run_dir`]: file names and record types of a run directory.
 //! - [`train`]: the trainer, the only writer of a run directory.
 //! - [`backend`]: the one backend switch (train, stylize, the look worker and bench).
+//! - [`gpu`]: the machine's NVIDIA GPUs (NVML, loaded at run time), device visibility and placement.
 //! - [`store`]: readers of run directories.
 //! - [`launch`]: detached trainer processes.
 //! - [`tui`]: the dashboard.
@@ -40,6 +41,7 @@ pub mod backend;
 pub mod bench;
 pub mod cli;
 pub mod eval;
+pub mod gpu;
 pub mod launch;
 pub mod numbers;
 pub mod prefs;

@@ -57,6 +57,27 @@ pub struct RunSummary {
     pub updated: f64,
     /// The study the run belongs to, if any.
     pub study: Option<String>,
+    /// The trainer's process id and host (to find it among a GPU's processes).
+    pub pid: Option<u32>,
+    /// Where it computes, as status.json says (`cuda:1 (NVIDIA H200)`, `cpu, 2 threads`).
+    pub device: String,
+}
+
+impl RunSummary {
+    /// The device without its details, for the runs table: `cuda:1`, `cpu`, or `-`.
+    pub fn device_short(&self) -> &str {
+        let d = self.device.split([' ', ',']).next().unwrap_or("");
+        if d.is_empty() {
+            "-"
+        } else {
+            d
+        }
+    }
+
+    /// Whether this run's live trainer is process `pid` of this host.
+    pub fn is_process(&self, pid: u32) -> bool {
+        self.pid == Some(pid) && matches!(self.state, Liveness::Reported(s) if !s.is_final())
+    }
 }
 
 /// A run's resolved spec (`spec.toml`), as the trainer wrote it; not re-validated, so a run
@@ -121,6 +142,14 @@ pub fn summarize(run: &RunDir) -> RunSummary {
             .collect(),
         updated: status.as_ref().map_or(spec_time, |s| s.heartbeat),
         study: status.as_ref().and_then(|s| s.study.clone()),
+        pid: status
+            .as_ref()
+            .filter(|s| s.host == hostname())
+            .map(|s| s.pid),
+        device: status
+            .as_ref()
+            .map(|s| s.device.clone())
+            .unwrap_or_default(),
     }
 }
 

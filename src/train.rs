@@ -239,8 +239,10 @@ fn truncate_jsonl<T: serde::Serialize + for<'de> serde::Deserialize<'de>>(
 
 /// Train: pick the backend and run the session to its end. The final status is always written.
 pub fn train(req: TrainRequest) -> Result<Outcome> {
-    let kind = resolve_backend(req.plan.spec.train.backend)?;
-    backend::with_backend(kind, req.plan.spec.train.threads, req)
+    let t = &req.plan.spec.train;
+    let device = crate::spec::DeviceChoice::parse(&t.device).map_err(anyhow::Error::msg)?;
+    let (kind, gpu) = crate::backend::resolve_device(t.backend, device)?;
+    backend::with_backend(kind, gpu, t.threads, req)
 }
 
 /// Body of a training process on backend `B`: build, resume, loop, final status.

@@ -8,6 +8,7 @@ pub mod app;
 pub mod charts;
 pub mod compare;
 pub mod form;
+pub mod gpus;
 pub mod images;
 pub mod keys;
 pub mod layout;
@@ -73,6 +74,7 @@ fn event_loop(
         opts.runs_dir.clone(),
         opts.experiments_dir.clone(),
         tx.clone(),
+        Box::new(crate::gpu::Nvml::shared()),
     );
     let looker = look::spawn(tx.clone());
     let mut app = App::new(opts.runs_dir, opts.experiments_dir, crate::run_dir::now());

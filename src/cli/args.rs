@@ -71,6 +71,10 @@ pub struct TrainArgs {
     /// Shortcut for --set train.backend=B.
     #[arg(long, value_enum)]
     pub backend: Option<BackendChoice>,
+    /// Shortcut for --set train.device=cuda:N: the N-th GPU CUDA sees (within
+    /// CUDA_VISIBLE_DEVICES when set; `atelier gpus` lists them).
+    #[arg(long, value_name = "N")]
+    pub gpu: Option<usize>,
     /// No terminal output (train.log is still written).
     #[arg(long)]
     pub quiet: bool,
@@ -172,7 +176,7 @@ pub struct BenchArgs {
     #[arg(long = "workload", value_enum)]
     pub workloads: Vec<Workload>,
     /// Repeatable; default every backend compiled in (cuda only when a device answers).
-    #[arg(long = "backend", value_enum)]
+    #[arg(long = "backend", value_parser = BenchBackend)]
     pub backends: Vec<BackendKind>,
     /// Seconds to measure each workload (after two warm-up steps).
     #[arg(long, default_value_t = 20.0)]
@@ -183,6 +187,51 @@ pub struct BenchArgs {
     /// CPU threads (0 = all cores).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
+}
+
+/// `bench --backend`: the compiled backends (listed by `--help`), and for `cuda` on a build
+/// without it, the way to get it instead of clap's bare "invalid value" (exit 2 either way).
+#[derive(Clone)]
+pub struct BenchBackend;
+
+impl clap::builder::TypedValueParser for BenchBackend {
+    type Value = BackendKind;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<BackendKind, clap::Error> {
+        if value == "cuda" && !cfg!(feature = "cuda") {
+            return Err(clap::Error::raw(
+                clap::error::ErrorKind::InvalidValue,
+                "--backend cuda: this build has no CUDA: rebuild with --features cuda (cargo install --path . --features cuda)\n",
+            )
+            .with_cmd(cmd));
+        }
+        clap::builder::EnumValueParser::<BackendKind>::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        use clap::ValueEnum;
+        Some(Box::new(
+            BackendKind::compiled()
+                .iter()
+                .filter_map(|k| k.to_possible_value()),
+        ))
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct GpusArgs {
+    #[command(flatten)]
+    pub runs: RunsDirArg,
+    /// One JSON array (a sample per GPU, with the atelier runs on it) instead of lines.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(clap::Args, Debug)]

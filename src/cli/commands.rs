@@ -1,7 +1,9 @@
-//! The reporting and control subcommands: `runs`, `stylize`, `control`, `eval`, `bench`. Each
+//! The reporting and control subcommands: `runs`, `stylize`, `control`, `eval`, `bench`, `gpus`. Each
 //! turns validated arguments into library calls and prints the result.
 
-use super::{resolve_run, BenchArgs, ControlAction, ControlArgs, EvalArgs, RunsArgs, StylizeArgs};
+use super::{
+    resolve_run, BenchArgs, ControlAction, ControlArgs, EvalArgs, GpusArgs, RunsArgs, StylizeArgs,
+};
 use crate::backend::BackendKind;
 use crate::bench::Workload;
 use crate::numbers::format_loss;
@@ -107,7 +109,12 @@ pub(super) fn cmd_eval(a: EvalArgs) -> Result<()> {
     }
 }
 
-pub(super) fn cmd_bench(a: BenchArgs) -> Result<()> {
+/// Exit 2 (a usage error) when `--backend cuda` names a device this machine does not have.
+pub(super) fn cmd_bench(a: BenchArgs) -> Result<i32> {
+    if a.backends.contains(&BackendKind::Cuda) && !crate::backend::cuda_available(0) {
+        eprintln!("error: --backend cuda: no usable CUDA device (is the NVIDIA driver installed and a GPU visible? `atelier gpus` lists them)");
+        return Ok(2);
+    }
     let workloads = if a.workloads.is_empty() {
         <Workload as clap::ValueEnum>::value_variants().to_vec()
     } else {
@@ -125,6 +132,52 @@ pub(super) fn cmd_bench(a: BenchArgs) -> Result<()> {
             v["atelier"] = env!("CARGO_PKG_VERSION").into();
             println!("{v}");
         }
+    }
+    Ok(0)
+}
+
+/// `atelier gpus`: one line per GPU and one per atelier run on it, or `--json`.
+pub(super) fn cmd_gpus(a: GpusArgs) -> Result<()> {
+    use crate::gpu::{self, GpuSource};
+    let Some(gpus) = gpu::Nvml::shared().sample().filter(|g| !g.is_empty()) else {
+        if a.json {
+            println!("[]");
+        } else {
+            println!("{}", gpu::NO_GPU);
+        }
+        return Ok(());
+    };
+    let runs = store::scan(&a.runs.runs_dir);
+    if a.json {
+        let rows: Vec<serde_json::Value> = gpus
+            .iter()
+            .map(|g| {
+                let mut v = serde_json::to_value(g).unwrap_or_default();
+                v["runs"] = gpu::runs_on(g, &runs)
+                    .iter()
+                    .map(|(r, _)| r.id.clone())
+                    .collect::<Vec<_>>()
+                    .into();
+                v
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    let visible = gpu::visible(&gpus, gpu::visible_env().as_deref());
+    for g in &gpus {
+        let ordinal = visible
+            .iter()
+            .position(|i| *i == g.index)
+            .map_or("not visible to CUDA".to_string(), |o| format!("cuda:{o}"));
+        println!("{}  {}  ({ordinal})", g.summary(), g.name);
+        for (r, mem) in gpu::runs_on(g, &runs) {
+            let mem = mem.map_or(String::new(), |m| format!(", {} GiB", gpu::gib(m)));
+            println!("    {} (pid {}{mem})", r.id, r.pid.unwrap_or(0));
+        }
+    }
+    if let Some(notice) = gpu::no_cuda_notice(Some(&gpus)) {
+        println!("{notice}");
     }
     Ok(())
 }
@@ -144,7 +197,7 @@ pub(super) fn cmd_runs(a: RunsArgs) -> Result<()> {
         return Ok(());
     }
     println!(
-        "{:<40} {:<9} {:>13} {:>9} {:>9} {:>8}",
+        "{:<40} {:<9} {:>13} {:>9} {:>9} {:>8}  DEVICE",
         "RUN", "STATE", "STEP", "G_ADV", "D_TOTAL", "IMG/S"
     );
     for r in runs {
@@ -158,13 +211,14 @@ pub(super) fn cmd_runs(a: RunsArgs) -> Result<()> {
             .images_per_s
             .map_or("-".to_string(), |v| format!("{v:.1}"));
         println!(
-            "{:<40} {:<9} {:>13} {:>9} {:>9} {:>8}",
+            "{:<40} {:<9} {:>13} {:>9} {:>9} {:>8}  {}",
             r.id,
             r.state.label(),
             format!("{}/{}", r.step, r.total_steps),
             loss("g_adv"),
             loss("d_total"),
-            ips
+            ips,
+            r.device_short()
         );
     }
     Ok(())

@@ -342,6 +342,35 @@ pub enum BackendChoice {
     Cuda,
 }
 
+/// `train.device`: where a run computes. `cuda:N` is the N-th GPU CUDA sees, i.e. within
+/// `CUDA_VISIBLE_DEVICES` when it is set; `cuda` is `cuda:0`; `auto` is CUDA's first GPU when the
+/// backend resolves to CUDA (the dashboard and studies place each new run on the GPU with the most
+/// free memory instead), else the CPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceChoice {
+    Auto,
+    Cpu,
+    Cuda(usize),
+}
+
+impl DeviceChoice {
+    pub fn parse(s: &str) -> Result<DeviceChoice, String> {
+        match s.trim() {
+            "auto" => Ok(DeviceChoice::Auto),
+            "cpu" => Ok(DeviceChoice::Cpu),
+            "cuda" => Ok(DeviceChoice::Cuda(0)),
+            other => other
+                .strip_prefix("cuda:")
+                .and_then(|n| n.parse::<usize>().ok())
+                .filter(|&n| n < 1024)
+                .map(DeviceChoice::Cuda)
+                .ok_or_else(|| {
+                    format!("must be \"auto\", \"cpu\", \"cuda\" or \"cuda:N\" (N a GPU index), got \"{other}\"")
+                }),
+        }
+    }
+}
+
 /// Loop lengths, intervals and the compute backend.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -355,6 +384,8 @@ pub struct TrainSpec {
     pub keep_checkpoints: usize,
     pub seed: u64,
     pub backend: BackendChoice,
+    /// `auto`, `cpu`, `cuda` or `cuda:N` (see [`DeviceChoice`]); `atelier train --gpu N`.
+    pub device: String,
     /// CPU threads for the ndarray/flex backends; 0 means all cores.
     pub threads: usize,
     /// Wall-clock budget in minutes (0 = none): when it runs out the run stops as if asked to,
@@ -373,6 +404,7 @@ impl Default for TrainSpec {
             keep_checkpoints: 5,
             seed: 42,
             backend: BackendChoice::Auto,
+            device: "auto".into(),
             threads: 0,
             max_minutes: 0.0,
         }

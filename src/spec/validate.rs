@@ -3,7 +3,8 @@
 //! themselves (style image readable and at least as large as a crop, folders holding images).
 
 use super::{
-    get_number, BackendChoice, FeatureNetKind, ImageSource, Mode, Plan, Spec, SpecError, StudySpec,
+    get_number, BackendChoice, DeviceChoice, FeatureNetKind, ImageSource, Mode, Plan, Spec,
+    SpecError, StudySpec,
 };
 use crate::terms::{Knob, Range};
 use std::path::{Path, PathBuf};
@@ -137,6 +138,7 @@ pub(crate) fn validate(mut spec: Spec, file: &Path) -> Result<Plan, SpecError> {
     if spec.train.backend == BackendChoice::Cuda && !cfg!(feature = "cuda") {
         return Err(SpecError::new(file, "train.backend", "\"cuda\" needs a build with `--features cuda`; use \"auto\", \"flex\" or \"ndarray\" here"));
     }
+    device(file, &spec.train)?;
     for (key, range) in &spec.search {
         let field = format!("search.\"{key}\"");
         if get_number(&spec, key).is_none() {
@@ -418,6 +420,36 @@ fn check_numbers(s: &Spec, file: &Path) -> Check {
     )?;
     range(file, "train.max_minutes", t.max_minutes, 0.0, 1e7)?;
     range(file, "train.threads", t.threads as f64, 0.0, 1024.0)
+}
+
+/// `train.device`: its syntax, and that it agrees with `train.backend` and this build.
+fn device(file: &Path, t: &crate::spec::TrainSpec) -> Check {
+    let field = "train.device";
+    let choice = DeviceChoice::parse(&t.device).map_err(|r| SpecError::new(file, field, r))?;
+    match (choice, t.backend) {
+        (DeviceChoice::Cuda(_), _) if !cfg!(feature = "cuda") => Err(SpecError::new(
+            file,
+            field,
+            format!("\"{}\" needs a build with `--features cuda` (rebuild: cargo install --path . --features cuda); use \"auto\" or \"cpu\" here", t.device),
+        )),
+        (DeviceChoice::Cuda(_), BackendChoice::Flex | BackendChoice::Ndarray) => {
+            Err(SpecError::new(
+                file,
+                field,
+                format!("\"{}\" needs backend = \"cuda\" or \"auto\", not \"{}\"", t.device, backend_name(t.backend)),
+            ))
+        }
+        (DeviceChoice::Cpu, BackendChoice::Cuda) => Err(SpecError::new(
+            file,
+            field,
+            "\"cpu\" contradicts backend = \"cuda\"; use backend = \"auto\", \"flex\" or \"ndarray\"",
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn backend_name(b: BackendChoice) -> String {
+    clap::ValueEnum::to_possible_value(&b).map_or_else(String::new, |v| v.get_name().to_string())
 }
 
 fn range(file: &Path, field: &str, v: f64, lo: f64, hi: f64) -> Check {

@@ -4,7 +4,7 @@
 //! checkpoint.
 
 use super::{train_on, Outcome, TrainRequest};
-use crate::backend::{dispatch, init_threads, on_pool, BackendKind, WithBackend};
+use crate::backend::{dispatch_on, init_threads, on_pool, BackendKind, WithBackend};
 use anyhow::Result;
 use burn::tensor::backend::AutodiffBackend;
 use std::sync::atomic::AtomicBool;
@@ -13,6 +13,7 @@ use std::sync::Arc;
 struct TrainJob {
     req: TrainRequest,
     kind: BackendKind,
+    gpu: usize,
     threads: usize,
 }
 
@@ -20,19 +21,27 @@ impl WithBackend for TrainJob {
     type Output = Outcome;
 
     fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<Outcome> {
-        let device_name = self.kind.device_name(self.threads);
+        let device_name = self.kind.device_name(self.threads, self.gpu);
         train_on::<B>(self.req, device, self.kind.name(), device_name)
     }
 }
 
-/// Train `req` on backend `kind` with `threads` CPU threads (0 = all cores).
+/// Train `req` on backend `kind` (CUDA device `cuda:gpu`) with `threads` CPU threads (0 = all
+/// cores).
 pub(super) fn with_backend(
     kind: BackendKind,
+    gpu: usize,
     threads: usize,
     req: TrainRequest,
 ) -> Result<Outcome> {
     let threads = init_threads(threads);
-    on_pool(move || dispatch(kind, TrainJob { req, kind, threads }))
+    let job = TrainJob {
+        req,
+        kind,
+        gpu,
+        threads,
+    };
+    on_pool(move || dispatch_on(kind, gpu, job))
 }
 
 /// A flag raised by SIGTERM, SIGINT or SIGHUP; the loop checkpoints and stops when it is set.

@@ -37,6 +37,8 @@ pub enum Msg {
     Ratings(Update<Rating>),
     /// A look preview finished rendering.
     Look(super::look::LookResult),
+    /// The GPUs changed (NVML, every 2 s at most); `None`: no NVML.
+    Gpus(Option<Vec<crate::gpu::GpuSample>>),
     /// A run's spec, read for the fork form (`Effect::ReadSpec`).
     ForkSpec {
         id: String,
@@ -256,6 +258,8 @@ pub struct App {
     pub mine: Vec<String>,
     pub compare: Option<Compare>,
     pub grid: Option<Grid>,
+    /// The GPU strip (empty without NVML).
+    pub gpus: super::gpus::GpuStrip,
     next_id: u64,
 }
 
@@ -292,6 +296,7 @@ impl App {
             mine: Vec::new(),
             compare: None,
             grid: None,
+            gpus: Default::default(),
             next_id: 0,
         }
     }

@@ -27,13 +27,30 @@ pub fn frame_rows(size: (u16, u16)) -> (Rect, Rect, Rect) {
     (rows[0], rows[1], rows[2])
 }
 
-/// The runs table's body rows (below its header line).
-pub fn runs_rows(size: (u16, u16)) -> Rect {
+/// The runs view's body: the table, and below it the GPU strip of `strip` rows (at most half
+/// the body).
+pub fn runs_body(size: (u16, u16), strip: u16) -> (Rect, Rect) {
     let (_, body, _) = frame_rows(size);
-    Rect {
-        y: body.y + 1,
-        height: body.height.saturating_sub(1),
+    let strip = strip.min(body.height / 2);
+    let table = Rect {
+        height: body.height - strip,
         ..body
+    };
+    let gpus = Rect {
+        y: body.y + table.height,
+        height: strip,
+        ..body
+    };
+    (table, gpus)
+}
+
+/// The runs table's body rows (below its header line), above a GPU strip of `strip` rows.
+pub fn runs_rows(size: (u16, u16), strip: u16) -> Rect {
+    let (table, _) = runs_body(size, strip);
+    Rect {
+        y: table.y + 1,
+        height: table.height.saturating_sub(1),
+        ..table
     }
 }
 

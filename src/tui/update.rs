@@ -122,6 +122,10 @@ fn apply_msg(app: &mut App, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::ImagesReady => Vec::new(),
+        Msg::Gpus(gpus) => {
+            app.gpus.absorb(app.now, gpus);
+            Vec::new()
+        }
         Msg::Notify(m) => {
             app.notify(m);
             Vec::new()
@@ -591,7 +595,7 @@ fn mouse(app: &mut App, m: crossterm::event::MouseEvent) -> Vec<Effect> {
         (View::Runs, MouseEventKind::ScrollUp) => runs_action(app, Action::Up),
         (View::Runs, MouseEventKind::ScrollDown) => runs_action(app, Action::Down),
         (View::Runs, MouseEventKind::Down(MouseButton::Left)) => {
-            let rows = layout::runs_rows(app.size);
+            let rows = layout::runs_rows(app.size, app.gpus.height());
             if m.row >= rows.y && m.row < rows.y + rows.height {
                 let idx =
                     (m.row - rows.y) as usize + layout::runs_offset(app.selected, rows.height);

@@ -3,6 +3,7 @@
 
 mod compare;
 mod gallery;
+pub mod gpus;
 mod overlays;
 mod run;
 mod runs;

@@ -1,8 +1,11 @@
 //! Background work that reports to the UI through the one `Msg` channel: the poller rescans the
 //! runs directory every second, tails the open run's files every 250 ms (only what was appended),
-//! and lists experiments on request. Nothing here blocks the UI thread.
+//! lists experiments on request, and samples the GPUs every 2 s (a message only when a sample
+//! changed; never again once the source says there is no NVML). Nothing here blocks the UI
+//! thread.
 
 use super::app::{Experiment, Msg, RunDelta};
+use crate::gpu::{GpuSample, GpuSource};
 use crate::run_dir::{self, RunDir};
 use crate::store::{self, tail::Tail};
 use std::path::PathBuf;
@@ -92,16 +95,64 @@ pub fn spawn_poller(
     runs_dir: PathBuf,
     experiments_dir: PathBuf,
     tx: Sender<Msg>,
+    gpus: Box<dyn GpuSource>,
 ) -> Sender<Request> {
     let (req_tx, req_rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("poller".into())
-        .spawn(move || poll_loop(runs_dir, experiments_dir, tx, req_rx))
+        .spawn(move || poll_loop(runs_dir, experiments_dir, tx, req_rx, GpuPoll::new(gpus)))
         .expect("spawning the poller thread");
     req_tx
 }
 
-fn poll_loop(runs_dir: PathBuf, experiments_dir: PathBuf, tx: Sender<Msg>, rx: Receiver<Request>) {
+/// The GPU half of the poller: a source, when it last sampled, and what the UI last heard.
+pub struct GpuPoll {
+    source: Box<dyn GpuSource>,
+    /// How often to sample (2 s; tests use 0).
+    pub every: Duration,
+    last: Option<Instant>,
+    told: Option<Vec<GpuSample>>,
+    /// The source said "no NVML": stop asking.
+    gone: bool,
+}
+
+impl GpuPoll {
+    pub fn new(source: Box<dyn GpuSource>) -> Self {
+        Self {
+            source,
+            every: Duration::from_secs_f64(crate::tui::gpus::SAMPLE_SECS),
+            last: None,
+            told: None,
+            gone: false,
+        }
+    }
+
+    /// A message when a sample is due and differs from the last one told.
+    pub fn news(&mut self) -> Option<Msg> {
+        if self.gone || self.last.is_some_and(|t| t.elapsed() < self.every) {
+            return None;
+        }
+        self.last = Some(Instant::now());
+        let Some(sample) = self.source.sample() else {
+            self.gone = true;
+            // Tell the UI only if it had heard of GPUs.
+            return self.told.take().map(|_| Msg::Gpus(None));
+        };
+        if self.told.as_ref() == Some(&sample) {
+            return None;
+        }
+        self.told = Some(sample.clone());
+        Some(Msg::Gpus(Some(sample)))
+    }
+}
+
+fn poll_loop(
+    runs_dir: PathBuf,
+    experiments_dir: PathBuf,
+    tx: Sender<Msg>,
+    rx: Receiver<Request>,
+    mut gpus: GpuPoll,
+) {
     let mut watched: Option<Watched> = None;
     let mut many: Vec<Watched> = Vec::new();
     let mut ratings = Tail::new(runs_dir.join(crate::ratings::RATINGS));
@@ -123,6 +174,11 @@ fn poll_loop(runs_dir: PathBuf, experiments_dir: PathBuf, tx: Sender<Msg>, rx: R
                 }
             }
             last_scan = Some(Instant::now());
+        }
+        if let Some(msg) = gpus.news() {
+            if tx.send(msg).is_err() {
+                return;
+            }
         }
         for w in watched.iter_mut().chain(many.iter_mut()) {
             if let Some(delta) = w.news() {

@@ -1,12 +1,14 @@
 //! Insta snapshots of every view over ratatui's `TestBackend` (half-block images), on fixture run
 //! directories: runs table, run view with charts and gallery, help, launch form, stop
-//! confirmation, and the too-small terminal message.
+//! confirmation, the too-small terminal message, and the GPU strip on recorded samples.
 
 use crate::common::dashboard::{app_with_runs, fixture_run, fixture_runs, press, settle};
+use atelier::gpu::{GpuProcess, GpuSample, Recorded};
 use atelier::run_dir::{self, RunState};
 use atelier::tui::app::{App, Msg};
 use atelier::tui::images::{halfblock_picker, Images};
 use atelier::tui::update::update;
+use atelier::tui::workers::GpuPoll;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 fn fixtures() -> (tempfile::TempDir, App) {
@@ -131,4 +133,96 @@ fn hostile_run_directory_never_panics_the_dashboard() {
     update(&mut app, Msg::Runs(atelier::store::scan(tmp.path())));
     let screen = settle(&app, &images, 120, 24).backend().to_string();
     assert!(screen.contains("No runs"), "{screen}");
+}
+
+/// Recorded samples: two H200s, the first busy with the live fixture run (this process's pid).
+fn gpu_samples(util0: u32) -> Vec<GpuSample> {
+    let gpu = |index: u32, util: u32, used: f64, power: f64, temp: u32, pids: &[u32]| GpuSample {
+        index,
+        name: "NVIDIA H200".into(),
+        uuid: format!("GPU-{index}"),
+        util_pct: util,
+        mem_used: (used * (1u64 << 30) as f64) as u64,
+        mem_total: 141 << 30,
+        power_w: power,
+        temp_c: temp,
+        processes: pids
+            .iter()
+            .map(|&pid| GpuProcess {
+                pid,
+                mem: Some(3 << 30),
+            })
+            .collect(),
+    };
+    vec![
+        gpu(0, util0, 41.2, 512.0, 61, &[std::process::id()]),
+        gpu(1, 0, 0.5, 75.0, 31, &[]),
+    ]
+}
+
+#[test]
+fn gpu_strip_on_recorded_samples() {
+    let (_tmp, mut app) = fixtures();
+    let now = app.now;
+    // The poller's GPU half: a message only when the sample changed, and once for "NVML gone".
+    let mut poll = GpuPoll::new(Box::new(Recorded(
+        vec![
+            Some(gpu_samples(10)),
+            Some(gpu_samples(10)),
+            Some(gpu_samples(60)),
+            Some(gpu_samples(87)),
+        ],
+        0,
+    )));
+    poll.every = std::time::Duration::ZERO;
+    let mut msgs = Vec::new();
+    for _ in 0..4 {
+        msgs.push(poll.news());
+    }
+    assert!(msgs[1].is_none(), "an unchanged sample sends nothing");
+    // Ten minutes of history: 10% until 5 min ago, 60% until 1 min ago, 87% since.
+    let times = [now - 700.0, 0.0, now - 300.0, now - 60.0];
+    for (t, m) in times.into_iter().zip(msgs).filter(|(t, _)| *t != 0.0) {
+        update(&mut app, Msg::Tick(t));
+        update(&mut app, m.expect("a changed sample is news"));
+    }
+    update(&mut app, Msg::Tick(now));
+    let images = Images::new(halfblock_picker(), || {});
+    let term = settle(&app, &images, 120, 24);
+    let screen = term.backend().to_string();
+    assert!(
+        screen.contains("gpu 0 H200  util  87%  mem 41.2/141.0 GiB  512 W  61°C"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("▂▂▂▂▂▂▂▂▂▂▂▂▂▂▅▅▅▅▅▅▅▅▅▅▅▅▇▇▇▇  live"),
+        "{screen}"
+    );
+    assert_eq!(
+        screen.contains(atelier::gpu::NO_CUDA),
+        !cfg!(feature = "cuda"),
+        "the header says a GPU is there and this build cannot use it"
+    );
+    if !cfg!(feature = "cuda") {
+        insta::assert_snapshot!("runs_view_gpu_strip", term.backend());
+    }
+    // The run view shows its own GPU's line.
+    press(&mut app, KeyCode::Enter);
+    let dir = _tmp.path().join("20261121-110000-live");
+    update(
+        &mut app,
+        Msg::RunData(Box::new(atelier::tui::workers::Watched::new(dir).poll())),
+    );
+    let screen = settle(&app, &images, 120, 36).backend().to_string();
+    assert!(screen.contains("gpu 0 H200  util  87%"), "{screen}");
+    assert!(!screen.contains("gpu 1 H200"), "{screen}");
+    // NVML gone: the strip goes, nothing else happens.
+    let mut gone = GpuPoll::new(Box::new(Recorded(vec![Some(gpu_samples(1)), None], 0)));
+    gone.every = std::time::Duration::ZERO;
+    assert!(gone.news().is_some());
+    let last = gone.news().expect("the UI hears once that the GPUs went");
+    assert!(gone.news().is_none());
+    update(&mut app, last);
+    assert_eq!(app.gpus.height(), 0);
+    assert!(app.toast.is_none());
 }

@@ -1,6 +1,7 @@
 //! Spec fixtures through the binary: every valid fixture passes `train --check`; every invalid
 //! one exits 2 with ONE message naming the file, the field and the reason (its `# expect:`
-//! lines), and writes nothing.
+//! lines), and writes nothing. Also `train.device` / `--gpu`, and the GPU commands without a GPU
+//! (`atelier gpus`, `bench --backend cuda`).
 
 use crate::common::{bin, run_ok};
 use std::path::PathBuf;
@@ -156,4 +157,77 @@ fn set_overrides_apply_and_bad_ones_are_named() {
         err.contains("loss.stlye_weight") && err.contains("unknown field"),
         "{err}"
     );
+}
+
+#[test]
+fn gpu_flag_sets_the_device_and_a_cpu_build_refuses_cuda() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = crate::common::tiny_spec(tmp.path(), "t", "single_style", "");
+    let out = bin()
+        .args(["train", "--check", "--gpu", "1"])
+        .arg(&spec)
+        .output()
+        .unwrap();
+    let (stdout, err) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    if cfg!(feature = "cuda") {
+        assert!(out.status.success(), "{err}");
+        assert!(stdout.contains("device = \"cuda:1\""), "{stdout}");
+    } else {
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains("train.device") && err.contains("--features cuda"),
+            "{err}"
+        );
+    }
+    // `cpu` always validates, and contradicts backend = "cuda".
+    let out = run_ok(
+        bin()
+            .args(["train", "--check", "--set", "train.device=cpu"])
+            .arg(&spec),
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("device = \"cpu\""));
+    let out = bin()
+        .args(["train", "--check", "--set", "train.device=cuda:0"])
+        .args(["--backend", "flex"])
+        .arg(&spec)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("train.device"), "{err}");
+}
+
+#[test]
+fn gpus_without_nvml_says_so_and_bench_cuda_exits_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    let out = run_ok(bin().arg("gpus").arg("--runs-dir").arg(&runs));
+    let text = String::from_utf8_lossy(&out.stdout);
+    // This machine has no NVIDIA driver; on one that has, the lines name the GPUs.
+    if text.contains("no NVIDIA GPU") {
+        assert_eq!(text.trim(), atelier::gpu::NO_GPU);
+        let out = run_ok(bin().args(["gpus", "--json"]));
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
+    } else {
+        assert!(text.contains("util") && text.contains("GiB"), "{text}");
+    }
+    if atelier::backend::cuda_available(0) {
+        return;
+    }
+    let out = bin()
+        .args(["bench", "--backend", "cuda", "--steps", "1"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let expected = if cfg!(feature = "cuda") {
+        "no usable CUDA device"
+    } else {
+        "rebuild with --features cuda"
+    };
+    assert!(err.contains(expected), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
 }

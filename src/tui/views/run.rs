@@ -1,7 +1,7 @@
 //! The run view: grouped loss charts (generator, discriminator, auxiliary terms) with debiased
 //! EMA smoothing over a faint raw ghost, min/max decimation to the chart width, log-Y and a step
-//! cursor; the status pane (state, speed, ETA, device, live knobs, unacknowledged commands); the
-//! gallery; and the console tailing `train.log`.
+//! cursor; the status pane (state, speed, ETA, device and its GPU's strip line, live knobs,
+//! unacknowledged commands); the gallery; and the console tailing `train.log`.
 
 use super::{eta, footer, gallery, state_style, title};
 use crate::store::Liveness;
@@ -172,6 +172,13 @@ fn status(frame: &mut Frame, area: Rect, app: &App, run: &RunView) {
             Span::styled("  on ", dim),
             Span::raw(format!("{} ({})", s.backend, s.device)),
         ]));
+        // Its GPU's strip line, when NVML lists the trainer among a GPU's processes.
+        if let Some(g) = (s.host == crate::store::hostname())
+            .then(|| app.gpus.of_process(s.pid))
+            .flatten()
+        {
+            lines.push(super::gpus::line(g, &app.gpus, &app.runs, app.now));
+        }
         if let Some(m) = &s.message {
             lines.push(Line::from(vec![
                 Span::styled("message ", dim),

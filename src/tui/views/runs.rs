@@ -1,5 +1,7 @@
 //! The runs view (home): every run newest first, with state (stalled when the heartbeat stopped),
-//! progress, speed, ETA, last losses with sparklines and age; `/` filters.
+//! progress, speed, device, ETA, last losses with sparklines and age; `/` filters. Below the
+//! table, the GPU strip (one line per GPU, none without NVML); the header says when a GPU is
+//! present and this build cannot use it.
 
 use super::{age, eta, footer, sparkline, state_style, title};
 use crate::run_dir::RunState;
@@ -15,7 +17,9 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
 pub fn draw(frame: &mut Frame, app: &App, size: (u16, u16)) {
-    let (top, body, bottom) = layout::frame_rows(size);
+    let (top, _, bottom) = layout::frame_rows(size);
+    let (body, strip) = layout::runs_body(size, app.gpus.height());
+    super::gpus::draw(frame, strip, &app.gpus, &app.runs, app.now);
     let runs = app.visible_runs();
     let live = app
         .runs
@@ -31,15 +35,22 @@ pub fn draw(frame: &mut Frame, app: &App, size: (u16, u16)) {
     } else {
         String::new()
     };
-    title(
-        frame,
-        top,
-        vec![Span::raw(format!(
-            "{} runs, {live} running{filter}",
-            app.runs.len()
-        ))],
-        format!("{}  graphics: {}", app.runs_dir.display(), app.graphics),
-    );
+    let mut left = vec![Span::raw(format!(
+        "{} runs, {live} running{filter}",
+        app.runs.len()
+    ))];
+    // The notice takes the place of the runs folder and graphics mode.
+    let right = match crate::gpu::no_cuda_notice(Some(&app.gpus.latest)) {
+        Some(notice) => {
+            left.push(Span::styled(
+                format!("  {notice}"),
+                Style::default().fg(Color::Yellow),
+            ));
+            String::new()
+        }
+        None => format!("{}  graphics: {}", app.runs_dir.display(), app.graphics),
+    };
+    title(frame, top, left, right);
     if runs.is_empty() {
         let msg = if app.runs.is_empty() {
             format!("No runs in {} yet.\n\nPress n to launch an experiment (try quickstart), or ? for help.", app.runs_dir.display())
@@ -60,9 +71,9 @@ pub fn draw(frame: &mut Frame, app: &App, size: (u16, u16)) {
 }
 
 fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body: Rect) {
-    let rows_area = layout::runs_rows((frame.area().width, frame.area().height));
+    let rows_area = layout::runs_rows((frame.area().width, frame.area().height), app.gpus.height());
     let offset = layout::runs_offset(app.selected, rows_area.height);
-    let spark_w = 12;
+    let spark_w = 7;
     let scored = app.scores.values().any(|s| s.comparisons > 0.0);
     let rows: Vec<Row> = runs
         .iter()
@@ -123,6 +134,7 @@ fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body:
                 Cell::from(format!("{}/{}", r.step, r.total_steps)),
                 Cell::from(bar),
                 Cell::from(r.images_per_s.map_or("-".into(), |v| format!("{v:.1}"))),
+                Cell::from(r.device_short().to_string()),
                 Cell::from(if label == "running" {
                     eta(r.eta_secs)
                 } else {
@@ -153,14 +165,14 @@ fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body:
         names.push("SCORE");
     }
     names.extend([
-        "MODE", "STATE", "STEP", "PROGRESS", "IMG/S", "ETA", "G LOSS", "D LOSS", "AGE",
+        "MODE", "STATE", "STEP", "PROGRESS", "IMG/S", "DEVICE", "ETA", "G LOSS", "D LOSS", "AGE",
     ]);
     let header = Row::new(names).style(
         Style::default()
             .fg(Color::Yellow)
             .add_modifier(Modifier::BOLD),
     );
-    let mut widths = vec![Constraint::Min(16)];
+    let mut widths = vec![Constraint::Min(14)];
     if scored {
         widths.push(Constraint::Length(11));
     }
@@ -170,9 +182,10 @@ fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body:
         Constraint::Length(11),
         Constraint::Length(8),
         Constraint::Length(6),
+        Constraint::Length(6),
         Constraint::Length(7),
-        Constraint::Length(22),
-        Constraint::Length(22),
+        Constraint::Length(17),
+        Constraint::Length(17),
         Constraint::Length(4),
     ]);
     frame.render_widget(
