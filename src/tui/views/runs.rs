@@ -1,7 +1,7 @@
 //! The runs view (home): every run newest first, with state (stalled when the heartbeat stopped),
 //! progress, speed, ETA, last losses with sparklines and age; `/` filters.
 
-use super::{age, eta, footer, sparkline, state_style, title};
+use super::{age, eta, footer, sparkline, title};
 use crate::run_dir::RunState;
 use crate::store::Liveness;
 use crate::terms::Term;
@@ -9,7 +9,7 @@ use crate::tui::app::App;
 use crate::tui::keys::Context;
 use crate::tui::layout;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use ratatui::Frame;
@@ -33,6 +33,7 @@ pub fn draw(frame: &mut Frame, app: &App, size: (u16, u16)) {
     };
     title(
         frame,
+        &app.theme,
         top,
         vec![Span::raw(format!(
             "{} runs, {live} running{filter}",
@@ -47,7 +48,7 @@ pub fn draw(frame: &mut Frame, app: &App, size: (u16, u16)) {
             "No run matches the filter (Esc clears it).".to_string()
         };
         frame.render_widget(
-            Paragraph::new(msg).style(Style::default().fg(Color::Gray)),
+            Paragraph::new(msg).style(app.theme.muted),
             Rect {
                 y: body.y + 1,
                 ..body
@@ -56,7 +57,7 @@ pub fn draw(frame: &mut Frame, app: &App, size: (u16, u16)) {
     } else {
         table(frame, app, &runs, body);
     }
-    footer(frame, bottom, Context::Runs);
+    footer(frame, &app.theme, bottom, Context::Runs);
 }
 
 fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body: Rect) {
@@ -89,25 +90,20 @@ fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body:
                     .map_or("-".into(), |v| crate::numbers::format_loss(*v))
             };
             let style = if i == app.selected {
-                Style::default().add_modifier(Modifier::REVERSED)
+                app.theme.selection
             } else {
                 Style::default()
             };
             let mark = match app.marks.iter().position(|m| *m == r.id) {
                 Some(i) => Span::styled(
                     format!("{} ", (b'A' + i as u8) as char),
-                    Style::default()
-                        .fg(Color::Black)
-                        .bg(super::compare::RUN_COLORS[i % 4]),
+                    app.theme.series_badge(i),
                 ),
                 None => Span::raw("  "),
             };
             let mut name = vec![mark, Span::raw(r.name.clone())];
             for t in app.tags.get(&r.id).into_iter().flatten() {
-                name.push(Span::styled(
-                    format!(" #{t}"),
-                    Style::default().fg(Color::LightBlue),
-                ));
+                name.push(Span::styled(format!(" #{t}"), app.theme.tag));
             }
             let score = match app.scores.get(&r.id).filter(|s| s.comparisons > 0.0) {
                 Some(s) => format!("{:+.2}±{:.2}", s.score, s.sd),
@@ -119,7 +115,7 @@ fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body:
             }
             cells.extend([
                 Cell::from(r.mode.clone()),
-                Cell::from(Span::styled(label.to_string(), state_style(r.state))),
+                Cell::from(Span::styled(label.to_string(), app.theme.state(r.state))),
                 Cell::from(format!("{}/{}", r.step, r.total_steps)),
                 Cell::from(bar),
                 Cell::from(r.images_per_s.map_or("-".into(), |v| format!("{v:.1}"))),
@@ -130,17 +126,11 @@ fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body:
                 }),
                 Cell::from(Line::from(vec![
                     Span::raw(format!("{:>9} ", loss(Term::GTotal))),
-                    Span::styled(
-                        sparkline(&r.spark_g, spark_w),
-                        Style::default().fg(Color::Cyan),
-                    ),
+                    Span::styled(sparkline(&r.spark_g, spark_w), app.theme.series_text(0)),
                 ])),
                 Cell::from(Line::from(vec![
                     Span::raw(format!("{:>9} ", loss(Term::DTotal))),
-                    Span::styled(
-                        sparkline(&r.spark_d, spark_w),
-                        Style::default().fg(Color::Magenta),
-                    ),
+                    Span::styled(sparkline(&r.spark_d, spark_w), app.theme.series_text(1)),
                 ])),
                 Cell::from(age(app.now, r.updated)),
             ]);
@@ -155,11 +145,7 @@ fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body:
     names.extend([
         "MODE", "STATE", "STEP", "PROGRESS", "IMG/S", "ETA", "G LOSS", "D LOSS", "AGE",
     ]);
-    let header = Row::new(names).style(
-        Style::default()
-            .fg(Color::Yellow)
-            .add_modifier(Modifier::BOLD),
-    );
+    let header = Row::new(names).style(app.theme.header);
     let mut widths = vec![Constraint::Min(16)];
     if scored {
         widths.push(Constraint::Length(11));
