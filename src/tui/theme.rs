@@ -5,7 +5,7 @@
 //!
 //! The palettes use the xterm 256-colour cube and grey ramp (`Color::Indexed(16..=255)`), whose
 //! RGB values every 256-colour terminal shares (the 16 ANSI colours are the ones a terminal
-//! theme redefines, and macOS Terminal before version 2.15 has no 24-bit colour), so the
+//! theme redefines, and some terminals, macOS Terminal for years, have no 24-bit colour), so the
 //! contrast of each text colour against its background is known: the unit tests compute the
 //! WCAG ratio of every pair (>= 4.5:1 against two backgrounds per palette) and check that the
 //! chart series (Okabe–Ito hues) stay apart under simulated colour blindness. Which palette is
