@@ -76,7 +76,8 @@ impl Gan for Fixed {
 }
 
 fn run(step_ms: f64, steps: u64, probe: u32) -> anyhow::Result<String> {
-    let tmp = std::env::temp_dir().join(format!("atelier-overhead-{}-{step_ms}", std::process::id()));
+    let tmp =
+        std::env::temp_dir().join(format!("atelier-overhead-{}-{step_ms}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp)?;
     let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/quickstart.toml");

@@ -98,6 +98,7 @@ fn cmd_dashboard(a: DashboardArgs) -> Result<()> {
         runs_dir: a.runs.runs_dir,
         experiments_dir: a.experiments,
         graphics: a.graphics,
+        theme: a.theme,
     })
 }
 

@@ -14,6 +14,7 @@ pub mod keys;
 pub mod layout;
 pub mod look;
 pub mod series;
+pub mod theme;
 pub mod update;
 pub mod views;
 pub mod workers;
@@ -22,6 +23,7 @@ use crate::study;
 use anyhow::Result;
 use app::{App, Effect, Msg};
 use crossterm::event::{self, Event};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -32,14 +34,33 @@ pub struct DashboardOptions {
     pub runs_dir: PathBuf,
     pub experiments_dir: PathBuf,
     pub graphics: images::GraphicsMode,
+    /// `--theme`; `None` leaves it to `ATELIER_THEME`, `NO_COLOR` and the terminal.
+    pub theme: Option<theme::detect::ThemeChoice>,
 }
 
 /// Minimum time between two frames (~20 fps).
 const FRAME: Duration = Duration::from_millis(50);
 
 pub fn run(opts: DashboardOptions) -> Result<()> {
-    // The terminal is queried once, before anything else reads stdin.
-    let picker = images::make_picker(opts.graphics);
+    // The terminal is queried before anything else reads stdin: graphics, cell size and, unless
+    // the theme is set, the background colour in one round trip; the background again on its
+    // own when that answer was dropped (see `theme::detect`).
+    let env = theme::detect::Env::from_process();
+    let ask = theme::detect::needs_query(opts.theme, &env);
+    let (picker, answer) = images::make_picker(opts.graphics, ask);
+    let asked = Instant::now();
+    let background = match answer {
+        None if ask && std::io::stdout().is_terminal() => theme::detect::ask_background(),
+        _ => answer,
+    };
+    let mut chosen = theme::detect::choose(opts.theme, &env, background);
+    if ask {
+        let how = match answer {
+            Some(_) => "with the graphics query".to_string(),
+            None => format!("asked on its own: {} ms", asked.elapsed().as_millis()),
+        };
+        chosen.why = format!("{} ({how})", chosen.why);
+    }
     let mut terminal = ratatui::init();
     crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture)?;
     let prev_hook = std::panic::take_hook();
@@ -47,7 +68,7 @@ pub fn run(opts: DashboardOptions) -> Result<()> {
         let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
         prev_hook(info);
     }));
-    let result = event_loop(&mut terminal, opts, picker);
+    let result = event_loop(&mut terminal, opts, picker, chosen);
     let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
     ratatui::restore();
     result
@@ -57,6 +78,7 @@ fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     opts: DashboardOptions,
     picker: ratatui_image::picker::Picker,
+    theme: theme::detect::Chosen,
 ) -> Result<()> {
     let (tx, rx) = mpsc::channel::<Msg>();
     let images = {
@@ -64,6 +86,7 @@ fn event_loop(
         images::Images::new(picker, move || {
             let _ = tx.send(Msg::ImagesReady);
         })
+        .with_note_style(theme.theme.faint)
     };
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
@@ -79,6 +102,8 @@ fn event_loop(
     let looker = look::spawn(tx.clone());
     let mut app = App::new(opts.runs_dir, opts.experiments_dir, crate::run_dir::now());
     app.graphics = images.protocol_name();
+    app.theme = theme.theme;
+    app.theme_why = theme.why;
     let size = terminal.size()?;
     app.size = (size.width, size.height);
     let mut dirty = true;

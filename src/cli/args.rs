@@ -7,6 +7,7 @@ use crate::bench::Workload;
 use crate::spec::BackendChoice;
 use crate::stylize::Direction;
 use crate::tui::images::GraphicsMode;
+use crate::tui::theme::detect::ThemeChoice;
 use std::path::PathBuf;
 
 /// `--runs-dir`, shared by every subcommand that reads or writes runs.
@@ -35,6 +36,11 @@ pub struct DashboardArgs {
     /// Inline image protocol (auto asks the terminal).
     #[arg(long, value_enum, ignore_case = true, default_value_t = GraphicsMode::Auto)]
     pub graphics: GraphicsMode,
+    /// Colours for a light or dark terminal [default: ATELIER_THEME, else auto: the terminal's
+    /// background (OSC 11), then COLORFGBG, then dark]. NO_COLOR (set, not empty) turns colours
+    /// off unless this or ATELIER_THEME says light or dark.
+    #[arg(long, value_enum, ignore_case = true)]
+    pub theme: Option<ThemeChoice>,
 }
 
 impl Default for DashboardArgs {
@@ -43,6 +49,7 @@ impl Default for DashboardArgs {
             runs: RunsDirArg::default(),
             experiments: "experiments".into(),
             graphics: GraphicsMode::Auto,
+            theme: None,
         }
     }
 }

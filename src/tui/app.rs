@@ -243,6 +243,9 @@ pub struct App {
     pub toast: Option<(String, f64)>,
     /// Graphics protocol in use, for the footer.
     pub graphics: &'static str,
+    /// The colours of every view, and why this palette (the foot of the help).
+    pub theme: crate::tui::theme::Theme,
+    pub theme_why: String,
     pub quit: bool,
     /// Runs marked (space) for compare and judging, in the order marked.
     pub marks: Vec<String>,
@@ -287,6 +290,8 @@ impl App {
             },
             toast: None,
             graphics: "halfblocks",
+            theme: crate::tui::theme::Theme::default(),
+            theme_why: "dark (default)".into(),
             quit: false,
             marks: Vec::new(),
             ledger: Ledger::default(),

@@ -13,11 +13,12 @@ use std::time::{Duration, Instant, SystemTime};
 
 use image::DynamicImage;
 use ratatui::layout::{Rect, Size};
-use ratatui::style::{Color, Style};
+use ratatui::style::Style;
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 use ratatui_image::errors::Errors;
-use ratatui_image::picker::{Picker, ProtocolType};
+use ratatui_image::picker::cap_parser::QueryStdioOptions;
+use ratatui_image::picker::{Capability, Picker, ProtocolType};
 use ratatui_image::protocol::{halfblocks::Halfblocks, Protocol};
 use ratatui_image::{FilterType, FontSize, Image, Resize};
 
@@ -58,23 +59,38 @@ impl std::str::FromStr for GraphicsMode {
 /// Call it once, before anything reads terminal input: the query reads the answer from stdin (and
 /// waits up to 2 s for a terminal that does not answer). A forced graphics mode still queries, for
 /// the font size; without an answer it assumes 10x20 pixel cells.
-pub fn make_picker(mode: GraphicsMode) -> Picker {
+///
+/// With `background`, the same query also asks for the terminal's background colour (OSC 11, for
+/// the theme): the terminal answers it before the status report that ends the read, so it costs
+/// no extra wait. ratatui-image keeps the answers only when the terminal also told its cell size;
+/// `None` otherwise, and always with forced half-blocks (no query).
+pub fn make_picker(mode: GraphicsMode, background: bool) -> (Picker, Option<(u8, u8, u8)>) {
     let forced = match mode {
         GraphicsMode::Auto => None,
         GraphicsMode::Kitty => Some(ProtocolType::Kitty),
         GraphicsMode::Sixel => Some(ProtocolType::Sixel),
         GraphicsMode::Iterm2 => Some(ProtocolType::Iterm2),
-        GraphicsMode::Halfblocks => return halfblock_picker(),
+        GraphicsMode::Halfblocks => return (halfblock_picker(), None),
     };
     let tty = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    let options = QueryStdioOptions {
+        terminal_background_color_osc: background,
+        ..QueryStdioOptions::default()
+    };
     let mut picker = match tty {
-        true => Picker::from_query_stdio().unwrap_or_else(|_| halfblock_picker()),
+        true => {
+            Picker::from_query_stdio_with_options(options).unwrap_or_else(|_| halfblock_picker())
+        }
         false => halfblock_picker(),
     };
+    let answer = picker.capabilities().iter().find_map(|c| match c {
+        Capability::Background(r, g, b) => Some((*r, *g, *b)),
+        _ => None,
+    });
     if let Some(protocol) = forced {
         picker.set_protocol_type(protocol);
     }
-    picker
+    (picker, answer)
 }
 
 /// A half-block picker with a fixed font size (10x20), for tests (TestBackend snapshots) - no
@@ -138,6 +154,8 @@ pub struct Images {
     cache: Arc<Mutex<Cache>>,
     jobs: Sender<ImageKey>,
     protocol: ProtocolType,
+    /// Style of the messages drawn in place of an image ("loading…").
+    note: Style,
 }
 
 impl Images {
@@ -156,7 +174,14 @@ impl Images {
             cache,
             jobs,
             protocol,
+            note: crate::tui::theme::Theme::default().faint,
         }
+    }
+
+    /// Draw the messages in place of images ("loading…") in `style` (the theme's faint text).
+    pub fn with_note_style(mut self, style: Style) -> Self {
+        self.note = style;
+        self
     }
 
     /// Ask for `path` fitted into `width`x`height` cells. Cheap and idempotent, takes `&self` and
@@ -240,14 +265,14 @@ impl Images {
             .get(key)
             .and_then(|s| s.state.clone());
         let proto = match state {
-            None => return note(frame, area, "loading…"),
-            Some(Err(msg)) => return note(frame, area, &msg),
+            None => return note(frame, area, "loading…", self.note),
+            Some(Err(msg)) => return note(frame, area, &msg, self.note),
             Some(Ok(proto)) => proto,
         };
         let Size { width, height } = proto.size();
         let fits = width <= area.width && height <= area.height;
         if !fits && matches!(*proto, Protocol::Sixel(_) | Protocol::ITerm2(_)) {
-            return note(frame, area, "image does not fit");
+            return note(frame, area, "image does not fit", self.note);
         }
         let x = area.x + area.width.saturating_sub(width) / 2;
         let y = area.y + area.height.saturating_sub(height) / 2;
@@ -277,8 +302,8 @@ impl Images {
     }
 }
 
-fn note(frame: &mut Frame, area: Rect, msg: &str) {
-    let text = Paragraph::new(msg).style(Style::new().fg(Color::DarkGray));
+fn note(frame: &mut Frame, area: Rect, msg: &str, style: Style) {
+    let text = Paragraph::new(msg).style(style);
     frame.render_widget(text.wrap(Wrap { trim: true }), area);
 }
 
@@ -359,6 +384,7 @@ fn halfblocks(img: DynamicImage, font: FontSize, area: Size) -> Result<Protocol,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ratatui::style::Color;
     use ratatui::{backend::TestBackend, buffer::Buffer, Terminal};
     use std::str::FromStr;
 

@@ -11,9 +11,8 @@ mod runs;
 use super::app::{App, Overlay, View};
 use super::images::Images;
 use super::layout;
-use crate::store::Liveness;
+use super::theme::Theme;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Wrap};
 use ratatui::Frame;
@@ -41,9 +40,11 @@ pub fn draw(frame: &mut Frame, app: &App, images: &Images) {
     }
     match &app.overlay {
         Some(Overlay::Help) => overlays::help(frame, app, size),
-        Some(Overlay::Launch(form)) => overlays::launch(frame, form, size),
-        Some(Overlay::ConfirmStop { id, .. }) => overlays::confirm_stop(frame, id, size),
-        Some(Overlay::Prompt(p)) => overlays::prompt(frame, p, size),
+        Some(Overlay::Launch(form)) => overlays::launch(frame, &app.theme, form, size),
+        Some(Overlay::ConfirmStop { id, .. }) => {
+            overlays::confirm_stop(frame, &app.theme, id, size)
+        }
+        Some(Overlay::Prompt(p)) => overlays::prompt(frame, &app.theme, p, size),
         None => {}
     }
     if let Some((msg, _)) = &app.toast {
@@ -51,58 +52,31 @@ pub fn draw(frame: &mut Frame, app: &App, images: &Images) {
         let area = Rect::new(size.0.saturating_sub(w), size.1.saturating_sub(2), w, 1);
         frame.render_widget(Clear, area);
         frame.render_widget(
-            Paragraph::new(format!(" {msg} "))
-                .style(Style::default().fg(Color::Black).bg(Color::Yellow)),
+            Paragraph::new(format!(" {msg} ")).style(app.theme.toast),
             area,
         );
     }
 }
 
 /// The one-line title bar.
-fn title(frame: &mut Frame, area: Rect, left: Vec<Span<'static>>, right: String) {
-    let mut spans = vec![
-        Span::styled(
-            " atelier ",
-            Style::default()
-                .fg(Color::Black)
-                .bg(Color::Cyan)
-                .add_modifier(Modifier::BOLD),
-        ),
-        Span::raw(" "),
-    ];
+fn title(frame: &mut Frame, theme: &Theme, area: Rect, left: Vec<Span<'static>>, right: String) {
+    let mut spans = vec![Span::styled(" atelier ", theme.brand), Span::raw(" ")];
     spans.extend(left);
     let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
     let pad = (area.width as usize).saturating_sub(used + right.chars().count() + 1);
     spans.push(Span::raw(" ".repeat(pad)));
-    spans.push(Span::styled(right, Style::default().fg(Color::DarkGray)));
+    spans.push(Span::styled(right, theme.faint));
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
 /// Key hints in the footer (the last row).
-fn footer(frame: &mut Frame, area: Rect, context: super::keys::Context) {
+fn footer(frame: &mut Frame, theme: &Theme, area: Rect, context: super::keys::Context) {
     let mut spans = Vec::new();
     for (k, what) in super::keys::footer(context) {
-        spans.push(Span::styled(
-            format!(" {k} "),
-            Style::default().fg(Color::Black).bg(Color::DarkGray),
-        ));
+        spans.push(Span::styled(format!(" {k} "), theme.key_badge));
         spans.push(Span::raw(format!(" {what}  ")));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
-}
-
-/// Colour of a run state label.
-fn state_style(state: Liveness) -> Style {
-    use crate::run_dir::RunState as S;
-    let c = match state {
-        Liveness::Reported(S::Running) => Color::Green,
-        Liveness::Reported(S::Paused) => Color::Yellow,
-        Liveness::Reported(S::Finished) => Color::Cyan,
-        Liveness::Reported(S::Failed) | Liveness::Stalled => Color::Red,
-        Liveness::Reported(S::Stopped) => Color::Magenta,
-        Liveness::Reported(S::Starting) | Liveness::Unknown => Color::Gray,
-    };
-    Style::default().fg(c)
 }
 
 /// `42s`, `3m`, `2h`, `5d` ago.

@@ -1,15 +1,20 @@
 //! Insta snapshots of every view over ratatui's `TestBackend` (half-block images), on fixture run
 //! directories: runs table, run view with charts and gallery, help, launch form, stop
-//! confirmation, the too-small terminal message, and the GPU strip on recorded samples.
+//! confirmation, the too-small terminal message, and the GPU strip on recorded samples; the runs
+//! table in the light and dark themes with its colours (the buffer's styles), and no theme-less
+//! colour in any cell.
 
 use crate::common::dashboard::{app_with_runs, fixture_run, fixture_runs, press, settle};
 use atelier::gpu::{GpuProcess, GpuSample, Recorded};
 use atelier::run_dir::{self, RunState};
 use atelier::tui::app::{App, Msg};
 use atelier::tui::images::{halfblock_picker, Images};
+use atelier::tui::theme::Theme;
 use atelier::tui::update::update;
 use atelier::tui::workers::GpuPoll;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::buffer::Buffer;
+use ratatui::style::{Color, Modifier};
 
 fn fixtures() -> (tempfile::TempDir, App) {
     let tmp = tempfile::tempdir().unwrap();
@@ -32,6 +37,79 @@ fn runs_view() {
     let (_tmp, app) = fixtures();
     let images = Images::new(halfblock_picker(), || {});
     insta::assert_snapshot!("runs_view", settle(&app, &images, 120, 24).backend());
+}
+
+#[test]
+fn runs_view_in_light_and_dark() {
+    let images = Images::new(halfblock_picker(), || {});
+    for (name, theme) in [
+        ("runs_view_light", Theme::light()),
+        ("runs_view_dark", Theme::dark()),
+    ] {
+        let (_tmp, mut app) = fixtures();
+        app.theme = theme.clone();
+        let term = settle(&app, &images, 120, 24);
+        let buf = term.backend().buffer();
+        // The header row ("NAME MODE STATE …") and the badge in the theme's colours.
+        assert_eq!(buf[(0, 1)].symbol(), "N");
+        assert_eq!(buf[(0, 1)].fg, theme.header.fg.unwrap());
+        assert!(buf[(0, 1)].modifier.contains(Modifier::BOLD));
+        assert_eq!(buf[(1, 0)].bg, theme.brand.bg.unwrap());
+        fixed_colours_only(buf, name);
+        insta::assert_debug_snapshot!(name, buf);
+    }
+}
+
+/// Every colour in the buffer is a theme's (the 256-colour cube and greys) or an image's RGB:
+/// none of the 16 ANSI colours a terminal theme redefines.
+fn fixed_colours_only(buf: &Buffer, what: &str) {
+    for cell in &buf.content {
+        for c in [cell.fg, cell.bg] {
+            assert!(
+                matches!(c, Color::Reset | Color::Rgb(..) | Color::Indexed(16..)),
+                "{what}: {c:?} at {:?}",
+                cell.symbol()
+            );
+        }
+    }
+}
+
+#[test]
+fn no_colour_theme_has_none_and_still_shows_the_selection() {
+    let (tmp, mut app) = fixtures();
+    app.theme = Theme::mono();
+    let images = Images::new(halfblock_picker(), || {});
+    let term = settle(&app, &images, 120, 24);
+    let buf = term.backend().buffer();
+    assert!(buf
+        .content
+        .iter()
+        .all(|c| c.fg == Color::Reset && c.bg == Color::Reset));
+    assert!(
+        buf[(2, 2)].modifier.contains(Modifier::REVERSED),
+        "selected row"
+    );
+    assert!(!buf[(2, 3)].modifier.contains(Modifier::REVERSED));
+    assert!(buf[(0, 1)].modifier.contains(Modifier::BOLD), "header");
+    // The run view too (charts without ghosts); its images keep their own colours.
+    press(&mut app, KeyCode::Enter);
+    let dir = tmp.path().join("20261121-110000-live");
+    update(
+        &mut app,
+        Msg::RunData(Box::new(atelier::tui::workers::Watched::new(dir).poll())),
+    );
+    for theme in [Theme::mono(), Theme::light(), Theme::dark()] {
+        app.theme = theme.clone();
+        let term = settle(&app, &images, 120, 36);
+        let buf = term.backend().buffer();
+        fixed_colours_only(buf, "run view");
+        if theme == Theme::mono() {
+            assert!(buf
+                .content
+                .iter()
+                .all(|c| matches!(c.fg, Color::Reset | Color::Rgb(..))));
+        }
+    }
 }
 
 #[test]

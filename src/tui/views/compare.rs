@@ -2,7 +2,7 @@
 //! (each run's nearest sample at or before it), the input alongside; for compare also one loss
 //! term overlaid across the runs and the hyperparameters that differ, and the A/B flip.
 
-use super::{footer, state_style, title};
+use super::{footer, title};
 use crate::store::Liveness;
 use crate::tui::app::{App, RunView};
 use crate::tui::compare::{self, Compare, Grid};
@@ -10,23 +10,23 @@ use crate::tui::images::{ImageKey, Images};
 use crate::tui::keys::Context;
 use crate::tui::layout;
 use crate::tui::series;
+use crate::tui::theme::Theme;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::Modifier;
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragraph, Wrap};
 use ratatui::Frame;
-
-/// One colour per compared run (labels, curves).
-pub const RUN_COLORS: [Color; 4] = [Color::Cyan, Color::Magenta, Color::Yellow, Color::Green];
 
 pub fn draw(frame: &mut Frame, app: &App, size: (u16, u16), images: &Images, show: bool) {
     let Some(c) = &app.compare else { return };
     let p = layout::compare_panes(size);
     let step = c.step();
     let n_steps = compare::steps(&c.runs).len();
+    let theme = &app.theme;
     title(
         frame,
+        theme,
         p.header,
         vec![Span::raw(format!(
             "compare {} runs · step {} ({}/{n_steps}){} · probe {}",
@@ -74,7 +74,7 @@ pub fn draw(frame: &mut Frame, app: &App, size: (u16, u16), images: &Images, sho
         .collect();
     frame.render_widget(
         Paragraph::new(vec![
-            Line::from(Span::styled("input", Style::default().fg(Color::Gray))),
+            Line::from(Span::styled("input", theme.muted)),
             Line::from(""),
         ]),
         label_cols[0],
@@ -86,7 +86,7 @@ pub fn draw(frame: &mut Frame, app: &App, size: (u16, u16), images: &Images, sho
         let run = &c.runs[i];
         let at = step.and_then(|s| compare::output_at(run, s, c.probe));
         let stars = at.and_then(|(s, _)| app.ledger.stars_for(&run.id, Some(s), Some(c.probe)));
-        let label = run_label(run, i, at.map(|(s, _)| s), step, stars, i == c.focus);
+        let label = run_label(theme, run, i, at.map(|(s, _)| s), step, stars, i == c.focus);
         frame.render_widget(Paragraph::new(label), label_cols[slot + 1]);
         match at {
             Some((_, rec)) => image(
@@ -97,15 +97,14 @@ pub fn draw(frame: &mut Frame, app: &App, size: (u16, u16), images: &Images, sho
                 show,
             ),
             None => frame.render_widget(
-                Paragraph::new(" no sample at or before this step")
-                    .style(Style::default().fg(Color::DarkGray)),
+                Paragraph::new(" no sample at or before this step").style(theme.faint),
                 cols[slot + 1],
             ),
         }
     }
-    curves(frame, p.chart, c, app.chart.log_y);
-    diff(frame, p.diff, c);
-    footer(frame, p.footer, Context::Compare);
+    curves(frame, theme, p.chart, c, app.chart.log_y);
+    diff(frame, theme, p.diff, c);
+    footer(frame, theme, p.footer, Context::Compare);
 }
 
 /// A run's reported state (these views show no staleness).
@@ -117,6 +116,7 @@ fn reported(run: &RunView) -> Liveness {
 
 /// Two label lines: letter, id and state; then the step shown and stars.
 fn run_label(
+    theme: &Theme,
     run: &RunView,
     i: usize,
     at: Option<u64>,
@@ -124,8 +124,7 @@ fn run_label(
     stars: Option<u8>,
     focus: bool,
 ) -> Vec<Line<'static>> {
-    let color = RUN_COLORS[i % RUN_COLORS.len()];
-    let mut head = Style::default().fg(color).add_modifier(Modifier::BOLD);
+    let mut head = theme.series_text(i).add_modifier(Modifier::BOLD);
     if focus {
         head = head.add_modifier(Modifier::REVERSED);
     }
@@ -140,13 +139,13 @@ fn run_label(
         Line::from(vec![
             Span::styled(format!("{letter} {}", compare::short_name(run)), head),
             Span::raw(" "),
-            Span::styled(format!("{state} "), state_style(reported(run))),
+            Span::styled(format!("{state} "), theme.state(reported(run))),
         ]),
         Line::from(vec![
-            Span::styled(note, Style::default().fg(Color::Gray)),
+            Span::styled(note, theme.muted),
             Span::styled(
                 stars.map_or(String::new(), |s| format!("  {}", "★".repeat(s as usize))),
-                Style::default().fg(Color::Yellow),
+                theme.accent,
             ),
         ]),
     ]
@@ -158,7 +157,7 @@ fn image(frame: &mut Frame, area: Rect, path: &std::path::Path, images: &Images,
     }
 }
 
-fn curves(frame: &mut Frame, area: Rect, c: &Compare, log: bool) {
+fn curves(frame: &mut Frame, theme: &Theme, area: Rect, c: &Compare, log: bool) {
     let term = c.term_name().unwrap_or_else(|| "-".into());
     let block = Block::default().borders(Borders::TOP).title(format!(
         " {term}{} across runs (m: next term) ",
@@ -185,7 +184,7 @@ fn curves(frame: &mut Frame, area: Rect, c: &Compare, log: bool) {
             Dataset::default()
                 .marker(Marker::Braille)
                 .graph_type(GraphType::Line)
-                .style(Style::default().fg(RUN_COLORS[i % RUN_COLORS.len()]))
+                .style(theme.series_text(i))
                 .data(pts)
         })
         .collect();
@@ -195,44 +194,35 @@ fn curves(frame: &mut Frame, area: Rect, c: &Compare, log: bool) {
             Axis::default()
                 .bounds([x0, x1])
                 .labels([format!("{x0:.0}"), format!("{x1:.0}")])
-                .style(Style::default().fg(Color::DarkGray)),
+                .style(theme.faint),
         )
         .y_axis(
             Axis::default()
                 .bounds([y0, y1])
                 .labels([format!("{y0:.3}"), format!("{y1:.3}")])
-                .style(Style::default().fg(Color::DarkGray)),
+                .style(theme.faint),
         );
     frame.render_widget(chart, area);
 }
 
-fn diff(frame: &mut Frame, area: Rect, c: &Compare) {
+fn diff(frame: &mut Frame, theme: &Theme, area: Rect, c: &Compare) {
     let block = Block::default()
         .borders(Borders::TOP | Borders::LEFT)
         .title(" hyperparameters that differ ");
     let d = compare::config_diff(&c.runs);
     let mut lines: Vec<Line> = Vec::new();
     if c.runs.iter().any(|r| r.spec.is_none()) {
-        lines.push(Line::from(Span::styled(
-            "reading specs…",
-            Style::default().fg(Color::DarkGray),
-        )));
+        lines.push(Line::from(Span::styled("reading specs…", theme.faint)));
     } else if d.is_empty() {
         lines.push(Line::from(Span::styled(
             "same configuration (seed and all)",
-            Style::default().fg(Color::DarkGray),
+            theme.faint,
         )));
     }
     for (key, vals) in d {
-        let mut spans = vec![Span::styled(
-            format!("{key}: "),
-            Style::default().fg(Color::Gray),
-        )];
+        let mut spans = vec![Span::styled(format!("{key}: "), theme.muted)];
         for (i, v) in vals.iter().enumerate() {
-            spans.push(Span::styled(
-                format!("{v}  "),
-                Style::default().fg(RUN_COLORS[i % RUN_COLORS.len()]),
-            ));
+            spans.push(Span::styled(format!("{v}  "), theme.series_text(i)));
         }
         lines.push(Line::from(spans));
     }
@@ -273,8 +263,10 @@ pub fn draw_grid(frame: &mut Frame, app: &App, size: (u16, u16), images: &Images
     } else {
         format!("{what} · waiting for {}", behind.join(", "))
     };
+    let theme = &app.theme;
     title(
         frame,
+        theme,
         p.header,
         vec![Span::raw(format!(
             "best-of-{} · {what} · round {} · step {} · probe {}",
@@ -285,17 +277,14 @@ pub fn draw_grid(frame: &mut Frame, app: &App, size: (u16, u16), images: &Images
         ))],
         format!("{} judgements in the ledger", app.ledger.len()),
     );
-    side(frame, p.side, g, images, show);
+    side(frame, theme, p.side, g, images, show);
     for (i, cell) in p.cells.iter().enumerate() {
         let Some(run) = g.runs.get(i) else {
             let msg = match &g.study {
                 Some(_) => " waiting for the next proposal…",
                 None => "",
             };
-            frame.render_widget(
-                Paragraph::new(msg).style(Style::default().fg(Color::DarkGray)),
-                *cell,
-            );
+            frame.render_widget(Paragraph::new(msg).style(theme.faint), *cell);
             continue;
         };
         let at = step.and_then(|s| compare::output_at(run, s, g.probe));
@@ -307,14 +296,11 @@ pub fn draw_grid(frame: &mut Frame, app: &App, size: (u16, u16), images: &Images
         let head = Line::from(vec![
             Span::styled(
                 format!(" {} ", i + 1),
-                Style::default()
-                    .fg(Color::Black)
-                    .bg(RUN_COLORS[i % RUN_COLORS.len()])
-                    .add_modifier(Modifier::BOLD),
+                theme.series_badge(i).add_modifier(Modifier::BOLD),
             ),
             Span::raw(format!(" {} ", compare::short_name(run))),
-            Span::styled(state.to_string(), state_style(reported(run))),
-            Span::styled(progress, Style::default().fg(Color::DarkGray)),
+            Span::styled(state.to_string(), theme.state(reported(run))),
+            Span::styled(progress, theme.faint),
         ]);
         frame.render_widget(Paragraph::new(head), Rect { height: 1, ..*cell });
         let body = Rect {
@@ -324,30 +310,22 @@ pub fn draw_grid(frame: &mut Frame, app: &App, size: (u16, u16), images: &Images
         };
         match at {
             Some((_, rec)) => image(frame, body, &run.dir.join(&rec.path), images, show),
-            None => frame.render_widget(
-                Paragraph::new(" no sample yet").style(Style::default().fg(Color::DarkGray)),
-                body,
-            ),
+            None => frame.render_widget(Paragraph::new(" no sample yet").style(theme.faint), body),
         }
     }
-    footer(frame, p.footer, Context::Grid);
+    footer(frame, theme, p.footer, Context::Grid);
 }
 
 /// The input photo and the question.
-fn side(frame: &mut Frame, area: Rect, g: &Grid, images: &Images, show: bool) {
+fn side(frame: &mut Frame, theme: &Theme, area: Rect, g: &Grid, images: &Images, show: bool) {
     let text = vec![
-        Line::from(Span::styled(
-            "Which is the worst?",
-            Style::default()
-                .fg(Color::Yellow)
-                .add_modifier(Modifier::BOLD),
-        )),
+        Line::from(Span::styled("Which is the worst?", theme.header)),
         Line::from(" 1-4 pick it"),
         Line::from(" s   skip (can't judge)"),
         Line::from(" =   can't tell"),
         Line::from(" u   undo"),
         Line::from(""),
-        Line::from(Span::styled("input", Style::default().fg(Color::Gray))),
+        Line::from(Span::styled("input", theme.muted)),
     ];
     let h = text.len() as u16;
     frame.render_widget(Paragraph::new(text), Rect { height: h, ..area });

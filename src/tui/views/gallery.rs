@@ -5,13 +5,20 @@
 use crate::run_dir::SampleRecord;
 use crate::tui::app::RunView;
 use crate::tui::images::{ImageKey, Images};
+use crate::tui::theme::Theme;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
-pub fn draw(frame: &mut Frame, area: Rect, run: &RunView, images: &Images, show_images: bool) {
+pub fn draw(
+    frame: &mut Frame,
+    theme: &Theme,
+    area: Rect,
+    run: &RunView,
+    images: &Images,
+    show_images: bool,
+) {
     let block = Block::default()
         .borders(Borders::TOP)
         .title(gallery_title(run));
@@ -19,10 +26,7 @@ pub fn draw(frame: &mut Frame, area: Rect, run: &RunView, images: &Images, show_
     frame.render_widget(block, area);
     let probes = run.probes();
     let Some(step) = run.shown_step() else {
-        frame.render_widget(
-            Paragraph::new(" no samples yet").style(Style::default().fg(Color::DarkGray)),
-            inner,
-        );
+        frame.render_widget(Paragraph::new(" no samples yet").style(theme.faint), inner);
         return;
     };
     let records = run.samples.get(&step).map(Vec::as_slice).unwrap_or(&[]);
@@ -65,19 +69,15 @@ pub fn draw(frame: &mut Frame, area: Rect, run: &RunView, images: &Images, show_
     .enumerate()
     {
         if let (1, Some(l)) = (i, &run.look) {
-            look(frame, labels[i], big[i], l, images, show_images);
+            look(frame, theme, labels[i], big[i], l, images, show_images);
             continue;
         }
-        frame.render_widget(
-            Paragraph::new(label).style(Style::default().fg(Color::Gray)),
-            labels[i],
-        );
-        image(frame, big[i], run, rec, images, show_images);
+        frame.render_widget(Paragraph::new(label).style(theme.muted), labels[i]);
+        image(frame, theme, big[i], run, rec, images, show_images);
     }
     let n = probes.len().max(1);
     frame.render_widget(
-        Paragraph::new(format!("all probes at step {step}"))
-            .style(Style::default().fg(Color::Gray)),
+        Paragraph::new(format!("all probes at step {step}")).style(theme.muted),
         rows[2],
     );
     let thumbs = Layout::horizontal(vec![Constraint::Ratio(1, n as u32); n]).split(rows[3]);
@@ -85,11 +85,7 @@ pub fn draw(frame: &mut Frame, area: Rect, run: &RunView, images: &Images, show_
         let area = thumbs[i];
         if i == run.probe && area.width > 2 {
             frame.render_widget(
-                Paragraph::new(Line::from("▔".repeat(area.width as usize))).style(
-                    Style::default()
-                        .fg(Color::Yellow)
-                        .add_modifier(Modifier::BOLD),
-                ),
+                Paragraph::new(Line::from("▔".repeat(area.width as usize))).style(theme.header),
                 Rect { height: 1, ..area },
             );
         }
@@ -100,6 +96,7 @@ pub fn draw(frame: &mut Frame, area: Rect, run: &RunView, images: &Images, show_
         };
         image(
             frame,
+            theme,
             below,
             run,
             find("output", s, *p),
@@ -125,6 +122,7 @@ fn gallery_title(run: &RunView) -> String {
 
 fn image(
     frame: &mut Frame,
+    theme: &Theme,
     area: Rect,
     run: &RunView,
     rec: Option<&SampleRecord>,
@@ -135,10 +133,7 @@ fn image(
         return;
     }
     let Some(rec) = rec else {
-        frame.render_widget(
-            Paragraph::new("—").style(Style::default().fg(Color::DarkGray)),
-            area,
-        );
+        frame.render_widget(Paragraph::new("—").style(theme.faint), area);
         return;
     };
     if !show {
@@ -151,6 +146,7 @@ fn image(
 /// The look preview in place of the output: the latest checkpoint rendered with the look.
 fn look(
     frame: &mut Frame,
+    theme: &Theme,
     label: Rect,
     area: Rect,
     l: &crate::tui::look::LookView,
@@ -163,14 +159,7 @@ fn look(
             .map_or(String::new(), |c| format!(" (checkpoint {c})")),
         if l.busy() { " rendering…" } else { "" }
     );
-    frame.render_widget(
-        Paragraph::new(head).style(
-            Style::default()
-                .fg(Color::Yellow)
-                .add_modifier(Modifier::BOLD),
-        ),
-        label,
-    );
+    frame.render_widget(Paragraph::new(head).style(theme.header), label);
     // Three lines for the look's settings: a narrow column wraps them.
     let body = Rect {
         height: area.height.saturating_sub(3),
@@ -183,14 +172,14 @@ fn look(
     };
     frame.render_widget(
         Paragraph::new(l.describe())
-            .style(Style::default().fg(Color::Yellow))
+            .style(theme.accent)
             .wrap(ratatui::widgets::Wrap { trim: true }),
         foot,
     );
     match (&l.error, &l.image) {
         (Some(e), _) => frame.render_widget(
             Paragraph::new(format!("look: {e}"))
-                .style(Style::default().fg(Color::Red))
+                .style(theme.bad)
                 .wrap(ratatui::widgets::Wrap { trim: true }),
             body,
         ),

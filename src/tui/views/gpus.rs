@@ -6,8 +6,8 @@
 use crate::gpu::GpuSample;
 use crate::store::RunSummary;
 use crate::tui::gpus::{util_sparkline, GpuStrip};
+use crate::tui::theme::Theme;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
@@ -16,24 +16,30 @@ use ratatui::Frame;
 pub const SPARK_W: usize = 30;
 
 /// One GPU's line.
-pub fn line(g: &GpuSample, strip: &GpuStrip, runs: &[RunSummary], now: f64) -> Line<'static> {
-    let dim = Style::default().fg(Color::DarkGray);
+pub fn line(
+    theme: &Theme,
+    g: &GpuSample,
+    strip: &GpuStrip,
+    runs: &[RunSummary],
+    now: f64,
+) -> Line<'static> {
+    let dim = theme.faint;
     let on: Vec<String> = crate::gpu::runs_on(g, runs)
         .iter()
         .map(|(r, _)| r.name.clone())
         .collect();
     let hot = if g.util_pct >= 50 {
-        Color::Green
+        theme.running
     } else {
-        Color::Gray
+        theme.muted
     };
     Line::from(vec![
         Span::styled("gpu ", dim),
-        Span::styled(g.summary(), Style::default().fg(hot)),
+        Span::styled(g.summary(), hot),
         Span::raw("  "),
         Span::styled(
             util_sparkline(&strip.utilisation(g.index, now, SPARK_W)),
-            Style::default().fg(Color::Green),
+            theme.running,
         ),
         Span::styled(if on.is_empty() { "" } else { "  " }, dim),
         Span::raw(on.join(", ")),
@@ -41,12 +47,19 @@ pub fn line(g: &GpuSample, strip: &GpuStrip, runs: &[RunSummary], now: f64) -> L
 }
 
 /// Every GPU's line in `area` (as many as fit).
-pub fn draw(frame: &mut Frame, area: Rect, strip: &GpuStrip, runs: &[RunSummary], now: f64) {
+pub fn draw(
+    frame: &mut Frame,
+    theme: &Theme,
+    area: Rect,
+    strip: &GpuStrip,
+    runs: &[RunSummary],
+    now: f64,
+) {
     let lines: Vec<Line> = strip
         .latest
         .iter()
         .take(area.height as usize)
-        .map(|g| line(g, strip, runs, now))
+        .map(|g| line(theme, g, strip, runs, now))
         .collect();
     frame.render_widget(Paragraph::new(lines), area);
 }

@@ -5,7 +5,8 @@ use crate::tui::app::App;
 use crate::tui::form::LaunchForm;
 use crate::tui::keys::{self, Context};
 use crate::tui::layout;
-use ratatui::style::{Color, Modifier, Style};
+use crate::tui::theme::Theme;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
@@ -15,15 +16,10 @@ pub fn help(frame: &mut Frame, app: &App, size: (u16, u16)) {
     let mut lines = Vec::new();
     // The keys of the view on screen, then the global ones: the whole table does not fit.
     for ctx in [Context::of(app.view), Context::Global] {
-        lines.push(Line::from(Span::styled(
-            ctx.title(),
-            Style::default()
-                .fg(Color::Yellow)
-                .add_modifier(Modifier::BOLD),
-        )));
+        lines.push(Line::from(Span::styled(ctx.title(), app.theme.header)));
         for (keys, help) in keys::help(ctx) {
             lines.push(Line::from(vec![
-                Span::styled(format!("  {keys:<12}"), Style::default().fg(Color::Cyan)),
+                Span::styled(format!("  {keys:<12}"), app.theme.key_name),
                 Span::raw(help),
             ]));
         }
@@ -31,7 +27,11 @@ pub fn help(frame: &mut Frame, app: &App, size: (u16, u16)) {
     lines.push(Line::from(""));
     lines.push(Line::from(Span::styled(
         "  mouse: click selects, click again opens; wheel scrolls runs and sample steps",
-        Style::default().fg(Color::Gray),
+        app.theme.muted,
+    )));
+    lines.push(Line::from(Span::styled(
+        format!("  colours: {}", app.theme_why),
+        app.theme.muted,
     )));
     frame.render_widget(Clear, area);
     frame.render_widget(
@@ -44,10 +44,10 @@ pub fn help(frame: &mut Frame, app: &App, size: (u16, u16)) {
     );
 }
 
-pub fn launch(frame: &mut Frame, form: &LaunchForm, size: (u16, u16)) {
+pub fn launch(frame: &mut Frame, theme: &Theme, form: &LaunchForm, size: (u16, u16)) {
     let area = layout::popup(size, 76, 22);
     let mut lines = Vec::new();
-    let focus = Style::default().fg(Color::Black).bg(Color::Cyan);
+    let focus = theme.focus;
     if let Some(run) = &form.fork_of {
         lines.push(Line::from(format!(
             "fork of {run}: a new run from its spec with these values"
@@ -55,7 +55,7 @@ pub fn launch(frame: &mut Frame, form: &LaunchForm, size: (u16, u16)) {
     } else {
         lines.push(Line::from(Span::styled(
             "experiment (↑↓ to choose)",
-            Style::default().fg(Color::Yellow),
+            theme.accent,
         )));
         for (i, e) in form.experiments.iter().enumerate() {
             let mark = if i == form.selected { "▶ " } else { "  " };
@@ -87,14 +87,14 @@ pub fn launch(frame: &mut Frame, form: &LaunchForm, size: (u16, u16)) {
             };
             lines.push(Line::from(vec![
                 Span::styled(format!("{mark}{:<16}", e.name), style),
-                Span::styled(format!(" {desc}"), Style::default().fg(Color::Gray)),
+                Span::styled(format!(" {desc}"), theme.muted),
             ]));
         }
     }
     lines.push(Line::from(""));
     lines.push(Line::from(Span::styled(
         "overrides (Tab to move, type to edit)",
-        Style::default().fg(Color::Yellow),
+        theme.accent,
     )));
     for (i, f) in form.fields.iter().enumerate() {
         let style = if form.focus == i + 1 {
@@ -124,10 +124,7 @@ pub fn launch(frame: &mut Frame, form: &LaunchForm, size: (u16, u16)) {
             "Enter starts a detached trainer (it keeps running after you quit)   Esc cancels".into()
         }
     };
-    lines.push(Line::from(Span::styled(
-        hint,
-        Style::default().fg(Color::Gray),
-    )));
+    lines.push(Line::from(Span::styled(hint, theme.muted)));
     frame.render_widget(Clear, area);
     let title = if form.fork_of.is_some() {
         " fork "
@@ -142,7 +139,7 @@ pub fn launch(frame: &mut Frame, form: &LaunchForm, size: (u16, u16)) {
     );
 }
 
-pub fn confirm_stop(frame: &mut Frame, id: &str, size: (u16, u16)) {
+pub fn confirm_stop(frame: &mut Frame, theme: &Theme, id: &str, size: (u16, u16)) {
     let area = layout::popup(size, 60, 5);
     frame.render_widget(Clear, area);
     let text = vec![
@@ -150,7 +147,7 @@ pub fn confirm_stop(frame: &mut Frame, id: &str, size: (u16, u16)) {
         Line::from("It checkpoints first; `r` resumes it later."),
         Line::from(Span::styled(
             "y: stop   any other key: cancel",
-            Style::default().fg(Color::Yellow),
+            theme.accent,
         )),
     ];
     frame.render_widget(
@@ -160,7 +157,7 @@ pub fn confirm_stop(frame: &mut Frame, id: &str, size: (u16, u16)) {
 }
 
 /// The one-line prompt for a tag or a note on a run.
-pub fn prompt(frame: &mut Frame, p: &crate::tui::app::Prompt, size: (u16, u16)) {
+pub fn prompt(frame: &mut Frame, theme: &Theme, p: &crate::tui::app::Prompt, size: (u16, u16)) {
     let area = layout::popup(size, 70, 5);
     frame.render_widget(Clear, area);
     let (title, hint) = if p.note {
@@ -170,11 +167,8 @@ pub fn prompt(frame: &mut Frame, p: &crate::tui::app::Prompt, size: (u16, u16)) 
     };
     let text = vec![
         Line::from(format!("{} for {}:", title.trim(), p.run)),
-        Line::from(Span::styled(
-            format!("> {}▏", p.text),
-            Style::default().fg(Color::Cyan),
-        )),
-        Line::from(Span::styled(hint, Style::default().fg(Color::Yellow))),
+        Line::from(Span::styled(format!("> {}▏", p.text), theme.key_name)),
+        Line::from(Span::styled(hint, theme.accent)),
     ];
     frame.render_widget(
         Paragraph::new(text).block(Block::default().borders(Borders::ALL).title(title)),

@@ -3,7 +3,7 @@
 //! cursor; the status pane (state, speed, ETA, device and its GPU's strip line, live knobs,
 //! unacknowledged commands); the gallery; and the console tailing `train.log`.
 
-use super::{eta, footer, gallery, state_style, title};
+use super::{eta, footer, gallery, title};
 use crate::store::Liveness;
 use crate::terms::{Knob, Range};
 use crate::tui::app::{App, ChartOpts, RunView};
@@ -11,37 +11,30 @@ use crate::tui::charts::{self, ChartData};
 use crate::tui::images::Images;
 use crate::tui::keys::Context;
 use crate::tui::layout;
+use crate::tui::theme::Theme;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Style};
+use ratatui::style::Style;
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragraph};
 use ratatui::Frame;
 use std::collections::BTreeMap;
 
-const COLORS: [Color; 7] = [
-    Color::Cyan,
-    Color::Magenta,
-    Color::Yellow,
-    Color::Green,
-    Color::LightRed,
-    Color::LightBlue,
-    Color::White,
-];
-
 pub fn draw(frame: &mut Frame, app: &App, size: (u16, u16), images: &Images, show_images: bool) {
     let Some(run) = &app.run else { return };
     let panes = layout::run_panes(size, !run.scores.is_empty());
     let st = run.status.as_ref();
     let label = run.liveness.map_or("unknown", |l| l.label());
+    let theme = &app.theme;
     title(
         frame,
+        theme,
         panes.header,
         vec![
             Span::raw(format!("{}  ", run.id)),
             Span::styled(
                 label.to_string(),
-                state_style(run.liveness.unwrap_or(Liveness::Unknown)),
+                theme.state(run.liveness.unwrap_or(Liveness::Unknown)),
             ),
             Span::raw(format!(
                 "  step {}/{}",
@@ -52,15 +45,22 @@ pub fn draw(frame: &mut Frame, app: &App, size: (u16, u16), images: &Images, sho
         format!("graphics: {}", app.graphics),
     );
     for (data, area) in run.charts.iter().zip(&panes.charts) {
-        chart(frame, *area, run, &app.chart, data);
+        chart(frame, theme, *area, run, &app.chart, data);
     }
     status(frame, panes.status, app, run);
-    gallery::draw(frame, panes.gallery, run, images, show_images);
-    console(frame, panes.console, run);
-    footer(frame, panes.footer, Context::Run);
+    gallery::draw(frame, theme, panes.gallery, run, images, show_images);
+    console(frame, theme, panes.console, run);
+    footer(frame, theme, panes.footer, Context::Run);
 }
 
-fn chart(frame: &mut Frame, area: Rect, run: &RunView, opts: &ChartOpts, data: &ChartData) {
+fn chart(
+    frame: &mut Frame,
+    theme: &Theme,
+    area: Rect,
+    run: &RunView,
+    opts: &ChartOpts,
+    data: &ChartData,
+) {
     let (name, log) = (data.group.title(), data.log);
     let (xlo, xhi) = data.x;
     let (ylo, yhi) = data.y;
@@ -68,25 +68,28 @@ fn chart(frame: &mut Frame, area: Rect, run: &RunView, opts: &ChartOpts, data: &
     let cursor_line: Vec<(f64, f64)> = cursor_x
         .map(|x| vec![(x, ylo), (x, yhi)])
         .unwrap_or_default();
-    let mut datasets: Vec<Dataset> = data
-        .lines
-        .iter()
-        .map(|l| &l.ghost)
-        .map(|g| {
-            Dataset::default()
-                .marker(Marker::Braille)
-                .graph_type(GraphType::Line)
-                .style(Style::default().fg(Color::DarkGray))
-                .data(g)
-        })
-        .collect();
+    // Without colours the ghosts would look like the lines: none then.
+    let mut datasets: Vec<Dataset> = match theme.ghost {
+        Some(ghost) => data
+            .lines
+            .iter()
+            .map(|l| {
+                Dataset::default()
+                    .marker(Marker::Braille)
+                    .graph_type(GraphType::Line)
+                    .style(Style::default().fg(ghost))
+                    .data(&l.ghost)
+            })
+            .collect(),
+        None => Vec::new(),
+    };
     for line in &data.lines {
         datasets.push(
             Dataset::default()
                 .name(line.term.name())
                 .marker(Marker::Braille)
                 .graph_type(GraphType::Line)
-                .style(Style::default().fg(COLORS[line.index % COLORS.len()]))
+                .style(theme.series_text(line.index))
                 .data(&line.smooth),
         );
     }
@@ -95,7 +98,7 @@ fn chart(frame: &mut Frame, area: Rect, run: &RunView, opts: &ChartOpts, data: &
             Dataset::default()
                 .marker(Marker::Braille)
                 .graph_type(GraphType::Line)
-                .style(Style::default().fg(Color::White))
+                .style(theme.accent)
                 .data(&cursor_line),
         );
     }
@@ -132,13 +135,13 @@ fn chart(frame: &mut Frame, area: Rect, run: &RunView, opts: &ChartOpts, data: &
                 .title(x_title)
                 .bounds([xlo, xhi])
                 .labels([format!("{xlo:.0}"), format!("{xhi:.0}")])
-                .style(Style::default().fg(Color::DarkGray)),
+                .style(theme.faint),
         )
         .y_axis(
             Axis::default()
                 .bounds([ylo, yhi])
                 .labels([fmt_y(ylo), fmt_y(yhi)])
-                .style(Style::default().fg(Color::DarkGray)),
+                .style(theme.faint),
         );
     if data.lines.is_empty() {
         frame.render_widget(
@@ -153,7 +156,7 @@ fn chart(frame: &mut Frame, area: Rect, run: &RunView, opts: &ChartOpts, data: &
 
 fn status(frame: &mut Frame, area: Rect, app: &App, run: &RunView) {
     let mut lines = Vec::new();
-    let dim = Style::default().fg(Color::DarkGray);
+    let dim = app.theme.faint;
     if let Some(s) = &run.status {
         lines.push(Line::from(vec![
             Span::styled("speed ", dim),
@@ -177,7 +180,9 @@ fn status(frame: &mut Frame, area: Rect, app: &App, run: &RunView) {
             .then(|| app.gpus.of_process(s.pid))
             .flatten()
         {
-            lines.push(super::gpus::line(g, &app.gpus, &app.runs, app.now));
+            lines.push(super::gpus::line(
+                &app.theme, g, &app.gpus, &app.runs, app.now,
+            ));
         }
         if let Some(m) = &s.message {
             lines.push(Line::from(vec![
@@ -244,7 +249,7 @@ fn status(frame: &mut Frame, area: Rect, app: &App, run: &RunView) {
                 "waiting for the trainer to acknowledge: {} ({waited:.0}s)",
                 p.label
             ),
-            Style::default().fg(Color::Yellow),
+            app.theme.accent,
         )));
     }
     if let Some(last) = run
@@ -254,9 +259,9 @@ fn status(frame: &mut Frame, area: Rect, app: &App, run: &RunView) {
         .find(|e| e.kind == "ack" || e.kind == "rejected")
     {
         let style = if last.kind == "ack" {
-            Style::default().fg(Color::Green)
+            app.theme.good
         } else {
-            Style::default().fg(Color::Red)
+            app.theme.bad
         };
         lines.push(Line::from(Span::styled(
             format!("{} at step {}: {}", last.kind, last.step, last.message),
@@ -321,7 +326,7 @@ fn compact(v: f64) -> String {
     }
 }
 
-fn console(frame: &mut Frame, area: Rect, run: &RunView) {
+fn console(frame: &mut Frame, theme: &Theme, area: Rect, run: &RunView) {
     let h = area.height.saturating_sub(1) as usize;
     let lines: Vec<Line> = run
         .log
@@ -331,7 +336,7 @@ fn console(frame: &mut Frame, area: Rect, run: &RunView) {
         .collect();
     frame.render_widget(
         Paragraph::new(lines)
-            .style(Style::default().fg(Color::Gray))
+            .style(theme.muted)
             .block(Block::default().borders(Borders::TOP).title(" train.log ")),
         area,
     );

@@ -3,7 +3,7 @@
 //! table, the GPU strip (one line per GPU, none without NVML); the header says when a GPU is
 //! present and this build cannot use it.
 
-use super::{age, eta, footer, sparkline, state_style, title};
+use super::{age, eta, footer, sparkline, title};
 use crate::run_dir::RunState;
 use crate::store::Liveness;
 use crate::terms::Term;
@@ -11,7 +11,7 @@ use crate::tui::app::App;
 use crate::tui::keys::Context;
 use crate::tui::layout;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use ratatui::Frame;
@@ -19,7 +19,7 @@ use ratatui::Frame;
 pub fn draw(frame: &mut Frame, app: &App, size: (u16, u16)) {
     let (top, _, bottom) = layout::frame_rows(size);
     let (body, strip) = layout::runs_body(size, app.gpus.height());
-    super::gpus::draw(frame, strip, &app.gpus, &app.runs, app.now);
+    super::gpus::draw(frame, &app.theme, strip, &app.gpus, &app.runs, app.now);
     let runs = app.visible_runs();
     let live = app
         .runs
@@ -42,15 +42,12 @@ pub fn draw(frame: &mut Frame, app: &App, size: (u16, u16)) {
     // The notice takes the place of the runs folder and graphics mode.
     let right = match crate::gpu::no_cuda_notice(Some(&app.gpus.latest)) {
         Some(notice) => {
-            left.push(Span::styled(
-                format!("  {notice}"),
-                Style::default().fg(Color::Yellow),
-            ));
+            left.push(Span::styled(format!("  {notice}"), app.theme.accent));
             String::new()
         }
         None => format!("{}  graphics: {}", app.runs_dir.display(), app.graphics),
     };
-    title(frame, top, left, right);
+    title(frame, &app.theme, top, left, right);
     if runs.is_empty() {
         let msg = if app.runs.is_empty() {
             format!("No runs in {} yet.\n\nPress n to launch an experiment (try quickstart), or ? for help.", app.runs_dir.display())
@@ -58,7 +55,7 @@ pub fn draw(frame: &mut Frame, app: &App, size: (u16, u16)) {
             "No run matches the filter (Esc clears it).".to_string()
         };
         frame.render_widget(
-            Paragraph::new(msg).style(Style::default().fg(Color::Gray)),
+            Paragraph::new(msg).style(app.theme.muted),
             Rect {
                 y: body.y + 1,
                 ..body
@@ -67,7 +64,7 @@ pub fn draw(frame: &mut Frame, app: &App, size: (u16, u16)) {
     } else {
         table(frame, app, &runs, body);
     }
-    footer(frame, bottom, Context::Runs);
+    footer(frame, &app.theme, bottom, Context::Runs);
 }
 
 fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body: Rect) {
@@ -100,25 +97,20 @@ fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body:
                     .map_or("-".into(), |v| crate::numbers::format_loss(*v))
             };
             let style = if i == app.selected {
-                Style::default().add_modifier(Modifier::REVERSED)
+                app.theme.selection
             } else {
                 Style::default()
             };
             let mark = match app.marks.iter().position(|m| *m == r.id) {
                 Some(i) => Span::styled(
                     format!("{} ", (b'A' + i as u8) as char),
-                    Style::default()
-                        .fg(Color::Black)
-                        .bg(super::compare::RUN_COLORS[i % 4]),
+                    app.theme.series_badge(i),
                 ),
                 None => Span::raw("  "),
             };
             let mut name = vec![mark, Span::raw(r.name.clone())];
             for t in app.tags.get(&r.id).into_iter().flatten() {
-                name.push(Span::styled(
-                    format!(" #{t}"),
-                    Style::default().fg(Color::LightBlue),
-                ));
+                name.push(Span::styled(format!(" #{t}"), app.theme.tag));
             }
             let score = match app.scores.get(&r.id).filter(|s| s.comparisons > 0.0) {
                 Some(s) => format!("{:+.2}±{:.2}", s.score, s.sd),
@@ -130,7 +122,7 @@ fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body:
             }
             cells.extend([
                 Cell::from(r.mode.clone()),
-                Cell::from(Span::styled(label.to_string(), state_style(r.state))),
+                Cell::from(Span::styled(label.to_string(), app.theme.state(r.state))),
                 Cell::from(format!("{}/{}", r.step, r.total_steps)),
                 Cell::from(bar),
                 Cell::from(r.images_per_s.map_or("-".into(), |v| format!("{v:.1}"))),
@@ -142,17 +134,11 @@ fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body:
                 }),
                 Cell::from(Line::from(vec![
                     Span::raw(format!("{:>9} ", loss(Term::GTotal))),
-                    Span::styled(
-                        sparkline(&r.spark_g, spark_w),
-                        Style::default().fg(Color::Cyan),
-                    ),
+                    Span::styled(sparkline(&r.spark_g, spark_w), app.theme.series_text(0)),
                 ])),
                 Cell::from(Line::from(vec![
                     Span::raw(format!("{:>9} ", loss(Term::DTotal))),
-                    Span::styled(
-                        sparkline(&r.spark_d, spark_w),
-                        Style::default().fg(Color::Magenta),
-                    ),
+                    Span::styled(sparkline(&r.spark_d, spark_w), app.theme.series_text(1)),
                 ])),
                 Cell::from(age(app.now, r.updated)),
             ]);
@@ -167,11 +153,7 @@ fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body:
     names.extend([
         "MODE", "STATE", "STEP", "PROGRESS", "IMG/S", "DEVICE", "ETA", "G LOSS", "D LOSS", "AGE",
     ]);
-    let header = Row::new(names).style(
-        Style::default()
-            .fg(Color::Yellow)
-            .add_modifier(Modifier::BOLD),
-    );
+    let header = Row::new(names).style(app.theme.header);
     let mut widths = vec![Constraint::Min(14)];
     if scored {
         widths.push(Constraint::Length(11));
