@@ -259,13 +259,10 @@ pub(super) fn cmd_control(a: ControlArgs) -> Result<()> {
             let value: f64 = value
                 .parse()
                 .with_context(|| format!("`{value}` is not a number"))?;
-            // Checked here against the knob table as the trainer will check it, so a typo
-            // fails at once instead of as a `rejected` event.
-            let mode = crate::store::read_spec(&dir)?.mode;
-            let knobs = crate::terms::Knob::parse(key, mode).map_err(anyhow::Error::msg)?;
-            knobs[0]
-                .range()
-                .check(key, value)
+            // Checked here exactly as the trainer will check it, so a typo fails at once
+            // instead of as a `rejected` event.
+            crate::train::Knobs::from_spec(&crate::store::read_spec(&dir)?)
+                .set(key, value)
                 .map_err(anyhow::Error::msg)?;
             Command::Set {
                 key: key.clone(),

@@ -41,11 +41,14 @@ impl Knobs {
         Ok(())
     }
 
+    /// Every knob of this mode with its value, in table order.
+    pub fn iter(&self) -> impl Iterator<Item = (Knob, f64)> + '_ {
+        Knob::of(self.mode).map(|k| (k, self[k]))
+    }
+
     /// Every knob of this mode by key.
     pub fn to_map(&self) -> BTreeMap<String, f64> {
-        Knob::of(self.mode)
-            .map(|k| (k.key().to_string(), self[k]))
-            .collect()
+        self.iter().map(|(k, v)| (k.key().to_string(), v)).collect()
     }
 
     /// Re-apply values saved in a checkpoint (unknown keys are ignored).

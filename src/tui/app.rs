@@ -212,17 +212,14 @@ impl RunView {
         let Some(spec) = &self.spec else {
             return BTreeMap::new();
         };
-        let mut k: BTreeMap<Knob, f64> = Knob::of(spec.mode)
-            .map(|knob| (knob, knob.from_spec(spec)))
-            .collect();
+        // The trainer's own `Knobs`, replaying the acknowledged sets.
+        let mut k = crate::train::Knobs::from_spec(spec);
         for e in &self.events {
             if let (Some(key), Some(v)) = (&e.key, e.value) {
-                for knob in Knob::parse(key, spec.mode).unwrap_or_default() {
-                    k.insert(knob, v);
-                }
+                let _ = k.set(key, v);
             }
         }
-        k
+        k.iter().collect()
     }
 }
 
