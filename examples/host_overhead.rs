@@ -12,12 +12,13 @@
 use atelier::rng::Rng;
 use atelier::run_dir::{self, RunDir, RunState, Status};
 use atelier::terms::Term;
+use atelier::train::checkpoint::Checkpointer;
 use atelier::train::control::ControlReader;
 use atelier::train::data::procedural::{content_scene, painterly_style};
 use atelier::train::sampler::Sampler;
 use atelier::train::session::{Outcome, Session};
 use atelier::train::writer::Writer;
-use atelier::train::{Gan, Knobs, Losses, Rendered};
+use atelier::train::{Gan, Knobs, LossSums, Rendered, Snapshot};
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -29,12 +30,13 @@ struct Fixed {
     /// outputs back to the host.
     renders: Vec<Rendered>,
     checkpoint_bytes: usize,
+    losses: LossSums,
 }
 
 impl Gan for Fixed {
-    fn step(&mut self, _: &mut Rng, _: &Knobs) -> Losses {
+    fn step(&mut self, _: &mut Rng, _: &Knobs) {
         std::thread::sleep(self.step);
-        [
+        for t in [
             Term::GAdv,
             Term::Content,
             Term::Style,
@@ -43,10 +45,12 @@ impl Gan for Fixed {
             Term::DReal,
             Term::DFake,
             Term::DTotal,
-        ]
-        .iter()
-        .map(|t| (*t, 0.5))
-        .collect()
+        ] {
+            self.losses.add(t, 0.5);
+        }
+    }
+    fn losses(&mut self) -> LossSums {
+        std::mem::take(&mut self.losses)
     }
     fn images_per_step(&self) -> usize {
         8
@@ -63,12 +67,16 @@ impl Gan for Fixed {
             })
             .collect()
     }
-    fn save(&self, dir: &Path) -> anyhow::Result<Vec<String>> {
-        let bytes = vec![7u8; self.checkpoint_bytes / 2];
-        for f in ["g.mpk", "d.mpk"] {
-            std::fs::write(dir.join(f), &bytes)?;
-        }
-        Ok(vec!["g.mpk".into(), "d.mpk".into()])
+    fn snapshot(&self) -> Snapshot {
+        // The weights as a GPU recipe's snapshot holds them: still to be copied and encoded.
+        let n = self.checkpoint_bytes / 2;
+        Box::new(move |dir: &Path| {
+            let bytes = vec![7u8; n];
+            for f in ["g.mpk", "d.mpk"] {
+                std::fs::write(dir.join(f), &bytes)?;
+            }
+            Ok(vec!["g.mpk".into(), "d.mpk".into()])
+        })
     }
     fn load(&mut self, _: &Path) -> anyhow::Result<()> {
         Ok(())
@@ -126,6 +134,7 @@ fn run(step_ms: f64, steps: u64, probe: u32) -> anyhow::Result<String> {
                 })
                 .collect(),
             checkpoint_bytes: 20 << 20,
+            losses: LossSums::default(),
         }),
         knobs: Knobs::from_spec(&plan.spec),
         step: 0,
@@ -133,6 +142,7 @@ fn run(step_ms: f64, steps: u64, probe: u32) -> anyhow::Result<String> {
         signal: Arc::new(AtomicBool::new(false)),
         last_checkpoint: None,
         sampler: Sampler::start(run.clone(), Some(style), false),
+        checkpoints: Checkpointer::start(run.clone(), plan.spec.train.keep_checkpoints),
     };
     let outcome = session.run();
     writer.finish(RunState::Finished, "done".into());

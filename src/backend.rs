@@ -7,7 +7,7 @@
 //! variant here and one match arm in `dispatch_on`. The CPU thread count is set once on rayon's
 //! global pool, which both CPU backends use.
 
-use crate::spec::{BackendChoice, DeviceChoice};
+use crate::spec::{BackendChoice, DeviceChoice, Precision};
 use anyhow::{bail, Result};
 use burn::backend::{Autodiff, Flex, NdArray};
 use burn::tensor::backend::AutodiffBackend;
@@ -76,24 +76,40 @@ pub trait WithBackend {
     fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<Self::Output>;
 }
 
-/// Run `job` on backend `kind` (CUDA: its first device).
+/// Run `job` on backend `kind` (CUDA: its first device), in f32.
 pub fn dispatch<J: WithBackend>(kind: BackendKind, job: J) -> Result<J::Output> {
-    dispatch_on(kind, 0, job)
+    dispatch_on(kind, 0, Precision::F32, job)
 }
 
-/// Run `job` on backend `kind`, on CUDA device `cuda:gpu` (ignored by the CPU backends): the only
-/// place a [`BackendKind`] becomes a burn type.
-pub fn dispatch_on<J: WithBackend>(kind: BackendKind, gpu: usize, job: J) -> Result<J::Output> {
+/// Run `job` on backend `kind`, on CUDA device `cuda:gpu` (ignored by the CPU backends), in
+/// `precision`: the only place a [`BackendKind`] and a [`Precision`] become a burn type.
+pub fn dispatch_on<J: WithBackend>(
+    kind: BackendKind,
+    gpu: usize,
+    precision: Precision,
+    job: J,
+) -> Result<J::Output> {
     let _ = gpu;
-    match kind {
-        BackendKind::Flex => job.run::<Autodiff<Flex>>(Default::default()),
-        BackendKind::Ndarray => job.run::<Autodiff<NdArray>>(Default::default()),
+    match (kind, precision) {
+        (BackendKind::Flex, Precision::F32) => job.run::<Autodiff<Flex>>(Default::default()),
+        (BackendKind::Ndarray, Precision::F32) => {
+            job.run::<Autodiff<NdArray>>(Default::default())
+        }
+        (BackendKind::Flex | BackendKind::Ndarray, Precision::Bf16) => bail!(
+            "precision \"bf16\" runs on CUDA only, and this run resolved to the CPU backend {} (no usable CUDA device?); use precision \"f32\"",
+            kind.name()
+        ),
         #[cfg(feature = "cuda")]
-        BackendKind::Cuda => {
+        (BackendKind::Cuda, Precision::F32) => {
             job.run::<Autodiff<burn::backend::Cuda>>(burn::backend::cuda::CudaDevice::new(gpu))
         }
+        #[cfg(feature = "cuda")]
+        (BackendKind::Cuda, Precision::Bf16) => job
+            .run::<Autodiff<burn::backend::Cuda<burn::tensor::bf16>>>(
+                burn::backend::cuda::CudaDevice::new(gpu),
+            ),
         #[cfg(not(feature = "cuda"))]
-        BackendKind::Cuda => bail!("backend \"cuda\" needs a build with `--features cuda`"),
+        (BackendKind::Cuda, _) => bail!("backend \"cuda\" needs a build with `--features cuda`"),
     }
 }
 

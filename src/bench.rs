@@ -9,8 +9,9 @@
 //!   identity 5; one update of both generators and both critics.
 //! - stylize512: G(32, 6) forward on one 512x512 image on the inference backend (no autodiff).
 
-use crate::backend::{dispatch, init_threads, on_pool, BackendKind, WithBackend};
+use crate::backend::{dispatch_on, init_threads, on_pool, BackendKind, WithBackend};
 use crate::spec;
+use crate::spec::Precision;
 use crate::train::model::Generator;
 use crate::train::{Gan, Knobs};
 use anyhow::Result;
@@ -42,6 +43,8 @@ impl Workload {
 pub struct BenchResult {
     pub workload: String,
     pub backend: String,
+    /// `f32` or `bf16`.
+    pub precision: String,
     pub threads: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub images_per_s: Option<f64>,
@@ -116,6 +119,7 @@ pub fn rss_mb() -> f64 {
 pub fn run(
     workload: Workload,
     backend: BackendKind,
+    precision: Precision,
     seconds: f64,
     steps: Option<usize>,
     threads: usize,
@@ -126,8 +130,9 @@ pub fn run(
         seconds,
         steps,
     };
-    let mut r = on_pool(|| dispatch(backend, job))?;
+    let mut r = on_pool(|| dispatch_on(backend, 0, precision, job))?;
     r.backend = backend.name().to_string();
+    r.precision = precision.name().to_string();
     r.threads = threads;
     Ok(r)
 }
@@ -160,6 +165,7 @@ fn run_on<B: AutodiffBackend>(
     let result = |images_per_s, ms_per_image, n, el, rss_at| BenchResult {
         workload: workload.name().into(),
         backend: String::new(),
+        precision: String::new(),
         threads: 0,
         images_per_s,
         ms_per_image,

@@ -133,7 +133,7 @@ impl<B: Backend> Stylizer<B> {
             ),
             &self.device,
         );
-        let y: Vec<f32> = self.g.forward(x).into_data().to_vec().unwrap_or_default();
+        let y = crate::train::data::convert::values(self.g.forward(x).into_data());
         let out = convert::nchw_to_images(&y, 1, ph as usize, pw as usize).remove(0);
         let out = image::imageops::crop_imm(&out, MARGIN, MARGIN, w, h).to_image();
         finish(img, &out, look)

@@ -15,6 +15,9 @@ pub mod knobs;
 pub mod losses;
 pub mod model;
 pub mod player;
+#[cfg(test)]
+mod precision_tests;
+pub mod readback;
 pub mod sampler;
 pub mod session;
 pub mod single_style;
@@ -32,18 +35,23 @@ use data::convert;
 use image::RgbImage;
 use model::{Discriminator, Generator};
 
-/// Loss terms of one step by name, as f32.
-pub type Losses = Vec<(crate::terms::Term, f32)>;
+pub use checkpoint::Snapshot;
+pub use readback::{DeviceLosses, LossSums};
 
 /// One recipe's networks, data and optimizers, driven by the session loop.
 pub trait Gan {
-    /// One training step (generators, then critics); returns every loss term.
-    fn step(&mut self, rng: &mut crate::rng::Rng, knobs: &Knobs) -> Losses;
+    /// One training step (generators, then critics). Its loss terms stay on the device (a
+    /// [`DeviceLosses`]) until [`Gan::losses`].
+    fn step(&mut self, rng: &mut crate::rng::Rng, knobs: &Knobs);
+    /// Every loss term summed over the steps since the last call: the loop's one device→host
+    /// read of them per log row.
+    fn losses(&mut self) -> LossSums;
     fn images_per_step(&self) -> usize;
     /// The fixed probe set through the current generator(s), with the critic's patch maps.
     fn render(&self) -> Vec<Rendered>;
-    /// Save every player into `dir`; returns the file names written.
-    fn save(&self, dir: &std::path::Path) -> Result<Vec<String>>;
+    /// Every player's weights and optimizer state (and the recipe's other state) as of now, to
+    /// be written into a checkpoint directory on the `checkpoints` thread.
+    fn snapshot(&self) -> Snapshot;
     fn load(&mut self, dir: &std::path::Path) -> Result<()>;
     /// The one style image outputs are scored against (single_style); None otherwise.
     fn style_image(&self) -> Option<&RgbImage> {
@@ -92,9 +100,8 @@ pub fn render<B: Backend>(
     let y = g.forward(x);
     let scores = d.forward(y.clone());
     let [_, _, sh, sw] = scores.dims();
-    let outputs =
-        convert::nchw_to_images(&y.into_data().to_vec::<f32>().unwrap_or_default(), n, h, w);
-    let scores: Vec<f32> = scores.into_data().to_vec().unwrap_or_default();
+    let outputs = convert::nchw_to_images(&convert::values(y.into_data()), n, h, w);
+    let scores = convert::values(scores.into_data());
     probes
         .iter()
         .zip(outputs)
@@ -335,6 +342,10 @@ fn train_on<B: burn::tensor::backend::AutodiffBackend>(
             signal,
             last_checkpoint: req.resume_from,
             sampler,
+            checkpoints: checkpoint::Checkpointer::start(
+                req.run.clone(),
+                plan.spec.train.keep_checkpoints,
+            ),
         };
         Ok(session.run())
     });

@@ -4,7 +4,7 @@
 
 use crate::backend::BackendKind;
 use crate::bench::Workload;
-use crate::spec::BackendChoice;
+use crate::spec::{BackendChoice, Precision};
 use crate::stylize::Direction;
 use crate::tui::images::GraphicsMode;
 use crate::tui::theme::detect::ThemeChoice;
@@ -194,6 +194,9 @@ pub struct BenchArgs {
     /// CPU threads (0 = all cores).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
+    /// Float precision; bf16 runs on CUDA only (the CPU backends are skipped with it).
+    #[arg(long, value_enum, default_value_t = Precision::F32)]
+    pub precision: Precision,
 }
 
 /// `bench --backend`: the compiled backends (listed by `--help`), and for `cuda` on a build

@@ -8,6 +8,7 @@ use crate::backend::BackendKind;
 use crate::bench::Workload;
 use crate::numbers::format_loss;
 use crate::run_dir::{self, Command, ControlLine, RunDir};
+use crate::spec::Precision;
 use crate::store;
 use crate::stylize::{self, Look};
 use anyhow::{bail, Context, Result};
@@ -120,14 +121,21 @@ pub(super) fn cmd_bench(a: BenchArgs) -> Result<i32> {
     } else {
         a.workloads
     };
-    let backends = if a.backends.is_empty() {
+    let mut backends = if a.backends.is_empty() {
         BackendKind::usable()
     } else {
         a.backends
     };
+    if a.precision == Precision::Bf16 {
+        backends.retain(|&b| b == BackendKind::Cuda);
+        if backends.is_empty() {
+            eprintln!("error: --precision bf16 runs on CUDA only, and no CUDA backend is usable here (`atelier gpus` lists the GPUs)");
+            return Ok(2);
+        }
+    }
     for &w in &workloads {
         for &b in &backends {
-            let r = crate::bench::run(w, b, a.seconds, a.steps, a.threads)?;
+            let r = crate::bench::run(w, b, a.precision, a.seconds, a.steps, a.threads)?;
             let mut v = serde_json::to_value(&r)?;
             v["atelier"] = env!("CARGO_PKG_VERSION").into();
             println!("{v}");

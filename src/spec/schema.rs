@@ -342,6 +342,26 @@ pub enum BackendChoice {
     Cuda,
 }
 
+/// `train.precision`: the float type a run computes in. `bf16` (bfloat16, burn's `Cuda<bf16>`)
+/// runs on CUDA only; checkpoints are written as f32 either way, so `stylize` and `resume` read
+/// them whatever precision wrote them.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Precision {
+    #[default]
+    F32,
+    Bf16,
+}
+
+impl Precision {
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::Bf16 => "bf16",
+        }
+    }
+}
+
 /// `train.device`: where a run computes. `cuda:N` is the N-th GPU CUDA sees, i.e. within
 /// `CUDA_VISIBLE_DEVICES` when it is set; `cuda` is `cuda:0`; `auto` is CUDA's first GPU when the
 /// backend resolves to CUDA (the dashboard and studies place each new run on the GPU with the most
@@ -386,6 +406,8 @@ pub struct TrainSpec {
     pub backend: BackendChoice,
     /// `auto`, `cpu`, `cuda` or `cuda:N` (see [`DeviceChoice`]); `atelier train --gpu N`.
     pub device: String,
+    /// `f32` or `bf16` (CUDA only; see [`Precision`]).
+    pub precision: Precision,
     /// CPU threads for the ndarray/flex backends; 0 means all cores.
     pub threads: usize,
     /// Wall-clock budget in minutes (0 = none): when it runs out the run stops as if asked to,
@@ -405,6 +427,7 @@ impl Default for TrainSpec {
             seed: 42,
             backend: BackendChoice::Auto,
             device: "auto".into(),
+            precision: Precision::F32,
             threads: 0,
             max_minutes: 0.0,
         }

@@ -3,8 +3,8 @@
 //! themselves (style image readable and at least as large as a crop, folders holding images).
 
 use super::{
-    get_number, BackendChoice, DeviceChoice, FeatureNetKind, ImageSource, Mode, Plan, Spec,
-    SpecError, StudySpec,
+    get_number, BackendChoice, DeviceChoice, FeatureNetKind, ImageSource, Mode, Plan, Precision,
+    Spec, SpecError, StudySpec,
 };
 use crate::terms::{Knob, Range};
 use std::path::{Path, PathBuf};
@@ -139,6 +139,7 @@ pub(crate) fn validate(mut spec: Spec, file: &Path) -> Result<Plan, SpecError> {
         return Err(SpecError::new(file, "train.backend", "\"cuda\" needs a build with `--features cuda`; use \"auto\", \"flex\" or \"ndarray\" here"));
     }
     device(file, &spec.train)?;
+    precision(file, &spec.train)?;
     for (key, range) in &spec.search {
         let field = format!("search.\"{key}\"");
         if get_number(&spec, key).is_none() {
@@ -446,6 +447,27 @@ fn device(file: &Path, t: &crate::spec::TrainSpec) -> Check {
         )),
         _ => Ok(()),
     }
+}
+
+/// `train.precision`: bf16 needs CUDA (this build, and a backend and device that can be CUDA).
+fn precision(file: &Path, t: &crate::spec::TrainSpec) -> Check {
+    let field = "train.precision";
+    if t.precision == Precision::F32 {
+        return Ok(());
+    }
+    if !cfg!(feature = "cuda") {
+        return Err(SpecError::new(file, field, "\"bf16\" runs on CUDA only and this build has no CUDA (rebuild: cargo install --path . --features cuda); use \"f32\" here"));
+    }
+    let cpu = matches!(t.backend, BackendChoice::Flex | BackendChoice::Ndarray)
+        || DeviceChoice::parse(&t.device) == Ok(DeviceChoice::Cpu);
+    if cpu {
+        return Err(SpecError::new(
+            file,
+            field,
+            format!("\"bf16\" runs on CUDA only, not on the CPU backend this spec asks for (backend = \"{}\", device = \"{}\"); use \"f32\"", backend_name(t.backend), t.device),
+        ));
+    }
+    Ok(())
 }
 
 fn backend_name(b: BackendChoice) -> String {

@@ -5,6 +5,7 @@
 
 use super::{train_on, Outcome, TrainRequest};
 use crate::backend::{dispatch_on, init_threads, on_pool, BackendKind, WithBackend};
+use crate::spec::Precision;
 use anyhow::Result;
 use burn::tensor::backend::AutodiffBackend;
 use std::sync::atomic::AtomicBool;
@@ -14,6 +15,7 @@ struct TrainJob {
     req: TrainRequest,
     kind: BackendKind,
     gpu: usize,
+    precision: Precision,
     threads: usize,
 }
 
@@ -21,13 +23,16 @@ impl WithBackend for TrainJob {
     type Output = Outcome;
 
     fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<Outcome> {
-        let device_name = self.kind.device_name(self.threads, self.gpu);
+        let mut device_name = self.kind.device_name(self.threads, self.gpu);
+        if self.precision != Precision::F32 {
+            device_name = format!("{device_name}, {}", self.precision.name());
+        }
         train_on::<B>(self.req, device, self.kind.name(), device_name)
     }
 }
 
-/// Train `req` on backend `kind` (CUDA device `cuda:gpu`) with `threads` CPU threads (0 = all
-/// cores).
+/// Train `req` on backend `kind` (CUDA device `cuda:gpu`) in its spec's precision, with
+/// `threads` CPU threads (0 = all cores).
 pub(super) fn with_backend(
     kind: BackendKind,
     gpu: usize,
@@ -35,13 +40,15 @@ pub(super) fn with_backend(
     req: TrainRequest,
 ) -> Result<Outcome> {
     let threads = init_threads(threads);
+    let precision = req.plan.spec.train.precision;
     let job = TrainJob {
         req,
         kind,
         gpu,
+        precision,
         threads,
     };
-    on_pool(move || dispatch_on(kind, gpu, job))
+    on_pool(move || dispatch_on(kind, gpu, precision, job))
 }
 
 /// A flag raised by SIGTERM, SIGINT or SIGHUP; the loop checkpoints and stops when it is set.

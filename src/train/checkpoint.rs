@@ -2,16 +2,38 @@
 //! `state.json` (step, live knobs) written last. The directory is built under a temporary name and
 //! renamed into place, then `checkpoints/latest` is replaced atomically, so a crash at any moment
 //! leaves the previous checkpoint intact and `latest` always names a complete one.
+//!
+//! The training thread only takes a [`Snapshot`] (the players' records: their tensors are shared,
+//! not copied, and training goes on with new ones); the `checkpoints` thread of a
+//! [`Checkpointer`] reads them back to the host, encodes and writes them. At most one checkpoint
+//! is in flight: the next one waits for it.
 
-use super::Gan;
 use crate::run_dir::{self, CheckpointState, RunDir};
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::thread::JoinHandle;
+
+/// A recipe's state at one step, to be written into a checkpoint directory by any thread;
+/// returns the file names written.
+pub type Snapshot = Box<dyn FnOnce(&Path) -> Result<Vec<String>> + Send>;
+
+/// One snapshot made of several (each player's, the favoured pool's), written in order.
+pub fn all(parts: Vec<Snapshot>) -> Snapshot {
+    Box::new(move |dir| {
+        let mut files = Vec::new();
+        for part in parts {
+            files.extend(part(dir)?);
+        }
+        Ok(files)
+    })
+}
 
 /// Write a checkpoint for `step`, point `latest` at it and prune old ones beyond `keep`.
 pub fn save(
     run: &RunDir,
-    gan: &dyn Gan,
+    snapshot: Snapshot,
     step: u64,
     knobs: BTreeMap<String, f64>,
     keep: usize,
@@ -28,7 +50,7 @@ pub fn save(
         std::fs::remove_dir_all(&tmp)?;
     }
     std::fs::create_dir_all(&tmp)?;
-    let files = gan.save(&tmp)?;
+    let files = snapshot(&tmp)?;
     let state = CheckpointState {
         step,
         time: run_dir::now(),
@@ -59,6 +81,167 @@ fn prune(run: &RunDir, keep: usize, latest: u64) {
     for &s in steps.iter().take(excess) {
         if s != latest {
             let _ = std::fs::remove_dir_all(run.checkpoint(s));
+        }
+    }
+}
+
+/// A checkpoint the `checkpoints` thread finished (or failed).
+#[derive(Debug)]
+pub struct Written {
+    pub step: u64,
+    pub why: String,
+    pub result: Result<(), String>,
+}
+
+struct Job {
+    step: u64,
+    why: String,
+    knobs: BTreeMap<String, f64>,
+    snapshot: Snapshot,
+}
+
+/// The `checkpoints` thread: writes the snapshots it is given, in order, and reports each.
+pub struct Checkpointer {
+    jobs: Option<SyncSender<Job>>,
+    thread: Option<JoinHandle<()>>,
+    written: Receiver<Written>,
+    run: RunDir,
+    keep: usize,
+    /// Submitted and not yet reported by [`Checkpointer::written`] or [`Checkpointer::wait`].
+    in_flight: usize,
+    /// The step of the last submission, unless it failed.
+    submitted: Option<u64>,
+}
+
+impl Checkpointer {
+    pub fn start(run: RunDir, keep: usize) -> Self {
+        let (jobs, queue) = mpsc::sync_channel::<Job>(0);
+        let (tx, written) = mpsc::channel();
+        let dir = run.clone();
+        let thread = std::thread::Builder::new()
+            .name("checkpoints".into())
+            .spawn(move || {
+                for job in queue {
+                    let result = save(&dir, job.snapshot, job.step, job.knobs, keep)
+                        .map_err(|e| format!("{e:#}"));
+                    let done = Written {
+                        step: job.step,
+                        why: job.why,
+                        result,
+                    };
+                    if tx.send(done).is_err() {
+                        break;
+                    }
+                }
+            });
+        let (jobs, thread) = match thread {
+            Ok(t) => (Some(jobs), Some(t)),
+            // No thread to spare: checkpoints are written on the caller's thread.
+            Err(_) => (None, None),
+        };
+        Self {
+            jobs,
+            thread,
+            written,
+            run,
+            keep,
+            in_flight: 0,
+            submitted: None,
+        }
+    }
+
+    /// The step of the last checkpoint submitted, in flight or written (not a failed one).
+    pub fn submitted(&self) -> Option<u64> {
+        self.submitted
+    }
+
+    /// Forget a failed submission, so the same step can be tried again.
+    fn note(&mut self, done: Vec<Written>) -> Vec<Written> {
+        for w in &done {
+            if w.result.is_err() && self.submitted == Some(w.step) {
+                self.submitted = None;
+            }
+        }
+        done
+    }
+
+    /// Hand `snapshot` of `step` to the thread; waits while the previous one is being written
+    /// (its report is then among the returned ones, with any others finished since the last
+    /// call).
+    pub fn submit(
+        &mut self,
+        step: u64,
+        why: &str,
+        knobs: BTreeMap<String, f64>,
+        snapshot: Snapshot,
+    ) -> Vec<Written> {
+        let mut done = Vec::new();
+        if self.in_flight > 0 {
+            done = self.wait();
+        }
+        let job = Job {
+            step,
+            why: why.into(),
+            knobs,
+            snapshot,
+        };
+        self.submitted = Some(step);
+        match &self.jobs {
+            Some(jobs) => match jobs.send(job) {
+                Ok(()) => self.in_flight += 1,
+                Err(mpsc::SendError(job)) => done.push(self.write_here(job)),
+            },
+            None => done.push(self.write_here(job)),
+        }
+        self.note(done)
+    }
+
+    fn write_here(&self, job: Job) -> Written {
+        let result = save(&self.run, job.snapshot, job.step, job.knobs, self.keep)
+            .map_err(|e| format!("{e:#}"));
+        Written {
+            step: job.step,
+            why: job.why,
+            result,
+        }
+    }
+
+    /// Checkpoints finished since the last call, without waiting.
+    pub fn written(&mut self) -> Vec<Written> {
+        let done: Vec<Written> = self.written.try_iter().collect();
+        self.in_flight -= done.len();
+        self.note(done)
+    }
+
+    /// Wait until every submitted checkpoint is on disk; their reports.
+    pub fn wait(&mut self) -> Vec<Written> {
+        let mut done = Vec::new();
+        while self.in_flight > 0 {
+            match self.written.recv() {
+                Ok(w) => {
+                    self.in_flight -= 1;
+                    done.push(w);
+                }
+                // The thread died (a panic while writing): nothing more will come.
+                Err(_) => {
+                    self.in_flight = 0;
+                    done.push(Written {
+                        step: 0,
+                        why: "interval".into(),
+                        result: Err("the checkpoints thread stopped".into()),
+                    });
+                }
+            }
+        }
+        self.note(done)
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.jobs = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
         }
     }
 }

@@ -7,8 +7,8 @@ use super::data::{skipped_warnings, Batches, Builtin, ImageBank};
 use super::losses::{l1, lsgan};
 use super::model::{Discriminator, Generator};
 use super::player::Player;
-use super::single_style::scalar;
-use super::{render, Gan, Knobs, Losses, Rendered};
+use super::single_style::value;
+use super::{checkpoint, render, DeviceLosses, Gan, Knobs, LossSums, Rendered, Snapshot};
 use crate::rng::Rng;
 use crate::spec::Plan;
 use crate::terms::{Knob, Term};
@@ -69,6 +69,7 @@ pub struct CycleGan<B: AutodiffBackend> {
     probes_a: Vec<RgbImage>,
     probes_b: Vec<RgbImage>,
     batches: Batches<B>,
+    losses: DeviceLosses<B::InnerBackend>,
 }
 
 impl<B: AutodiffBackend> CycleGan<B> {
@@ -125,6 +126,7 @@ impl<B: AutodiffBackend> CycleGan<B> {
                 probes_a,
                 probes_b,
                 batches: Batches::new(s, device),
+                losses: DeviceLosses::default(),
             },
             warnings,
         ))
@@ -132,7 +134,7 @@ impl<B: AutodiffBackend> CycleGan<B> {
 }
 
 impl<B: AutodiffBackend> Gan for CycleGan<B> {
-    fn step(&mut self, rng: &mut Rng, k: &Knobs) -> Losses {
+    fn step(&mut self, rng: &mut Rng, k: &Knobs) {
         let real_a = self.batches.draw(&self.a, rng);
         let real_b = self.batches.draw(&self.b, rng);
 
@@ -161,18 +163,18 @@ impl<B: AutodiffBackend> Gan for CycleGan<B> {
         let cycle_b = l1(self.g_ab.model.forward(fake_a.clone()), real_b.clone());
         let mut total = adv.clone() * k[Knob::AdversarialWeight]
             + (cycle_a.clone() + cycle_b.clone()) * k[Knob::CycleWeight];
-        let mut out = Losses::new();
+        let mut out = Vec::new();
         if let Some((same_a, same_b)) = same {
             let idt_a = l1(same_a, real_a.clone());
             let idt_b = l1(same_b, real_b.clone());
-            out.push((Term::IdtA, scalar(&idt_a)));
-            out.push((Term::IdtB, scalar(&idt_b)));
+            out.push((Term::IdtA, value(&idt_a)));
+            out.push((Term::IdtB, value(&idt_b)));
             total = total + (idt_a + idt_b) * k[Knob::IdentityWeight];
         }
-        out.push((Term::GAdv, scalar(&adv)));
-        out.push((Term::CycleA, scalar(&cycle_a)));
-        out.push((Term::CycleB, scalar(&cycle_b)));
-        out.push((Term::GTotal, scalar(&total)));
+        out.push((Term::GAdv, value(&adv)));
+        out.push((Term::CycleA, value(&cycle_a)));
+        out.push((Term::CycleB, value(&cycle_b)));
+        out.push((Term::GTotal, value(&total)));
         let mut grads = total.backward();
         let (gab, gba) = (self.g_ab.grads(&mut grads), self.g_ba.grads(&mut grads));
         self.g_ab.step(k[Knob::LrG], gab);
@@ -188,22 +190,26 @@ impl<B: AutodiffBackend> Gan for CycleGan<B> {
         let d_a_total = (da_real.clone() + da_fake.clone()) * 0.5;
         let d_b_total = (db_real.clone() + db_fake.clone()) * 0.5;
         let (ar, af, br, bf) = (
-            scalar(&da_real),
-            scalar(&da_fake),
-            scalar(&db_real),
-            scalar(&db_fake),
+            value(&da_real),
+            value(&da_fake),
+            value(&db_real),
+            value(&db_fake),
         );
-        out.push((Term::DReal, (ar + br) / 2.0));
-        out.push((Term::DFake, (af + bf) / 2.0));
+        out.push((Term::DReal, (ar.clone() + br.clone()) / 2.0));
+        out.push((Term::DFake, (af.clone() + bf.clone()) / 2.0));
         out.push((Term::DA, (ar + af) / 2.0));
         out.push((Term::DB, (br + bf) / 2.0));
         let d_total = d_a_total + d_b_total;
-        out.push((Term::DTotal, scalar(&d_total)));
+        out.push((Term::DTotal, value(&d_total)));
         let mut grads = d_total.backward();
         let (ga, gb) = (self.d_a.grads(&mut grads), self.d_b.grads(&mut grads));
         self.d_a.step(k[Knob::LrD], ga);
         self.d_b.step(k[Knob::LrD], gb);
-        out
+        self.losses.push(out);
+    }
+
+    fn losses(&mut self) -> LossSums {
+        self.losses.read()
     }
 
     fn images_per_step(&self) -> usize {
@@ -228,12 +234,13 @@ impl<B: AutodiffBackend> Gan for CycleGan<B> {
         out
     }
 
-    fn save(&self, dir: &Path) -> Result<Vec<String>> {
-        let mut files = self.g_ab.save(dir)?;
-        files.extend(self.g_ba.save(dir)?);
-        files.extend(self.d_a.save(dir)?);
-        files.extend(self.d_b.save(dir)?);
-        Ok(files)
+    fn snapshot(&self) -> Snapshot {
+        checkpoint::all(vec![
+            self.g_ab.snapshot(),
+            self.g_ba.snapshot(),
+            self.d_a.snapshot(),
+            self.d_b.snapshot(),
+        ])
     }
 
     fn load(&mut self, dir: &Path) -> Result<()> {

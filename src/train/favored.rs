@@ -14,6 +14,7 @@
 //! The pool survives resume: a checkpoint holds `favored.json` (the step and each image's source
 //! and expiry) and the cropped images as `favored_NN.png`.
 
+use super::checkpoint::Snapshot;
 use crate::rng::Rng;
 use anyhow::{Context, Result};
 use burn::prelude::*;
@@ -146,32 +147,42 @@ impl<B: Backend> FavoredPool<B> {
 
     /// Write the images still in use into a checkpoint directory; returns the file names.
     pub fn save(&self, dir: &Path) -> Result<Vec<String>> {
-        let live: Vec<&Favored<B>> = self.entries.iter().filter(|e| e.until > self.now).collect();
-        if live.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut files = Vec::new();
-        let mut images = Vec::new();
-        for (i, e) in live.iter().enumerate() {
-            let file = format!("favored_{i:02}.png");
-            let p = dir.join(&file);
-            e.image
-                .save(&p)
-                .with_context(|| format!("writing {}", p.display()))?;
-            images.push(SavedImage {
-                source: e.source.clone(),
-                until: e.until,
-                file: file.clone(),
-            });
-            files.push(file);
-        }
-        let state = SavedPool {
-            step: self.now,
-            images,
-        };
-        std::fs::write(dir.join(FAVORED_STATE), serde_json::to_vec_pretty(&state)?)?;
-        files.push(FAVORED_STATE.into());
-        Ok(files)
+        self.snapshot()(dir)
+    }
+
+    /// The images still in use as of now (host copies), written by the returned snapshot.
+    pub fn snapshot(&self) -> Snapshot {
+        let live: Vec<(String, u64, RgbImage)> = self
+            .entries
+            .iter()
+            .filter(|e| e.until > self.now)
+            .map(|e| (e.source.clone(), e.until, e.image.clone()))
+            .collect();
+        let now = self.now;
+        Box::new(move |dir: &Path| {
+            if live.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut files = Vec::new();
+            let mut images = Vec::new();
+            for (i, (source, until, image)) in live.into_iter().enumerate() {
+                let file = format!("favored_{i:02}.png");
+                let p = dir.join(&file);
+                image
+                    .save(&p)
+                    .with_context(|| format!("writing {}", p.display()))?;
+                images.push(SavedImage {
+                    source,
+                    until,
+                    file: file.clone(),
+                });
+                files.push(file);
+            }
+            let state = SavedPool { step: now, images };
+            std::fs::write(dir.join(FAVORED_STATE), serde_json::to_vec_pretty(&state)?)?;
+            files.push(FAVORED_STATE.into());
+            Ok(files)
+        })
     }
 
     /// Restore the pool of a checkpoint written by [`FavoredPool::save`] (none: empty pool).

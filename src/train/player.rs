@@ -1,6 +1,7 @@
 //! A player of the two-player game: one network with its own Adam optimizer, stepped from its
 //! gradients and saved/loaded (weights and optimizer state) as part of a checkpoint.
 
+use super::checkpoint::Snapshot;
 use crate::spec::OptimSpec;
 use anyhow::{Context, Result};
 use burn::module::AutodiffModule;
@@ -38,19 +39,26 @@ impl<B: AutodiffBackend, M: AutodiffModule<B>> Player<B, M> {
         self.model = self.optim.step(lr, self.model.clone(), grads);
     }
 
-    /// Write `<name>.mpk` and `<name>_optim.mpk` into `dir`; returns the file names.
-    pub fn save(&self, dir: &Path) -> Result<Vec<String>> {
-        let rec = Rec::new();
-        let model = dir.join(self.name);
-        rec.record(self.model.clone().into_record(), model.clone())
-            .with_context(|| format!("saving {}", model.display()))?;
-        let optim = dir.join(format!("{}_optim", self.name));
-        rec.record(self.optim.to_record(), optim.clone())
-            .with_context(|| format!("saving {}", optim.display()))?;
-        Ok(vec![
-            format!("{}.mpk", self.name),
-            format!("{}_optim.mpk", self.name),
-        ])
+    /// The weights and optimizer state as of now (shared tensors, no copy), written as
+    /// `<name>.mpk` and `<name>_optim.mpk` (f32 whatever the training precision) by the returned
+    /// snapshot.
+    pub fn snapshot(&self) -> Snapshot
+    where
+        M: 'static,
+    {
+        let model = self.model.clone().into_record();
+        let optim = self.optim.to_record();
+        let name = self.name;
+        Box::new(move |dir: &Path| {
+            let rec = Rec::new();
+            let path = dir.join(name);
+            rec.record(model, path.clone())
+                .with_context(|| format!("saving {}", path.display()))?;
+            let path = dir.join(format!("{name}_optim"));
+            rec.record(optim, path.clone())
+                .with_context(|| format!("saving {}", path.display()))?;
+            Ok(vec![format!("{name}.mpk"), format!("{name}_optim.mpk")])
+        })
     }
 
     /// Load weights and optimizer state written by [`Player::save`].

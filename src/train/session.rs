@@ -1,8 +1,15 @@
 //! The training loop shared by both recipes: steps, control commands between steps (pause,
 //! resume, stop, checkpoint, set, favor), signals, metric rows averaged over each log interval, sample
 //! renders, checkpoints, NaN detection, and the final state. One `Session` per trainer process.
+//!
+//! At GPU speed a step takes milliseconds, so the loop keeps the host off the critical path: loss
+//! values are read back once per log row (and before a sample or checkpoint, so neither is taken
+//! of a diverged model), not per step; probe PNGs and scores are written by the `samples` thread
+//! and checkpoints by the `checkpoints` thread; `control.jsonl` is opened at most every 50 ms.
 
-use super::{checkpoint, control::ControlReader, sampler::Sampler, writer::Writer, Gan, Knobs};
+use super::checkpoint::{Checkpointer, Written};
+use super::readback::LossSums;
+use super::{control::ControlReader, sampler::Sampler, writer::Writer, Gan, Knobs};
 use crate::numbers::{format_loss, format_secs};
 use crate::rng::Rng;
 use crate::run_dir::{self, Command, MetricRow, RunState};
@@ -34,14 +41,25 @@ pub struct Session<'a> {
     pub last_checkpoint: Option<u64>,
     /// Writes and scores the probe renders of each sample step on its own thread.
     pub sampler: Sampler,
+    /// Writes checkpoints on its own thread.
+    pub checkpoints: Checkpointer,
 }
 
-/// Running means of each loss term over the current log interval.
+/// Loss sums and step time over the current log interval.
 #[derive(Default)]
 struct Interval {
-    sums: BTreeMap<Term, f64>,
+    sums: LossSums,
     steps: u64,
     step_time: Duration,
+}
+
+/// Steps since the loss values were last read back, and their time including the read (the
+/// device catching up): the step time the status and ETA use.
+#[derive(Default)]
+struct SinceRead {
+    first: u64,
+    steps: u64,
+    time: Duration,
 }
 
 impl Session<'_> {
@@ -58,7 +76,12 @@ impl Session<'_> {
             (t.steps, t.log_every, t.sample_every, t.checkpoint_every);
         let mut rng = Rng::stream(t.seed.wrapping_add(self.step), "batches");
         let mut interval = Interval::default();
+        let mut since = SinceRead {
+            first: self.step + 1,
+            ..SinceRead::default()
+        };
         let mut ema_step: Option<f64> = None;
+        let mut shown = BTreeMap::new();
         // The trainer's own cost: wall time of the loop minus training steps minus pauses.
         let loop_start = Instant::now();
         let (mut stepping, mut paused) = (Duration::ZERO, Duration::ZERO);
@@ -75,57 +98,86 @@ impl Session<'_> {
                 return outcome;
             }
             let started = Instant::now();
-            let losses = self.gan.step(&mut rng, &self.knobs);
+            self.gan.step(&mut rng, &self.knobs);
             let took = started.elapsed();
             stepping += took;
             self.step += 1;
-            if let Some((name, v)) = losses.iter().find(|(_, v)| !v.is_finite()) {
-                let msg = format!(
-                    "loss `{}` became {v} at step {}; last good checkpoint: {}",
-                    name.name(),
-                    self.step,
-                    self.last_checkpoint
-                        .map_or("none".to_string(), |s| format!("step {s}"))
-                );
-                return self.fail(msg);
-            }
-            for (name, v) in &losses {
-                *interval.sums.entry(*name).or_default() += f64::from(*v);
-            }
             interval.steps += 1;
             interval.step_time += took;
-            let secs = took.as_secs_f64();
-            ema_step = Some(ema_step.map_or(secs, |e| 0.9 * e + 0.1 * secs));
-            let ips = self.gan.images_per_step() as f64 / ema_step.unwrap_or(secs).max(1e-9);
+            since.steps += 1;
+            since.time += took;
             let step = self.step;
-            let mut eta = (total - step) as f64 * ema_step.unwrap_or(secs);
+            let mut last = step == total;
+            if let Some(b) = budget {
+                out_of_time = loop_start.elapsed().saturating_sub(paused) >= b;
+                last |= out_of_time;
+            }
+            let log = step.is_multiple_of(log_every) || last;
+            let sample = step.is_multiple_of(sample_every) || last;
+            let ckpt = step.is_multiple_of(ckpt_every) || last;
+            if log || sample || ckpt {
+                // The one device→host read of the loss values since the last one.
+                let started = Instant::now();
+                let sums = self.gan.losses();
+                let took = started.elapsed();
+                stepping += took;
+                interval.step_time += took;
+                since.time += took;
+                if let Some((term, v)) = sums.non_finite() {
+                    let at = if since.first == step {
+                        format!("at step {step}")
+                    } else {
+                        format!("between step {} and step {step}", since.first)
+                    };
+                    let msg = format!(
+                        "loss `{}` became {} {at}; last good checkpoint: {}",
+                        term.name(),
+                        if v.is_nan() { "NaN" } else { "infinite" },
+                        self.last_good_checkpoint()
+                            .map_or("none".to_string(), |s| format!("step {s}"))
+                    );
+                    return self.fail(msg);
+                }
+                shown = sums.means();
+                interval.sums.merge(sums);
+                let avg = since.time.as_secs_f64() / since.steps.max(1) as f64;
+                ema_step = Some(ema_step.map_or(avg, |e| 0.5 * e + 0.5 * avg));
+                since = SinceRead {
+                    first: step + 1,
+                    ..SinceRead::default()
+                };
+            }
+            // Before the first read the step's own time (exact on the CPU backends).
+            let secs = ema_step.unwrap_or(took.as_secs_f64());
+            let ips = self.gan.images_per_step() as f64 / secs.max(1e-9);
+            let mut eta = (total - step) as f64 * secs;
             if let Some(b) = budget {
                 let used = loop_start.elapsed().saturating_sub(paused);
-                out_of_time = used >= b;
                 eta = eta.min(b.saturating_sub(used).as_secs_f64());
             }
-            let last = step == total || out_of_time;
             self.writer.set(|s| {
                 s.step = step;
                 s.images_per_s = Some(ips);
                 s.eta_secs = Some(eta);
             });
-            self.writer.progress(step, || short_losses(&losses));
-            if step.is_multiple_of(log_every) || last {
-                self.log_row(&mut interval, ema_step.unwrap_or(secs), total);
+            self.writer.progress(step, || short_losses(&shown));
+            if log {
+                self.log_row(&mut interval, secs, total);
             }
-            if step.is_multiple_of(sample_every) || last {
+            if sample {
                 self.sample(step);
             }
-            if step.is_multiple_of(ckpt_every) || last {
-                self.checkpoint("interval");
+            if ckpt {
+                self.checkpoint("interval", false);
             }
+            self.report_checkpoints();
             if out_of_time {
                 break;
             }
         }
-        // The last samples are part of the trainer's own cost: wait for them here.
+        // The last samples and checkpoint are part of the trainer's own cost: wait for them here.
         self.flush_samples();
+        self.wait_checkpoints();
         let wall = loop_start.elapsed().saturating_sub(paused);
         let own = wall.saturating_sub(stepping).as_secs_f64();
         let budget_note = if out_of_time {
@@ -144,11 +196,11 @@ impl Session<'_> {
     }
 
     fn log_row(&mut self, iv: &mut Interval, step_secs: f64, total: u64) {
-        let n = iv.steps.max(1) as f64;
         let losses: BTreeMap<String, f64> = iv
             .sums
-            .iter()
-            .map(|(k, v)| (k.name().to_string(), v / n))
+            .means()
+            .into_iter()
+            .map(|(k, v)| (k.name().to_string(), v))
             .collect();
         let images = self.gan.images_per_step() as f64 * iv.steps as f64;
         let ips = images / iv.step_time.as_secs_f64().max(1e-9);
@@ -201,38 +253,58 @@ impl Session<'_> {
         self.writer.event(step, "warning", None, message);
     }
 
-    fn checkpoint(&mut self, why: &str) -> bool {
+    /// Checkpoint the current step: the snapshot is taken here and written by the
+    /// `checkpoints` thread. `wait`: return once it is on disk, with whether it succeeded (a
+    /// requested checkpoint, a stop); otherwise `true` at once and the event comes later.
+    fn checkpoint(&mut self, why: &str, wait: bool) -> bool {
         if self.last_checkpoint == Some(self.step) {
             return true;
         }
-        let keep = self.plan.spec.train.keep_checkpoints;
-        match checkpoint::save(
-            &self.writer.dir,
-            self.gan.as_ref(),
-            self.step,
-            self.knobs.to_map(),
-            keep,
-        ) {
-            Ok(()) => {
-                self.last_checkpoint = Some(self.step);
-                self.writer.event(
-                    self.step,
-                    "checkpoint",
-                    None,
-                    format!("checkpoint at step {} ({why})", self.step),
-                );
-                true
-            }
-            Err(e) => {
-                self.writer.event(
-                    self.step,
-                    "warning",
-                    None,
-                    format!("checkpoint failed: {e:#}"),
-                );
-                false
+        if self.checkpoints.submitted() != Some(self.step) {
+            let snapshot = self.gan.snapshot();
+            let knobs = self.knobs.to_map();
+            let done = self.checkpoints.submit(self.step, why, knobs, snapshot);
+            self.record_checkpoints(done);
+        }
+        if !wait {
+            return true;
+        }
+        self.wait_checkpoints();
+        self.last_checkpoint == Some(self.step)
+    }
+
+    /// Events for the checkpoints written since the last call, without waiting.
+    fn report_checkpoints(&mut self) {
+        let done = self.checkpoints.written();
+        self.record_checkpoints(done);
+    }
+
+    /// Wait for the checkpoint in flight, if any, and report it.
+    fn wait_checkpoints(&mut self) {
+        let done = self.checkpoints.wait();
+        self.record_checkpoints(done);
+    }
+
+    fn record_checkpoints(&mut self, done: Vec<Written>) {
+        for w in done {
+            match w.result {
+                Ok(()) => {
+                    self.last_checkpoint = Some(w.step);
+                    let msg = format!("checkpoint at step {} ({})", w.step, w.why);
+                    self.writer.event(w.step, "checkpoint", None, msg);
+                }
+                Err(e) => {
+                    let msg = format!("checkpoint failed: {e}");
+                    self.writer.event(w.step, "warning", None, msg);
+                }
             }
         }
+    }
+
+    /// The last checkpoint known to be complete on disk (waits for one in flight).
+    fn last_good_checkpoint(&mut self) -> Option<u64> {
+        self.wait_checkpoints();
+        self.last_checkpoint
     }
 
     fn fail(&mut self, msg: String) -> Outcome {
@@ -285,7 +357,7 @@ impl Session<'_> {
                         return Some(self.stop("stop command"));
                     }
                     Command::Checkpoint => {
-                        let ok = self.checkpoint("requested");
+                        let ok = self.checkpoint("requested", true);
                         let kind = if ok { "ack" } else { "rejected" };
                         self.writer
                             .event(step, kind, id, format!("checkpoint at step {step}"));
@@ -346,7 +418,7 @@ impl Session<'_> {
     }
 
     fn stop(&mut self, why: &str) -> Outcome {
-        self.checkpoint("stop");
+        self.checkpoint("stop", true);
         self.writer.event(
             self.step,
             "stopped",
@@ -357,7 +429,7 @@ impl Session<'_> {
     }
 }
 
-fn short_losses(losses: &[(Term, f32)]) -> String {
+fn short_losses(losses: &BTreeMap<Term, f64>) -> String {
     losses
         .iter()
         .filter(|(k, _)| {
@@ -366,7 +438,7 @@ fn short_losses(losses: &[(Term, f32)]) -> String {
                 Term::GAdv | Term::DTotal | Term::Style | Term::Content | Term::CycleA
             )
         })
-        .map(|(k, v)| format!("{} {}", k.name(), format_loss(f64::from(*v))))
+        .map(|(k, v)| format!("{} {}", k.name(), format_loss(*v)))
         .collect::<Vec<_>>()
         .join(" ")
 }

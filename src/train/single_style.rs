@@ -11,7 +11,7 @@ use super::favored::FavoredPool;
 use super::losses::{self, lsgan};
 use super::model::{Discriminator, FeatureNet, Generator};
 use super::player::Player;
-use super::{render, Gan, Knobs, Losses, Rendered};
+use super::{checkpoint, render, DeviceLosses, Gan, Knobs, LossSums, Rendered, Snapshot};
 use crate::rng::Rng;
 use crate::spec::Plan;
 use crate::terms::{Knob, Term};
@@ -39,6 +39,7 @@ pub struct SingleStyle<B: AutodiffBackend> {
     probes: Vec<RgbImage>,
     batches: Batches<B>,
     favored: FavoredPool<B>,
+    losses: DeviceLosses<B::InnerBackend>,
 }
 
 impl<B: AutodiffBackend> SingleStyle<B> {
@@ -124,6 +125,7 @@ impl<B: AutodiffBackend> SingleStyle<B> {
                 probes,
                 batches: Batches::new(s, device),
                 favored: FavoredPool::new(s.steer.favored_fraction, crop),
+                losses: DeviceLosses::default(),
             },
             warnings,
         ))
@@ -131,7 +133,7 @@ impl<B: AutodiffBackend> SingleStyle<B> {
 }
 
 impl<B: AutodiffBackend> Gan for SingleStyle<B> {
-    fn step(&mut self, rng: &mut Rng, k: &Knobs) -> Losses {
+    fn step(&mut self, rng: &mut Rng, k: &Knobs) {
         let content = self.batches.draw_content(&self.content, rng);
         let style = self.batches.draw(&self.style, rng);
 
@@ -155,7 +157,7 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
         let mut total = adv.clone() * k[Knob::AdversarialWeight]
             + content_l.clone() * k[Knob::ContentWeight]
             + style_l.clone() * k[Knob::StyleWeight];
-        let mut out = Losses::new();
+        let mut out = Vec::new();
         if k[Knob::SwdWeight] > 0.0 {
             // The style crops of this step (the critic's real batch) are the SWD targets.
             let targets = self.features.forward(style.clone());
@@ -174,7 +176,7 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
                 })
                 .reduce(|a, b| a + b)
                 .expect("feature net has at least one tap");
-            out.push((Term::Swd, scalar(&swd)));
+            out.push((Term::Swd, value(&swd)));
             total = total + swd * k[Knob::SwdWeight];
         }
         if k[Knob::ColorWeight] > 0.0 {
@@ -187,18 +189,18 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
             );
             let color =
                 losses::sliced_wasserstein(fake.clone(), style.clone(), dirs, self.normalize);
-            out.push((Term::Color, scalar(&color)));
+            out.push((Term::Color, value(&color)));
             total = total + color * k[Knob::ColorWeight];
         }
         if k[Knob::TvWeight] > 0.0 {
             let tv = losses::total_variation(fake.clone());
-            out.push((Term::Tv, scalar(&tv)));
+            out.push((Term::Tv, value(&tv)));
             total = total + tv * k[Knob::TvWeight];
         }
-        out.push((Term::GAdv, scalar(&adv)));
-        out.push((Term::Content, scalar(&content_l)));
-        out.push((Term::Style, scalar(&style_l)));
-        out.push((Term::GTotal, scalar(&total)));
+        out.push((Term::GAdv, value(&adv)));
+        out.push((Term::Content, value(&content_l)));
+        out.push((Term::Style, value(&style_l)));
+        out.push((Term::GTotal, value(&total)));
         let mut grads = total.backward();
         let gp = self.g.grads(&mut grads);
         self.g.step(k[Knob::LrG], gp);
@@ -206,18 +208,22 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
         // Discriminator step on the detached fakes; favoured outputs may stand in for real crops.
         let (style, share) = self.favored.mix(style, rng, self.batches.flip);
         if self.favored.enabled() {
-            out.push((Term::FavoredShare, share));
+            self.losses.push_host(Term::FavoredShare, share);
         }
         let real = lsgan(self.d.model.scores(style), 1.0);
         let fake_l = lsgan(self.d.model.scores(fake.detach()), 0.0);
         let d_total = (real.clone() + fake_l.clone()) * 0.5;
-        out.push((Term::DReal, scalar(&real)));
-        out.push((Term::DFake, scalar(&fake_l)));
-        out.push((Term::DTotal, scalar(&d_total)));
+        out.push((Term::DReal, value(&real)));
+        out.push((Term::DFake, value(&fake_l)));
+        out.push((Term::DTotal, value(&d_total)));
         let mut grads = d_total.backward();
         let dp = self.d.grads(&mut grads);
         self.d.step(k[Knob::LrD], dp);
-        out
+        self.losses.push(out);
+    }
+
+    fn losses(&mut self) -> LossSums {
+        self.losses.read()
     }
 
     fn images_per_step(&self) -> usize {
@@ -234,11 +240,12 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
         self.style.images.first()
     }
 
-    fn save(&self, dir: &Path) -> Result<Vec<String>> {
-        let mut files = self.g.save(dir)?;
-        files.extend(self.d.save(dir)?);
-        files.extend(self.favored.save(dir)?);
-        Ok(files)
+    fn snapshot(&self) -> Snapshot {
+        checkpoint::all(vec![
+            self.g.snapshot(),
+            self.d.snapshot(),
+            self.favored.snapshot(),
+        ])
     }
 
     fn load(&mut self, dir: &Path) -> Result<()> {
@@ -263,7 +270,7 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
     }
 }
 
-/// A loss value read back as f32 (NaN stays NaN, so the loop can fail the run).
-pub(super) fn scalar<B: Backend>(t: &Tensor<B, 1>) -> f32 {
-    t.clone().into_scalar().elem::<f32>()
+/// A loss value for [`DeviceLosses`]: its value on the inner backend, still on the device.
+pub(super) fn value<B: AutodiffBackend>(t: &Tensor<B, 1>) -> Tensor<B::InnerBackend, 1> {
+    t.clone().inner()
 }

@@ -5,10 +5,11 @@
 use atelier::rng::Rng;
 use atelier::run_dir::{self, RunDir, RunState, Status};
 use atelier::terms::Term;
+use atelier::train::checkpoint::Checkpointer;
 use atelier::train::sampler::Sampler;
 use atelier::train::session::{Outcome, Session};
 use atelier::train::writer::Writer;
-use atelier::train::{control::ControlReader, Gan, Knobs, Losses, Rendered};
+use atelier::train::{control::ControlReader, Gan, Knobs, LossSums, Rendered, Snapshot};
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -16,17 +17,22 @@ use std::sync::Arc;
 struct Diverging {
     step: u64,
     nan_at: u64,
+    losses: LossSums,
 }
 
 impl Gan for Diverging {
-    fn step(&mut self, _: &mut Rng, _: &Knobs) -> Losses {
+    fn step(&mut self, _: &mut Rng, _: &Knobs) {
         self.step += 1;
         let v = if self.step >= self.nan_at {
-            f32::NAN
+            f64::NAN
         } else {
             0.5
         };
-        vec![(Term::GAdv, v), (Term::DTotal, 0.25)]
+        self.losses.add(Term::GAdv, v);
+        self.losses.add(Term::DTotal, 0.25);
+    }
+    fn losses(&mut self) -> LossSums {
+        std::mem::take(&mut self.losses)
     }
     fn images_per_step(&self) -> usize {
         1
@@ -34,9 +40,12 @@ impl Gan for Diverging {
     fn render(&self) -> Vec<Rendered> {
         Vec::new()
     }
-    fn save(&self, dir: &Path) -> anyhow::Result<Vec<String>> {
-        std::fs::write(dir.join("g.mpk"), self.step.to_string())?;
-        Ok(vec!["g.mpk".into()])
+    fn snapshot(&self) -> Snapshot {
+        let step = self.step;
+        Box::new(move |dir: &Path| {
+            std::fs::write(dir.join("g.mpk"), step.to_string())?;
+            Ok(vec!["g.mpk".into()])
+        })
     }
     fn load(&mut self, _: &Path) -> anyhow::Result<()> {
         Ok(())
@@ -77,13 +86,18 @@ fn nan_loss_fails_the_run_and_keeps_the_last_good_checkpoint() {
     let session = Session {
         plan: &plan,
         writer: &mut writer,
-        gan: Box::new(Diverging { step: 0, nan_at: 3 }),
+        gan: Box::new(Diverging {
+            step: 0,
+            nan_at: 3,
+            losses: LossSums::default(),
+        }),
         knobs: Knobs::from_spec(&plan.spec),
         step: 0,
         control: ControlReader::from_start(run.path(run_dir::CONTROL)),
         signal: Arc::new(AtomicBool::new(false)),
         last_checkpoint: None,
         sampler: Sampler::start(run.clone(), None, false),
+        checkpoints: Checkpointer::start(run.clone(), plan.spec.train.keep_checkpoints),
     };
     let outcome = session.run();
     let Outcome::Failed(msg) = outcome else {

@@ -42,6 +42,12 @@ pub fn images_to_nchw(images: &[RgbImage]) -> Vec<f32> {
 }
 
 /// NCHW floats in [-1, 1] -> images (values outside are clamped; NaN becomes black).
+/// A tensor's values as `f32` whatever the backend's float type (f32, bf16 on CUDA, f64):
+/// reading them as `f32` without the conversion fails on the others.
+pub fn values(data: burn::tensor::TensorData) -> Vec<f32> {
+    data.convert::<f32>().to_vec::<f32>().unwrap_or_default()
+}
+
 pub fn nchw_to_images(data: &[f32], n: usize, h: usize, w: usize) -> Vec<RgbImage> {
     let plane = h * w;
     (0..n)
