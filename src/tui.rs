@@ -15,6 +15,7 @@ pub mod layout;
 pub mod look;
 pub mod series;
 pub mod theme;
+pub mod tmux;
 pub mod update;
 pub mod views;
 pub mod workers;
@@ -47,7 +48,8 @@ pub fn run(opts: DashboardOptions) -> Result<()> {
     // own when that answer was dropped (see `theme::detect`).
     let env = theme::detect::Env::from_process();
     let ask = theme::detect::needs_query(opts.theme, &env);
-    let (picker, answer) = images::make_picker(opts.graphics, ask);
+    let detected = images::make_picker(opts.graphics, ask);
+    let answer = detected.background;
     let asked = Instant::now();
     let background = match answer {
         None if ask && std::io::stdout().is_terminal() => theme::detect::ask_background(),
@@ -62,14 +64,28 @@ pub fn run(opts: DashboardOptions) -> Result<()> {
         chosen.why = format!("{} ({how})", chosen.why);
     }
     let mut terminal = ratatui::init();
-    crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture)?;
+    // Focus reports: a terminal (or tmux with `focus-events on`) that regains focus may have
+    // dropped images meanwhile; `Msg::Focus(true)` repaints.
+    crossterm::execute!(
+        std::io::stdout(),
+        crossterm::event::EnableMouseCapture,
+        crossterm::event::EnableFocusChange
+    )?;
     let prev_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+        let _ = crossterm::execute!(
+            std::io::stdout(),
+            crossterm::event::DisableMouseCapture,
+            crossterm::event::DisableFocusChange
+        );
         prev_hook(info);
     }));
-    let result = event_loop(&mut terminal, opts, picker, chosen);
-    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+    let result = event_loop(&mut terminal, opts, detected, chosen);
+    let _ = crossterm::execute!(
+        std::io::stdout(),
+        crossterm::event::DisableMouseCapture,
+        crossterm::event::DisableFocusChange
+    );
     ratatui::restore();
     result
 }
@@ -77,13 +93,13 @@ pub fn run(opts: DashboardOptions) -> Result<()> {
 fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     opts: DashboardOptions,
-    picker: ratatui_image::picker::Picker,
+    detected: images::Detected,
     theme: theme::detect::Chosen,
 ) -> Result<()> {
     let (tx, rx) = mpsc::channel::<Msg>();
     let images = {
         let tx = tx.clone();
-        images::Images::new(picker, move || {
+        images::Images::new(detected.picker, move || {
             let _ = tx.send(Msg::ImagesReady);
         })
         .with_note_style(theme.theme.faint)
@@ -93,6 +109,7 @@ fn event_loop(
         let _ = signal_hook::flag::register(sig, stop.clone());
     }
     spawn_input(tx.clone());
+    tmux::spawn_watch(tx.clone());
     let poller = workers::spawn_poller(
         opts.runs_dir.clone(),
         opts.experiments_dir.clone(),
@@ -102,6 +119,7 @@ fn event_loop(
     let looker = look::spawn(tx.clone());
     let mut app = App::new(opts.runs_dir, opts.experiments_dir, crate::run_dir::now());
     app.graphics = images.protocol_name();
+    app.graphics_why = detected.why;
     app.theme = theme.theme;
     app.theme_why = theme.why;
     let size = terminal.size()?;
@@ -130,10 +148,7 @@ fn event_loop(
         for effect in update::update(&mut app, msg) {
             match effect {
                 Effect::Quit => app.quit = true,
-                Effect::ClearImages => {
-                    images.invalidate();
-                    repaint(terminal)?;
-                }
+                Effect::Repaint => repaint(terminal)?,
                 Effect::Watch(dir) => {
                     let _ = poller.send(workers::Request::Watch(dir));
                 }
@@ -211,7 +226,8 @@ fn event_loop(
     Ok(())
 }
 
-/// Clear the screen and force a full redraw (sixel images are re-sent). `Terminal::clear` must
+/// Clear the screen and force a full redraw: every image is re-sent (sixel and iTerm2 images are
+/// written again; kitty images are kept by the terminal and placed again). `Terminal::clear` must
 /// not be used here: it asks the terminal for the cursor position, and the reply would be eaten
 /// by the input thread (the call then fails after a timeout).
 fn repaint(terminal: &mut ratatui::DefaultTerminal) -> Result<()> {
@@ -247,6 +263,8 @@ fn spawn_input(tx: mpsc::Sender<Msg>) {
                 Ok(Event::Key(k)) => Msg::Key(k),
                 Ok(Event::Mouse(m)) => Msg::Mouse(m),
                 Ok(Event::Resize(w, h)) => Msg::Resize(w, h),
+                Ok(Event::FocusGained) => Msg::Focus(true),
+                Ok(Event::FocusLost) => Msg::Focus(false),
                 Ok(_) => continue,
                 Err(_) => return,
             };
