@@ -30,18 +30,33 @@ pub struct TermEnv {
     pub program_version: Option<String>,
     /// Inside tmux (`TMUX` set, or `TERM` tmux*).
     pub tmux: bool,
+    /// Inside tmux: the terminal of the client showing the pane, as tmux learnt it from the
+    /// terminal's `XTVERSION` (`#{client_termtype}`: `Konsole 22.12.3`, `XTerm(379)`). The
+    /// environment inside tmux is the server's, from whichever terminal started it.
+    pub outer: Option<String>,
 }
 
 impl TermEnv {
     pub fn from_process() -> Self {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        let tmux = var("TMUX").is_some()
+            || var("TERM").is_some_and(|t| t.starts_with("tmux"))
+            || var("TERM_PROGRAM").is_some_and(|t| t == "tmux");
         Self {
             konsole: var("KONSOLE_VERSION"),
             program: var("TERM_PROGRAM"),
             program_version: var("TERM_PROGRAM_VERSION"),
-            tmux: var("TMUX").is_some()
-                || var("TERM").is_some_and(|t| t.starts_with("tmux"))
-                || var("TERM_PROGRAM").is_some_and(|t| t == "tmux"),
+            tmux,
+            outer: tmux.then(client_termtype).flatten(),
+        }
+    }
+
+    /// Konsole's version when the terminal is Konsole: inside tmux from the client's terminal
+    /// type (when tmux knows it), else from `KONSOLE_VERSION`.
+    fn konsole(&self) -> Option<&str> {
+        match (&self.outer, self.tmux) {
+            (Some(outer), true) => outer.strip_prefix("Konsole").map(str::trim),
+            _ => self.konsole.as_deref(),
         }
     }
 
@@ -54,6 +69,18 @@ impl TermEnv {
             _ => None,
         }
     }
+}
+
+/// `tmux display-message -p '#{client_termtype}'`; `None` when empty or tmux cannot be asked.
+fn client_termtype() -> Option<String> {
+    let out = std::process::Command::new("tmux")
+        .args(["display-message", "-p", "#{client_termtype}"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    (out.status.success() && !text.is_empty()).then_some(text)
 }
 
 /// What the follow-up query to a kitty-graphics terminal found.
@@ -119,7 +146,13 @@ pub fn choose(
         let why = format!("{} (--graphics)", name(protocol));
         return Choice { protocol, why };
     }
-    if let Some(v) = &env.konsole {
+    // Konsole answers the kitty query (and `U=1`) but draws kitty images wrongly; inside a tmux
+    // started elsewhere its `XTVERSION` answer is what names it.
+    let konsole = env.konsole().map(str::to_string).or_else(|| {
+        let v = kitty?.xtversion.as_deref()?.strip_prefix("Konsole")?;
+        Some(v.trim().to_string())
+    });
+    if let Some(v) = konsole {
         let why = format!("iTerm2 (Konsole {v}: its sixel and kitty images are broken)");
         return Choice {
             protocol: ProtocolType::Iterm2,
@@ -261,6 +294,31 @@ mod tests {
             choose(G::Halfblocks, P::Kitty, &konsole, None).protocol,
             P::Halfblocks
         );
+        // Inside a tmux server started elsewhere: no KONSOLE_VERSION, but tmux knows the client's
+        // terminal, and Konsole's own XTVERSION answer names it (it acknowledges U=1 too).
+        let tmux = TermEnv {
+            tmux: true,
+            outer: Some("Konsole 22.12.3".into()),
+            ..env()
+        };
+        assert_eq!(choose(G::Auto, P::Kitty, &tmux, None).protocol, P::Iterm2);
+        let answer = parse_followup("\x1b_Gi=34;OK\x1b\\\x1bP>|Konsole 22.12.3\x1b\\\x1b[0n");
+        assert!(answer.placeholders_ok);
+        let bare = TermEnv {
+            tmux: true,
+            ..env()
+        };
+        let c = choose(G::Auto, P::Kitty, &bare, Some(&answer));
+        assert_eq!(c.protocol, P::Iterm2);
+        assert!(c.why.contains("Konsole 22.12.3"), "{}", c.why);
+        // A stale KONSOLE_VERSION in a tmux now attached from xterm does not count.
+        let stale = TermEnv {
+            konsole: Some("221203".into()),
+            tmux: true,
+            outer: Some("XTerm(379)".into()),
+            ..env()
+        };
+        assert_eq!(choose(G::Auto, P::Sixel, &stale, None).protocol, P::Sixel);
     }
 
     #[test]
