@@ -119,6 +119,11 @@ fn event_loop(
     let looker = look::spawn(tx.clone());
     let mut app = App::new(opts.runs_dir, opts.experiments_dir, crate::run_dir::now());
     app.graphics = images.protocol_name();
+    // iTerm2 images stay on screen under text in Konsole until the screen is cleared, and inside
+    // tmux the dashboard's clear reaches the terminal only as tmux's redraw of the pane, which
+    // does not remove them: a repaint then clears the outer terminal itself (passthrough).
+    let outer_clear = images.protocol_name() == "iterm2"
+        && std::env::var_os("TMUX").is_some_and(|v| !v.is_empty());
     app.graphics_why = detected.why;
     app.theme = theme.theme;
     app.theme_why = theme.why;
@@ -148,7 +153,7 @@ fn event_loop(
         for effect in update::update(&mut app, msg) {
             match effect {
                 Effect::Quit => app.quit = true,
-                Effect::Repaint => repaint(terminal)?,
+                Effect::Repaint => repaint(terminal, outer_clear)?,
                 Effect::Watch(dir) => {
                     let _ = poller.send(workers::Request::Watch(dir));
                 }
@@ -230,7 +235,22 @@ fn event_loop(
 /// written again; kitty images are kept by the terminal and placed again). `Terminal::clear` must
 /// not be used here: it asks the terminal for the cursor position, and the reply would be eaten
 /// by the input thread (the call then fails after a timeout).
-fn repaint(terminal: &mut ratatui::DefaultTerminal) -> Result<()> {
+///
+/// With `outer_clear` (iTerm2 inside tmux) the terminal outside tmux is cleared first through
+/// tmux's passthrough, and tmux is asked to redraw its status line, which that clear erased.
+fn repaint(terminal: &mut ratatui::DefaultTerminal, outer_clear: bool) -> Result<()> {
+    if outer_clear {
+        use std::io::Write;
+        let mut out = std::io::stdout();
+        out.write_all(b"\x1bPtmux;\x1b\x1b[2J\x1b\\")?;
+        out.flush()?;
+        let _ = std::process::Command::new("tmux")
+            .args(["refresh-client", "-S"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
     let size = terminal.size()?;
     terminal.resize(ratatui::layout::Rect::new(0, 0, size.width, size.height))?;
     Ok(())
