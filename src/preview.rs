@@ -104,10 +104,11 @@ pub fn preview(path: &Path, mode: GraphicsMode) -> Result<()> {
     let img = image::open(path).with_context(|| format!("cannot read image {}", path.display()))?;
     let detected = images::make_picker(mode, false);
     // viuer places kitty images directly, which every kitty has: the dashboard's Unicode
-    // placeholders (kitty 0.28) do not matter here.
-    let protocol = match (detected.queried, mode) {
-        (ProtocolType::Kitty, GraphicsMode::Auto) => ProtocolType::Kitty,
-        _ => detected.picker.protocol_type(),
+    // placeholders (kitty 0.28) do not matter here (Konsole's iTerm2 choice stays).
+    let chosen = detected.picker.protocol_type();
+    let protocol = match (detected.queried, mode, chosen) {
+        (ProtocolType::Kitty, GraphicsMode::Auto, ProtocolType::Halfblocks) => ProtocolType::Kitty,
+        _ => chosen,
     };
     let tmux = detected.picker.tmux_detected() || images::detect::TermEnv::from_process().tmux;
     let agrees = |p: Printer| match p {
