@@ -69,7 +69,7 @@ pub fn main() -> i32 {
         Some(Cmd::Stylize(a)) => cmd_stylize(a).map(|_| 0),
         Some(Cmd::Control(a)) => cmd_control(a).map(|_| 0),
         Some(Cmd::Propose(a)) => propose::cmd_propose(a).map(|_| 0),
-        Some(Cmd::Preview(a)) => crate::preview::preview(&a.image).map(|_| 0),
+        Some(Cmd::Preview(a)) => crate::preview::preview(&a.image, a.graphics).map(|_| 0),
         Some(Cmd::Dashboard(a)) => cmd_dashboard(a).map(|_| 0),
         Some(Cmd::Eval(a)) => cmd_eval(a).map(|_| 0),
         Some(Cmd::Bench(a)) => cmd_bench(a),

@@ -329,9 +329,37 @@ pub fn timestamp_id(unix: f64) -> String {
     )
 }
 
+/// A run's own name: its id without the `YYYYmmdd-HHMMSS-` prefix (`--name`, the launch form's
+/// name, else the spec's name, plus `-2`… when that id was taken). An id of another shape is its
+/// own name.
+pub fn run_name(id: &str) -> &str {
+    let b = id.as_bytes();
+    let stamped = b.len() > 16
+        && b[..8].iter().all(u8::is_ascii_digit)
+        && b[8] == b'-'
+        && b[9..15].iter().all(u8::is_ascii_digit)
+        && b[15] == b'-';
+    if stamped {
+        &id[16..]
+    } else {
+        id
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn run_name_strips_the_timestamp() {
+        assert_eq!(run_name("20261204-101500-watched"), "watched");
+        assert_eq!(run_name("20261204-101500-watched-2"), "watched-2");
+        assert_eq!(run_name("my-old-run"), "my-old-run");
+        assert_eq!(run_name("20261204-101500-"), "20261204-101500-");
+        assert_eq!(run_name("20261204-10150x-a"), "20261204-10150x-a");
+        let id = format!("{}-x", timestamp_id(1.7e9));
+        assert_eq!(run_name(&id), "x");
+    }
 
     #[test]
     fn timestamp_is_civil_utc() {

@@ -41,7 +41,10 @@ impl Liveness {
 pub struct RunSummary {
     pub id: String,
     pub dir: String,
+    /// The run's own name ([`run_dir::run_name`]: `--name` or the launch form's, else the spec's).
     pub name: String,
+    /// The experiment's name (the spec's `name`, from status.json; the run's name without one).
+    pub spec: String,
     pub mode: String,
     pub state: Liveness,
     pub step: u64,
@@ -120,10 +123,11 @@ pub fn summarize(run: &RunDir) -> RunSummary {
     RunSummary {
         id: run.id(),
         dir: run.root.display().to_string(),
-        name: status
-            .as_ref()
-            .map(|s| s.name.clone())
-            .unwrap_or_else(|| run.id()),
+        name: run_dir::run_name(&run.id()).to_string(),
+        spec: status.as_ref().map_or_else(
+            || run_dir::run_name(&run.id()).to_string(),
+            |s| s.name.clone(),
+        ),
         mode: status.as_ref().map(|s| s.mode.clone()).unwrap_or_default(),
         state: liveness(status.as_ref(), now),
         step: status.as_ref().map_or(0, |s| s.step),

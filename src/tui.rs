@@ -15,6 +15,7 @@ pub mod layout;
 pub mod look;
 pub mod series;
 pub mod theme;
+pub mod tmux;
 pub mod update;
 pub mod views;
 pub mod workers;
@@ -47,7 +48,8 @@ pub fn run(opts: DashboardOptions) -> Result<()> {
     // own when that answer was dropped (see `theme::detect`).
     let env = theme::detect::Env::from_process();
     let ask = theme::detect::needs_query(opts.theme, &env);
-    let (picker, answer) = images::make_picker(opts.graphics, ask);
+    let detected = images::make_picker(opts.graphics, ask);
+    let answer = detected.background;
     let asked = Instant::now();
     let background = match answer {
         None if ask && std::io::stdout().is_terminal() => theme::detect::ask_background(),
@@ -62,14 +64,28 @@ pub fn run(opts: DashboardOptions) -> Result<()> {
         chosen.why = format!("{} ({how})", chosen.why);
     }
     let mut terminal = ratatui::init();
-    crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture)?;
+    // Focus reports: a terminal (or tmux with `focus-events on`) that regains focus may have
+    // dropped images meanwhile; `Msg::Focus(true)` repaints.
+    crossterm::execute!(
+        std::io::stdout(),
+        crossterm::event::EnableMouseCapture,
+        crossterm::event::EnableFocusChange
+    )?;
     let prev_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+        let _ = crossterm::execute!(
+            std::io::stdout(),
+            crossterm::event::DisableMouseCapture,
+            crossterm::event::DisableFocusChange
+        );
         prev_hook(info);
     }));
-    let result = event_loop(&mut terminal, opts, picker, chosen);
-    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+    let result = event_loop(&mut terminal, opts, detected, chosen);
+    let _ = crossterm::execute!(
+        std::io::stdout(),
+        crossterm::event::DisableMouseCapture,
+        crossterm::event::DisableFocusChange
+    );
     ratatui::restore();
     result
 }
@@ -77,13 +93,13 @@ pub fn run(opts: DashboardOptions) -> Result<()> {
 fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     opts: DashboardOptions,
-    picker: ratatui_image::picker::Picker,
+    detected: images::Detected,
     theme: theme::detect::Chosen,
 ) -> Result<()> {
     let (tx, rx) = mpsc::channel::<Msg>();
     let images = {
         let tx = tx.clone();
-        images::Images::new(picker, move || {
+        images::Images::new(detected.picker, move || {
             let _ = tx.send(Msg::ImagesReady);
         })
         .with_note_style(theme.theme.faint)
@@ -93,6 +109,7 @@ fn event_loop(
         let _ = signal_hook::flag::register(sig, stop.clone());
     }
     spawn_input(tx.clone());
+    tmux::spawn_watch(tx.clone());
     let poller = workers::spawn_poller(
         opts.runs_dir.clone(),
         opts.experiments_dir.clone(),
@@ -102,6 +119,12 @@ fn event_loop(
     let looker = look::spawn(tx.clone());
     let mut app = App::new(opts.runs_dir, opts.experiments_dir, crate::run_dir::now());
     app.graphics = images.protocol_name();
+    // iTerm2 images stay on screen under text in Konsole until the screen is cleared, and inside
+    // tmux the dashboard's clear reaches the terminal only as tmux's redraw of the pane, which
+    // does not remove them: a repaint then clears the outer terminal itself (passthrough).
+    let outer_clear = images.protocol_name() == "iterm2"
+        && std::env::var_os("TMUX").is_some_and(|v| !v.is_empty());
+    app.graphics_why = detected.why;
     app.theme = theme.theme;
     app.theme_why = theme.why;
     let size = terminal.size()?;
@@ -130,10 +153,7 @@ fn event_loop(
         for effect in update::update(&mut app, msg) {
             match effect {
                 Effect::Quit => app.quit = true,
-                Effect::ClearImages => {
-                    images.invalidate();
-                    repaint(terminal)?;
-                }
+                Effect::Repaint => repaint(terminal, outer_clear)?,
                 Effect::Watch(dir) => {
                     let _ = poller.send(workers::Request::Watch(dir));
                 }
@@ -211,10 +231,26 @@ fn event_loop(
     Ok(())
 }
 
-/// Clear the screen and force a full redraw (sixel images are re-sent). `Terminal::clear` must
+/// Clear the screen and force a full redraw: every image is re-sent (sixel and iTerm2 images are
+/// written again; kitty images are kept by the terminal and placed again). `Terminal::clear` must
 /// not be used here: it asks the terminal for the cursor position, and the reply would be eaten
 /// by the input thread (the call then fails after a timeout).
-fn repaint(terminal: &mut ratatui::DefaultTerminal) -> Result<()> {
+///
+/// With `outer_clear` (iTerm2 inside tmux) the terminal outside tmux is cleared first through
+/// tmux's passthrough, and tmux is asked to redraw its status line, which that clear erased.
+fn repaint(terminal: &mut ratatui::DefaultTerminal, outer_clear: bool) -> Result<()> {
+    if outer_clear {
+        use std::io::Write;
+        let mut out = std::io::stdout();
+        out.write_all(b"\x1bPtmux;\x1b\x1b[2J\x1b\\")?;
+        out.flush()?;
+        let _ = std::process::Command::new("tmux")
+            .args(["refresh-client", "-S"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
     let size = terminal.size()?;
     terminal.resize(ratatui::layout::Rect::new(0, 0, size.width, size.height))?;
     Ok(())
@@ -247,6 +283,8 @@ fn spawn_input(tx: mpsc::Sender<Msg>) {
                 Ok(Event::Key(k)) => Msg::Key(k),
                 Ok(Event::Mouse(m)) => Msg::Mouse(m),
                 Ok(Event::Resize(w, h)) => Msg::Resize(w, h),
+                Ok(Event::FocusGained) => Msg::Focus(true),
+                Ok(Event::FocusLost) => Msg::Focus(false),
                 Ok(_) => continue,
                 Err(_) => return,
             };

@@ -265,4 +265,8 @@ pub struct ProposeArgs {
 #[derive(clap::Args, Debug)]
 pub struct PreviewArgs {
     pub image: PathBuf,
+    /// Graphics protocol; auto detects it like the dashboard does. A forced protocol that viuer
+    /// cannot send here (inside tmux, or a terminal viuer does not recognise) is an error.
+    #[arg(long, value_enum, ignore_case = true, default_value_t = GraphicsMode::Auto)]
+    pub graphics: GraphicsMode,
 }

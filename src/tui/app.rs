@@ -21,6 +21,12 @@ pub enum Msg {
     Key(KeyEvent),
     Mouse(MouseEvent),
     Resize(u16, u16),
+    /// The terminal gained (true) or lost focus (crossterm focus events; inside tmux they arrive
+    /// with `focus-events on`).
+    Focus(bool),
+    /// tmux showed this pane again (a client attached, its window became current again, copy
+    /// mode or a chooser ended: `tui::tmux`): tmux redrew it from text, without the images.
+    Shown,
     /// Wall clock for ages, ETAs, toasts and stalled detection.
     Tick(f64),
     /// A fresh scan of the runs directory.
@@ -84,8 +90,11 @@ pub enum Effect {
         id: String,
         dir: PathBuf,
     },
-    /// Forget encoded images and clear the screen (sixel re-send after an overlay).
-    ClearImages,
+    /// Clear the screen and draw everything again, re-sending every image (from the image cache:
+    /// nothing is encoded again). After anything that can have erased images or left them on top
+    /// of text: a resize, the terminal regaining focus, tmux showing the pane again, an overlay
+    /// opening or closing, a change of view.
+    Repaint,
     Quit,
 }
 
@@ -240,6 +249,8 @@ pub struct App {
     pub toast: Option<(String, f64)>,
     /// Graphics protocol in use, for the footer.
     pub graphics: &'static str,
+    /// Why that protocol (Konsole, an old kitty, the query's answer, `--graphics`), for the help.
+    pub graphics_why: String,
     /// The colours of every view, and why this palette (the foot of the help).
     pub theme: crate::tui::theme::Theme,
     pub theme_why: String,
@@ -287,6 +298,7 @@ impl App {
             },
             toast: None,
             graphics: "halfblocks",
+            graphics_why: "half blocks (no terminal query)".into(),
             theme: crate::tui::theme::Theme::default(),
             theme_why: "dark (default)".into(),
             quit: false,
@@ -312,6 +324,7 @@ impl App {
             .filter(|r| {
                 f.is_empty()
                     || r.name.to_lowercase().contains(&f)
+                    || r.spec.to_lowercase().contains(&f)
                     || r.id.to_lowercase().contains(&f)
                     || self
                         .tags

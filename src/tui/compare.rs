@@ -170,11 +170,10 @@ fn flatten(prefix: &str, v: &toml::Value, out: &mut BTreeMap<String, String>) {
     }
 }
 
-/// A short label for a run: its experiment name (the id when the status is not read yet).
+/// A short label for a run: its own name (`--name` or the launch form's, else the spec's; two
+/// runs of one spec differ by their `-2` suffix or their names).
 pub fn short_name(run: &RunView) -> &str {
-    run.status
-        .as_ref()
-        .map_or(run.id.as_str(), |s| s.name.as_str())
+    crate::run_dir::run_name(&run.id)
 }
 
 impl Compare {

@@ -22,6 +22,8 @@ use ratatui_image::picker::{Capability, Picker, ProtocolType};
 use ratatui_image::protocol::{halfblocks::Halfblocks, Protocol};
 use ratatui_image::{FilterType, FontSize, Image, Resize};
 
+pub mod detect;
+
 /// How many encoded images (or errors) are kept; the least recently used go first.
 const CACHE_CAP: usize = 128;
 /// How often a cached file's modification time is checked (a changed file is encoded again).
@@ -53,25 +55,41 @@ impl std::str::FromStr for GraphicsMode {
     }
 }
 
-/// Query the terminal once (Auto) or build a picker for the forced mode. Never panics; falls back
+/// What [`make_picker`] found: the picker set to the chosen protocol, the terminal's background
+/// colour when asked and answered, and why this protocol (for the help).
+pub struct Detected {
+    pub picker: Picker,
+    /// What the terminal query found, before [`detect::choose`]'s corrections.
+    pub queried: ProtocolType,
+    pub background: Option<(u8, u8, u8)>,
+    pub why: String,
+}
+
+/// Query the terminal once and choose the protocol ([`detect::choose`]: the query's answer,
+/// corrected for Konsole and for kitty before 0.28, or the forced mode). Never panics; falls back
 /// to half-blocks when the query fails or stdin/stdout is not a terminal.
 ///
 /// Call it once, before anything reads terminal input: the query reads the answer from stdin (and
-/// waits up to 2 s for a terminal that does not answer). A forced graphics mode still queries, for
-/// the font size; without an answer it assumes 10x20 pixel cells.
+/// waits up to 2 s for a terminal that does not answer; a kitty-graphics terminal gets a second,
+/// short query, [`detect::kitty_followup`]). A forced graphics mode still queries, for the font
+/// size; without an answer it assumes 10x20 pixel cells.
 ///
 /// With `background`, the same query also asks for the terminal's background colour (OSC 11, for
 /// the theme): the terminal answers it before the status report that ends the read, so it costs
 /// no extra wait. ratatui-image keeps the answers only when the terminal also told its cell size;
 /// `None` otherwise, and always with forced half-blocks (no query).
-pub fn make_picker(mode: GraphicsMode, background: bool) -> (Picker, Option<(u8, u8, u8)>) {
-    let forced = match mode {
-        GraphicsMode::Auto => None,
-        GraphicsMode::Kitty => Some(ProtocolType::Kitty),
-        GraphicsMode::Sixel => Some(ProtocolType::Sixel),
-        GraphicsMode::Iterm2 => Some(ProtocolType::Iterm2),
-        GraphicsMode::Halfblocks => return (halfblock_picker(), None),
-    };
+pub fn make_picker(mode: GraphicsMode, background: bool) -> Detected {
+    let env = detect::TermEnv::from_process();
+    if mode == GraphicsMode::Halfblocks {
+        let choice = detect::choose(mode, ProtocolType::Halfblocks, &env, None);
+        let picker = halfblock_picker();
+        return Detected {
+            picker,
+            queried: ProtocolType::Halfblocks,
+            background: None,
+            why: choice.why,
+        };
+    }
     let tty = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     let options = QueryStdioOptions {
         terminal_background_color_osc: background,
@@ -87,10 +105,19 @@ pub fn make_picker(mode: GraphicsMode, background: bool) -> (Picker, Option<(u8,
         Capability::Background(r, g, b) => Some((*r, *g, *b)),
         _ => None,
     });
-    if let Some(protocol) = forced {
-        picker.set_protocol_type(protocol);
+    let queried = picker.protocol_type();
+    let kitty = match (queried, mode) {
+        (ProtocolType::Kitty, GraphicsMode::Auto) => detect::kitty_followup(picker.tmux_detected()),
+        _ => None,
+    };
+    let choice = detect::choose(mode, queried, &env, kitty.as_ref());
+    picker.set_protocol_type(choice.protocol);
+    Detected {
+        picker,
+        queried,
+        background: answer,
+        why: choice.why,
     }
-    (picker, answer)
 }
 
 /// A half-block picker with a fixed font size (10x20), for tests (TestBackend snapshots) - no
@@ -278,17 +305,9 @@ impl Images {
         let y = area.y + area.height.saturating_sub(height) / 2;
         let target = Rect::new(x, y, width.min(area.width), height.min(area.height));
         frame.render_widget(Image::new(&proto).allow_clipping(true), target);
-    }
-
-    /// Forget encoded images (after a resize, or to force re-sending sixels / kitty images after an
-    /// overlay closed). Queued jobs stay queued. Clear the terminal too, but not with
-    /// `Terminal::clear()`: in ratatui 0.30 it asks the terminal for the cursor position and fails
-    /// after 2 s while another thread sits in `crossterm::event::read()`. Use
-    /// `let area = terminal.get_frame().area(); terminal.resize(area)?;` (clears, full redraw).
-    pub fn invalidate(&self) {
-        let mut cache = lock(&self.cache);
-        cache.slots.retain(|_, slot| slot.queued);
-        cache.slots.values_mut().for_each(|slot| slot.state = None);
+        if matches!(*proto, Protocol::Sixel(_) | Protocol::ITerm2(_)) {
+            erase_under(frame, target);
+        }
     }
 
     /// The protocol in use, for a status line: "kitty", "sixel", "iterm2", "halfblocks".
@@ -302,13 +321,32 @@ impl Images {
     }
 }
 
+/// Prefix a sixel or iTerm2 image's escape (in the first cell of `area`) with an erase of `area`
+/// that the terminal multiplexer itself sees. ratatui writes only that first cell and skips the
+/// rest, and ratatui-image's own erase travels inside tmux's passthrough, so tmux's copy of the
+/// screen would keep what those cells held before ("loading…") and show it again when it redraws
+/// the pane (reattach, window switch) until the dashboard re-sends the image. Ends with the cursor
+/// back on the first cell, where ratatui expects it.
+fn erase_under(frame: &mut Frame, area: Rect) {
+    use std::fmt::Write;
+    let Some(cell) = frame.buffer_mut().cell_mut((area.x, area.y)) else {
+        return;
+    };
+    let mut seq = String::new();
+    for y in area.top()..area.bottom() {
+        let _ = write!(seq, "\x1b[{};{}H\x1b[{}X", y + 1, area.x + 1, area.width);
+    }
+    let _ = write!(seq, "\x1b[{};{}H{}", area.y + 1, area.x + 1, cell.symbol());
+    cell.set_symbol(&seq);
+}
+
 fn note(frame: &mut Frame, area: Rect, msg: &str, style: Style) {
     let text = Paragraph::new(msg).style(style);
     frame.render_widget(text.wrap(Wrap { trim: true }), area);
 }
 
 /// The worker: takes queued keys, most recently wanted first, skipping keys that were evicted or
-/// invalidated meanwhile. Returns when the channel closes (the `Images` was dropped).
+/// dropped meanwhile. Returns when the channel closes (the `Images` was dropped).
 fn worker(picker: &Picker, rx: &Receiver<ImageKey>, cache: &Mutex<Cache>, notify: &dyn Fn()) {
     let mut queue: Vec<ImageKey> = Vec::new();
     loop {
@@ -472,7 +510,7 @@ mod tests {
     }
 
     #[test]
-    fn odd_areas_and_invalidate_do_not_panic() {
+    fn odd_areas_do_not_panic() {
         let dir = tempfile::tempdir().expect("tempdir");
         let (images, rx) = images();
         let (key, zero) = (key(split_png(dir.path()), 20, 10), key(dir.path(), 0, 3));
@@ -486,9 +524,6 @@ mod tests {
             }
         })
         .expect("draw");
-        images.invalidate();
-        assert!(!images.is_ready(&key));
-        wait(&images, &rx, &key);
     }
 
     #[test]

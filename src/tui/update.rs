@@ -20,7 +20,15 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             || d.scores.is_reset() || !d.scores.records().is_empty());
     let resized = matches!(msg, Msg::Resize(..));
     let term_before = app.compare.as_ref().map(|c| c.term);
-    let effects = apply_msg(app, msg);
+    let overlay_before = app.overlay.is_some();
+    let mut effects = apply_msg(app, msg);
+    // Images are not drawn under an overlay, and an image already on screen would stay on top of
+    // it (Konsole, iTerm2): opening an overlay repaints without them, closing one re-sends them.
+    if app.overlay.is_some() != overlay_before {
+        effects.push(Effect::Repaint);
+    }
+    let mut repaint = false;
+    effects.retain(|e| *e != Effect::Repaint || !std::mem::replace(&mut repaint, true));
     let redo = metrics_news || resized || app.chart != opts_before;
     if let Some(run) = app.run.as_mut() {
         if redo {
@@ -50,8 +58,10 @@ fn apply_msg(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::Resize(w, h) => {
             app.size = (w, h);
-            vec![Effect::ClearImages]
+            vec![Effect::Repaint]
         }
+        Msg::Focus(true) | Msg::Shown => vec![Effect::Repaint],
+        Msg::Focus(false) => Vec::new(),
         Msg::Runs(runs) => {
             let keep = app.selected_run().map(|r| r.id.clone());
             let new_ids = !app
@@ -164,7 +174,7 @@ fn key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
         Context::Help => {
             if action == Some(Action::Back) {
                 app.overlay = None;
-                return vec![Effect::ClearImages];
+                return vec![Effect::Repaint];
             }
             Vec::new()
         }
@@ -195,7 +205,7 @@ fn confirm_stop(app: &mut App, action: Option<Action>) -> Vec<Effect> {
     let Some(Overlay::ConfirmStop { id, dir }) = app.overlay.take() else {
         return Vec::new();
     };
-    let mut fx = vec![Effect::ClearImages];
+    let mut fx = vec![Effect::Repaint];
     if action == Some(Action::Confirm) {
         fx.extend(send(app, dir, Command::Stop, format!("stop {id}")));
     } else {
@@ -209,7 +219,7 @@ fn prompt_key(app: &mut App, action: Option<Action>, typed: Option<char>) -> Vec
         return Vec::new();
     };
     match (action, typed) {
-        (Some(Action::Back), _) => return vec![Effect::ClearImages],
+        (Some(Action::Back), _) => return vec![Effect::Repaint],
         (Some(Action::Submit), _) => return judging::submit(app, p),
         (Some(Action::DeleteChar), _) => {
             p.text.pop();
@@ -226,12 +236,12 @@ fn form_key(app: &mut App, action: Option<Action>, typed: Option<char>) -> Vec<E
         return Vec::new();
     };
     match (action, typed) {
-        (Some(Action::Back), _) => return vec![Effect::ClearImages],
+        (Some(Action::Back), _) => return vec![Effect::Repaint],
         (Some(Action::Submit), _) => match form.request() {
             Ok((spec, overrides, name)) => {
                 app.notify(format!("launching {}…", name.as_deref().unwrap_or("run")));
                 return vec![
-                    Effect::ClearImages,
+                    Effect::Repaint,
                     Effect::Launch {
                         spec,
                         overrides,
@@ -348,7 +358,7 @@ fn judging_action(app: &mut App, a: Action) -> Vec<Effect> {
             app.view = View::Runs;
             app.compare = None;
             app.grid = None;
-            vec![Effect::ClearImages, Effect::WatchMany(Vec::new())]
+            vec![Effect::Repaint, Effect::WatchMany(Vec::new())]
         }
         Action::Undo => judging::undo(app),
         Action::Rate(n) => judging::stars(app, n),
@@ -383,13 +393,13 @@ fn open_selected(app: &mut App) -> Vec<Effect> {
         ..RunView::default()
     });
     app.view = View::Run;
-    vec![Effect::ClearImages, Effect::Watch(Some(dir))]
+    vec![Effect::Repaint, Effect::Watch(Some(dir))]
 }
 
 fn close_run(app: &mut App) -> Vec<Effect> {
     app.view = View::Runs;
     app.run = None;
-    vec![Effect::ClearImages, Effect::Watch(None)]
+    vec![Effect::Repaint, Effect::Watch(None)]
 }
 
 /// The run a command applies to (the open one in the run view, the selected one in the table):
@@ -500,7 +510,7 @@ pub(super) fn fork_form(
         Ok(spec) if app.overlay.is_none() => {
             let path = dir.join(crate::run_dir::SPEC);
             app.overlay = Some(Overlay::Launch(LaunchForm::fork(&id, path, spec)));
-            vec![Effect::ClearImages]
+            vec![Effect::Repaint]
         }
         Ok(_) => Vec::new(),
         Err(e) => {

@@ -50,7 +50,7 @@ fn marked_views(app: &App) -> Vec<RunView> {
 
 fn watch(runs: &[RunView]) -> Vec<Effect> {
     vec![
-        Effect::ClearImages,
+        Effect::Repaint,
         Effect::WatchMany(runs.iter().map(|r| r.dir.clone()).collect()),
     ]
 }
@@ -91,7 +91,7 @@ pub fn open_grid(app: &mut App) -> Vec<Effect> {
     });
     app.view = View::Grid;
     let mut fx = refresh_grid(app);
-    fx.push(Effect::ClearImages);
+    fx.push(Effect::Repaint);
     fx
 }
 
@@ -290,7 +290,7 @@ pub fn tie(app: &mut App) -> Vec<Effect> {
 pub fn skip(app: &mut App) -> Vec<Effect> {
     next_round(app);
     app.notify("skipped: nothing recorded");
-    vec![Effect::ClearImages]
+    vec![Effect::Repaint]
 }
 
 /// The next round shows the next probe image.
@@ -335,7 +335,7 @@ pub fn prompt(app: &mut App, note: bool) -> Vec<Effect> {
 pub fn submit(app: &mut App, p: Prompt) -> Vec<Effect> {
     let text = p.text.trim();
     if text.is_empty() {
-        return vec![Effect::ClearImages];
+        return vec![Effect::Repaint];
     }
     let rating = if p.note {
         Rating::note(&p.run, text)
@@ -347,7 +347,7 @@ pub fn submit(app: &mut App, p: Prompt) -> Vec<Effect> {
         }
     };
     let mut fx = record(app, rating);
-    fx.push(Effect::ClearImages);
+    fx.push(Effect::Repaint);
     fx
 }
 
@@ -398,7 +398,7 @@ pub fn navigate(app: &mut App, a: Action) -> Vec<Effect> {
     c.settle();
     // A layout change: sixel images of the old layout must go.
     if matches!(a, Action::Flip | Action::Back) {
-        vec![Effect::ClearImages]
+        vec![Effect::Repaint]
     } else {
         Vec::new()
     }

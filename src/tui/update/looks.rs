@@ -11,7 +11,7 @@ pub fn adjust(app: &mut App, a: Action) -> Vec<Effect> {
     };
     if a == Action::ToggleLook {
         if run.look.take().is_some() {
-            return vec![Effect::ClearImages];
+            return vec![Effect::Repaint];
         }
         run.look = Some(crate::tui::look::LookView::default());
     } else if let Some(l) = run.look.as_mut() {

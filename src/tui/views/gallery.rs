@@ -63,7 +63,7 @@ pub fn draw(
     for (i, (label, rec)) in [
         ("input", input),
         ("output", find("output", &set, probe)),
-        ("critic: bright = real", find("patch", &set, probe)),
+        (critic_label(labels[2].width), find("patch", &set, probe)),
     ]
     .into_iter()
     .enumerate()
@@ -80,9 +80,9 @@ pub fn draw(
         Paragraph::new(format!("all probes at step {step}")).style(theme.muted),
         rows[2],
     );
-    let thumbs = Layout::horizontal(vec![Constraint::Ratio(1, n as u32); n]).split(rows[3]);
+    let thumbs = thumb_areas(rows[3], n);
     for (i, (s, p)) in probes.iter().enumerate() {
-        let area = thumbs[i];
+        let Some(&area) = thumbs.get(i) else { break };
         if i == run.probe && area.width > 2 {
             frame.render_widget(
                 Paragraph::new(Line::from("▔".repeat(area.width as usize))).style(theme.header),
@@ -104,6 +104,37 @@ pub fn draw(
             show_images,
         );
     }
+}
+
+/// The critic map's label, as long as fits: a 120-column terminal gives it 18 columns.
+fn critic_label(width: u16) -> &'static str {
+    const LABELS: [&str; 4] = [
+        "critic: bright = real",
+        "critic: bright=real",
+        "critic bright=real",
+        "bright = real",
+    ];
+    let fits = LABELS
+        .into_iter()
+        .find(|l| l.chars().count() <= usize::from(width));
+    fits.unwrap_or("critic")
+}
+
+/// `n` thumbnail slots of one width, one column apart, the row centred in `area`: every probe is
+/// fitted into the same cell size, so the thumbnails come out the same size and evenly spaced
+/// (equal shares of an uneven width differ by a column, and so did the images fitted into them).
+fn thumb_areas(area: Rect, n: usize) -> Vec<Rect> {
+    let n16 = u16::try_from(n.max(1)).unwrap_or(u16::MAX);
+    let gap = u16::from(n16 > 1 && area.width >= n16 * 3);
+    let width = area.width.saturating_sub(gap * (n16 - 1)) / n16;
+    if width == 0 {
+        return Vec::new();
+    }
+    let used = width * n16 + gap * (n16 - 1);
+    let left = area.x + (area.width - used) / 2;
+    (0..n16)
+        .map(|i| Rect::new(left + i * (width + gap), area.y, width, area.height))
+        .collect()
 }
 
 fn gallery_title(run: &RunView) -> String {
@@ -187,5 +218,49 @@ fn look(
             images.draw(frame, body, &ImageKey::new(path, body))
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thumbnails_are_one_size_and_evenly_spaced() {
+        for (width, n) in [(54, 5), (54, 2), (77, 7), (40, 3), (10, 4), (3, 4)] {
+            let area = Rect::new(66, 20, width, 6);
+            let slots = thumb_areas(area, n);
+            if slots.is_empty() {
+                assert!(
+                    usize::from(width) < n,
+                    "{width} columns gave no slots for {n}"
+                );
+                continue;
+            }
+            assert_eq!(slots.len(), n);
+            assert!(slots
+                .iter()
+                .all(|r| r.width == slots[0].width && r.height == 6));
+            let steps: Vec<u16> = slots.windows(2).map(|w| w[1].x - w[0].x).collect();
+            assert!(steps.iter().all(|s| *s == steps[0]), "{steps:?}");
+            let (first, last) = (slots[0], slots[n - 1]);
+            assert!(first.x >= area.x && last.right() <= area.right());
+            // Centred: the margins differ by at most one column.
+            assert!((first.x - area.x).abs_diff(area.right() - last.right()) <= 1);
+        }
+    }
+
+    #[test]
+    fn critic_label_fits() {
+        assert_eq!(critic_label(30), "critic: bright = real");
+        assert_eq!(critic_label(18), "critic bright=real");
+        assert_eq!(critic_label(5), "critic");
+        for w in 6..30 {
+            let l = critic_label(w);
+            assert!(
+                l.chars().count() <= usize::from(w) || l == "critic",
+                "{w}: {l}"
+            );
+        }
     }
 }

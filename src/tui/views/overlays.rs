@@ -33,6 +33,10 @@ pub fn help(frame: &mut Frame, app: &App, size: (u16, u16)) {
         format!("  colours: {}", app.theme_why),
         app.theme.muted,
     )));
+    lines.push(Line::from(Span::styled(
+        format!("  images: {}", app.graphics_why),
+        app.theme.muted,
+    )));
     frame.render_widget(Clear, area);
     frame.render_widget(
         Paragraph::new(lines).block(

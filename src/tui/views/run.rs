@@ -32,6 +32,12 @@ pub fn draw(frame: &mut Frame, app: &App, size: (u16, u16), images: &Images, sho
         panes.header,
         vec![
             Span::raw(format!("{}  ", run.id)),
+            // The experiment, when the run has a name of its own.
+            Span::styled(
+                st.filter(|s| s.name != crate::run_dir::run_name(&run.id))
+                    .map_or(String::new(), |s| format!("spec {}  ", s.name)),
+                theme.muted,
+            ),
             Span::styled(
                 label.to_string(),
                 theme.state(run.liveness.unwrap_or(Liveness::Unknown)),

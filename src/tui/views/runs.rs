@@ -109,6 +109,10 @@ fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body:
                 None => Span::raw("  "),
             };
             let mut name = vec![mark, Span::raw(r.name.clone())];
+            // The experiment, when the run's name does not already say it.
+            if !r.name.starts_with(r.spec.as_str()) {
+                name.push(Span::styled(format!(" ({})", r.spec), app.theme.muted));
+            }
             for t in app.tags.get(&r.id).into_iter().flatten() {
                 name.push(Span::styled(format!(" #{t}"), app.theme.tag));
             }
