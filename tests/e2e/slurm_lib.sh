@@ -54,9 +54,11 @@ CONF
   export SLURM_CONF=$SLURM_DIR/slurm.conf
   mkdir -p /run/munge
   chown munge:munge /run/munge 2>/dev/null || true
-  if [ ! -S /run/munge/munge.socket.2 ]; then
-    runuser -u munge -- /usr/sbin/munged --pid-file="$SLURM_DIR/munged.pid" \
-      || /usr/sbin/munged --force --pid-file="$SLURM_DIR/munged.pid"
+  # A munged already serving the socket is used as it is (and left running at the end).
+  if [ ! -S /run/munge/munge.socket.2 ] || ! munge -n >/dev/null 2>&1; then
+    runuser -u munge -- /usr/sbin/munged --pid-file=/run/munge/atelier-munged.pid \
+      || /usr/sbin/munged --force --pid-file=/run/munge/atelier-munged.pid
+    cp /run/munge/atelier-munged.pid "$SLURM_DIR/munged.pid"
   fi
   /usr/sbin/slurmctld -f "$SLURM_CONF"
   /usr/sbin/slurmd -f "$SLURM_CONF"
@@ -75,7 +77,13 @@ CONF
 
 # Stop the daemons this script started, by the pids they wrote.
 slurm_down() {
-  local f pid
+  local f pid ids
+  # Cancel this cluster's jobs first, so no slurmstepd outlives its slurmd.
+  ids=$(squeue -h -o %i 2>/dev/null || true)
+  if [ -n "$ids" ]; then
+    scancel $ids 2>/dev/null || true
+    for _ in $(seq 1 40); do [ -z "$(squeue -h -o %i 2>/dev/null)" ] && break; sleep 0.5; done
+  fi
   for f in slurmd slurmctld munged; do
     pid=$(cat "$SLURM_DIR/$f.pid" 2>/dev/null) || continue
     kill "$pid" 2>/dev/null || true
