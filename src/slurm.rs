@@ -42,7 +42,11 @@ impl JobState {
     /// Slurm's state word (`CANCELLED by 0` counts as CANCELLED); `None` for one atelier does
     /// not know (then the run is judged by its heartbeat alone).
     pub fn parse(word: &str) -> Option<JobState> {
-        let w = word.split_whitespace().next().unwrap_or("").trim_end_matches('+');
+        let w = word
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .trim_end_matches('+');
         Some(match w {
             "PENDING" | "PD" | "REQUEUED" | "RQ" | "REQUEUE_HOLD" | "REQUEUE_FED" | "SUSPENDED"
             | "S" | "RESV_DEL_HOLD" | "RESIZING" => JobState::Pending,
@@ -179,7 +183,11 @@ fn run(program: &str, args: &[&str]) -> Result<String> {
     })?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
-        let err: Vec<&str> = err.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        let err: Vec<&str> = err
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
         bail!(
             "`{program} {}` failed ({}): {}",
             args.join(" "),

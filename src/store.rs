@@ -350,7 +350,11 @@ mod tests {
         );
         // Requeued: queued again even though the last attempt's status says running.
         assert_eq!(
-            scheduled(Some(&far), Some(&job(JobState::Pending, Some("BeginTime"))), 110.0),
+            scheduled(
+                Some(&far),
+                Some(&job(JobState::Pending, Some("BeginTime"))),
+                110.0
+            ),
             Liveness::Queued
         );
         assert_eq!(
@@ -371,7 +375,10 @@ mod tests {
             Liveness::Reported(RunState::Starting)
         );
         // No word from the scheduler: the heartbeat alone.
-        assert_eq!(scheduled(Some(&far), None, 110.0), Liveness::Reported(RunState::Running));
+        assert_eq!(
+            scheduled(Some(&far), None, 110.0),
+            Liveness::Reported(RunState::Running)
+        );
         assert_eq!(Liveness::Ended(JobState::OutOfMemory).label(), "oom");
     }
 

@@ -127,6 +127,9 @@ mod tests {
         assert_eq!(path(Path::new("runs")), Path::new("./atelier.toml"));
         assert_eq!(path(Path::new("/w/runs")), Path::new("/w/atelier.toml"));
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(load(&dir.path().join("runs")).unwrap(), Workspace::default());
+        assert_eq!(
+            load(&dir.path().join("runs")).unwrap(),
+            Workspace::default()
+        );
     }
 }

@@ -91,7 +91,10 @@ impl SlurmConfig {
         }
         if let Some(s) = &self.setup {
             if s.contains('\n') {
-                return bad("setup", "must be one line (join commands with `;` or `&&`)".into());
+                return bad(
+                    "setup",
+                    "must be one line (join commands with `;` or `&&`)".into(),
+                );
             }
         }
         Ok(())
@@ -191,7 +194,15 @@ mod tests {
 
     #[test]
     fn time_limits_in_slurm_forms() {
-        for ok in ["30", "30:00", "4:00:00", "1-0", "2-12:00", "1-00:00:00", "UNLIMITED"] {
+        for ok in [
+            "30",
+            "30:00",
+            "4:00:00",
+            "1-0",
+            "2-12:00",
+            "1-00:00:00",
+            "UNLIMITED",
+        ] {
             assert!(valid_time(ok), "{ok}");
         }
         for bad in ["", "1h", "1:2:3:4", "a-1", "-1", "1-", "10 min"] {
@@ -237,7 +248,10 @@ mod tests {
             "exec '/opt/at elier' train --resume '/w/runs/2026-x' --launcher local --quiet",
             "exec '/opt/at elier' train --start '/w/runs/2026-x' --launcher local --quiet",
         ] {
-            assert!(s.lines().any(|l| l.trim() == line), "missing `{line}` in\n{s}");
+            assert!(
+                s.lines().any(|l| l.trim() == line),
+                "missing `{line}` in\n{s}"
+            );
         }
         // Every #SBATCH line comes before the first command, or sbatch ignores it.
         let first_cmd = s.lines().position(|l| l == "module load cuda").unwrap();
