@@ -41,7 +41,7 @@ pub enum LauncherKind {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Launcher {
     Local,
-    Slurm(SlurmConfig),
+    Slurm(Box<SlurmConfig>),
 }
 
 /// The command line's `--launcher` for this process (set once by the CLI).
@@ -67,7 +67,7 @@ impl Launcher {
         };
         Ok(match kind {
             LauncherKind::Local => Launcher::Local,
-            LauncherKind::Slurm => Launcher::Slurm(ws.slurm.unwrap_or_default()),
+            LauncherKind::Slurm => Launcher::Slurm(Box::new(ws.slurm.unwrap_or_default())),
         })
     }
 
