@@ -91,6 +91,9 @@ pub fn main() -> i32 {
 }
 
 fn cmd_dashboard(a: DashboardArgs) -> Result<()> {
+    if let Some(k) = a.launcher {
+        crate::launch::choose(k);
+    }
     if !std::io::stdout().is_terminal() {
         bail!("the dashboard needs a terminal (stdout is redirected); use `atelier runs` for a listing");
     }
@@ -113,9 +116,18 @@ fn cmd_train(a: TrainArgs) -> Result<i32> {
     if let Some(n) = a.gpu {
         overrides.push(format!("train.device=cuda:{n}"));
     }
+    if let Some(k) = a.launcher {
+        crate::launch::choose(k);
+    }
+    if a.start.is_none() && !a.check {
+        if let Some(code) = submit_train(&a, &overrides)? {
+            return Ok(code);
+        }
+    }
     let (plan, run, resume_from) = match (&a.spec, &a.resume) {
         (None, None) if a.start.is_some() => {
             let run = RunDir::new(a.start.clone().unwrap_or_default());
+            train::prepare_restart(&run)?;
             (spec::load(&run.path(run_dir::SPEC), &overrides)?, run, None)
         }
         (Some(_), Some(_)) => bail!("give either a spec or --resume RUN_DIR, not both"),
@@ -181,6 +193,37 @@ fn cmd_train(a: TrainArgs) -> Result<i32> {
             1
         }
     })
+}
+
+/// `atelier train` under the Slurm launcher: submit (or resume) as a batch job and return; `None`
+/// when the launcher is local (train in this process).
+fn submit_train(a: &TrainArgs, overrides: &[String]) -> Result<Option<i32>> {
+    let launcher = crate::launch::Launcher::for_workspace(&a.runs.runs_dir)?;
+    if launcher.kind() == crate::launch::LauncherKind::Local {
+        return Ok(None);
+    }
+    let run = match (&a.spec, &a.resume) {
+        (Some(spec_path), None) => {
+            launcher.launch(spec_path, overrides, &a.runs.runs_dir, a.name.as_deref())?
+        }
+        (None, Some(dir)) if overrides.is_empty() => {
+            let run = RunDir::new(resolve_run(&dir.display().to_string(), &a.runs.runs_dir)?);
+            launcher.resume(&run)?;
+            run
+        }
+        (None, Some(_)) => bail!("--set with --resume trains here only: add --launcher local, or submit the resume without overrides"),
+        _ => return Ok(None),
+    };
+    let job = crate::slurm::JobRecord::read(&run).map_or_else(|| "?".into(), |r| r.job_id);
+    println!("{}", run.root.display());
+    if !a.quiet {
+        eprintln!(
+            "submitted run {} as Slurm job {job} (script: {}); watch it with `atelier runs` or the dashboard",
+            run.id(),
+            run.path(crate::slurm::SCRIPT).display()
+        );
+    }
+    Ok(Some(0))
 }
 
 /// A run given as a directory, an id under `runs_dir`, a unique id prefix, or an experiment

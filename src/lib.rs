@@ -49,6 +49,7 @@ pub mod preview;
 pub mod ratings;
 pub mod rng;
 pub mod run_dir;
+pub mod slurm;
 pub mod spec;
 pub mod store;
 pub mod study;

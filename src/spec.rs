@@ -106,7 +106,7 @@ pub fn parse(text: &str, path: &Path, overrides: &[String]) -> Result<Plan, Spec
 }
 
 /// Turn a TOML/serde error into a `SpecError` with the line and the field found at its span.
-fn toml_error(text: &str, path: &Path, e: &toml::de::Error) -> SpecError {
+pub(crate) fn toml_error(text: &str, path: &Path, e: &toml::de::Error) -> SpecError {
     let (line, field) = match e.span() {
         Some(span) => {
             let line = text[..span.start.min(text.len())].matches('\n').count() + 1;

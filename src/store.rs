@@ -7,6 +7,7 @@
 pub mod tail;
 
 use crate::run_dir::{self, MetricRow, RunDir, RunState, Status};
+use crate::slurm::{JobInfo, JobRecord, JobState, Jobs};
 use crate::terms::Term;
 use serde::Serialize;
 use std::io::{Read, Seek, SeekFrom};
@@ -24,6 +25,11 @@ pub enum Liveness {
     Stalled,
     /// No readable status yet.
     Unknown,
+    /// A Slurm job waiting in the queue (the reason is in `RunSummary::job`).
+    Queued,
+    /// Slurm ended the job before the trainer could say so itself (time limit, node failure,
+    /// cancelled, out of memory, ...).
+    Ended(JobState),
 }
 
 impl Liveness {
@@ -32,6 +38,8 @@ impl Liveness {
             Liveness::Reported(s) => s.as_str(),
             Liveness::Stalled => "stalled",
             Liveness::Unknown => "unknown",
+            Liveness::Queued => "queued",
+            Liveness::Ended(s) => s.label(),
         }
     }
 }
@@ -64,6 +72,9 @@ pub struct RunSummary {
     pub pid: Option<u32>,
     /// Where it computes, as status.json says (`cuda:1 (NVIDIA H200)`, `cpu, 2 threads`).
     pub device: String,
+    /// A Slurm run's job as the scheduler (or, once ended, `job.json`) last said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job: Option<JobInfo>,
 }
 
 impl RunSummary {
@@ -74,6 +85,17 @@ impl RunSummary {
             "-"
         } else {
             d
+        }
+    }
+
+    /// Where the run is, for the tables: a Slurm job's queue reason or node, else the device.
+    pub fn place(&self) -> String {
+        match &self.job {
+            Some(j) if j.state == JobState::Pending => {
+                format!("({})", j.reason.as_deref().unwrap_or("queued"))
+            }
+            Some(j) if j.node.is_some() => j.node.clone().unwrap_or_default(),
+            _ => self.device_short().to_string(),
         }
     }
 
@@ -99,21 +121,41 @@ pub fn read_spec(run: &RunDir) -> anyhow::Result<crate::spec::Spec> {
 
 /// Every run directory under `runs_dir`, newest first.
 pub fn scan(runs_dir: &Path) -> Vec<RunSummary> {
+    scan_with(runs_dir, None)
+}
+
+/// [`scan`] with what the scheduler said about the Slurm runs' jobs (`None`: not asked, or it
+/// could not answer; those runs are then judged by their heartbeat).
+pub fn scan_with(runs_dir: &Path, jobs: Option<&Jobs>) -> Vec<RunSummary> {
     let Ok(entries) = std::fs::read_dir(runs_dir) else {
         return Vec::new();
     };
     let mut runs: Vec<RunSummary> = entries
         .flatten()
         .filter(|e| e.path().join(run_dir::SPEC).is_file())
-        .map(|e| summarize(&RunDir::new(e.path())))
+        .map(|e| summarize_with(&RunDir::new(e.path()), jobs))
         .collect();
     runs.sort_by(|a, b| b.id.cmp(&a.id));
     runs
 }
 
 pub fn summarize(run: &RunDir) -> RunSummary {
+    summarize_with(run, None)
+}
+
+/// A Slurm run's job: the scheduler's word, else what `job.json` recorded when it ended.
+pub fn job_of(run: &RunDir, jobs: Option<&Jobs>) -> Option<(JobRecord, Option<JobInfo>)> {
+    let rec = JobRecord::read(run)?;
+    let info = jobs
+        .and_then(|j| j.get(&rec.job_id).cloned())
+        .or_else(|| rec.ended.clone());
+    Some((rec, info))
+}
+
+pub fn summarize_with(run: &RunDir, jobs: Option<&Jobs>) -> RunSummary {
     let status = run_dir::read_status(&run.root);
     let now = run_dir::now();
+    let job = job_of(run, jobs);
     let spec_time = std::fs::metadata(run.path(run_dir::SPEC))
         .and_then(|m| m.modified())
         .ok()
@@ -129,7 +171,10 @@ pub fn summarize(run: &RunDir) -> RunSummary {
             |s| s.name.clone(),
         ),
         mode: status.as_ref().map(|s| s.mode.clone()).unwrap_or_default(),
-        state: liveness(status.as_ref(), now),
+        state: match &job {
+            Some((_, info)) => scheduled(status.as_ref(), info.as_ref(), now),
+            None => liveness(status.as_ref(), now),
+        },
         step: status.as_ref().map_or(0, |s| s.step),
         total_steps: status.as_ref().map_or(0, |s| s.total_steps),
         images_per_s: status.as_ref().and_then(|s| s.images_per_s),
@@ -154,6 +199,36 @@ pub fn summarize(run: &RunDir) -> RunSummary {
             .as_ref()
             .map(|s| s.device.clone())
             .unwrap_or_default(),
+        job: job.and_then(|(_, info)| info),
+    }
+}
+
+/// A Slurm run's state from its status and its job. The trainer's own final word wins; a job
+/// still queued is `queued`; a job Slurm ended while the trainer still claimed to run shows how
+/// Slurm ended it; otherwise the heartbeat decides (no local pid: the trainer runs on a node).
+/// Without the scheduler's word (not asked yet, controller down) the heartbeat alone decides.
+pub fn scheduled(status: Option<&Status>, job: Option<&JobInfo>, now: f64) -> Liveness {
+    let final_state = status.filter(|s| s.state.is_final()).map(|s| s.state);
+    let by_heartbeat = || match status {
+        None => Liveness::Unknown,
+        Some(s) if s.state.is_final() => Liveness::Reported(s.state),
+        Some(s) if now - s.heartbeat > STALL_SECS => Liveness::Stalled,
+        Some(s) => Liveness::Reported(s.state),
+    };
+    let Some(job) = job else {
+        return by_heartbeat();
+    };
+    match job.state {
+        // A requeued job waits again, whatever its last attempt wrote.
+        JobState::Pending => Liveness::Queued,
+        JobState::Running if status.is_none() => Liveness::Reported(RunState::Starting),
+        JobState::Running => by_heartbeat(),
+        _ if final_state.is_some() => by_heartbeat(),
+        JobState::Completed => match status {
+            None => Liveness::Unknown,
+            Some(_) => Liveness::Stalled,
+        },
+        ended => Liveness::Ended(ended),
     }
 }
 
@@ -251,6 +326,64 @@ mod tests {
             Liveness::Reported(RunState::Finished)
         );
         assert_eq!(liveness(None, 0.0), Liveness::Unknown);
+    }
+
+    #[test]
+    fn slurm_runs_follow_the_scheduler_then_the_heartbeat() {
+        let job = |state, reason: Option<&str>| JobInfo {
+            id: "7".into(),
+            state,
+            reason: reason.map(Into::into),
+            node: Some("gpu01".into()),
+        };
+        // Another host's pid is never checked: a fresh heartbeat is alive.
+        let mut far = status(RunState::Running, 100.0, 999_999_999);
+        far.host = "gpu01".into();
+        let running = job(JobState::Running, None);
+        assert_eq!(
+            scheduled(Some(&far), Some(&running), 110.0),
+            Liveness::Reported(RunState::Running)
+        );
+        assert_eq!(
+            scheduled(Some(&far), Some(&running), 200.0),
+            Liveness::Stalled
+        );
+        assert_eq!(
+            scheduled(None, Some(&job(JobState::Pending, Some("Resources"))), 0.0),
+            Liveness::Queued
+        );
+        // Requeued: queued again even though the last attempt's status says running.
+        assert_eq!(
+            scheduled(
+                Some(&far),
+                Some(&job(JobState::Pending, Some("BeginTime"))),
+                110.0
+            ),
+            Liveness::Queued
+        );
+        assert_eq!(
+            scheduled(Some(&far), Some(&job(JobState::Timeout, None)), 110.0),
+            Liveness::Ended(JobState::Timeout)
+        );
+        assert_eq!(
+            scheduled(None, Some(&job(JobState::Cancelled, None)), 110.0),
+            Liveness::Ended(JobState::Cancelled)
+        );
+        let stopped = status(RunState::Stopped, 100.0, 1);
+        assert_eq!(
+            scheduled(Some(&stopped), Some(&job(JobState::Cancelled, None)), 500.0),
+            Liveness::Reported(RunState::Stopped)
+        );
+        assert_eq!(
+            scheduled(None, Some(&running), 0.0),
+            Liveness::Reported(RunState::Starting)
+        );
+        // No word from the scheduler: the heartbeat alone.
+        assert_eq!(
+            scheduled(Some(&far), None, 110.0),
+            Liveness::Reported(RunState::Running)
+        );
+        assert_eq!(Liveness::Ended(JobState::OutOfMemory).label(), "oom");
     }
 
     #[test]

@@ -205,7 +205,7 @@ pub fn prepare_resume(run: &RunDir, overrides: &[String]) -> Result<(Plan, u64)>
         );
     }
     if let Some(st) = run_dir::read_status(&run.root) {
-        if !st.state.is_final() && crate::store::process_alive(&st) {
+        if crate::launch::may_be_live(run, &st) {
             bail!(
                 "run {} is still {} (pid {}); stop it first",
                 run.id(),
@@ -226,6 +226,14 @@ pub fn prepare_resume(run: &RunDir, overrides: &[String]) -> Result<(Plan, u64)>
         run_dir::write_atomic(&spec_path, plan.resolved_toml().as_bytes())?;
     }
     Ok((plan, keep))
+}
+
+/// Before `--start` on a run directory that already holds rows (a requeued Slurm job that died
+/// before its first checkpoint): start over, so no step appears twice.
+pub fn prepare_restart(run: &RunDir) -> Result<()> {
+    truncate_jsonl::<run_dir::MetricRow>(&run.path(run_dir::METRICS), |_| false)?;
+    truncate_jsonl::<run_dir::SampleRecord>(&run.path(run_dir::SAMPLE_INDEX), |_| false)?;
+    truncate_jsonl::<run_dir::ScoreRecord>(&run.path(run_dir::SCORES), |_| false)
 }
 
 fn truncate_jsonl<T: serde::Serialize + for<'de> serde::Deserialize<'de>>(

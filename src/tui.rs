@@ -188,6 +188,16 @@ fn event_loop(
                 Effect::ReadSpec { id, dir } => {
                     let _ = poller.send(workers::Request::ReadSpec { id, dir });
                 }
+                Effect::Control { run, id, command }
+                    if command == crate::run_dir::Command::Stop
+                        && run.join(crate::slurm::JOB).is_file() =>
+                {
+                    // A Slurm job: scancel while queued, else the graceful stop and scancel
+                    // when unacknowledged; it waits, so off the UI thread.
+                    background(&tx, &poller, move || {
+                        crate::launch::stop(&crate::run_dir::RunDir::new(run), &id)
+                    })
+                }
                 Effect::Control { run, id, command } => {
                     let line = crate::run_dir::ControlLine {
                         id: Some(id),

@@ -4,6 +4,7 @@
 
 use crate::backend::BackendKind;
 use crate::bench::Workload;
+use crate::launch::LauncherKind;
 use crate::spec::{BackendChoice, Precision};
 use crate::stylize::Direction;
 use crate::tui::images::GraphicsMode;
@@ -41,6 +42,10 @@ pub struct DashboardArgs {
     /// off unless this or ATELIER_THEME says light or dark.
     #[arg(long, value_enum, ignore_case = true)]
     pub theme: Option<ThemeChoice>,
+    /// Where the runs it launches go [default: ATELIER_LAUNCHER, else `launcher` in
+    /// atelier.toml beside the runs folder, else local].
+    #[arg(long, value_enum)]
+    pub launcher: Option<LauncherKind>,
 }
 
 impl Default for DashboardArgs {
@@ -50,6 +55,7 @@ impl Default for DashboardArgs {
             experiments: "experiments".into(),
             graphics: GraphicsMode::Auto,
             theme: None,
+            launcher: None,
         }
     }
 }
@@ -88,6 +94,10 @@ pub struct TrainArgs {
     /// Validate the spec and print the resolved plan; write nothing.
     #[arg(long)]
     pub check: bool,
+    /// Train here (local) or submit a batch job (slurm) [default: ATELIER_LAUNCHER, else
+    /// `launcher` in atelier.toml beside the runs folder, else local].
+    #[arg(long, value_enum)]
+    pub launcher: Option<LauncherKind>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -255,6 +265,9 @@ pub struct ProposeArgs {
     /// Launch the proposals (as `study.auto_launch = true` does).
     #[arg(long)]
     pub launch: bool,
+    /// Where launched proposals go [default: ATELIER_LAUNCHER, else atelier.toml, else local].
+    #[arg(long, value_enum)]
+    pub launcher: Option<LauncherKind>,
     /// Write the top predicted configuration (<study>-best.toml) instead, to end the study.
     #[arg(long)]
     pub best: bool,

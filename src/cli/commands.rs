@@ -192,7 +192,15 @@ pub(super) fn cmd_gpus(a: GpusArgs) -> Result<()> {
 
 pub(super) fn cmd_runs(a: RunsArgs) -> Result<()> {
     let runs_dir = &a.runs.runs_dir;
-    let runs = store::scan(runs_dir);
+    // One scheduler query for every Slurm run (none when no run went through Slurm).
+    let jobs = match crate::slurm::poll(runs_dir) {
+        Some(Err(e)) => {
+            eprintln!("note: slurm: {e:#} (Slurm runs judged by their heartbeat)");
+            None
+        }
+        other => other.and_then(Result::ok),
+    };
+    let runs = store::scan_with(runs_dir, jobs.as_ref());
     if a.json {
         println!("{}", serde_json::to_string_pretty(&runs)?);
         return Ok(());
@@ -205,7 +213,7 @@ pub(super) fn cmd_runs(a: RunsArgs) -> Result<()> {
         return Ok(());
     }
     println!(
-        "{:<40} {:<9} {:>13} {:>9} {:>9} {:>8}  DEVICE",
+        "{:<40} {:<10} {:>13} {:>9} {:>9} {:>8}  WHERE",
         "RUN", "STATE", "STEP", "G_ADV", "D_TOTAL", "IMG/S"
     );
     for r in runs {
@@ -219,14 +227,14 @@ pub(super) fn cmd_runs(a: RunsArgs) -> Result<()> {
             .images_per_s
             .map_or("-".to_string(), |v| format!("{v:.1}"));
         println!(
-            "{:<40} {:<9} {:>13} {:>9} {:>9} {:>8}  {}",
+            "{:<40} {:<10} {:>13} {:>9} {:>9} {:>8}  {}",
             r.id,
             r.state.label(),
             format!("{}/{}", r.step, r.total_steps),
             loss("g_adv"),
             loss("d_total"),
             ips,
-            r.device_short()
+            r.place()
         );
     }
     Ok(())
@@ -285,6 +293,10 @@ pub(super) fn cmd_control(a: ControlArgs) -> Result<()> {
         ),
     };
     let id = format!("cli-{}", (run_dir::now() * 1000.0) as u64);
+    if command == Command::Stop && dir.path(crate::slurm::JOB).is_file() {
+        println!("{}", crate::launch::stop(&dir, &id)?);
+        return Ok(());
+    }
     crate::train::control::send(
         &dir,
         &ControlLine {

@@ -10,6 +10,9 @@ use crate::study::{self, Study};
 use anyhow::Result;
 
 pub(super) fn cmd_propose(a: ProposeArgs) -> Result<()> {
+    if let Some(k) = a.launcher {
+        crate::launch::choose(k);
+    }
     let runs_dir = a.runs.runs_dir.as_path();
     let experiments = a.experiments.as_path();
     let study = study::open(&a.study, &[], runs_dir)?;

@@ -192,7 +192,10 @@ impl Theme {
             Liveness::Reported(RunState::Finished) => self.finished,
             Liveness::Reported(RunState::Failed) | Liveness::Stalled => self.failed,
             Liveness::Reported(RunState::Stopped) => self.stopped,
-            Liveness::Reported(RunState::Starting) | Liveness::Unknown => self.idle,
+            Liveness::Reported(RunState::Starting) | Liveness::Unknown | Liveness::Queued => {
+                self.idle
+            }
+            Liveness::Ended(_) => self.failed,
         }
     }
 

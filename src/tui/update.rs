@@ -436,6 +436,13 @@ fn target(app: &App) -> Option<(String, std::path::PathBuf, Option<RunState>, bo
     }
 }
 
+/// A Slurm run waiting in the queue (stop cancels its job).
+fn queued(app: &App, dir: &std::path::Path) -> bool {
+    app.runs
+        .iter()
+        .any(|r| std::path::Path::new(&r.dir) == dir && r.state == crate::store::Liveness::Queued)
+}
+
 fn send(app: &mut App, run: std::path::PathBuf, command: Command, label: String) -> Vec<Effect> {
     let id = app.command_id();
     if let Some(view) = app.run.as_mut().filter(|v| v.dir == run) {
@@ -481,6 +488,10 @@ fn run_command(app: &mut App, a: Action) -> Vec<Effect> {
                 Some(spec) => fork_form(app, id, dir, Ok(spec)),
                 None => vec![Effect::ReadSpec { id, dir }],
             }
+        }
+        Action::Stop if queued(app, &dir) => {
+            app.overlay = Some(Overlay::ConfirmStop { id, dir });
+            Vec::new()
         }
         _ if !live => {
             app.notify(format!("{id} is not running"));

@@ -1,8 +1,10 @@
 //! Background work that reports to the UI through the one `Msg` channel: the poller rescans the
 //! runs directory every second, tails the open run's files every 250 ms (only what was appended),
 //! lists experiments on request, and samples the GPUs every 2 s (a message only when a sample
-//! changed; never again once the source says there is no NVML). Nothing here blocks the UI
-//! thread.
+//! changed; never again once the source says there is no NVML). When runs went through Slurm,
+//! a thread of its own asks the scheduler about all their jobs in one `squeue` call every
+//! [`SLURM_POLL`] (a slow or absent controller never delays the poller) and leaves the answer in
+//! [`SharedJobs`] for the poller's scans. Nothing here blocks the UI thread.
 
 use super::app::{Experiment, Msg, RunDelta};
 use crate::gpu::{GpuSample, GpuSource};
@@ -10,6 +12,7 @@ use crate::run_dir::{self, RunDir};
 use crate::store::{self, tail::Tail};
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Requests from the UI thread to the poller.
@@ -55,9 +58,12 @@ impl Watched {
         }
     }
 
-    /// The next delta, if it carries news.
-    pub fn news(&mut self) -> Option<RunDelta> {
-        let delta = self.poll();
+    /// The next delta, if it carries news; a Slurm run's liveness follows its job.
+    pub fn news(&mut self, jobs: Option<&crate::slurm::Jobs>) -> Option<RunDelta> {
+        let mut delta = self.poll();
+        if let Some((_, info)) = store::job_of(&RunDir::new(&self.dir), jobs) {
+            delta.liveness = store::scheduled(delta.status.as_ref(), info.as_ref(), run_dir::now());
+        }
         if !delta.is_news(self.told.0.as_ref(), self.told.1) {
             return None;
         }
@@ -90,6 +96,13 @@ impl Watched {
     }
 }
 
+/// What the scheduler last said about the Slurm runs' jobs (`None`: no Slurm runs, or the
+/// controller could not be asked: runs are then judged by their heartbeat).
+pub type SharedJobs = Arc<Mutex<Option<crate::slurm::Jobs>>>;
+
+/// How often the Slurm thread asks the scheduler.
+pub const SLURM_POLL: Duration = Duration::from_secs(3);
+
 /// Start the poller; it ends when the UI drops the request sender or the message receiver.
 pub fn spawn_poller(
     runs_dir: PathBuf,
@@ -98,11 +111,58 @@ pub fn spawn_poller(
     gpus: Box<dyn GpuSource>,
 ) -> Sender<Request> {
     let (req_tx, req_rx) = std::sync::mpsc::channel();
+    let jobs: SharedJobs = Arc::new(Mutex::new(None));
+    spawn_slurm_watch(runs_dir.clone(), tx.clone(), jobs.clone());
     std::thread::Builder::new()
         .name("poller".into())
-        .spawn(move || poll_loop(runs_dir, experiments_dir, tx, req_rx, GpuPoll::new(gpus)))
+        .spawn(move || {
+            poll_loop(
+                runs_dir,
+                experiments_dir,
+                tx,
+                req_rx,
+                GpuPoll::new(gpus),
+                jobs,
+            )
+        })
         .expect("spawning the poller thread");
     req_tx
+}
+
+/// The Slurm thread: one scheduler poll every [`SLURM_POLL`] while any run went through Slurm
+/// (none at all otherwise); a failure (controller down, squeue missing) is told once, and its
+/// recovery too. Ends when the UI's receiver is gone.
+fn spawn_slurm_watch(runs_dir: PathBuf, tx: Sender<Msg>, shared: SharedJobs) {
+    std::thread::Builder::new()
+        .name("slurm".into())
+        .spawn(move || {
+            let mut failing: Option<String> = None;
+            loop {
+                let (jobs, note) = match crate::slurm::poll(&runs_dir) {
+                    None => (None, None),
+                    Some(Ok(j)) => (
+                        Some(j),
+                        failing.take().map(|_| "slurm answers again".to_string()),
+                    ),
+                    Some(Err(e)) => {
+                        let msg = format!("slurm: {e:#} (runs judged by heartbeat)");
+                        let new = failing.as_deref() != Some(msg.as_str());
+                        failing = Some(msg.clone());
+                        (None, new.then_some(msg))
+                    }
+                };
+                if let Ok(mut g) = shared.lock() {
+                    *g = jobs;
+                }
+                if let Some(n) = note {
+                    if tx.send(Msg::Notify(n)).is_err() {
+                        return;
+                    }
+                }
+                std::thread::sleep(SLURM_POLL);
+            }
+        })
+        .expect("spawning the slurm thread");
 }
 
 /// The GPU half of the poller: a source, when it last sampled, and what the UI last heard.
@@ -152,6 +212,7 @@ fn poll_loop(
     tx: Sender<Msg>,
     rx: Receiver<Request>,
     mut gpus: GpuPoll,
+    jobs: SharedJobs,
 ) {
     let mut watched: Option<Watched> = None;
     let mut many: Vec<Watched> = Vec::new();
@@ -165,8 +226,9 @@ fn poll_loop(
         {
             return;
         }
+        let known = jobs.lock().ok().and_then(|g| g.clone());
         if last_scan.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
-            let runs = store::scan(&runs_dir);
+            let runs = store::scan_with(&runs_dir, known.as_ref());
             if last_runs.as_ref() != Some(&runs) {
                 last_runs = Some(runs.clone());
                 if tx.send(Msg::Runs(runs)).is_err() {
@@ -181,7 +243,7 @@ fn poll_loop(
             }
         }
         for w in watched.iter_mut().chain(many.iter_mut()) {
-            if let Some(delta) = w.news() {
+            if let Some(delta) = w.news(known.as_ref()) {
                 if tx.send(Msg::RunData(Box::new(delta))).is_err() {
                     return;
                 }

@@ -1,5 +1,6 @@
-//! The runs view (home): every run newest first, with state (stalled when the heartbeat stopped),
-//! progress, speed, device, ETA, last losses with sparklines and age; `/` filters. Below the
+//! The runs view (home): every run newest first, with state (stalled when the heartbeat stopped;
+//! for Slurm runs also queued, or how Slurm ended the job), progress, speed, device (a Slurm
+//! run's node, or its queue reason in parentheses), ETA, last losses with sparklines and age; `/` filters. Below the
 //! table, the GPU strip (one line per GPU, none without NVML); the header says when a GPU is
 //! present and this build cannot use it.
 
@@ -72,6 +73,8 @@ fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body:
     let offset = layout::runs_offset(app.selected, rows_area.height);
     let spark_w = 7;
     let scored = app.scores.values().any(|s| s.comparisons > 0.0);
+    // Slurm runs widen the state (timeout, cancelled, ...) and device (node, queue reason) columns.
+    let slurm = runs.iter().any(|r| r.job.is_some());
     let rows: Vec<Row> = runs
         .iter()
         .enumerate()
@@ -130,7 +133,7 @@ fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body:
                 Cell::from(format!("{}/{}", r.step, r.total_steps)),
                 Cell::from(bar),
                 Cell::from(r.images_per_s.map_or("-".into(), |v| format!("{v:.1}"))),
-                Cell::from(r.device_short().to_string()),
+                Cell::from(r.place()),
                 Cell::from(if label == "running" {
                     eta(r.eta_secs)
                 } else {
@@ -164,11 +167,11 @@ fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body:
     }
     widths.extend([
         Constraint::Length(12),
-        Constraint::Length(8),
+        Constraint::Length(if slurm { 10 } else { 8 }),
         Constraint::Length(11),
         Constraint::Length(8),
         Constraint::Length(6),
-        Constraint::Length(6),
+        Constraint::Length(if slurm { 13 } else { 6 }),
         Constraint::Length(7),
         Constraint::Length(17),
         Constraint::Length(17),
