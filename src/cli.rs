@@ -4,6 +4,7 @@
 
 mod args;
 mod commands;
+mod judge;
 mod propose;
 
 pub use args::*;
@@ -55,6 +56,9 @@ pub enum Cmd {
     /// Steer a study (a spec with [search]) from the judgements in ratings.jsonl: show the
     /// predicted best, write the next proposals to experiments/proposed/, optionally launch them.
     Propose(ProposeArgs),
+    /// Judge a study's runs without the dashboard, writing the very lines its grid writes:
+    /// --worst RUN [--among RUN…], --tie, --stars N RUN, or --undo ID.
+    Judge(JudgeArgs),
     /// Print an image in the terminal (kitty, iTerm2, sixel or half blocks).
     Preview(PreviewArgs),
 }
@@ -63,12 +67,16 @@ pub enum Cmd {
 pub fn main() -> i32 {
     crate::gpu::pin_device_order();
     let cli = Cli::parse();
+    if !matches!(cli.command, Some(Cmd::Train(_))) {
+        quiet_on_closed_stdout();
+    }
     let result = match cli.command {
         Some(Cmd::Train(a)) => cmd_train(a),
         Some(Cmd::Runs(a)) => cmd_runs(a).map(|_| 0),
         Some(Cmd::Stylize(a)) => cmd_stylize(a).map(|_| 0),
         Some(Cmd::Control(a)) => cmd_control(a).map(|_| 0),
         Some(Cmd::Propose(a)) => propose::cmd_propose(a).map(|_| 0),
+        Some(Cmd::Judge(a)) => judge::cmd_judge(a).map(|_| 0),
         Some(Cmd::Preview(a)) => crate::preview::preview(&a.image).map(|_| 0),
         Some(Cmd::Dashboard(a)) => cmd_dashboard(a).map(|_| 0),
         Some(Cmd::Eval(a)) => cmd_eval(a).map(|_| 0),
@@ -87,6 +95,17 @@ pub fn main() -> i32 {
                 1
             }
         }
+    }
+}
+
+/// `atelier propose | head`: a command whose reader went away ends quietly, as `ls | head` does,
+/// instead of panicking in `println!` with "Broken pipe". Rust ignores SIGPIPE, so this puts
+/// back the default action. Not for `train`, whose writer drops lines a closed stdout refuses
+/// and trains on (and its own children reset SIGPIPE to ignored at start).
+fn quiet_on_closed_stdout() {
+    // SAFETY: setting a signal's disposition to its default, before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

@@ -255,8 +255,51 @@ pub struct ProposeArgs {
     /// Write the top predicted configuration (<study>-best.toml) instead, to end the study.
     #[arg(long)]
     pub best: bool,
+    /// One JSON object: the members (role live, waiting, retired or dead; the best), their
+    /// predicted utilities, the proposals not launched yet and the ones written now.
+    #[arg(long)]
+    pub json: bool,
+    /// The study's seed (its space-filling start and Thompson samples), recorded in every
+    /// proposal as `study.seed` [default: the one the study recorded, else a fresh one].
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+#[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("verdict").required(true).args(["worst", "tie", "stars", "undo"])))]
+pub struct JudgeArgs {
+    /// The study (its name, as in `atelier propose`).
+    pub study: String,
+    /// This run (id, unique id prefix, or name such as tune-3) is the worst of those shown.
+    #[arg(long, value_name = "RUN")]
+    pub worst: Option<String>,
+    /// Can't tell between the runs shown.
+    #[arg(long)]
+    pub tie: bool,
+    /// N stars (1 to 5) for RUN's output.
+    #[arg(long, num_args = 2, value_names = ["N", "RUN"])]
+    pub stars: Vec<String>,
+    /// Retract a judgement by its id (printed when it was written), or `last`: the study's
+    /// newest judgement in force.
+    #[arg(long, value_name = "ID")]
+    pub undo: Option<String>,
+    /// The runs shown together with --worst or --tie [default: the study's grid, as the
+    /// dashboard shows it].
+    #[arg(long, value_name = "RUN", num_args = 1.., conflicts_with_all = ["stars", "undo"])]
+    pub among: Vec<String>,
+    /// The sample step judged [default: the latest step every judged run has a sample of].
+    #[arg(long)]
+    pub step: Option<u64>,
+    /// Which probe image (0 = the first of the run's probe list).
     #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    pub probe: usize,
+    #[command(flatten)]
+    pub runs: RunsDirArg,
+    #[arg(long, default_value = "experiments")]
+    pub experiments: PathBuf,
+    /// Print the line written to ratings.jsonl (JSON) instead of a sentence.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(clap::Args, Debug)]
