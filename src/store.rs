@@ -116,7 +116,9 @@ pub fn scan(runs_dir: &Path) -> Vec<RunSummary> {
 /// (file times may be a few milliseconds coarse).
 pub fn creation_order(a: &RunSummary, b: &RunSummary) -> std::cmp::Ordering {
     let second = |r: &RunSummary| match r.id.get(..15) {
-        Some(p) if p.as_bytes()[8] == b'-' && p.bytes().filter(u8::is_ascii_digit).count() == 14 => {
+        Some(p)
+            if p.as_bytes()[8] == b'-' && p.bytes().filter(u8::is_ascii_digit).count() == 14 =>
+        {
             p.to_string()
         }
         _ => run_dir::timestamp_id(r.created),
@@ -311,7 +313,11 @@ mod tests {
     fn runs_are_ordered_by_creation_not_id_text() {
         let dir = tempfile::tempdir().unwrap();
         // Made in the same second: study-5 first, then study-11 (and study-2 with a later id).
-        for id in ["20261121-100000-study-5", "20261121-100000-study-11", "20261121-100001-study-2"] {
+        for id in [
+            "20261121-100000-study-5",
+            "20261121-100000-study-11",
+            "20261121-100001-study-2",
+        ] {
             std::fs::create_dir(dir.path().join(id)).unwrap();
             std::fs::write(dir.path().join(id).join(run_dir::SPEC), "").unwrap();
             std::thread::sleep(std::time::Duration::from_millis(20));
@@ -319,7 +325,11 @@ mod tests {
         let ids: Vec<String> = scan(dir.path()).into_iter().map(|r| r.id).collect();
         assert_eq!(
             ids,
-            ["20261121-100001-study-2", "20261121-100000-study-11", "20261121-100000-study-5"]
+            [
+                "20261121-100001-study-2",
+                "20261121-100000-study-11",
+                "20261121-100000-study-5"
+            ]
         );
         // Equal file times (coarse clocks) still put 5 before 11.
         assert!(natural_cmp("x-study-5", "x-study-11").is_lt());

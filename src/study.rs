@@ -143,9 +143,10 @@ impl Study {
                 }
             })
             .collect();
-        let seed = template.study.seed.or_else(|| {
-            found_seeds.into_iter().flatten().next()
-        });
+        let seed = template
+            .study
+            .seed
+            .or_else(|| found_seeds.into_iter().flatten().next());
         Ok(Study {
             name: name.to_string(),
             template,
@@ -325,8 +326,7 @@ impl Study {
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0, |d| d.as_nanos() as u64);
                 // A short number people can type back (`--seed`).
-                crate::rng::Rng::stream(t ^ u64::from(std::process::id()), "study seed")
-                    .next_u64()
+                crate::rng::Rng::stream(t ^ u64::from(std::process::id()), "study seed").next_u64()
                     % 1_000_000
             })
     }

@@ -118,7 +118,10 @@ pub(super) fn cmd_propose(a: ProposeArgs) -> Result<()> {
             study.template.study.max_runs
         );
         for p in &report.pending {
-            println!("  not launched yet: {} (launch it, or delete it to free the slot)", p.path);
+            println!(
+                "  not launched yet: {} (launch it, or delete it to free the slot)",
+                p.path
+            );
         }
     }
     for (w, run) in written {

@@ -104,7 +104,11 @@ pub fn judge(study: &Study, runs_dir: &Path, experiments: &Path, req: &Request) 
                 also.push(format!("stopping {loser} (retired; resumable)"));
             }
         }
-        also.push(super::actions::refill_grid(&study.name, runs_dir, experiments)?);
+        also.push(super::actions::refill_grid(
+            &study.name,
+            runs_dir,
+            experiments,
+        )?);
     }
     Ok(Outcome { rating, also })
 }
@@ -164,10 +168,7 @@ fn step_of(study: &Study, runs: &[String], given: Option<u64>) -> Result<u64> {
         .map(|id| latest_sample(&study.dir_of(id)))
         .collect();
     if let Some(i) = latest.iter().position(Option::is_none) {
-        bail!(
-            "{} has no sample yet; wait for it, or give --step",
-            runs[i]
-        );
+        bail!("{} has no sample yet; wait for it, or give --step", runs[i]);
     }
     Ok(common_step(latest).unwrap_or(0))
 }
