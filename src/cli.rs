@@ -24,9 +24,13 @@ use std::path::{Path, PathBuf};
 #[command(
     name = "atelier",
     version,
-    about = "A terminal workbench for GAN style transfer: train, watch, compare, rate, steer."
+    about = "A terminal workbench for GAN style transfer: train, watch, compare, rate, steer.",
+    args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
+    /// Without a subcommand: the dashboard, with its options (`atelier --runs-dir DIR`).
+    #[command(flatten)]
+    pub dashboard: DashboardArgs,
     #[command(subcommand)]
     pub command: Option<Cmd>,
 }
@@ -61,6 +65,11 @@ pub enum Cmd {
     Judge(JudgeArgs),
     /// Print an image in the terminal (kitty, iTerm2, sixel or half blocks).
     Preview(PreviewArgs),
+    /// Print a shell completion script (bash, zsh or fish) for atelier and its subcommands.
+    Completions(CompletionsArgs),
+    /// Print atelier's manual page (roff: `atelier man > atelier.1; man ./atelier.1`), or write
+    /// one page per command with --dir.
+    Man(ManArgs),
 }
 
 /// Run the CLI; returns the process exit code.
@@ -82,7 +91,9 @@ pub fn main() -> i32 {
         Some(Cmd::Eval(a)) => cmd_eval(a).map(|_| 0),
         Some(Cmd::Bench(a)) => cmd_bench(a),
         Some(Cmd::Gpus(a)) => cmd_gpus(a).map(|_| 0),
-        None => cmd_dashboard(DashboardArgs::default()).map(|_| 0),
+        Some(Cmd::Completions(a)) => completions(a.shell).map(|_| 0),
+        Some(Cmd::Man(a)) => man_page(a).map(|_| 0),
+        None => cmd_dashboard(cli.dashboard).map(|_| 0),
     };
     match result {
         Ok(code) => code,
@@ -109,13 +120,51 @@ fn quiet_on_closed_stdout() {
     }
 }
 
+/// The completion script for `shell`, from the same clap definition as the parser.
+fn completions(shell: Shell) -> Result<()> {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    let out = &mut std::io::stdout();
+    match shell {
+        Shell::Bash => {
+            clap_complete::generate(clap_complete::Shell::Bash, &mut cmd, "atelier", out)
+        }
+        Shell::Zsh => clap_complete::generate(clap_complete::Shell::Zsh, &mut cmd, "atelier", out),
+        Shell::Fish => {
+            clap_complete::generate(clap_complete::Shell::Fish, &mut cmd, "atelier", out)
+        }
+    }
+    Ok(())
+}
+
+/// The manual page (roff) on stdout, or with `--dir` one page per command written there
+/// (`atelier.1`, `atelier-propose.1`, …).
+fn man_page(a: ManArgs) -> Result<()> {
+    use clap::CommandFactory;
+    use std::io::Write;
+    let cmd = Cli::command();
+    match a.dir {
+        Some(dir) => {
+            std::fs::create_dir_all(&dir)?;
+            clap_mangen::generate_to(cmd, &dir)?;
+            eprintln!("wrote the manual pages to {}", dir.display());
+        }
+        None => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(cmd).render(&mut out)?;
+            std::io::stdout().write_all(&out)?;
+        }
+    }
+    Ok(())
+}
+
 fn cmd_dashboard(a: DashboardArgs) -> Result<()> {
     if !std::io::stdout().is_terminal() {
         bail!("the dashboard needs a terminal (stdout is redirected); use `atelier runs` for a listing");
     }
     crate::tui::run(crate::tui::DashboardOptions {
-        runs_dir: a.runs.runs_dir,
-        experiments_dir: a.experiments,
+        runs_dir: a.runs.dir(),
+        experiments_dir: a.experiments.dir(),
         graphics: a.graphics,
         theme: a.theme,
     })
@@ -145,11 +194,11 @@ fn cmd_train(a: TrainArgs) -> Result<i32> {
                 print!("{}", plan.resolved_toml());
                 return Ok(0);
             }
-            let run = train::create_run(&plan, &a.runs.runs_dir, a.name.as_deref())?;
+            let run = train::create_run(&plan, &a.runs.dir(), a.name.as_deref())?;
             (plan, run, None)
         }
         (None, Some(dir)) => {
-            let run = RunDir::new(resolve_run(&dir.display().to_string(), &a.runs.runs_dir)?);
+            let run = RunDir::new(resolve_run(&dir.display().to_string(), &a.runs.dir())?);
             let (plan, from) = train::prepare_resume(&run, &overrides)?;
             if a.check {
                 print!("{}", plan.resolved_toml());

@@ -7,7 +7,7 @@ use crate::study::judge::{self, Request, Verdict};
 use anyhow::{Context, Result};
 
 pub(super) fn cmd_judge(a: JudgeArgs) -> Result<()> {
-    let runs_dir = a.runs.runs_dir.as_path();
+    let runs_dir = &a.runs.dir();
     let study = crate::study::Study::load(runs_dir, &a.study, None)?;
     let verdict = if let Some(run) = a.worst {
         Verdict::Worst {
@@ -36,7 +36,7 @@ pub(super) fn cmd_judge(a: JudgeArgs) -> Result<()> {
         step: a.step,
         probe: a.probe,
     };
-    let done = judge::judge(&study, runs_dir, &a.experiments, &req)?;
+    let done = judge::judge(&study, runs_dir, &a.experiments.dir(), &req)?;
     if a.json {
         println!("{}", serde_json::to_string(&done.rating)?);
     } else {

@@ -70,8 +70,8 @@ pub struct ProposalReport {
 }
 
 pub(super) fn cmd_propose(a: ProposeArgs) -> Result<()> {
-    let runs_dir = a.runs.runs_dir.as_path();
-    let experiments = a.experiments.as_path();
+    let runs_dir = &a.runs.dir();
+    let experiments = &a.experiments.dir();
     let mut study = study::open(&a.study, &[], runs_dir)?;
     if a.seed.is_some() {
         study.seed = a.seed;

@@ -15,3 +15,4 @@ mod study_loop;
 mod stylize;
 mod training;
 mod vgg;
+mod workspace;
