@@ -95,7 +95,7 @@ pub struct Experiment {
     pub path: PathBuf,
     pub name: String,
     pub spec: Result<Spec, String>,
-    /// What it needs before it can start, in words ("put photos (.png/.jpg) in
+    /// What it needs before it can start, in words ("photos in
     /// experiments/images/photos"): its image folders or weights are missing. The form shows
     /// it and Enter refuses until it is there.
     pub needs: Option<String>,

@@ -165,7 +165,7 @@ impl LaunchForm {
             return Err(format!("{}: {e}", exp.path.display()));
         }
         if let Some(needs) = &exp.needs {
-            return Err(format!("{} can't start yet: {needs}", exp.name));
+            return Err(format!("{} can't start yet: it needs {needs}", exp.name));
         }
         let mut overrides = Vec::new();
         let mut name = None;

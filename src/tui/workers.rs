@@ -319,19 +319,15 @@ pub fn needs(path: &std::path::Path, spec: &crate::spec::Spec) -> Option<String>
     let missing = err.reason.contains("does not exist") || err.reason.contains("holds no");
     let said = match err.field.as_deref()? {
         "data.content" if missing => {
-            folder(&spec.data.content).map(|p| format!("put photos (.png/.jpg) in {p}"))
+            folder(&spec.data.content).map(|p| format!("photos in {p}"))
         }
-        "data.a" if missing => {
-            folder(&spec.data.a).map(|p| format!("put domain A images (.png/.jpg) in {p}"))
-        }
-        "data.b" if missing => {
-            folder(&spec.data.b).map(|p| format!("put domain B images (.png/.jpg) in {p}"))
-        }
+        "data.a" if missing => folder(&spec.data.a).map(|p| format!("domain A images in {p}")),
+        "data.b" if missing => folder(&spec.data.b).map(|p| format!("domain B images in {p}")),
         "data.style" if missing => spec
             .data
             .style
             .as_deref()
-            .map(|s| format!("put the style image at {}", at(s))),
+            .map(|s| format!("its style image {}", at(s))),
         f @ ("data.content" | "data.a" | "data.b" | "data.style" | "features.weights") => {
             Some(format!("{f}: {}", err.reason))
         }

@@ -13,7 +13,10 @@ fn runs_are_found_from_a_subdirectory_and_from_the_environment() {
     std::fs::create_dir_all(&deep).unwrap();
     let out = run_ok(bin().arg("runs").current_dir(&deep));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("tune-4"), "walked up to the workspace: {text}");
+    assert!(
+        text.contains("tune-4"),
+        "walked up to the workspace: {text}"
+    );
     let elsewhere = tempfile::tempdir().unwrap();
     let out = run_ok(
         bin()
@@ -44,11 +47,17 @@ fn completions_and_manual_page() {
     for shell in ["bash", "zsh", "fish"] {
         let out = run_ok(bin().args(["completions", shell]));
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.contains("judge") && text.contains("--runs-dir"), "{shell}");
+        assert!(
+            text.contains("judge") && text.contains("--runs-dir"),
+            "{shell}"
+        );
     }
     let out = run_ok(bin().arg("man"));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.starts_with(".ie") || text.contains(".TH atelier"), "{text}");
+    assert!(
+        text.starts_with(".ie") || text.contains(".TH atelier"),
+        "{text}"
+    );
     let dir = tempfile::tempdir().unwrap();
     run_ok(bin().arg("man").arg("--dir").arg(dir.path()));
     assert!(dir.path().join("atelier.1").is_file());

@@ -61,7 +61,7 @@ pub fn launch(frame: &mut Frame, theme: &Theme, form: &LaunchForm, size: (u16, u
             let mark = if i == form.selected { "▶ " } else { "  " };
             let desc = match &e.spec {
                 Ok(_) if e.needs.is_some() => {
-                    format!("✗ needs: {}", e.needs.as_deref().unwrap_or_default())
+                    format!("✗ needs {}", e.needs.as_deref().unwrap_or_default())
                 }
                 Ok(s) => {
                     format!(
@@ -130,7 +130,7 @@ pub fn launch(frame: &mut Frame, theme: &Theme, form: &LaunchForm, size: (u16, u
         .and_then(|e| e.needs.as_deref());
     let hint = match study {
         _ if needs.is_some() => format!(
-            "can't start yet: {}   Esc cancels",
+            "can't start yet: put {}   Esc cancels",
             needs.unwrap_or_default()
         ),
         Some((_, s)) => format!(
