@@ -318,9 +318,7 @@ pub fn needs(path: &std::path::Path, spec: &crate::spec::Spec) -> Option<String>
     };
     let missing = err.reason.contains("does not exist") || err.reason.contains("holds no");
     let said = match err.field.as_deref()? {
-        "data.content" if missing => {
-            folder(&spec.data.content).map(|p| format!("photos in {p}"))
-        }
+        "data.content" if missing => folder(&spec.data.content).map(|p| format!("photos in {p}")),
         "data.a" if missing => folder(&spec.data.a).map(|p| format!("domain A images in {p}")),
         "data.b" if missing => folder(&spec.data.b).map(|p| format!("domain B images in {p}")),
         "data.style" if missing => spec
