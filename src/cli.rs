@@ -4,6 +4,7 @@
 
 mod args;
 mod commands;
+mod judge;
 mod propose;
 
 pub use args::*;
@@ -23,9 +24,13 @@ use std::path::{Path, PathBuf};
 #[command(
     name = "atelier",
     version,
-    about = "A terminal workbench for GAN style transfer: train, watch, compare, rate, steer."
+    about = "A terminal workbench for GAN style transfer: train, watch, compare, rate, steer.",
+    args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
+    /// Without a subcommand: the dashboard, with its options (`atelier --runs-dir DIR`).
+    #[command(flatten)]
+    pub dashboard: DashboardArgs,
     #[command(subcommand)]
     pub command: Option<Cmd>,
 }
@@ -55,26 +60,40 @@ pub enum Cmd {
     /// Steer a study (a spec with [search]) from the judgements in ratings.jsonl: show the
     /// predicted best, write the next proposals to experiments/proposed/, optionally launch them.
     Propose(ProposeArgs),
+    /// Judge a study's runs without the dashboard, writing the very lines its grid writes:
+    /// --worst RUN [--among RUN…], --tie, --stars N RUN, or --undo ID.
+    Judge(JudgeArgs),
     /// Print an image in the terminal (kitty, iTerm2, sixel or half blocks).
     Preview(PreviewArgs),
+    /// Print a shell completion script (bash, zsh or fish) for atelier and its subcommands.
+    Completions(CompletionsArgs),
+    /// Print atelier's manual page (roff: `atelier man > atelier.1; man ./atelier.1`), or write
+    /// one page per command with --dir.
+    Man(ManArgs),
 }
 
 /// Run the CLI; returns the process exit code.
 pub fn main() -> i32 {
     crate::gpu::pin_device_order();
     let cli = Cli::parse();
+    if !matches!(cli.command, Some(Cmd::Train(_))) {
+        quiet_on_closed_stdout();
+    }
     let result = match cli.command {
         Some(Cmd::Train(a)) => cmd_train(a),
         Some(Cmd::Runs(a)) => cmd_runs(a).map(|_| 0),
         Some(Cmd::Stylize(a)) => cmd_stylize(a).map(|_| 0),
         Some(Cmd::Control(a)) => cmd_control(a).map(|_| 0),
         Some(Cmd::Propose(a)) => propose::cmd_propose(a).map(|_| 0),
+        Some(Cmd::Judge(a)) => judge::cmd_judge(a).map(|_| 0),
         Some(Cmd::Preview(a)) => crate::preview::preview(&a.image, a.graphics).map(|_| 0),
         Some(Cmd::Dashboard(a)) => cmd_dashboard(a).map(|_| 0),
         Some(Cmd::Eval(a)) => cmd_eval(a).map(|_| 0),
         Some(Cmd::Bench(a)) => cmd_bench(a),
         Some(Cmd::Gpus(a)) => cmd_gpus(a).map(|_| 0),
-        None => cmd_dashboard(DashboardArgs::default()).map(|_| 0),
+        Some(Cmd::Completions(a)) => completions(a.shell).map(|_| 0),
+        Some(Cmd::Man(a)) => man_page(a).map(|_| 0),
+        None => cmd_dashboard(cli.dashboard).map(|_| 0),
     };
     match result {
         Ok(code) => code,
@@ -90,6 +109,55 @@ pub fn main() -> i32 {
     }
 }
 
+/// `atelier propose | head`: a command whose reader went away ends quietly, as `ls | head` does,
+/// instead of panicking in `println!` with "Broken pipe". Rust ignores SIGPIPE, so this puts
+/// back the default action. Not for `train`, whose writer drops lines a closed stdout refuses
+/// and trains on (and its own children reset SIGPIPE to ignored at start).
+fn quiet_on_closed_stdout() {
+    // SAFETY: setting a signal's disposition to its default, before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+/// The completion script for `shell`, from the same clap definition as the parser.
+fn completions(shell: Shell) -> Result<()> {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    let out = &mut std::io::stdout();
+    match shell {
+        Shell::Bash => {
+            clap_complete::generate(clap_complete::Shell::Bash, &mut cmd, "atelier", out)
+        }
+        Shell::Zsh => clap_complete::generate(clap_complete::Shell::Zsh, &mut cmd, "atelier", out),
+        Shell::Fish => {
+            clap_complete::generate(clap_complete::Shell::Fish, &mut cmd, "atelier", out)
+        }
+    }
+    Ok(())
+}
+
+/// The manual page (roff) on stdout, or with `--dir` one page per command written there
+/// (`atelier.1`, `atelier-propose.1`, …).
+fn man_page(a: ManArgs) -> Result<()> {
+    use clap::CommandFactory;
+    use std::io::Write;
+    let cmd = Cli::command();
+    match a.dir {
+        Some(dir) => {
+            std::fs::create_dir_all(&dir)?;
+            clap_mangen::generate_to(cmd, &dir)?;
+            eprintln!("wrote the manual pages to {}", dir.display());
+        }
+        None => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(cmd).render(&mut out)?;
+            std::io::stdout().write_all(&out)?;
+        }
+    }
+    Ok(())
+}
+
 fn cmd_dashboard(a: DashboardArgs) -> Result<()> {
     if let Some(k) = a.launcher {
         crate::launch::choose(k);
@@ -98,8 +166,8 @@ fn cmd_dashboard(a: DashboardArgs) -> Result<()> {
         bail!("the dashboard needs a terminal (stdout is redirected); use `atelier runs` for a listing");
     }
     crate::tui::run(crate::tui::DashboardOptions {
-        runs_dir: a.runs.runs_dir,
-        experiments_dir: a.experiments,
+        runs_dir: a.runs.dir(),
+        experiments_dir: a.experiments.dir(),
         graphics: a.graphics,
         theme: a.theme,
     })
@@ -138,11 +206,11 @@ fn cmd_train(a: TrainArgs) -> Result<i32> {
                 print!("{}", plan.resolved_toml());
                 return Ok(0);
             }
-            let run = train::create_run(&plan, &a.runs.runs_dir, a.name.as_deref())?;
+            let run = train::create_run(&plan, &a.runs.dir(), a.name.as_deref())?;
             (plan, run, None)
         }
         (None, Some(dir)) => {
-            let run = RunDir::new(resolve_run(&dir.display().to_string(), &a.runs.runs_dir)?);
+            let run = RunDir::new(resolve_run(&dir.display().to_string(), &a.runs.dir())?);
             let (plan, from) = train::prepare_resume(&run, &overrides)?;
             if a.check {
                 print!("{}", plan.resolved_toml());

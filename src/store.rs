@@ -68,6 +68,8 @@ pub struct RunSummary {
     pub updated: f64,
     /// The study the run belongs to, if any.
     pub study: Option<String>,
+    /// Unix seconds when the run directory was made (its spec.toml, written once).
+    pub created: f64,
     /// The trainer's process id and host (to find it among a GPU's processes).
     pub pid: Option<u32>,
     /// Where it computes, as status.json says (`cuda:1 (NVIDIA H200)`, `cpu, 2 threads`).
@@ -135,8 +137,56 @@ pub fn scan_with(runs_dir: &Path, jobs: Option<&Jobs>) -> Vec<RunSummary> {
         .filter(|e| e.path().join(run_dir::SPEC).is_file())
         .map(|e| summarize_with(&RunDir::new(e.path()), jobs))
         .collect();
-    runs.sort_by(|a, b| b.id.cmp(&a.id));
+    runs.sort_by(|a, b| creation_order(b, a));
     runs
+}
+
+/// Oldest first: by the second in the id (`YYYYmmdd-HHMMSS-…`, or the creation time's for an
+/// id without one), then by creation time within it, then by the id with its numbers compared
+/// as numbers, so `study-5` comes before `study-11` even when both were made in the same second
+/// (file times may be a few milliseconds coarse).
+pub fn creation_order(a: &RunSummary, b: &RunSummary) -> std::cmp::Ordering {
+    let second = |r: &RunSummary| match r.id.get(..15) {
+        Some(p)
+            if p.as_bytes()[8] == b'-' && p.bytes().filter(u8::is_ascii_digit).count() == 14 =>
+        {
+            p.to_string()
+        }
+        _ => run_dir::timestamp_id(r.created),
+    };
+    second(a)
+        .cmp(&second(b))
+        .then(a.created.total_cmp(&b.created))
+        .then_with(|| natural_cmp(&a.id, &b.id))
+}
+
+/// Text order with runs of digits compared by value (`a-5` < `a-11`).
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    fn chunks(s: &str) -> Vec<(bool, &str)> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        let bytes = s.as_bytes();
+        for i in 1..=bytes.len() {
+            if i == bytes.len() || bytes[i].is_ascii_digit() != bytes[start].is_ascii_digit() {
+                out.push((bytes[start].is_ascii_digit(), &s[start..i]));
+                start = i;
+            }
+        }
+        out
+    }
+    let (ca, cb) = (chunks(a), chunks(b));
+    for ((da, x), (db, y)) in ca.iter().zip(&cb) {
+        let o = if *da && *db {
+            let (x, y) = (x.trim_start_matches('0'), y.trim_start_matches('0'));
+            x.len().cmp(&y.len()).then(x.cmp(y))
+        } else {
+            x.cmp(y)
+        };
+        if o.is_ne() {
+            return o;
+        }
+    }
+    ca.len().cmp(&cb.len()).then(a.cmp(b))
 }
 
 pub fn summarize(run: &RunDir) -> RunSummary {
@@ -191,6 +241,7 @@ pub fn summarize_with(run: &RunDir, jobs: Option<&Jobs>) -> RunSummary {
             .collect(),
         updated: status.as_ref().map_or(spec_time, |s| s.heartbeat),
         study: status.as_ref().and_then(|s| s.study.clone()),
+        created: spec_time,
         pid: status
             .as_ref()
             .filter(|s| s.host == hostname())
@@ -393,5 +444,34 @@ mod tests {
         std::fs::write(&p, "{\"step\":1,\"time\":1,\"lr_g\":1,\"lr_d\":1,\"images_per_s\":1,\"g_adv\":0.5}\n{\"step\":2,\"ti").unwrap();
         assert_eq!(recent_metrics(&p, RECENT_BYTES).last().unwrap().step, 1);
         assert!(recent_metrics(&dir.path().join("missing"), RECENT_BYTES).is_empty());
+    }
+
+    #[test]
+    fn runs_are_ordered_by_creation_not_id_text() {
+        let dir = tempfile::tempdir().unwrap();
+        // Made in the same second: study-5 first, then study-11 (and study-2 with a later id).
+        for id in [
+            "20261121-100000-study-5",
+            "20261121-100000-study-11",
+            "20261121-100001-study-2",
+        ] {
+            std::fs::create_dir(dir.path().join(id)).unwrap();
+            std::fs::write(dir.path().join(id).join(run_dir::SPEC), "").unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let ids: Vec<String> = scan(dir.path()).into_iter().map(|r| r.id).collect();
+        assert_eq!(
+            ids,
+            [
+                "20261121-100001-study-2",
+                "20261121-100000-study-11",
+                "20261121-100000-study-5"
+            ]
+        );
+        // Equal file times (coarse clocks) still put 5 before 11.
+        assert!(natural_cmp("x-study-5", "x-study-11").is_lt());
+        assert!(natural_cmp("x-study-11", "x-study-5").is_gt());
+        assert!(natural_cmp("a-007", "a-7").is_gt() || natural_cmp("a-007", "a-7").is_lt());
+        assert!(natural_cmp("abc", "abd").is_lt());
     }
 }

@@ -8,8 +8,13 @@
 //! serves `atelier propose` and the dashboard's worker.
 
 pub mod actions;
+pub mod judge;
 
-use crate::prefs::{gp::PrefGp, space::Space, Pref};
+use crate::prefs::{
+    gp::{Acquisition, PrefGp},
+    space::Space,
+    Pref,
+};
 use crate::ratings::Ledger;
 use crate::run_dir::{self, RunDir, RunState};
 use crate::spec::{self, Spec, StudySpec};
@@ -25,6 +30,8 @@ pub const MIN_DISTANCE: f64 = 0.05;
 #[derive(Debug, Clone)]
 pub struct Member {
     pub id: String,
+    /// The run directory.
+    pub dir: PathBuf,
     pub name: String,
     /// The searched hyperparameters, in the space's order.
     pub values: Vec<f64>,
@@ -34,13 +41,38 @@ pub struct Member {
 }
 
 impl Member {
-    /// Failed or stopped early by hand: not a candidate any more (finished runs still are).
+    /// Failed, stopped by hand or stalled: not a candidate any more (finished runs still are).
     pub fn is_dead(&self) -> bool {
-        matches!(
-            self.state,
-            Liveness::Reported(RunState::Failed) | Liveness::Stalled
-        )
+        !can_judge(self.state)
     }
+}
+
+/// Whether a run in this state can stand in a study's grid: anything but failed, stopped or
+/// stalled (a finished run still can; a stopped one again once resumed).
+pub fn can_judge(state: Liveness) -> bool {
+    !matches!(
+        state,
+        Liveness::Reported(RunState::Failed | RunState::Stopped) | Liveness::Stalled
+    )
+}
+
+/// The grid's rule, shared by `Study::live` and the dashboard: of the members in force (neither
+/// retired nor dead), oldest first, the first `k`. A run restored by an undo is older than its
+/// replacement, so it takes its place back and the replacement waits for the next free slot.
+pub fn grid_of<T>(in_force_oldest_first: impl IntoIterator<Item = T>, k: usize) -> Vec<T> {
+    in_force_oldest_first.into_iter().take(k).collect()
+}
+
+/// A proposal written but not launched yet: a member-to-be, so asking again does not write the
+/// same point twice. Deleting its file gives the slot back.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub name: String,
+    pub path: PathBuf,
+    pub values: Vec<f64>,
+    pub x: Vec<f64>,
+    /// The study seed it recorded.
+    pub seed: Option<u64>,
 }
 
 pub struct Study {
@@ -50,6 +82,9 @@ pub struct Study {
     pub space: Space,
     /// Oldest first.
     pub members: Vec<Member>,
+    /// The study's seed as found: set by `--seed`, the template, or the oldest member recording
+    /// one (`study.seed`); `None` until the first proposal draws it.
+    pub seed: Option<u64>,
 }
 
 /// A proposal written to disk.
@@ -57,7 +92,14 @@ pub struct Study {
 pub struct Written {
     pub path: PathBuf,
     pub name: String,
+    /// `key = value, …` of the searched hyperparameters.
     pub summary: String,
+    /// The searched values, in the space's order.
+    pub values: Vec<f64>,
+    /// Why this point (the header's last line).
+    pub why: String,
+    /// The model's predicted utility (mean, sd) there, once there are judgements.
+    pub predicted: Option<(f64, f64)>,
 }
 
 impl Study {
@@ -77,6 +119,7 @@ impl Study {
                 _ => {}
             }
         }
+        let found_seeds: Vec<Option<u64>> = found.iter().map(|(_, s)| s.study.seed).collect();
         let Some(template) = template.or_else(|| found.last().map(|(_, s)| s.clone())) else {
             bail!("no study `{name}`: no run in {} belongs to it (start one from its spec: atelier propose experiments/<study>.toml)", runs_dir.display());
         };
@@ -88,39 +131,87 @@ impl Study {
         let members = found
             .into_iter()
             .map(|(r, s)| {
-                let values: Vec<f64> = space
-                    .dims
-                    .iter()
-                    .map(|d| spec::get_number(&s, &d.key).unwrap_or(d.min))
-                    .collect();
+                let values = values_of(&space, &s);
                 Member {
                     id: r.id.clone(),
-                    name: r.name.clone(),
+                    dir: PathBuf::from(&r.dir),
+                    // The spec's name (`<study>-<n>` for a proposal), also before status.json.
+                    name: s.name.clone().unwrap_or_else(|| r.name.clone()),
                     x: space.to_unit(&values),
                     values,
                     state: r.state,
                 }
             })
             .collect();
+        let seed = template
+            .study
+            .seed
+            .or_else(|| found_seeds.into_iter().flatten().next());
         Ok(Study {
             name: name.to_string(),
             template,
             space,
             members,
+            seed,
         })
     }
 
-    /// The grid: members neither retired by a judgement nor dead, newest last, at most
-    /// `study.candidates`.
-    pub fn live<'a>(&'a self, ledger: &Ledger) -> Vec<&'a Member> {
+    /// A member's run directory (by id; the runs directory's entry when unknown).
+    pub fn dir_of(&self, id: &str) -> PathBuf {
+        self.members
+            .iter()
+            .find(|m| m.id == id)
+            .map_or_else(|| PathBuf::from(id), |m| m.dir.clone())
+    }
+
+    /// The members in force: neither retired by a judgement nor dead, oldest first.
+    pub fn in_force<'a>(&'a self, ledger: &Ledger) -> Vec<&'a Member> {
         let retired = ledger.retired();
-        let live: Vec<&Member> = self
-            .members
+        self.members
             .iter()
             .filter(|m| !retired.contains(m.id.as_str()) && !m.is_dead())
+            .collect()
+    }
+
+    /// The grid: the oldest `study.candidates` members in force ([`grid_of`]).
+    pub fn live<'a>(&'a self, ledger: &Ledger) -> Vec<&'a Member> {
+        grid_of(self.in_force(ledger), self.template.study.candidates)
+    }
+
+    /// Proposals of this study in `experiments_dir/proposed/` (`<study>-<n>.toml`) that no run
+    /// was made from yet, in number order. Unreadable files are skipped.
+    pub fn pending(&self, experiments_dir: &Path) -> Vec<Pending> {
+        let prefix = format!("{}-", self.name);
+        let made: HashSet<&str> = self.members.iter().map(|m| m.name.as_str()).collect();
+        let mut out: Vec<(usize, Pending)> = std::fs::read_dir(experiments_dir.join("proposed"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let file = e.file_name().to_string_lossy().into_owned();
+                let stem = file.strip_suffix(".toml")?;
+                let n = stem.strip_prefix(&prefix)?.parse::<usize>().ok()?;
+                let text = std::fs::read_to_string(e.path()).ok()?;
+                let s: Spec = toml::from_str(&text).ok()?;
+                let name = s.name.clone().unwrap_or_else(|| stem.to_string());
+                if made.contains(name.as_str()) || s.study.name.as_deref() != Some(&self.name) {
+                    return None;
+                }
+                let values = values_of(&self.space, &s);
+                Some((
+                    n,
+                    Pending {
+                        name,
+                        path: e.path(),
+                        x: self.space.to_unit(&values),
+                        values,
+                        seed: s.study.seed,
+                    },
+                ))
+            })
             .collect();
-        let k = self.template.study.candidates;
-        live[live.len().saturating_sub(k)..].to_vec()
+        out.sort_by_key(|(n, _)| *n);
+        out.into_iter().map(|(_, p)| p).collect()
     }
 
     /// The pairwise preferences between members (by member index) and the ids of the
@@ -148,48 +239,58 @@ impl Study {
     }
 
     /// Fill the grid back up to `study.candidates` live members: write one proposal per empty
-    /// slot (none once `study.max_runs` runs exist). The first ones, before any judgement, are
-    /// a space-filling design; later ones maximise expected improvement.
-    pub fn propose(
-        &self,
-        ledger: &Ledger,
-        experiments_dir: &Path,
-        seed: u64,
-    ) -> Result<Vec<Written>> {
-        let want = self
-            .template
-            .study
-            .candidates
-            .saturating_sub(self.live(ledger).len())
+    /// slot (none once `study.max_runs` runs exist). Proposals not launched yet count as
+    /// members-to-be ([`Study::pending`]): they fill slots and are points the model keeps away
+    /// from. The first ones, before any judgement, are a space-filling design drawn from the
+    /// study's seed; later ones follow `study.acquisition` (Thompson sampling by default).
+    pub fn propose(&self, ledger: &Ledger, experiments_dir: &Path) -> Result<Vec<Written>> {
+        let pending = self.pending(experiments_dir);
+        let slots = self.template.study.candidates;
+        let want = slots
+            .saturating_sub(self.live(ledger).len() + pending.len())
             .min(
                 self.template
                     .study
                     .max_runs
-                    .saturating_sub(self.members.len()),
+                    .saturating_sub(self.members.len() + pending.len()),
             );
-        let mut rng = crate::rng::Rng::stream(seed ^ self.members.len() as u64, &self.name);
+        if want == 0 {
+            return Ok(Vec::new());
+        }
+        let seed = self.seed_with(&pending);
+        let tried = self.members.len() + pending.len();
+        let mut rng = crate::rng::Rng::stream(seed ^ tried as u64, &self.name);
         let (prefs, used) = self.judged(ledger);
         let mut points = self.points();
         let gp = PrefGp::fit(&points, &prefs);
+        points.extend(pending.iter().map(|p| p.x.clone()));
         let mut out = Vec::new();
         for _ in 0..want {
             let (x, why) = if used.is_empty() {
                 (
                     space_filling(&points, self.space.dim(), &mut rng),
-                    "space-filling start (no judgements yet)".to_string(),
+                    format!("space-filling start (no judgements yet; study seed {seed})"),
                 )
             } else {
-                // Later slots of one batch refit with the earlier proposals as untried points,
-                // so they are not proposed twice.
+                // Pending proposals and earlier slots of this batch are refitted as untried
+                // points, so no point is proposed twice.
                 let model =
                     (points.len() > self.members.len()).then(|| PrefGp::fit(&points, &prefs));
                 let gp = model.as_ref().unwrap_or(&gp);
                 let rule = self.template.study.acquisition;
                 match gp.propose_with(&mut rng, MIN_DISTANCE, rule) {
                     Some(p) => {
+                        let how = match rule {
+                            Acquisition::Thompson => format!(
+                                "Thompson sampling (the argmax of one joint posterior sample; expected improvement there {:.3})",
+                                p.ei
+                            ),
+                            Acquisition::ExpectedImprovement => {
+                                format!("expected improvement {:.3}", p.ei)
+                            }
+                        };
                         let why = format!(
-                            "{rule:?}: expected improvement {:.3}; predicted utility {:+.2} ± {:.2} (best tried {:+.2}); length-scale {:.2}; from {} judgements: {}",
-                            p.ei,
+                            "{how}; predicted utility {:+.2} ± {:.2} (best tried {:+.2}); length-scale {:.2}; from {} judgements: {}",
                             p.mean,
                             p.sd,
                             gp.best().map_or(0.0, |b| gp.means()[b]),
@@ -206,10 +307,28 @@ impl Study {
                 }
             };
             let n = self.next_number(experiments_dir);
-            out.push(self.write(&x, n, &why, experiments_dir)?);
+            let (mean, sd) = gp.predict(&x);
+            let mut w = self.write(&x, n, &why, seed, experiments_dir)?;
+            w.predicted = (!used.is_empty()).then_some((mean, sd));
+            out.push(w);
             points.push(x);
         }
         Ok(out)
+    }
+
+    /// The study's seed: found at load, else recorded by a pending proposal, else a fresh one
+    /// (time and process), which every proposal then records.
+    fn seed_with(&self, pending: &[Pending]) -> u64 {
+        self.seed
+            .or_else(|| pending.iter().find_map(|p| p.seed))
+            .unwrap_or_else(|| {
+                let t = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos() as u64);
+                // A short number people can type back (`--seed`).
+                crate::rng::Rng::stream(t ^ u64::from(std::process::id()), "study seed").next_u64()
+                    % 1_000_000
+            })
     }
 
     /// One step of the study loop, shared by `atelier propose`, the dashboard's worker and the
@@ -221,9 +340,8 @@ impl Study {
         experiments_dir: &Path,
         runs_dir: &Path,
         launch: bool,
-        seed: u64,
     ) -> Result<Vec<(Written, Option<String>)>> {
-        self.propose(ledger, experiments_dir, seed)?
+        self.propose(ledger, experiments_dir)?
             .into_iter()
             .map(|w| {
                 let run = if launch {
@@ -253,7 +371,9 @@ impl Study {
         let path = experiments_dir
             .join("proposed")
             .join(format!("{}-best.toml", self.name));
-        self.write_to(&top.x, &format!("{}-best", self.name), &why, &path)
+        let mut w = self.write_to(&top.x, &format!("{}-best", self.name), &why, None, &path)?;
+        w.predicted = Some((top.mean, top.sd));
+        Ok(w)
     }
 
     /// One past the highest number among the study's proposal files and run names (the files
@@ -282,15 +402,29 @@ impl Study {
         from_files.max(from_runs) + 1
     }
 
-    fn write(&self, x: &[f64], n: usize, why: &str, experiments_dir: &Path) -> Result<Written> {
+    fn write(
+        &self,
+        x: &[f64],
+        n: usize,
+        why: &str,
+        seed: u64,
+        experiments_dir: &Path,
+    ) -> Result<Written> {
         let name = format!("{}-{n}", self.name);
         let path = experiments_dir
             .join("proposed")
             .join(format!("{name}.toml"));
-        self.write_to(x, &name, why, &path)
+        self.write_to(x, &name, why, Some(seed), &path)
     }
 
-    fn write_to(&self, x: &[f64], name: &str, why: &str, path: &Path) -> Result<Written> {
+    fn write_to(
+        &self,
+        x: &[f64],
+        name: &str,
+        why: &str,
+        seed: Option<u64>,
+        path: &Path,
+    ) -> Result<Written> {
         let values = self.space.from_unit(x);
         let mut s = self.template.clone();
         for (d, v) in self.space.dims.iter().zip(&values) {
@@ -298,6 +432,7 @@ impl Study {
         }
         s.name = Some(name.to_string());
         s.study.name = Some(self.name.clone());
+        s.study.seed = seed.or(self.seed);
         let settings: Vec<String> = self
             .space
             .dims
@@ -324,8 +459,20 @@ impl Study {
             path: path.to_path_buf(),
             name: name.to_string(),
             summary: settings.join(", "),
+            values,
+            why: why.to_string(),
+            predicted: None,
         })
     }
+}
+
+/// A spec's searched values in the space's order (a missing key sits at its min).
+fn values_of(space: &Space, s: &Spec) -> Vec<f64> {
+    space
+        .dims
+        .iter()
+        .map(|d| spec::get_number(s, &d.key).unwrap_or(d.min))
+        .collect()
 }
 
 /// A point of the unit cube far from `taken`: the best of 256 random draws by distance to the
@@ -383,7 +530,7 @@ pub fn launch_study(
 ) -> Result<String> {
     let study = open(&spec_path.display().to_string(), overrides, runs_dir)?;
     let ledger = Ledger::new(crate::ratings::read(runs_dir));
-    let launched = study.refill(&ledger, experiments, runs_dir, true, 0)?;
+    let launched = study.refill(&ledger, experiments, runs_dir, true)?;
     if launched.is_empty() {
         return Ok(format!(
             "study {}: the grid is full ({} live candidates); press b on one of its runs to judge",

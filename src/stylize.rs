@@ -197,6 +197,9 @@ pub fn finish(photo: &RgbImage, stylized: &RgbImage, look: Look) -> RgbImage {
     })
 }
 
+/// Told (images done, images in all) after each image of a folder.
+pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Sync);
+
 /// `atelier stylize`: one image to a file, or a folder to a folder, on the backend `auto` picks.
 /// Returns (written, skipped).
 pub fn stylize_paths(
@@ -206,6 +209,7 @@ pub fn stylize_paths(
     input: &Path,
     output: &Path,
     look: Look,
+    progress: Progress,
 ) -> Result<(Vec<PathBuf>, Vec<String>)> {
     let job = StylizeJob {
         run,
@@ -214,6 +218,7 @@ pub fn stylize_paths(
         input,
         output,
         look,
+        progress,
     };
     dispatch(resolve_backend(crate::spec::BackendChoice::Auto)?, job)
 }
@@ -226,6 +231,7 @@ struct StylizeJob<'a> {
     input: &'a Path,
     output: &'a Path,
     look: Look,
+    progress: Progress<'a>,
 }
 
 impl WithBackend for StylizeJob<'_> {
@@ -234,7 +240,7 @@ impl WithBackend for StylizeJob<'_> {
     fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<Self::Output> {
         let s =
             Stylizer::<B::InnerBackend>::load(self.run, self.checkpoint, self.direction, &device)?;
-        run_paths(&s, self.input, self.output, self.look)
+        run_paths(&s, self.input, self.output, self.look, self.progress)
     }
 }
 
@@ -243,16 +249,19 @@ fn run_paths<B: Backend>(
     input: &Path,
     output: &Path,
     look: Look,
+    progress: Progress,
 ) -> Result<(Vec<PathBuf>, Vec<String>)> {
     let mut written = Vec::new();
     let mut skipped = Vec::new();
     if input.is_dir() {
         std::fs::create_dir_all(output)
             .with_context(|| format!("creating {}", output.display()))?;
-        for p in crate::spec::list_images(input) {
-            match image::open(&p) {
+        let images = crate::spec::list_images(input);
+        progress(0, images.len());
+        for (i, p) in images.iter().enumerate() {
+            match image::open(p) {
                 Ok(img) => {
-                    let rel = p.strip_prefix(input).unwrap_or(&p);
+                    let rel = p.strip_prefix(input).unwrap_or(p);
                     let dest = output.join(rel).with_extension("png");
                     if let Some(parent) = dest.parent() {
                         std::fs::create_dir_all(parent)?;
@@ -264,6 +273,7 @@ fn run_paths<B: Backend>(
                 }
                 Err(e) => skipped.push(format!("{}: {e}", p.display())),
             }
+            progress(i + 1, images.len());
         }
         if written.is_empty() && skipped.is_empty() {
             bail!("{} holds no .png/.jpg/.jpeg images", input.display());

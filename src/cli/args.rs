@@ -12,28 +12,71 @@ use crate::tui::theme::detect::ThemeChoice;
 use std::path::PathBuf;
 
 /// `--runs-dir`, shared by every subcommand that reads or writes runs.
-#[derive(clap::Args, Debug, Clone)]
+#[derive(clap::Args, Debug, Clone, Default)]
 pub struct RunsDirArg {
-    /// The runs directory (one folder per run, and ratings.jsonl).
-    #[arg(long = "runs-dir", value_name = "DIR", default_value = "runs")]
-    pub runs_dir: PathBuf,
+    /// The runs directory (one folder per run, and ratings.jsonl) [default: ATELIER_RUNS_DIR,
+    /// else `runs` in the workspace: the nearest of this directory and its parents that has
+    /// `runs/` or `experiments/`, as git finds its repository].
+    #[arg(long = "runs-dir", value_name = "DIR", env = "ATELIER_RUNS_DIR")]
+    pub runs_dir: Option<PathBuf>,
 }
 
-impl Default for RunsDirArg {
-    fn default() -> Self {
-        Self {
-            runs_dir: "runs".into(),
-        }
+impl RunsDirArg {
+    /// The directory given, or `runs` in the workspace ([`workspace`]).
+    pub fn dir(&self) -> PathBuf {
+        self.runs_dir
+            .clone()
+            .unwrap_or_else(|| workspace().join("runs"))
     }
+}
+
+/// `--experiments`, shared by the commands that read or write specs and proposals.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ExperimentsArg {
+    /// Where specs are found and proposals written (`proposed/`) [default: ATELIER_EXPERIMENTS,
+    /// else `experiments` in the workspace].
+    #[arg(long = "experiments", value_name = "DIR", env = "ATELIER_EXPERIMENTS")]
+    pub experiments: Option<PathBuf>,
+}
+
+impl ExperimentsArg {
+    pub fn dir(&self) -> PathBuf {
+        self.experiments
+            .clone()
+            .unwrap_or_else(|| workspace().join("experiments"))
+    }
+}
+
+/// The workspace: the nearest of the current directory and its parents holding `runs/` or
+/// `experiments/` (so `atelier` started in a subdirectory finds its runs), else the current
+/// directory. Returned relative (empty for the current directory, `..`, `../..`), so messages
+/// stay short (`runs`, `../runs`).
+pub fn workspace() -> PathBuf {
+    let Ok(cwd) = std::env::current_dir() else {
+        return PathBuf::new();
+    };
+    workspace_from(&cwd).unwrap_or_default()
+}
+
+/// [`workspace`] from `start`: the relative path up to the first ancestor with `runs/` or
+/// `experiments/`.
+pub fn workspace_from(start: &std::path::Path) -> Option<PathBuf> {
+    let mut rel = PathBuf::new();
+    for dir in start.ancestors() {
+        if dir.join("runs").is_dir() || dir.join("experiments").is_dir() {
+            return Some(rel);
+        }
+        rel.push("..");
+    }
+    None
 }
 
 #[derive(clap::Args, Debug)]
 pub struct DashboardArgs {
     #[command(flatten)]
     pub runs: RunsDirArg,
-    /// Where `n` finds experiment specs.
-    #[arg(long, default_value = "experiments")]
-    pub experiments: PathBuf,
+    #[command(flatten)]
+    pub experiments: ExperimentsArg,
     /// Inline image protocol (auto asks the terminal).
     #[arg(long, value_enum, ignore_case = true, default_value_t = GraphicsMode::Auto)]
     pub graphics: GraphicsMode,
@@ -52,7 +95,7 @@ impl Default for DashboardArgs {
     fn default() -> Self {
         Self {
             runs: RunsDirArg::default(),
-            experiments: "experiments".into(),
+            experiments: ExperimentsArg::default(),
             graphics: GraphicsMode::Auto,
             theme: None,
             launcher: None,
@@ -260,8 +303,8 @@ pub struct ProposeArgs {
     pub study: String,
     #[command(flatten)]
     pub runs: RunsDirArg,
-    #[arg(long, default_value = "experiments")]
-    pub experiments: PathBuf,
+    #[command(flatten)]
+    pub experiments: ExperimentsArg,
     /// Launch the proposals (as `study.auto_launch = true` does).
     #[arg(long)]
     pub launch: bool,
@@ -271,8 +314,74 @@ pub struct ProposeArgs {
     /// Write the top predicted configuration (<study>-best.toml) instead, to end the study.
     #[arg(long)]
     pub best: bool,
+    /// One JSON object: the members (role live, waiting, retired or dead; the best), their
+    /// predicted utilities, the proposals not launched yet and the ones written now.
+    #[arg(long)]
+    pub json: bool,
+    /// The study's seed (its space-filling start and Thompson samples), recorded in every
+    /// proposal as `study.seed` [default: the one the study recorded, else a fresh one].
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+#[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("verdict").required(true).args(["worst", "tie", "stars", "undo"])))]
+pub struct JudgeArgs {
+    /// The study (its name, as in `atelier propose`).
+    pub study: String,
+    /// This run (id, unique id prefix, or name such as tune-3) is the worst of those shown.
+    #[arg(long, value_name = "RUN")]
+    pub worst: Option<String>,
+    /// Can't tell between the runs shown.
+    #[arg(long)]
+    pub tie: bool,
+    /// N stars (1 to 5) for RUN's output.
+    #[arg(long, num_args = 2, value_names = ["N", "RUN"])]
+    pub stars: Vec<String>,
+    /// Retract a judgement by its id (printed when it was written), or `last`: the study's
+    /// newest judgement in force.
+    #[arg(long, value_name = "ID")]
+    pub undo: Option<String>,
+    /// The runs shown together with --worst or --tie [default: the study's grid, as the
+    /// dashboard shows it].
+    #[arg(long, value_name = "RUN", num_args = 1.., conflicts_with_all = ["stars", "undo"])]
+    pub among: Vec<String>,
+    /// The sample step judged [default: the latest step every judged run has a sample of].
+    #[arg(long)]
+    pub step: Option<u64>,
+    /// Which probe image (0 = the first of the run's probe list).
     #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    pub probe: usize,
+    #[command(flatten)]
+    pub runs: RunsDirArg,
+    #[command(flatten)]
+    pub experiments: ExperimentsArg,
+    /// Print the line written to ratings.jsonl (JSON) instead of a sentence.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Shells `atelier completions` writes a script for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CompletionsArgs {
+    /// e.g. `atelier completions bash > ~/.local/share/bash-completion/completions/atelier`.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ManArgs {
+    /// Write atelier.1 and one atelier-COMMAND.1 per command into DIR (e.g.
+    /// ~/.local/share/man/man1) instead of printing atelier.1.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]

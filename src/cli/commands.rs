@@ -16,7 +16,7 @@ use clap::ValueEnum;
 use std::path::Path;
 
 pub(super) fn cmd_eval(a: EvalArgs) -> Result<()> {
-    let (runs_dir, json) = (&a.runs.runs_dir, a.json);
+    let (runs_dir, json) = (&a.runs.dir(), a.json);
     use crate::eval::{run as eval_run, EvalOptions};
     let o = EvalOptions::default();
     // DETAIL: fine detail against the painting's (1.00 = as much; the texture gain counts too
@@ -42,7 +42,9 @@ pub(super) fn cmd_eval(a: EvalArgs) -> Result<()> {
     match (a.run, a.content, a.style, a.output) {
         (Some(r), None, _, None) => {
             let dir = RunDir::new(resolve_run(&r, runs_dir)?);
-            let records = eval_run::score_run(&dir, &o)?;
+            let bar = ProgressBar::new("scoring");
+            let records = eval_run::score_run(&dir, &o, &|done, all| bar.set(done, all))?;
+            bar.finish();
             if json {
                 for r in &records {
                     println!("{}", serde_json::to_string(r)?);
@@ -155,7 +157,7 @@ pub(super) fn cmd_gpus(a: GpusArgs) -> Result<()> {
         }
         return Ok(());
     };
-    let runs = store::scan(&a.runs.runs_dir);
+    let runs = store::scan(&a.runs.dir());
     if a.json {
         let rows: Vec<serde_json::Value> = gpus
             .iter()
@@ -191,7 +193,7 @@ pub(super) fn cmd_gpus(a: GpusArgs) -> Result<()> {
 }
 
 pub(super) fn cmd_runs(a: RunsArgs) -> Result<()> {
-    let runs_dir = &a.runs.runs_dir;
+    let runs_dir = &a.runs.dir();
     // One scheduler query for every Slurm run (none when no run went through Slurm).
     let jobs = match crate::slurm::poll(runs_dir) {
         Some(Err(e)) => {
@@ -247,14 +249,23 @@ pub(super) fn cmd_stylize(a: StylizeArgs) -> Result<()> {
     if !(0.0..=4.0).contains(&a.saturation) {
         bail!("--saturation must be between 0 and 4, got {}", a.saturation);
     }
-    let run = RunDir::new(resolve_run(&a.run, &a.runs.runs_dir)?);
+    let run = RunDir::new(resolve_run(&a.run, &a.runs.dir())?);
     let look = Look {
         strength: a.strength,
         preserve_color: a.preserve_color,
         saturation: a.saturation,
     };
-    let (written, skipped) =
-        stylize::stylize_paths(&run, a.checkpoint, a.direction, &a.input, &a.output, look)?;
+    let bar = ProgressBar::new("stylizing");
+    let (written, skipped) = stylize::stylize_paths(
+        &run,
+        a.checkpoint,
+        a.direction,
+        &a.input,
+        &a.output,
+        look,
+        &|done, all| bar.set(done, all),
+    )?;
+    bar.finish();
     for s in &skipped {
         eprintln!("skipped unreadable image {s}");
     }
@@ -265,7 +276,7 @@ pub(super) fn cmd_stylize(a: StylizeArgs) -> Result<()> {
 }
 
 pub(super) fn cmd_control(a: ControlArgs) -> Result<()> {
-    let dir = RunDir::new(resolve_run(&a.run, &a.runs.runs_dir)?);
+    let dir = RunDir::new(resolve_run(&a.run, &a.runs.dir())?);
     let command = match (a.action, a.args.as_slice()) {
         (ControlAction::Pause, []) => Command::Pause,
         (ControlAction::Resume, []) => Command::Resume,
@@ -330,4 +341,38 @@ fn favor_path(run: &RunDir, image: &str) -> String {
         .unwrap_or(abs)
         .display()
         .to_string()
+}
+
+/// A progress bar on stderr for a long command (as `train` has), only on a terminal: a script
+/// reading stdout or stderr gets no bar lines.
+struct ProgressBar(Option<indicatif::ProgressBar>);
+
+impl ProgressBar {
+    fn new(what: &'static str) -> Self {
+        use std::io::IsTerminal;
+        Self(std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{msg} [{elapsed_precise}] {bar:30} {pos}/{len} eta {eta}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar.set_message(what);
+            bar
+        }))
+    }
+
+    fn set(&self, done: usize, all: usize) {
+        if let Some(b) = &self.0 {
+            b.set_length(all as u64);
+            b.set_position(done as u64);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(b) = &self.0 {
+            b.finish_and_clear();
+        }
+    }
 }

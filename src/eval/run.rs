@@ -76,8 +76,13 @@ pub fn run_style(run: &RunDir) -> Result<RgbImage> {
     )
 }
 
-/// Score every probe output of a run at every sample step.
-pub fn score_run(run: &RunDir, o: &EvalOptions) -> Result<Vec<ScoreRecord>> {
+/// Score every probe output of a run at every sample step; `progress` is told (outputs scored,
+/// outputs in all) as it goes.
+pub fn score_run(
+    run: &RunDir,
+    o: &EvalOptions,
+    progress: &dyn Fn(usize, usize),
+) -> Result<Vec<ScoreRecord>> {
     let style = run_style(run)?;
     let index: Vec<SampleRecord> = run_dir::read_lines(&run.path(run_dir::SAMPLE_INDEX));
     if index.is_empty() {
@@ -89,7 +94,10 @@ pub fn score_run(run: &RunDir, o: &EvalOptions) -> Result<Vec<ScoreRecord>> {
             .ok()
     };
     let mut out = Vec::new();
-    for r in index.iter().filter(|r| r.kind == "output") {
+    let outputs: Vec<&SampleRecord> = index.iter().filter(|r| r.kind == "output").collect();
+    progress(0, outputs.len());
+    for (done, r) in outputs.iter().enumerate() {
+        progress(done, outputs.len());
         let Some(input) = index
             .iter()
             .find(|i| i.kind == "input" && i.set == r.set && i.probe == r.probe)
@@ -102,6 +110,7 @@ pub fn score_run(run: &RunDir, o: &EvalOptions) -> Result<Vec<ScoreRecord>> {
         let s = score(&content, &style, &output, o).map_err(anyhow::Error::msg)?;
         out.push(record(r.step, &r.set, r.probe, &s));
     }
+    progress(outputs.len(), outputs.len());
     Ok(out)
 }
 

@@ -466,6 +466,11 @@ pub struct StudySpec {
     /// default, lower regret in docs/preferences.md) or "expected_improvement" (over the best
     /// tried, on the joint posterior of the difference).
     pub acquisition: crate::prefs::gp::Acquisition,
+    /// The seed of the study's random draws (its space-filling start, Thompson samples). When
+    /// absent, the first proposal draws one; every proposal records it here, so a study can be
+    /// replayed (`atelier propose --seed N` sets it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
 }
 
 impl Default for StudySpec {
@@ -476,6 +481,7 @@ impl Default for StudySpec {
             candidates: 4,
             max_runs: 32,
             acquisition: crate::prefs::gp::Acquisition::default(),
+            seed: None,
         }
     }
 }

@@ -11,13 +11,7 @@ use std::path::Path;
 pub fn refill_grid(study: &str, runs_dir: &Path, experiments: &Path) -> anyhow::Result<String> {
     let s = Study::load(runs_dir, study, None)?;
     let ledger = crate::ratings::Ledger::new(crate::ratings::read(runs_dir));
-    let done = s.refill(
-        &ledger,
-        experiments,
-        runs_dir,
-        s.template.study.auto_launch,
-        0,
-    )?;
+    let done = s.refill(&ledger, experiments, runs_dir, s.template.study.auto_launch)?;
     if done.is_empty() {
         return Ok(format!(
             "study {study}: no proposal ({} of at most {} runs)",

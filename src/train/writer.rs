@@ -110,7 +110,10 @@ impl Writer {
         }
         match &self.bar {
             Some(bar) => bar.println(&line),
-            None if self.stdout => println!("{line}"),
+            // A closed stdout (`atelier train … | head`) must not stop the training.
+            None if self.stdout => {
+                let _ = writeln!(std::io::stdout(), "{line}");
+            }
             None => {}
         }
     }

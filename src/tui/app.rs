@@ -104,6 +104,10 @@ pub struct Experiment {
     pub path: PathBuf,
     pub name: String,
     pub spec: Result<Spec, String>,
+    /// What it needs before it can start, in words ("photos in
+    /// experiments/images/photos"): its image folders or weights are missing. The form shows
+    /// it and Enter refuses until it is there.
+    pub needs: Option<String>,
 }
 
 /// An increment of the open run's files, read by the poller.

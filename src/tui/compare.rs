@@ -51,11 +51,7 @@ pub fn steps(runs: &[RunView]) -> Vec<u64> {
 
 /// The latest step every run has reached in its samples (a fair common step for judging).
 pub fn common_step(runs: &[RunView]) -> Option<u64> {
-    runs.iter()
-        .map(|r| r.samples.keys().next_back().copied())
-        .collect::<Option<Vec<u64>>>()?
-        .into_iter()
-        .min()
+    crate::study::judge::common_step(runs.iter().map(|r| r.samples.keys().next_back().copied()))
 }
 
 /// The run's sample step nearest at or before `step`.

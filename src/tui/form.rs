@@ -89,6 +89,7 @@ impl LaunchForm {
             path: spec_path,
             name: name.clone(),
             spec: Ok(spec),
+            needs: None,
         };
         let mut form = Self {
             experiments: vec![exp],
@@ -163,6 +164,9 @@ impl LaunchForm {
         if let Err(e) = &exp.spec {
             return Err(format!("{}: {e}", exp.path.display()));
         }
+        if let Some(needs) = &exp.needs {
+            return Err(format!("{} can't start yet: it needs {needs}", exp.name));
+        }
         let mut overrides = Vec::new();
         let mut name = None;
         for f in &self.fields {
@@ -192,6 +196,7 @@ mod tests {
             path: PathBuf::from(format!("experiments/{name}.toml")),
             name: name.into(),
             spec: Ok(spec),
+            needs: None,
         }
     }
 

@@ -330,7 +330,68 @@ fn list_specs(dir: &std::path::Path, prefix: &str) -> Vec<Experiment> {
                 .and_then(|t| {
                     toml::from_str(&t).map_err(|e: toml::de::Error| e.message().to_string())
                 });
-            Experiment { path, name, spec }
+            let needs = spec.as_ref().ok().and_then(|s| needs(&path, s));
+            Experiment {
+                path,
+                name,
+                spec,
+                needs,
+            }
         })
         .collect()
+}
+
+/// A path as a person would type it: `..` folded away, relative to the current directory when
+/// under it (`experiments/images/photos`).
+fn shown(p: &std::path::Path) -> String {
+    use std::path::Component;
+    let mut out = std::path::PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            Component::CurDir => {}
+            c => out.push(c),
+        }
+    }
+    let cwd = std::env::current_dir().unwrap_or_default();
+    out.strip_prefix(&cwd)
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or(out)
+        .display()
+        .to_string()
+}
+
+/// What a spec needs before it can start, when its validation fails on files the user has to
+/// provide (image folders, the style image, feature weights); `None` when it validates or fails
+/// on something the form's fields can change (that error comes on Enter). Validating reads the
+/// folders, so this runs on the poller, never on the UI thread.
+pub fn needs(path: &std::path::Path, spec: &crate::spec::Spec) -> Option<String> {
+    use crate::spec::ImageSource;
+    let err = crate::spec::load(path, &[]).err()?;
+    let base = path.parent().unwrap_or(std::path::Path::new(""));
+    let at = |s: &str| shown(&base.join(s));
+    let folder = |src: &Option<ImageSource>| match src {
+        Some(ImageSource::One(s)) => Some(at(s)),
+        _ => None,
+    };
+    let missing = err.reason.contains("does not exist") || err.reason.contains("holds no");
+    let said = match err.field.as_deref()? {
+        "data.content" if missing => folder(&spec.data.content).map(|p| format!("photos in {p}")),
+        "data.a" if missing => folder(&spec.data.a).map(|p| format!("domain A images in {p}")),
+        "data.b" if missing => folder(&spec.data.b).map(|p| format!("domain B images in {p}")),
+        "data.style" if missing => spec
+            .data
+            .style
+            .as_deref()
+            .map(|s| format!("its style image {}", at(s))),
+        f @ ("data.content" | "data.a" | "data.b" | "data.style" | "features.weights") => {
+            Some(format!("{f}: {}", err.reason))
+        }
+        _ => return None,
+    };
+    Some(said.unwrap_or_else(|| err.reason.clone()))
 }

@@ -11,6 +11,8 @@ mod snapshots;
 mod specs;
 mod steer;
 mod study;
+mod study_loop;
 mod stylize;
 mod training;
 mod vgg;
+mod workspace;

@@ -5,7 +5,6 @@
 
 use crate::ratings::{Kind, Rating};
 use crate::run_dir::{Command, RunState};
-use crate::store::Liveness;
 use crate::tui::app::{App, Effect, Overlay, Prompt, RunView, View};
 use crate::tui::compare::{self, Compare, Grid};
 use crate::tui::keys::Action;
@@ -95,8 +94,9 @@ pub fn open_grid(app: &mut App) -> Vec<Effect> {
     fx
 }
 
-/// A study's grid holds its live candidates: the newest `k` members neither retired by a
-/// judgement nor failed. Called when runs, ratings or the grid change.
+/// A study's grid holds its live candidates: the oldest `k` members neither retired by a
+/// judgement nor failed, stopped or stalled (`study::grid_of`). Called when runs, ratings or
+/// the grid change.
 pub fn refresh_grid(app: &mut App) -> Vec<Effect> {
     let Some(grid) = app.grid.as_ref() else {
         return Vec::new();
@@ -111,22 +111,17 @@ pub fn refresh_grid(app: &mut App) -> Vec<Effect> {
         .unwrap_or(grid.k)
         .clamp(2, MAX_SIDE_BY_SIDE);
     let retired = app.ledger.retired();
-    // app.runs is newest first.
-    let mut ids: Vec<(String, String)> = app
+    // app.runs is newest first; the grid's rule (shared with `atelier propose`) reads oldest
+    // first.
+    let in_force = app
         .runs
         .iter()
+        .rev()
         .filter(|r| r.study.as_deref() == Some(study.as_str()))
         .filter(|r| !retired.contains(r.id.as_str()))
-        .filter(|r| {
-            !matches!(
-                r.state,
-                Liveness::Stalled | Liveness::Reported(RunState::Failed)
-            )
-        })
-        .take(k)
-        .map(|r| (r.id.clone(), r.dir.clone()))
-        .collect();
-    ids.reverse();
+        .filter(|r| crate::study::can_judge(r.state))
+        .map(|r| (r.id.clone(), r.dir.clone()));
+    let ids = crate::study::grid_of(in_force, k);
     let Some(grid) = app.grid.as_mut() else {
         return Vec::new();
     };

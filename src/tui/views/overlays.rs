@@ -64,6 +64,9 @@ pub fn launch(frame: &mut Frame, theme: &Theme, form: &LaunchForm, size: (u16, u
         for (i, e) in form.experiments.iter().enumerate() {
             let mark = if i == form.selected { "▶ " } else { "  " };
             let desc = match &e.spec {
+                Ok(_) if e.needs.is_some() => {
+                    format!("✗ needs {}", e.needs.as_deref().unwrap_or_default())
+                }
                 Ok(s) => {
                     format!(
                         "{}, {} steps  {}",
@@ -89,9 +92,14 @@ pub fn launch(frame: &mut Frame, theme: &Theme, form: &LaunchForm, size: (u16, u
             } else {
                 Style::default()
             };
+            let desc_style = if e.needs.is_some() {
+                theme.failed
+            } else {
+                theme.muted
+            };
             lines.push(Line::from(vec![
                 Span::styled(format!("{mark}{:<16}", e.name), style),
-                Span::styled(format!(" {desc}"), theme.muted),
+                Span::styled(format!(" {desc}"), desc_style),
             ]));
         }
     }
@@ -119,7 +127,16 @@ pub fn launch(frame: &mut Frame, theme: &Theme, form: &LaunchForm, size: (u16, u
         .filter(|_| form.fork_of.is_none())
         .and_then(|e| e.spec.as_ref().ok().map(|s| (e, s)))
         .filter(|(e, s)| crate::study::starts_study(s, s.name.as_deref().unwrap_or(&e.name)));
+    let needs = form
+        .experiments
+        .get(form.selected)
+        .filter(|_| form.fork_of.is_none())
+        .and_then(|e| e.needs.as_deref());
     let hint = match study {
+        _ if needs.is_some() => format!(
+            "can't start yet: put {}   Esc cancels",
+            needs.unwrap_or_default()
+        ),
         Some((_, s)) => format!(
             "Enter starts the study: {} candidates, steered by your judgements (b)   Esc cancels",
             s.study.candidates
