@@ -1,7 +1,8 @@
 //! Probe samples off the training thread. At a sample step the training loop only renders the
 //! probes (it needs the model); a background `samples` thread writes their PNGs and index lines
 //! (each line appended only after its PNG is complete) and scores them against the style image
-//! (samples/scores.jsonl). The thread runs at a lower CPU priority on its own one-thread rayon
+//! (samples/scores.jsonl). With a TensorBoard feed it also hands each encoded PNG to the
+//! mirror's thread. The thread runs at a lower CPU priority on its own one-thread rayon
 //! pool, so the scores' parallel loops never queue on the training pool, and it only uses the
 //! cycles training leaves idle. At most two sample steps wait for it; a third blocks the loop
 //! rather than piling up images. Dropping the `Sampler` writes everything submitted before it
