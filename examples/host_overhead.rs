@@ -141,7 +141,7 @@ fn run(step_ms: f64, steps: u64, probe: u32) -> anyhow::Result<String> {
         control: ControlReader::from_start(run.path(run_dir::CONTROL)),
         signal: Arc::new(AtomicBool::new(false)),
         last_checkpoint: None,
-        sampler: Sampler::start(run.clone(), Some(style), false),
+        sampler: Sampler::start(run.clone(), Some(style), false, None),
         checkpoints: Checkpointer::start(run.clone(), plan.spec.train.keep_checkpoints),
     };
     let outcome = session.run();

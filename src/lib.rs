@@ -25,6 +25,7 @@
 //! - [`prefs`]: pure math of preferences: Bradley–Terry scores, the Gaussian-process model.
 //! - [`study`]: a study fits [`prefs`] to the [`ratings`] of its members and proposes the next
 //!   experiments (`experiments/proposed/`), launching them when it auto-launches.
+//! - [`tensorboard`]: TensorBoard event files (the trainer's mirror in `runs/<id>/tb/`).
 //! - [`stylize`]: inference with a trained generator, with a look (strength, saturation, colours).
 //! - [`eval`]: objective style-transfer scores (structure, style, texture, against baselines).
 //! - [`bench`]: the PyTorch reference's workloads, per backend.
@@ -54,6 +55,7 @@ pub mod spec;
 pub mod store;
 pub mod study;
 pub mod stylize;
+pub mod tensorboard;
 pub mod terms;
 pub mod train;
 pub mod tui;

@@ -260,6 +260,51 @@ pub fn train(req: TrainRequest) -> Result<Outcome> {
     backend::with_backend(kind, gpu, t.threads, req)
 }
 
+/// The TensorBoard mirror of this process (`train.tensorboard`), fed the resolved spec and, for a
+/// study's member, its searched hyperparameters; a mirror that cannot start is a warning.
+fn start_mirror(
+    plan: &Plan,
+    run: &RunDir,
+    resumed_from: Option<u64>,
+    writer: &mut writer::Writer,
+) -> Option<crate::tensorboard::Mirror> {
+    use crate::tensorboard::{mirror, proto::HValue, Item, Mirror};
+    if !plan.spec.train.tensorboard {
+        return None;
+    }
+    let step = resumed_from.unwrap_or(0);
+    let m = match Mirror::start(run, resumed_from) {
+        Ok(m) => m,
+        Err(e) => {
+            writer.event(
+                step,
+                "warning",
+                None,
+                format!("no TensorBoard mirror: {e:#}"),
+            );
+            return None;
+        }
+    };
+    let feed = m.feed()?;
+    feed.send(Item::Text {
+        step,
+        tag: "spec".into(),
+        markdown: mirror::spec_markdown(&plan.resolved_toml()),
+    });
+    if !plan.spec.search.is_empty() {
+        let values: Vec<(String, HValue)> = plan
+            .spec
+            .search
+            .keys()
+            .filter_map(|k| spec::get_number(&plan.spec, k).map(|v| (k.clone(), HValue::Number(v))))
+            .collect();
+        let group = spec::StudySpec::of(&plan.spec).unwrap_or_else(|| plan.name.clone());
+        feed.send(Item::Hparams { values, group });
+    }
+    writer.tb = Some(feed);
+    Some(m)
+}
+
 /// Body of a training process on backend `B`: build, resume, loop, final status.
 fn train_on<B: burn::tensor::backend::AutodiffBackend>(
     req: TrainRequest,
@@ -288,6 +333,7 @@ fn train_on<B: burn::tensor::backend::AutodiffBackend>(
     };
     let mut writer = writer::Writer::start(req.run.clone(), status, req.quiet, req.progress)?;
     let signal = backend::install_signal_flag();
+    let mut tb = start_mirror(plan, &req.run, req.resume_from, &mut writer);
     // burn draws initial weights from the backend's own generator: seed it from the spec, so the
     // same spec and seed start from the same networks.
     B::seed(&device, plan.spec.train.seed);
@@ -339,6 +385,7 @@ fn train_on<B: burn::tensor::backend::AutodiffBackend>(
             req.run.clone(),
             gan.style_image().cloned(),
             req.resume_from.is_some(),
+            tb.as_ref().and_then(|m| m.feed()),
         );
         let session = session::Session {
             plan,
@@ -357,6 +404,13 @@ fn train_on<B: burn::tensor::backend::AutodiffBackend>(
         };
         Ok(session.run())
     });
+    // Every row and sample was sent (the samples thread has ended): write them out.
+    writer.tb = None;
+    if let Some(m) = tb.as_mut() {
+        for w in m.finish() {
+            writer.event(req.resume_from.unwrap_or(0), "warning", None, w);
+        }
+    }
     let (state, message) = match &outcome {
         Outcome::Finished => (RunState::Finished, "finished".to_string()),
         Outcome::Stopped => (

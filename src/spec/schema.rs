@@ -413,6 +413,9 @@ pub struct TrainSpec {
     /// Wall-clock budget in minutes (0 = none): when it runs out the run stops as if asked to,
     /// with a checkpoint, whatever `steps` says. Paused time does not count.
     pub max_minutes: f64,
+    /// Mirror metrics, probe images, the spec and searched hyperparameters into
+    /// `runs/<id>/tb/` as TensorBoard event files.
+    pub tensorboard: bool,
 }
 
 impl Default for TrainSpec {
@@ -430,6 +433,7 @@ impl Default for TrainSpec {
             precision: Precision::F32,
             threads: 0,
             max_minutes: 0.0,
+            tensorboard: true,
         }
     }
 }

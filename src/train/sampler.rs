@@ -1,7 +1,8 @@
 //! Probe samples off the training thread. At a sample step the training loop only renders the
 //! probes (it needs the model); a background `samples` thread writes their PNGs and index lines
 //! (each line appended only after its PNG is complete) and scores them against the style image
-//! (samples/scores.jsonl). The thread runs at a lower CPU priority on its own one-thread rayon
+//! (samples/scores.jsonl). With a TensorBoard feed it also hands each encoded PNG to the
+//! mirror's thread. The thread runs at a lower CPU priority on its own one-thread rayon
 //! pool, so the scores' parallel loops never queue on the training pool, and it only uses the
 //! cycles training leaves idle. At most two sample steps wait for it; a third blocks the loop
 //! rather than piling up images. Dropping the `Sampler` writes everything submitted before it
@@ -10,8 +11,9 @@
 use super::Rendered;
 use crate::eval::run::ProbeScorer;
 use crate::run_dir::{self, RunDir, SampleRecord};
+use crate::tensorboard::{mirror, Feed, Item};
 use anyhow::{Context, Result};
-use image::RgbImage;
+use image::{ImageFormat, RgbImage};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
@@ -32,7 +34,8 @@ pub struct Sampler {
 impl Sampler {
     /// Start the samples thread for `dir`. `style` is the image the probes are scored against
     /// (single_style), `resumed` says whether an earlier process of this run wrote the inputs.
-    pub fn start(dir: RunDir, style: Option<RgbImage>, resumed: bool) -> Self {
+    /// `tb`: the TensorBoard mirror, sent every PNG as it is written.
+    pub fn start(dir: RunDir, style: Option<RgbImage>, resumed: bool, tb: Option<Feed>) -> Self {
         let (jobs, queue) = mpsc::sync_channel::<Job>(2);
         let (warn, warnings) = mpsc::channel();
         let inputs_written = resumed && dir.path(run_dir::SAMPLES).join("inputs").is_dir();
@@ -45,6 +48,7 @@ impl Sampler {
                     inputs_written,
                     style,
                     scorer: None,
+                    tb,
                 };
                 let pool = rayon::ThreadPoolBuilder::new()
                     .num_threads(1)
@@ -112,6 +116,7 @@ struct Output {
     inputs_written: bool,
     style: Option<RgbImage>,
     scorer: Option<ProbeScorer>,
+    tb: Option<Feed>,
 }
 
 impl Output {
@@ -143,9 +148,22 @@ impl Output {
         let step_dir = self.dir.sample_dir(step);
         std::fs::create_dir_all(&step_dir)?;
         let root = self.dir.root.clone();
+        let tb = self.tb.clone();
         let save = |img: &RgbImage, p: std::path::PathBuf, r: &Rendered, kind: &str| {
-            img.save(&p)
-                .with_context(|| format!("writing {}", p.display()))?;
+            let mut png = Vec::new();
+            img.write_to(&mut std::io::Cursor::new(&mut png), ImageFormat::Png)
+                .with_context(|| format!("encoding {}", p.display()))?;
+            std::fs::write(&p, &png).with_context(|| format!("writing {}", p.display()))?;
+            if let Some(tb) = &tb {
+                let tb_kind = if kind == "patch" { "critic" } else { kind };
+                tb.send(Item::Image {
+                    step,
+                    tag: mirror::image_tag(tb_kind, r.set, r.probe),
+                    width: img.width(),
+                    height: img.height(),
+                    png,
+                });
+            }
             let rec = SampleRecord {
                 step,
                 set: r.set.into(),
@@ -207,7 +225,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = RunDir::new(tmp.path().join("run"));
         let style = procedural::painterly_style(9, 64, 64);
-        let mut sampler = Sampler::start(dir.clone(), Some(style), false);
+        let mut sampler = Sampler::start(dir.clone(), Some(style), false, None);
         for step in [0, 10, 20, 30, 40] {
             sampler.submit(step, renders(2)).unwrap();
         }
@@ -232,10 +250,10 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = RunDir::new(tmp.path().join("run"));
         {
-            let sampler = Sampler::start(dir.clone(), None, false);
+            let sampler = Sampler::start(dir.clone(), None, false, None);
             sampler.submit(0, renders(1)).unwrap();
         }
-        let sampler = Sampler::start(dir.clone(), None, true);
+        let sampler = Sampler::start(dir.clone(), None, true, None);
         sampler.submit(5, renders(1)).unwrap();
         drop(sampler);
         let index: Vec<SampleRecord> = run_dir::read_lines(&dir.path(run_dir::SAMPLE_INDEX));
@@ -261,7 +279,7 @@ mod tests {
         std::fs::create_dir_all(dir.path(run_dir::SAMPLES)).unwrap();
         // A file where step 10's directory must go.
         std::fs::write(dir.sample_dir(10), b"not a directory").unwrap();
-        let mut sampler = Sampler::start(dir.clone(), None, false);
+        let mut sampler = Sampler::start(dir.clone(), None, false, None);
         sampler.submit(10, renders(1)).unwrap();
         sampler.submit(20, renders(1)).unwrap();
         let warnings = sampler.finish();

@@ -20,6 +20,8 @@ pub struct Writer {
     log: Option<std::fs::File>,
     stdout: bool,
     bar: Option<ProgressBar>,
+    /// The TensorBoard mirror's feed (`train.tensorboard`): every metric row is sent to it.
+    pub tb: Option<crate::tensorboard::Feed>,
 }
 
 fn write_status(dir: &RunDir, status: &mut Status) {
@@ -83,6 +85,7 @@ impl Writer {
             log,
             stdout: !quiet && !progress,
             bar,
+            tb: None,
         })
     }
 
@@ -158,7 +161,11 @@ impl Writer {
         }
     }
 
+    /// Append a metric row (and hand it to the TensorBoard mirror's thread).
     pub fn metrics(&self, row: &MetricRow) -> Result<()> {
+        if let Some(tb) = &self.tb {
+            tb.send(crate::tensorboard::Item::Row(row.clone()));
+        }
         run_dir::append_json(&self.dir.path(run_dir::METRICS), row)
             .context("appending metrics.jsonl")
     }

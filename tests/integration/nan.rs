@@ -96,7 +96,7 @@ fn nan_loss_fails_the_run_and_keeps_the_last_good_checkpoint() {
         control: ControlReader::from_start(run.path(run_dir::CONTROL)),
         signal: Arc::new(AtomicBool::new(false)),
         last_checkpoint: None,
-        sampler: Sampler::start(run.clone(), None, false),
+        sampler: Sampler::start(run.clone(), None, false, None),
         checkpoints: Checkpointer::start(run.clone(), plan.spec.train.keep_checkpoints),
     };
     let outcome = session.run();

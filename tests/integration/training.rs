@@ -349,3 +349,35 @@ fn the_quality_options_train_and_log_their_terms() {
     );
     assert_eq!(status(&run).step, 8);
 }
+
+#[test]
+fn every_run_mirrors_itself_for_tensorboard_unless_told_not_to() {
+    use atelier::tensorboard::record::{read_records, Stop};
+    let tmp = tempfile::tempdir().unwrap();
+    let run = train_tiny(tmp.path(), "tb", "single_style", &[]);
+    let files: Vec<_> = std::fs::read_dir(run.join("tb"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let name = files[0].file_name().unwrap().to_string_lossy().into_owned();
+    assert!(name.starts_with("events.out.tfevents."), "{name}");
+    let bytes = std::fs::read(&files[0]).unwrap();
+    let (records, stop) = read_records(&bytes);
+    assert_eq!(stop, Stop::End);
+    // The file version, the spec, 3 metric rows, 2 inputs and (output, critic) x 2 probes x 3
+    // sample steps (TensorBoard's own reader checks the contents: tests/e2e/tensorboard.sh).
+    assert_eq!(records.len(), 1 + 1 + 3 + 2 + 12);
+    assert!(records[0].ends_with(b"brain.Event:2"));
+
+    let other = tmp.path().join("off");
+    std::fs::create_dir_all(&other).unwrap();
+    let off = train_tiny(
+        &other,
+        "tb-off",
+        "single_style",
+        &["--set", "train.tensorboard=false"],
+    );
+    assert!(!off.join("tb").exists());
+    assert!(off.join("metrics.jsonl").is_file());
+}
