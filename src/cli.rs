@@ -266,16 +266,17 @@ fn cmd_train(a: TrainArgs) -> Result<i32> {
 /// `atelier train` under the Slurm launcher: submit (or resume) as a batch job and return; `None`
 /// when the launcher is local (train in this process).
 fn submit_train(a: &TrainArgs, overrides: &[String]) -> Result<Option<i32>> {
-    let launcher = crate::launch::Launcher::for_workspace(&a.runs.runs_dir)?;
+    let runs_dir = a.runs.dir();
+    let launcher = crate::launch::Launcher::for_workspace(&runs_dir)?;
     if launcher.kind() == crate::launch::LauncherKind::Local {
         return Ok(None);
     }
     let run = match (&a.spec, &a.resume) {
         (Some(spec_path), None) => {
-            launcher.launch(spec_path, overrides, &a.runs.runs_dir, a.name.as_deref())?
+            launcher.launch(spec_path, overrides, &runs_dir, a.name.as_deref())?
         }
         (None, Some(dir)) if overrides.is_empty() => {
-            let run = RunDir::new(resolve_run(&dir.display().to_string(), &a.runs.runs_dir)?);
+            let run = RunDir::new(resolve_run(&dir.display().to_string(), &runs_dir)?);
             launcher.resume(&run)?;
             run
         }
