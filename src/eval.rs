@@ -19,6 +19,7 @@
 //! gains a little texture, which is why that baseline is reported next to the output's gains.
 
 mod filters;
+mod orientation;
 pub mod run;
 mod swd;
 #[cfg(test)]
@@ -34,6 +35,7 @@ use serde::{Deserialize, Serialize};
 use filters::{filter_valid, luma, Rgbf};
 // The Gaussian taps are shared with the generator's `residual_blur`.
 pub(crate) use filters::{blur_radius, gaussian_kernel};
+pub use orientation::orientation_coherence;
 use swd::{swd, Projector};
 
 /// Patch-distribution distances to the style image (SWD-1; lower is closer).
@@ -79,6 +81,16 @@ pub struct Scores {
     /// The photo's own [`checkerboard`] index, to read the output's against.
     #[serde(default)]
     pub photo_checkerboard: f64,
+    /// The output's [`orientation_coherence`]: 0 = its fine detail has no global direction,
+    /// 1 = every stroke parallel (a hatch over the whole image).
+    #[serde(default)]
+    pub orientation: f64,
+    /// The photo's own coherence, to read the output's against.
+    #[serde(default)]
+    pub photo_orientation: f64,
+    /// The style image's coherence (a painting's strokes that follow its shapes score low).
+    #[serde(default)]
+    pub style_orientation: f64,
 }
 
 /// How the distances are measured.
@@ -201,18 +213,46 @@ pub fn checkerboard(img: &RgbImage) -> f64 {
 /// The "colour only" baseline: the palette moves to the style's, structure and texture stay the
 /// photo's. An empty style leaves the photo unchanged.
 pub fn histogram_match(photo: &RgbImage, style: &RgbImage) -> RgbImage {
-    let (ph, st) = (channel_histograms(photo), channel_histograms(style));
-    let mut out = photo.clone();
-    if style.as_raw().is_empty() {
-        return out;
+    Palette::of(style).apply(photo)
+}
+
+/// A style image's colour distribution (its per-channel histograms), kept to move other images'
+/// colours onto it: `stylize --palette` and the look view's palette toggle match a stylized
+/// output to the painting's colours, the same operation as the colour-only baseline.
+#[derive(Clone, PartialEq)]
+pub struct Palette {
+    hist: [[u64; 256]; 3],
+}
+
+impl std::fmt::Debug for Palette {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n: u64 = self.hist[0].iter().sum();
+        write!(f, "Palette({n} pixels)")
     }
-    let luts: Vec<[u8; 256]> = (0..3).map(|c| match_lut(&ph[c], &st[c])).collect();
-    for px in out.as_mut().chunks_exact_mut(3) {
-        for (v, lut) in px.iter_mut().zip(&luts) {
-            *v = lut[usize::from(*v)];
+}
+
+impl Palette {
+    pub fn of(style: &RgbImage) -> Self {
+        Self {
+            hist: channel_histograms(style),
         }
     }
-    out
+
+    /// `img` with each channel's histogram matched to the palette's ([`histogram_match`]).
+    pub fn apply(&self, img: &RgbImage) -> RgbImage {
+        let mut out = img.clone();
+        if self.hist[0].iter().all(|&c| c == 0) {
+            return out;
+        }
+        let own = channel_histograms(img);
+        let luts: Vec<[u8; 256]> = (0..3).map(|c| match_lut(&own[c], &self.hist[c])).collect();
+        for px in out.as_mut().chunks_exact_mut(3) {
+            for (v, lut) in px.iter_mut().zip(&luts) {
+                *v = lut[usize::from(*v)];
+            }
+        }
+        out
+    }
 }
 
 /// SWD-1 between the RGB patch distributions of `a` and `b` (each downscaled to
@@ -253,6 +293,8 @@ pub struct Scorer {
     texture_ref: Vec<Vec<f32>>,
     /// RMS of the style's high-pass band (floored, so a flat style image divides safely).
     style_energy: f64,
+    /// The style image's [`orientation_coherence`] at its own resolution.
+    style_orientation: f64,
 }
 
 /// A photo prepared for scoring, with its baseline distances to the style.
@@ -261,11 +303,13 @@ pub struct Baseline {
     photo: Distances,
     histogram: Distances,
     checkerboard: f64,
+    orientation: f64,
     energy: f64,
 }
 
 impl Scorer {
     pub fn new(style: &RgbImage, o: &EvalOptions) -> Result<Self, String> {
+        let style_orientation = orientation_coherence(style);
         let style = prepare(style, o, "style")?.into_owned();
         let proj = projector(o);
         let style_f = Rgbf::from_rgb(&style);
@@ -279,6 +323,7 @@ impl Scorer {
             style_ref,
             texture_ref,
             style_energy: band.rms().max(1e-6),
+            style_orientation,
         })
     }
 
@@ -297,6 +342,7 @@ impl Scorer {
     pub fn baseline(&self, content: &RgbImage) -> Result<Baseline, String> {
         // At native resolution: resampling to the measuring size would blur a pixel grid away.
         let grid = checkerboard(content);
+        let orientation = orientation_coherence(content);
         let content = prepare(content, &self.o, "content")?.into_owned();
         let histogram = histogram_match(&content, &self.style);
         let (photo, energy) = self.distances(&content);
@@ -304,6 +350,7 @@ impl Scorer {
             photo,
             histogram: self.distances(&histogram).0,
             checkerboard: grid,
+            orientation,
             energy,
             content,
         })
@@ -315,6 +362,7 @@ impl Scorer {
             return Err("the output image is empty".to_string());
         }
         let grid = checkerboard(output);
+        let orientation = orientation_coherence(output);
         let output = resized_to(output, b.content.width(), b.content.height());
         let (out_d, energy) = self.distances(&output);
         let (photo_d, hist_d) = (b.photo, b.histogram);
@@ -331,6 +379,9 @@ impl Scorer {
             photo_texture_energy: b.energy,
             checkerboard: grid,
             photo_checkerboard: b.checkerboard,
+            orientation,
+            photo_orientation: b.orientation,
+            style_orientation: self.style_orientation,
         })
     }
 }

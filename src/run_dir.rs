@@ -235,6 +235,19 @@ pub struct ScoreRecord {
     /// in older runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub texture_energy: Option<f64>,
+    /// The output's, the photo's and the style image's orientation coherence
+    /// (`eval::orientation_coherence`); absent in older runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub orientation: Option<Orientation>,
+}
+
+/// Orientation coherence of an output beside its photo's and its style image's (a hatch: the
+/// output's well above both).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct Orientation {
+    pub output: f64,
+    pub photo: f64,
+    pub style: f64,
 }
 
 /// `checkpoints/step_N/state.json`: what the tensors alone do not say.

@@ -1,10 +1,12 @@
 //! Inference (`atelier stylize`): load a run's generator from a checkpoint and apply it to images
 //! at their full resolution (the generator is fully convolutional; the photo is mirrored outward
 //! by a margin, padded to a multiple of 4 and cropped back), with post-controls that need no
-//! retraining: strength (blend with the photo), preserve-colour (stylized luminance, original
-//! chroma) and saturation.
+//! retraining: the painting's palette (the output's colour histogram matched to the style
+//! image's, for a single_style run), strength (blend with the photo), preserve-colour (stylized
+//! luminance, original chroma) and saturation.
 
 use crate::backend::{dispatch, resolve_backend, WithBackend};
+use crate::eval::Palette;
 use crate::run_dir::{self, RunDir};
 use crate::spec::{Mode, Spec};
 use crate::train::data::convert;
@@ -25,6 +27,9 @@ pub struct Look {
     pub preserve_color: bool,
     /// Chroma multiplier (1 = unchanged, 0 = greyscale).
     pub saturation: f32,
+    /// Match the generator's output to the painting's colour distribution before the other
+    /// controls (`eval::Palette`; single_style runs).
+    pub palette: bool,
 }
 
 impl Default for Look {
@@ -33,6 +38,7 @@ impl Default for Look {
             strength: 1.0,
             preserve_color: false,
             saturation: 1.0,
+            palette: false,
         }
     }
 }
@@ -43,6 +49,9 @@ pub struct Stylizer<B: Backend> {
     device: B::Device,
     /// The checkpoint step the weights come from.
     pub step: u64,
+    /// The run's painting's colours for [`Look::palette`], or why there are none (a cyclegan
+    /// run, a painting that moved since training).
+    palette: std::result::Result<Palette, String>,
 }
 
 /// A cyclegan run's generator direction (`--direction`): domain a to b, or back.
@@ -108,11 +117,26 @@ impl<B: Backend> Stylizer<B> {
             &run.checkpoint(step).join(file),
             device,
         )?;
+        let palette = match spec.mode {
+            Mode::SingleStyle => crate::eval::run::run_style(run)
+                .map(|style| Palette::of(&style))
+                .map_err(|e| format!("{e:#}")),
+            Mode::Cyclegan => Err(format!(
+                "run {} is a cyclegan run: it has no painting to take a palette from",
+                run.id()
+            )),
+        };
         Ok(Self {
             g,
             device: device.clone(),
             step,
+            palette,
         })
+    }
+
+    /// The painting's palette, or why a [`Look::palette`] cannot be honoured.
+    pub fn palette(&self) -> std::result::Result<&Palette, &str> {
+        self.palette.as_ref().map_err(String::as_str)
     }
 
     /// Stylize one image at its own resolution. The photo is mirrored outward by [`MARGIN`]
@@ -135,7 +159,10 @@ impl<B: Backend> Stylizer<B> {
         );
         let y = crate::train::data::convert::values(self.g.forward(x).into_data());
         let out = convert::nchw_to_images(&y, 1, ph as usize, pw as usize).remove(0);
-        let out = image::imageops::crop_imm(&out, MARGIN, MARGIN, w, h).to_image();
+        let mut out = image::imageops::crop_imm(&out, MARGIN, MARGIN, w, h).to_image();
+        if let (true, Ok(p)) = (look.palette, &self.palette) {
+            out = p.apply(&out);
+        }
         finish(img, &out, look)
     }
 }
@@ -240,6 +267,11 @@ impl WithBackend for StylizeJob<'_> {
     fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<Self::Output> {
         let s =
             Stylizer::<B::InnerBackend>::load(self.run, self.checkpoint, self.direction, &device)?;
+        if self.look.palette {
+            if let Err(why) = s.palette() {
+                bail!("--palette: {why}");
+            }
+        }
         run_paths(&s, self.input, self.output, self.look, self.progress)
     }
 }

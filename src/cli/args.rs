@@ -180,6 +180,10 @@ pub struct StylizeArgs {
     /// Chroma multiplier (1 unchanged, 0 greyscale).
     #[arg(long, default_value_t = 1.0)]
     pub saturation: f32,
+    /// Move the output's colours onto the painting's (each channel's histogram matched to the
+    /// run's style image) before strength and saturation; single_style runs.
+    #[arg(long, conflicts_with = "preserve_color")]
+    pub palette: bool,
 }
 
 /// What `atelier control` sends.

@@ -21,22 +21,33 @@ pub(super) fn cmd_eval(a: EvalArgs) -> Result<()> {
     let o = EvalOptions::default();
     // DETAIL: fine detail against the painting's (1.00 = as much; the texture gain counts too
     // little and too much alike, this says which); "-" for scores logged before it existed.
-    let row = |label: &str, [ssim, sg, tg, hsg, htg, ch]: [f64; 6], energy: Option<f64>| {
+    // ORIENT: the fine detail's orientation coherence (0 = no global direction, 1 = a hatch),
+    // then the photo's and the painting's to read it against; "-" for older scores.
+    let row = |label: &str,
+               [ssim, sg, tg, hsg, htg, ch]: [f64; 6],
+               energy: Option<f64>,
+               orient: Option<run_dir::Orientation>| {
         let energy = energy.map_or("-".to_string(), |e| format!("{e:.2}"));
+        let [o, op, os] = orient.map_or(["-".to_string(), "-".into(), "-".into()], |o| {
+            [o.output, o.photo, o.style].map(|v| format!("{v:.3}"))
+        });
         println!(
-            "{label:<28} {ssim:>6.3} {sg:>+11.3} {tg:>+13.3} {energy:>7} {hsg:>+14.3} {htg:>+16.3} {ch:>8.3}"
+            "{label:<28} {ssim:>6.3} {sg:>+11.3} {tg:>+13.3} {energy:>7} {hsg:>+14.3} {htg:>+16.3} {ch:>8.3} {o:>7} {op:>6} {os:>9}"
         );
     };
     let header = |first: &str| {
         println!(
-            "{first:<28} {:>6} {:>11} {:>13} {:>7} {:>14} {:>16} {:>8}",
+            "{first:<28} {:>6} {:>11} {:>13} {:>7} {:>14} {:>16} {:>8} {:>7} {:>6} {:>9}",
             "SSIM",
             "STYLE GAIN",
             "TEXTURE GAIN",
             "DETAIL",
             "COLOUR-ONLY:S",
             "COLOUR-ONLY:T",
-            "CHECKER"
+            "CHECKER",
+            "ORIENT",
+            "PHOTO",
+            "PAINTING"
         )
     };
     match (a.run, a.content, a.style, a.output) {
@@ -60,6 +71,8 @@ pub(super) fn cmd_eval(a: EvalArgs) -> Result<()> {
                     at.iter().map(|r| f(r)).sum::<f64>() / at.len() as f64
                 };
                 let energy: Option<Vec<f64>> = at.iter().map(|r| r.texture_energy).collect();
+                let orient: Option<Vec<run_dir::Orientation>> =
+                    at.iter().map(|r| r.orientation).collect();
                 row(
                     &step.to_string(),
                     [
@@ -71,6 +84,16 @@ pub(super) fn cmd_eval(a: EvalArgs) -> Result<()> {
                         mean(&|r| r.checkerboard),
                     ],
                     energy.map(|e| e.iter().sum::<f64>() / e.len() as f64),
+                    orient.map(|o| {
+                        let m = |f: fn(&run_dir::Orientation) -> f64| {
+                            o.iter().map(f).sum::<f64>() / o.len() as f64
+                        };
+                        run_dir::Orientation {
+                            output: m(|o| o.output),
+                            photo: m(|o| o.photo),
+                            style: m(|o| o.style),
+                        }
+                    }),
                 );
             }
             Ok(())
@@ -102,6 +125,11 @@ pub(super) fn cmd_eval(a: EvalArgs) -> Result<()> {
                         sc.checkerboard,
                     ],
                     Some(sc.texture_energy),
+                    Some(run_dir::Orientation {
+                        output: sc.orientation,
+                        photo: sc.photo_orientation,
+                        style: sc.style_orientation,
+                    }),
                 );
             }
             Ok(())
@@ -254,6 +282,7 @@ pub(super) fn cmd_stylize(a: StylizeArgs) -> Result<()> {
         strength: a.strength,
         preserve_color: a.preserve_color,
         saturation: a.saturation,
+        palette: a.palette,
     };
     let bar = ProgressBar::new("stylizing");
     let (written, skipped) = stylize::stylize_paths(

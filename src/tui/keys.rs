@@ -81,6 +81,7 @@ pub enum Action {
     SaturationUp,
     SaturationDown,
     TogglePreserve,
+    TogglePalette,
     /// Text input and forms: accept (launch, keep the filter, save the note).
     Submit,
     /// Forms: the next field.
@@ -417,6 +418,12 @@ pub const BINDINGS: &[Binding] = &[
         &[k(C('k'))],
         A::TogglePreserve,
         "look: keep the photo's colours",
+    ),
+    b(
+        &[R],
+        &[k(C('P'))],
+        A::TogglePalette,
+        "look: the painting's palette (colours matched to it)",
     ),
     b(
         &[V],

@@ -1,6 +1,6 @@
 //! Steering at inference, in the gallery: the open run's latest checkpoint applied to the
-//! selected probe's input with a chosen style strength, saturation and preserve-colour, rendered
-//! at once without retraining. A worker thread owns the generator (cached per run and
+//! selected probe's input with a chosen style strength, saturation, preserve-colour or the
+//! painting's palette, rendered at once without retraining. A worker thread owns the generator (cached per run and
 //! checkpoint), keeps only the newest request when keys come faster than it renders, writes the
 //! result to a temporary PNG and reports with `Msg::Look`. It runs on flex, whatever the build:
 //! a trainer may hold the GPU.
@@ -37,6 +37,8 @@ impl LookView {
             l.saturation,
             if l.preserve_color {
                 " · preserve colour"
+            } else if l.palette {
+                " · painting's palette"
             } else {
                 ""
             }
@@ -121,6 +123,11 @@ fn work<B: burn::prelude::Backend>(rx: Receiver<LookRequest>, tx: Sender<Msg>, d
                 cached = Some((req.run.clone(), req.direction.clone(), latest, s));
             }
             let (_, _, step, stylizer) = cached.as_ref().expect("loaded above");
+            if req.look.palette {
+                if let Err(why) = stylizer.palette() {
+                    anyhow::bail!("palette: {why}");
+                }
+            }
             let photo = image::open(&req.input)?.to_rgb8();
             let out = stylizer.apply(&photo, req.look);
             let path = std::env::temp_dir().join(format!(

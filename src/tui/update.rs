@@ -333,7 +333,8 @@ fn run_action(app: &mut App, a: Action) -> Vec<Effect> {
         | Action::StrengthDown
         | Action::SaturationUp
         | Action::SaturationDown
-        | Action::TogglePreserve => looks::adjust(app, a),
+        | Action::TogglePreserve
+        | Action::TogglePalette => looks::adjust(app, a),
         _ => match app.run.as_mut() {
             Some(run) => {
                 let probe = run.probe;

@@ -96,6 +96,52 @@ fn stylize_keeps_size_and_reports_bad_inputs() {
 }
 
 #[test]
+fn palette_moves_the_output_onto_the_paintings_colours() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = train_tiny(tmp.path(), "pal", "single_style", &[]);
+    let runs = run.parent().unwrap().to_path_buf();
+    let photo = tmp.path().join("photo.png");
+    atelier::train::data::procedural::content_scene(7, 0, 90, 70)
+        .save(&photo)
+        .unwrap();
+    let painting = atelier::eval::run::run_style(&atelier::run_dir::RunDir::new(&run)).unwrap();
+    let means = |img: &image::RgbImage| -> [f64; 3] {
+        let n = (img.width() * img.height()) as f64;
+        [0, 1, 2].map(|c| img.pixels().map(|p| f64::from(p.0[c])).sum::<f64>() / n)
+    };
+    let stylize = |extra: &[&str], out: &std::path::Path| {
+        bin()
+            .args(["stylize", "--run", "pal", "--runs-dir"])
+            .arg(&runs)
+            .args(extra)
+            .arg("--input")
+            .arg(&photo)
+            .arg("--output")
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+    let (plain, matched) = (tmp.path().join("plain.png"), tmp.path().join("pal.png"));
+    assert!(stylize(&[], &plain).status.success());
+    let out = stylize(&["--palette"], &matched);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (p, m, target) = (
+        means(&image::open(&plain).unwrap().to_rgb8()),
+        means(&image::open(&matched).unwrap().to_rgb8()),
+        means(&painting),
+    );
+    for c in 0..3 {
+        assert!(
+            (m[c] - target[c]).abs() < 4.0,
+            "channel {c}: palette {m:?} vs painting {target:?} (plain {p:?})"
+        );
+    }
+    // The two colour choices exclude each other (a usage error, exit 2).
+    let out = stylize(&["--palette", "--preserve-color"], &matched);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
 fn preview_needs_a_terminal() {
     let tmp = tempfile::tempdir().unwrap();
     let p = tmp.path().join("x.png");
@@ -138,6 +184,12 @@ fn eval_scores_a_triple_and_names_bad_input() {
         v["histogram_style_gain"].as_f64().unwrap() > 0.0,
         "colour matching moves towards the style"
     );
+    // Orientation coherence: the output is the photo, so the two agree; all in [0, 1].
+    let o = |k: &str| v[k].as_f64().unwrap();
+    assert_eq!(o("orientation"), o("photo_orientation"));
+    for k in ["orientation", "photo_orientation", "style_orientation"] {
+        assert!((0.0..=1.0).contains(&o(k)), "{k} = {}", o(k));
+    }
     let out = bin()
         .arg("eval")
         .arg("--content")

@@ -1,5 +1,5 @@
 //! The look keys of the run view (a look: inference-time strength, saturation and colours): the preview's on/off, strength,
-//! saturation and preserve-colour, each answered by a rendering request for the look worker.
+//! saturation, preserve-colour and the painting's palette (the two colour choices exclude each other), each answered by a rendering request for the look worker.
 
 use crate::tui::app::{App, Effect, RunView, View};
 use crate::tui::keys::Action;
@@ -21,7 +21,14 @@ pub fn adjust(app: &mut App, a: Action) -> Vec<Effect> {
             Action::StrengthDown => look.strength = (look.strength - 0.1).max(0.0),
             Action::SaturationUp => look.saturation = (look.saturation + 0.1).min(3.0),
             Action::SaturationDown => look.saturation = (look.saturation - 0.1).max(0.0),
-            Action::TogglePreserve => look.preserve_color = !look.preserve_color,
+            Action::TogglePreserve => {
+                look.preserve_color = !look.preserve_color;
+                look.palette &= !look.preserve_color;
+            }
+            Action::TogglePalette => {
+                look.palette = !look.palette;
+                look.preserve_color &= !look.palette;
+            }
             _ => {}
         }
     } else {

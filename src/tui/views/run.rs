@@ -238,6 +238,32 @@ fn status(frame: &mut Frame, area: Rect, app: &App, run: &RunView) {
             second.push(Span::styled("detail ", dim));
             second.push(Span::raw(format!("{e:.2}x  ")));
         }
+        // Orientation coherence: a hatch shows as the output's well above the photo's and the
+        // painting's (accented when more than 0.03 above the larger).
+        if let Some(o) = at
+            .iter()
+            .map(|r| r.orientation)
+            .collect::<Option<Vec<_>>>()
+        {
+            let m = |f: fn(&crate::run_dir::Orientation) -> f64| {
+                o.iter().map(f).sum::<f64>() / o.len() as f64
+            };
+            let (out, photo, style) = (m(|o| o.output), m(|o| o.photo), m(|o| o.style));
+            second.push(Span::styled("orient ", dim));
+            let hatch = out > photo.max(style) + 0.03;
+            second.push(Span::styled(
+                format!("{out:.2}"),
+                if hatch {
+                    app.theme.accent
+                } else {
+                    ratatui::style::Style::default()
+                },
+            ));
+            second.push(Span::styled(
+                format!(" (photo {photo:.2}, painting {style:.2})  "),
+                dim,
+            ));
+        }
         second.push(Span::styled(
             format!(
                 "colour-only: style {:+.2}  texture {:+.2}",

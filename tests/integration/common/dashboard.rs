@@ -144,6 +144,11 @@ pub fn fixture_run(
                 histogram_texture_gain: 0.2,
                 checkerboard: 0.01,
                 texture_energy: Some(0.5 + t),
+                orientation: Some(atelier::run_dir::Orientation {
+                    output: 0.1 + 0.2 * t,
+                    photo: 0.05,
+                    style: 0.16,
+                }),
             };
             run_dir::append_json(&dir.join(run_dir::SCORES), &rec).unwrap();
         }
