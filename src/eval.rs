@@ -293,7 +293,7 @@ pub struct Scorer {
     texture_ref: Vec<Vec<f32>>,
     /// RMS of the style's high-pass band (floored, so a flat style image divides safely).
     style_energy: f64,
-    /// The style image's [`orientation_coherence`] at its own resolution.
+    /// The style image's [`orientation_coherence`] at the measuring size.
     style_orientation: f64,
 }
 
@@ -309,8 +309,8 @@ pub struct Baseline {
 
 impl Scorer {
     pub fn new(style: &RgbImage, o: &EvalOptions) -> Result<Self, String> {
-        let style_orientation = orientation_coherence(style);
         let style = prepare(style, o, "style")?.into_owned();
+        let style_orientation = orientation_coherence(&style);
         let proj = projector(o);
         let style_f = Rgbf::from_rgb(&style);
         let style_ref = proj.sorted_projections(&style_f);

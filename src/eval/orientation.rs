@@ -3,17 +3,24 @@
 //! over the whole picture, the look of a generator that learned one stroke direction). The
 //! luminance's high-pass band (luminance minus its Gaussian blur, sigma 2 px: the texture band
 //! of the style and texture distances) is differentiated with central differences, and the
-//! gradients are summed into one structure tensor for the whole image; its coherence,
-//! `sqrt((Jxx - Jyy)^2 + 4 Jxy^2) / (Jxx + Jyy)`, is 0 when the detail has no global direction
-//! and 1 when every gradient is parallel. Gradients are weighted by their energy (as a structure
-//! tensor weighs them), so strong strokes count more than faint ones. Measured at the image's own
-//! resolution: a hatch one or two pixels wide is blurred away by downscaling.
+//! orientation of each pixel with detail (gradient above a tenth of the image's RMS gradient)
+//! votes once as a unit vector at twice its angle; the length of the votes' mean is the
+//! coherence, 0 when the detail has no global direction and 1 when every gradient is parallel.
+//! Every stroke counts alike: weighting by energy (a structure tensor) lets a photo's few strong
+//! edges (a bridge's cables, a facade) outvote a hatch spread over the whole picture (measured:
+//! photos then score 0.19-0.37, with one vote per pixel 0.02-0.12). Outputs and photos are
+//! measured at their own resolution (a hatch one or two pixels wide is blurred away by
+//! downscaling); the style image at the scores' measuring size (512 px), about the scale the
+//! trainer shows it at (`data.style_size`).
 
 use super::filters::{blur, blur_radius, gaussian_kernel, luma};
 use image::RgbImage;
 
 /// Sigma of the blur whose residual is the "fine detail" (the texture band's).
 const SIGMA: f32 = 2.0;
+/// Pixels whose gradient is under this share of the image's RMS gradient have no detail to
+/// vote with (flat sky, sensor noise).
+const FLOOR: f64 = 0.1;
 
 /// The orientation coherence of `img`'s fine detail, in [0, 1] (module docs). Images under 3x3
 /// or without detail give 0.
@@ -29,21 +36,34 @@ pub fn orientation_coherence(img: &RgbImage) -> f64 {
         .zip(&blurred)
         .map(|(a, b)| f64::from(a - b))
         .collect();
-    let (mut jxx, mut jyy, mut jxy) = (0.0f64, 0.0f64, 0.0f64);
-    for j in 1..h - 1 {
-        for i in 1..w - 1 {
-            let gx = (band[j * w + i + 1] - band[j * w + i - 1]) / 2.0;
-            let gy = (band[(j + 1) * w + i] - band[(j - 1) * w + i]) / 2.0;
-            jxx += gx * gx;
-            jyy += gy * gy;
-            jxy += gx * gy;
-        }
-    }
-    let energy = jxx + jyy;
-    if energy <= 1e-9 * (w * h) as f64 {
+    let grads: Vec<(f64, f64)> = (1..h - 1)
+        .flat_map(|j| (1..w - 1).map(move |i| (j, i)))
+        .map(|(j, i)| {
+            (
+                (band[j * w + i + 1] - band[j * w + i - 1]) / 2.0,
+                (band[(j + 1) * w + i] - band[(j - 1) * w + i]) / 2.0,
+            )
+        })
+        .collect();
+    let mean_energy = grads.iter().map(|(x, y)| x * x + y * y).sum::<f64>() / grads.len() as f64;
+    if mean_energy <= 1e-9 {
         return 0.0;
     }
-    (((jxx - jyy).powi(2) + 4.0 * jxy * jxy).sqrt() / energy).clamp(0.0, 1.0)
+    // Each pixel with detail votes once, with its doubled angle (so opposite gradients agree).
+    let floor = FLOOR * FLOOR * mean_energy;
+    let (mut c, mut s, mut n) = (0.0f64, 0.0f64, 0usize);
+    for (x, y) in grads {
+        let e = x * x + y * y;
+        if e > floor {
+            c += (x * x - y * y) / e;
+            s += 2.0 * x * y / e;
+            n += 1;
+        }
+    }
+    if n == 0 {
+        return 0.0;
+    }
+    (c.hypot(s) / n as f64).clamp(0.0, 1.0)
 }
 
 #[cfg(test)]
