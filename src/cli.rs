@@ -247,10 +247,10 @@ fn cmd_train(a: TrainArgs) -> Result<i32> {
             }
             0
         }
-        Outcome::Stopped => {
+        Outcome::Stopped(why) => {
             if !a.quiet {
                 eprintln!(
-                    "stopped after {took}; continue with: atelier train --resume {}",
+                    "stopped ({why}) after {took}; continue with: atelier train --resume {}",
                     run.root.display()
                 );
             }

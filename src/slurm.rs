@@ -318,6 +318,52 @@ pub fn record_endings(runs: &[(RunDir, JobRecord)], jobs: &Jobs) {
     }
 }
 
+/// The environment variable the batch script sets to its `--signal` lead (seconds before the
+/// time limit), so the trainer can tell the time limit from other signals.
+pub const SIGNAL_SECS_ENV: &str = "ATELIER_SLURM_SIGNAL_SECS";
+
+/// Why a trainer stopped when [`at_time_limit`] said so: in its final status message, where the
+/// runs table reads it back as the job's `timeout` (the trainer exits cleanly after its
+/// checkpoint, so Slurm itself records the job as completed).
+pub const TIME_LIMIT: &str = "Slurm's time limit";
+
+/// Inside a Slurm job that just got a stop signal: whether the job's time limit sent it (Slurm's
+/// `--signal` comes `SIGNAL_SECS_ENV` seconds before the limit, give or take its one-minute
+/// timer), judged by the time left `squeue` reports. False outside Slurm, or when Slurm cannot
+/// be asked (then the stop is reported as a plain signal).
+pub fn at_time_limit() -> bool {
+    let Ok(id) = std::env::var("SLURM_JOB_ID") else {
+        return false;
+    };
+    let lead: u64 = std::env::var(SIGNAL_SECS_ENV)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(120);
+    run("squeue", &["--noheader", "--jobs", &id, "--format=%L"])
+        .ok()
+        .and_then(|out| parse_time_left(out.trim()))
+        .is_some_and(|left| left <= lead + 60)
+}
+
+/// `squeue`'s time left (`%L`): `[D-]H:MM:SS` or `M:SS`, in seconds; `None` for UNLIMITED,
+/// NOT_SET, INVALID or anything else.
+pub fn parse_time_left(s: &str) -> Option<u64> {
+    let (days, rest) = match s.split_once('-') {
+        Some((d, r)) => (d.parse::<u64>().ok()?, r),
+        None => (0, s),
+    };
+    let parts: Vec<u64> = rest
+        .split(':')
+        .map(|p| p.parse::<u64>().ok())
+        .collect::<Option<_>>()?;
+    let (h, m, sec) = match parts[..] {
+        [m, s] => (0, m, s),
+        [h, m, s] => (h, m, s),
+        _ => return None,
+    };
+    Some(((days * 24 + h) * 60 + m) * 60 + sec)
+}
+
 /// The Slurm runs under `runs_dir`: each run directory with a `job.json`.
 pub fn slurm_runs(runs_dir: &std::path::Path) -> Vec<(RunDir, JobRecord)> {
     std::fs::read_dir(runs_dir)
@@ -394,6 +440,17 @@ mod tests {
         assert_eq!(by["103"].node.as_deref(), Some("gpu07"));
         assert_eq!(by["104"].state, JobState::Completed, "the requeued attempt");
         assert_eq!(jobs.len(), 4, "{jobs:?}");
+    }
+
+    #[test]
+    fn squeue_time_left_forms() {
+        assert_eq!(parse_time_left("0:45"), Some(45));
+        assert_eq!(parse_time_left("1:45"), Some(105));
+        assert_eq!(parse_time_left("2:01:05"), Some(7265));
+        assert_eq!(parse_time_left("1-00:00:10"), Some(86410));
+        for none in ["UNLIMITED", "NOT_SET", "INVALID", "", "12", "a:b"] {
+            assert_eq!(parse_time_left(none), None, "{none}");
+        }
     }
 
     #[test]

@@ -262,6 +262,15 @@ pub fn scheduled(status: Option<&Status>, job: Option<&JobInfo>, now: f64) -> Li
     let final_state = status.filter(|s| s.state.is_final()).map(|s| s.state);
     let by_heartbeat = || match status {
         None => Liveness::Unknown,
+        // Stopped by the time limit's early signal, with a checkpoint: the job's real ending.
+        Some(s)
+            if s.state == RunState::Stopped
+                && s.message
+                    .as_deref()
+                    .is_some_and(|m| m.contains(crate::slurm::TIME_LIMIT)) =>
+        {
+            Liveness::Ended(JobState::Timeout)
+        }
         Some(s) if s.state.is_final() => Liveness::Reported(s.state),
         Some(s) if now - s.heartbeat > STALL_SECS => Liveness::Stalled,
         Some(s) => Liveness::Reported(s.state),
@@ -429,6 +438,18 @@ mod tests {
             scheduled(None, Some(&running), 0.0),
             Liveness::Reported(RunState::Starting)
         );
+        // Stopped by the time limit's early signal: Slurm says completed, the run says why.
+        let mut limit = status(RunState::Stopped, 100.0, 1);
+        limit.message = Some(format!(
+            "stopped ({}); resume with `atelier train --resume`",
+            crate::slurm::TIME_LIMIT
+        ));
+        for word in [Some(job(JobState::Completed, None)), None] {
+            assert_eq!(
+                scheduled(Some(&limit), word.as_ref(), 500.0),
+                Liveness::Ended(JobState::Timeout)
+            );
+        }
         // No word from the scheduler: the heartbeat alone.
         assert_eq!(
             scheduled(Some(&far), None, 110.0),

@@ -413,9 +413,9 @@ fn train_on<B: burn::tensor::backend::AutodiffBackend>(
     }
     let (state, message) = match &outcome {
         Outcome::Finished => (RunState::Finished, "finished".to_string()),
-        Outcome::Stopped => (
+        Outcome::Stopped(why) => (
             RunState::Stopped,
-            "stopped; resume with `atelier train --resume`".to_string(),
+            format!("stopped ({why}); resume with `atelier train --resume`"),
         ),
         Outcome::Failed(m) => {
             writer.log(&format!("failed: {m}"));

@@ -174,6 +174,12 @@ pub fn batch_script(cfg: &SlurmConfig, run: &Path, id: &str, exe: &Path) -> Stri
     if let Some(setup) = &cfg.setup {
         s.push_str(&format!("{setup}\n"));
     }
+    // The trainer tells Slurm's time limit from other stop signals by this lead.
+    s.push_str(&format!(
+        "export {}={}\n",
+        super::SIGNAL_SECS_ENV,
+        cfg.signal_secs()
+    ));
     let exe = quote(&exe.display().to_string());
     let run_q = quote(&run_s);
     s.push_str(&format!(

@@ -25,7 +25,8 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     Finished,
-    Stopped,
+    /// Stopped with a checkpoint, and why ("stop command", "signal", "Slurm's time limit").
+    Stopped(String),
     Failed(String),
 }
 
@@ -318,7 +319,14 @@ impl Session<'_> {
         let mut paused = false;
         loop {
             if self.signal.load(Ordering::Relaxed) {
-                return Some(self.stop("signal"));
+                // Under Slurm, the time limit's early signal is worth naming: the run table
+                // then says why a job that was doing fine stopped.
+                let why = if crate::slurm::at_time_limit() {
+                    crate::slurm::TIME_LIMIT
+                } else {
+                    "signal"
+                };
+                return Some(self.stop(why));
             }
             // Paused: every 100 ms below. Running: at most every 50 ms.
             let cmds = if paused {
@@ -425,7 +433,7 @@ impl Session<'_> {
             None,
             format!("stopped at step {} ({why})", self.step),
         );
-        Outcome::Stopped
+        Outcome::Stopped(why.to_string())
     }
 }
 
