@@ -81,8 +81,12 @@ mod tests {
     #[test]
     fn a_hatch_is_coherent_and_its_direction_does_not_matter() {
         // Diagonal stripes 4 px apart, the hatch of the issue, and the same rotated by 90°.
-        let diag = stripes(128, 128, |x, y| ((x + y) * std::f64::consts::PI / 2.0).sin());
-        let anti = stripes(128, 128, |x, y| ((x - y) * std::f64::consts::PI / 2.0).sin());
+        let diag = stripes(128, 128, |x, y| {
+            ((x + y) * std::f64::consts::PI / 2.0).sin()
+        });
+        let anti = stripes(128, 128, |x, y| {
+            ((x - y) * std::f64::consts::PI / 2.0).sin()
+        });
         let (d, a) = (orientation_coherence(&diag), orientation_coherence(&anti));
         assert!(d > 0.95, "diagonal hatch {d}");
         assert!((d - a).abs() < 0.02, "{d} vs {a}");

@@ -134,6 +134,16 @@ fn run_view_with_charts_and_gallery() {
     press(&mut app, KeyCode::Left);
     let screen = settle(&app, &images, 120, 36).backend().to_string();
     assert!(screen.contains("generator @ step 100: g_adv"), "{screen}");
+    // The run view's help at 120x36: more keys than one column holds, so two columns, with
+    // the last global key and the images line still on screen.
+    press(&mut app, KeyCode::Char('?'));
+    let term = settle(&app, &images, 120, 36);
+    let screen = term.backend().to_string();
+    assert!(
+        screen.contains("images:") && screen.contains("launch") && !screen.contains("more lines"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("run_view_help_two_columns", term.backend());
 }
 
 #[test]

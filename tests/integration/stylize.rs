@@ -124,7 +124,11 @@ fn palette_moves_the_output_onto_the_paintings_colours() {
     let (plain, matched) = (tmp.path().join("plain.png"), tmp.path().join("pal.png"));
     assert!(stylize(&[], &plain).status.success());
     let out = stylize(&["--palette"], &matched);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let (p, m, target) = (
         means(&image::open(&plain).unwrap().to_rgb8()),
         means(&image::open(&matched).unwrap().to_rgb8()),

@@ -11,8 +11,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
+/// The help: the keys of the view on screen, then the global ones, and how colours and images
+/// were chosen. When one column does not fit the terminal's height it flows into two side by
+/// side (the run view has more keys than 36 rows hold); what still does not fit is counted on
+/// the last line rather than cut silently.
 pub fn help(frame: &mut Frame, app: &App, size: (u16, u16)) {
-    let area = layout::popup(size, 84, size.1.saturating_sub(2));
     let mut lines = Vec::new();
     // The keys of the view on screen, then the global ones: the whole table does not fit.
     for ctx in [Context::of(app.view), Context::Global] {
@@ -37,15 +40,72 @@ pub fn help(frame: &mut Frame, app: &App, size: (u16, u16)) {
         format!("  images: {}", app.graphics_why),
         app.theme.muted,
     )));
-    frame.render_widget(Clear, area);
-    frame.render_widget(
-        Paragraph::new(lines).block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(" keys (? or Esc closes) "),
-        ),
-        area,
+    let rows = usize::from(size.1.saturating_sub(4));
+    let two = lines.len() > rows && size.0 >= 120;
+    let needed = if two {
+        lines.len().div_ceil(2)
+    } else {
+        lines.len()
+    };
+    let area = layout::popup(
+        size,
+        if two { 168 } else { 84 },
+        (needed as u16 + 2).min(size.1.saturating_sub(2)),
     );
+    frame.render_widget(Clear, area);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(" keys (? or Esc closes) ");
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let columns: Vec<Vec<Line>> = if two {
+        let half = lines.len().div_ceil(2);
+        let second = lines.split_off(half);
+        vec![lines, second]
+    } else {
+        vec![lines]
+    };
+    let width = inner.width / columns.len() as u16;
+    for (i, col) in columns.into_iter().enumerate() {
+        let mut col: Vec<Line> = col
+            .into_iter()
+            .map(|l| ellipsis(l, usize::from(width.saturating_sub(1))))
+            .collect();
+        let rows = usize::from(inner.height);
+        if col.len() > rows && rows > 0 {
+            let hidden = col.len() - (rows - 1);
+            col.truncate(rows - 1);
+            col.push(Line::from(Span::styled(
+                format!("  … {hidden} more lines: a taller terminal shows them"),
+                app.theme.accent,
+            )));
+        }
+        let rect = ratatui::layout::Rect {
+            x: inner.x + i as u16 * width,
+            width,
+            ..inner
+        };
+        frame.render_widget(Paragraph::new(col), rect);
+    }
+}
+
+/// `line` cut to `width` columns, its last visible character replaced by `…` when cut.
+fn ellipsis(line: Line<'static>, width: usize) -> Line<'static> {
+    if line.width() <= width || width == 0 {
+        return line;
+    }
+    let mut room = width - 1;
+    let mut spans = Vec::new();
+    for span in line.spans {
+        if room == 0 {
+            break;
+        }
+        let text: String = span.content.chars().take(room).collect();
+        room -= text.chars().count();
+        spans.push(Span::styled(text, span.style));
+    }
+    spans.push(Span::raw("…"));
+    Line::from(spans)
 }
 
 pub fn launch(frame: &mut Frame, theme: &Theme, form: &LaunchForm, size: (u16, u16)) {

@@ -240,11 +240,7 @@ fn status(frame: &mut Frame, area: Rect, app: &App, run: &RunView) {
         }
         // Orientation coherence: a hatch shows as the output's well above the photo's and the
         // painting's (accented when more than 0.03 above the larger).
-        if let Some(o) = at
-            .iter()
-            .map(|r| r.orientation)
-            .collect::<Option<Vec<_>>>()
-        {
+        if let Some(o) = at.iter().map(|r| r.orientation).collect::<Option<Vec<_>>>() {
             let m = |f: fn(&crate::run_dir::Orientation) -> f64| {
                 o.iter().map(f).sum::<f64>() / o.len() as f64
             };
