@@ -81,6 +81,13 @@ pub enum Action {
     SaturationUp,
     SaturationDown,
     TogglePreserve,
+    /// Look: the next / previous style (every finished run's generator).
+    NextStyle,
+    PrevStyle,
+    /// Look: every style at once.
+    StyleGrid,
+    /// Look: write the chosen style at full resolution.
+    SaveLook,
     /// Text input and forms: accept (launch, keep the filter, save the note).
     Submit,
     /// Forms: the next field.
@@ -417,6 +424,25 @@ pub const BINDINGS: &[Binding] = &[
         &[k(C('k'))],
         A::TogglePreserve,
         "look: keep the photo's colours",
+    ),
+    b(
+        &[R],
+        &[k(Tab)],
+        A::NextStyle,
+        "look: next style (every finished run's generator)",
+    ),
+    b(&[R], &[k(BackTab)], A::PrevStyle, "look: previous style"),
+    b(
+        &[R],
+        &[k(C('g'))],
+        A::StyleGrid,
+        "look: every style at once (Tab moves the choice)",
+    ),
+    b(
+        &[R],
+        &[k(Enter)],
+        A::SaveLook,
+        "look: write the chosen style at full resolution",
     ),
     b(
         &[V],
