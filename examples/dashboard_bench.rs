@@ -53,6 +53,7 @@ fn generate(dir: &Path, runs: usize, rows: u64) {
             eta_secs: Some(60.0),
             message: None,
             study: None,
+            parent: None,
         };
         std::fs::write(
             run.join("status.json"),

@@ -116,6 +116,7 @@ fn run(step_ms: f64, steps: u64, probe: u32) -> anyhow::Result<String> {
         eta_secs: None,
         message: None,
         study: None,
+        parent: None,
     };
     let mut writer = Writer::start(run.clone(), status, true, false)?;
     let style = painterly_style(3, 256, 256);

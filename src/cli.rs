@@ -4,6 +4,7 @@
 
 mod args;
 mod commands;
+mod distill;
 mod judge;
 mod propose;
 
@@ -45,6 +46,10 @@ pub enum Cmd {
     Runs(RunsArgs),
     /// Apply a run's generator to images at their full resolution.
     Stylize(StylizeArgs),
+    /// Train a smaller generator (a student) to reproduce a finished single_style run's (the
+    /// teacher's) outputs: a new run, linked to its parent, whose generator stylize, the look
+    /// preview, compare and best-of-4 use like any other.
+    Distill(DistillArgs),
     /// Send a command to a running trainer: pause, resume, stop, checkpoint, set KEY VALUE, or
     /// favor IMAGE (steer.favored_fraction > 0: the output joins the critic's real batch).
     Control(ControlArgs),
@@ -83,6 +88,7 @@ pub fn main() -> i32 {
         Some(Cmd::Train(a)) => cmd_train(a),
         Some(Cmd::Runs(a)) => cmd_runs(a).map(|_| 0),
         Some(Cmd::Stylize(a)) => cmd_stylize(a).map(|_| 0),
+        Some(Cmd::Distill(a)) => distill::cmd_distill(a),
         Some(Cmd::Control(a)) => cmd_control(a).map(|_| 0),
         Some(Cmd::Propose(a)) => propose::cmd_propose(a).map(|_| 0),
         Some(Cmd::Judge(a)) => judge::cmd_judge(a).map(|_| 0),

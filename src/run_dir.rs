@@ -135,6 +135,9 @@ pub struct Status {
     /// The study this run belongs to (a spec with `[search]`), for the dashboard's grid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub study: Option<String>,
+    /// A distilled run's teacher (its run id: `distill.parent` in the spec).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
 }
 
 /// One line of `metrics.jsonl`.

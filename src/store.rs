@@ -68,6 +68,9 @@ pub struct RunSummary {
     pub updated: f64,
     /// The study the run belongs to, if any.
     pub study: Option<String>,
+    /// A distilled run's teacher (run id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
     /// Unix seconds when the run directory was made (its spec.toml, written once).
     pub created: f64,
     /// The trainer's process id and host (to find it among a GPU's processes).
@@ -241,6 +244,7 @@ pub fn summarize_with(run: &RunDir, jobs: Option<&Jobs>) -> RunSummary {
             .collect(),
         updated: status.as_ref().map_or(spec_time, |s| s.heartbeat),
         study: status.as_ref().and_then(|s| s.study.clone()),
+        parent: status.as_ref().and_then(|s| s.parent.clone()),
         created: spec_time,
         pid: status
             .as_ref()
@@ -363,6 +367,7 @@ mod tests {
             eta_secs: None,
             message: None,
             study: None,
+            parent: None,
         }
     }
 

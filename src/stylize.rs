@@ -250,6 +250,84 @@ pub fn stylize_paths(
     dispatch(resolve_backend(crate::spec::BackendChoice::Auto)?, job)
 }
 
+/// `atelier stylize --run A --run B …`: the same input under several runs' generators, into
+/// `output` (a folder): a photo becomes `<run id>.png`, a folder `<run id>/<its images>`. The
+/// generators load one at a time on one backend. Returns (written, skipped) over every run.
+pub fn stylize_runs(
+    runs: &[RunDir],
+    direction: Option<Direction>,
+    input: &Path,
+    output: &Path,
+    look: Look,
+    progress: Progress,
+) -> Result<(Vec<PathBuf>, Vec<String>)> {
+    if runs.is_empty() {
+        bail!("no runs to stylize with");
+    }
+    let job = ManyJob {
+        runs,
+        direction,
+        input,
+        output,
+        look,
+        progress,
+    };
+    dispatch(resolve_backend(crate::spec::BackendChoice::Auto)?, job)
+}
+
+/// The workspace's styles: the runs whose generator is done training (state `finished`), in the
+/// order of the runs scan. Pure: whether each has a checkpoint is asked when it is loaded.
+pub fn finished(runs: &[crate::store::RunSummary]) -> Vec<PathBuf> {
+    runs.iter()
+        .filter(|r| r.state == crate::store::Liveness::Reported(run_dir::RunState::Finished))
+        .map(|r| PathBuf::from(&r.dir))
+        .collect()
+}
+
+/// Where [`stylize_runs`] writes `run`'s result.
+pub fn output_for(run: &RunDir, input: &Path, output: &Path) -> PathBuf {
+    if input.is_dir() {
+        output.join(run.id())
+    } else {
+        output.join(format!("{}.png", run.id()))
+    }
+}
+
+/// [`stylize_runs`] as a job for [`dispatch`].
+struct ManyJob<'a> {
+    runs: &'a [RunDir],
+    direction: Option<Direction>,
+    input: &'a Path,
+    output: &'a Path,
+    look: Look,
+    progress: Progress<'a>,
+}
+
+impl WithBackend for ManyJob<'_> {
+    type Output = (Vec<PathBuf>, Vec<String>);
+
+    fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<Self::Output> {
+        let (mut written, mut skipped) = (Vec::new(), Vec::new());
+        let n = self.runs.len();
+        (self.progress)(0, n);
+        for (i, run) in self.runs.iter().enumerate() {
+            // --direction picks among a cyclegan run's two generators; the others have one.
+            let spec = crate::store::read_spec(run)?;
+            let direction = self.direction.filter(|_| spec.mode == Mode::Cyclegan);
+            let s = Stylizer::<B::InnerBackend>::load(run, None, direction, &device)
+                .with_context(|| format!("run {}", run.id()))?;
+            let dest = output_for(run, self.input, self.output);
+            let (w, k) = run_paths(&s, self.input, &dest, self.look, &|_, _| {})?;
+            written.extend(w);
+            if i == 0 {
+                skipped.extend(k);
+            }
+            (self.progress)(i + 1, n);
+        }
+        Ok((written, skipped))
+    }
+}
+
 /// [`stylize_paths`] as a job for [`dispatch`].
 struct StylizeJob<'a> {
     run: &'a RunDir,

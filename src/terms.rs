@@ -95,6 +95,7 @@ terms! {
     Swd = "swd", Auxiliary, SINGLE, "sliced-Wasserstein feature distance (`loss.swd_weight` > 0)";
     Color = "color", Auxiliary, SINGLE, "sliced-Wasserstein palette distance (`loss.color_weight` > 0)";
     Tv = "tv", Auxiliary, SINGLE, "total variation (`loss.tv_weight` > 0)";
+    Distill = "distill", Auxiliary, SINGLE, "L1 to the teacher's output (a run made by `atelier distill`)";
     CycleA = "cycle_a", Auxiliary, CYCLE, "L1 of A -> B -> A";
     CycleB = "cycle_b", Auxiliary, CYCLE, "L1 of B -> A -> B";
     IdtA = "idt_a", Auxiliary, CYCLE, "identity L1 of G_BA on A (`loss.identity_weight` > 0)";

@@ -328,6 +328,7 @@ fn train_on<B: burn::tensor::backend::AutodiffBackend>(
         images_per_s: None,
         eta_secs: None,
         message: None,
+        parent: plan.spec.distill.as_ref().map(|d| d.parent.clone()),
         study: crate::spec::StudySpec::of(&plan.spec)
             .or_else(|| (!plan.spec.search.is_empty()).then(|| plan.name.clone())),
     };

@@ -119,6 +119,7 @@ fn event_loop(
     let looker = look::spawn(tx.clone());
     let mut app = App::new(opts.runs_dir, opts.experiments_dir, crate::run_dir::now());
     app.graphics = images.protocol_name();
+    app.cell_px = images.cell_px();
     // iTerm2 images stay on screen under text in Konsole until the screen is cleared, and inside
     // tmux the dashboard's clear reaches the terminal only as tmux's redraw of the pane, which
     // does not remove them: a repaint then clears the outer terminal itself (passthrough).

@@ -154,12 +154,17 @@ pub struct RunsArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct StylizeArgs {
-    /// Run id (or unique prefix) under --runs-dir, or a run directory.
-    #[arg(long)]
-    pub run: String,
+    /// Run id (or unique prefix) under --runs-dir, or a run directory. Several (`--run A --run
+    /// B`): the input under each run's generator, into the folder --output, one `<run id>.png`
+    /// (or `<run id>/` for a folder of images) per run.
+    #[arg(long, required_unless_present = "all_runs")]
+    pub run: Vec<String>,
+    /// Every finished run of the workspace with a checkpoint, as with several --run.
+    #[arg(long, conflicts_with_all = ["run", "checkpoint"])]
+    pub all_runs: bool,
     #[command(flatten)]
     pub runs: RunsDirArg,
-    /// Checkpoint step (default: the latest).
+    /// Checkpoint step (default: the latest; one --run only).
     #[arg(long)]
     pub checkpoint: Option<u64>,
     /// For cyclegan runs: the generator's direction (default ab).
@@ -168,7 +173,7 @@ pub struct StylizeArgs {
     /// An image, or a folder of images.
     #[arg(long)]
     pub input: PathBuf,
-    /// An image path (.png/.jpg), or a folder when --input is a folder.
+    /// An image path (.png/.jpg), or a folder when --input is a folder or there are several runs.
     #[arg(long)]
     pub output: PathBuf,
     /// 0..1: blend between the photo (0) and the full stylization (1).
@@ -184,6 +189,41 @@ pub struct StylizeArgs {
     /// run's style image) before strength and saturation; single_style runs.
     #[arg(long, conflicts_with = "preserve_color")]
     pub palette: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DistillArgs {
+    /// The teacher: a finished single_style run (id, unique prefix, name or directory).
+    pub run: String,
+    #[command(flatten)]
+    pub runs: RunsDirArg,
+    /// The student generator's width (the teacher's is generator.width).
+    #[arg(long)]
+    pub width: usize,
+    /// The student generator's residual blocks.
+    #[arg(long)]
+    pub blocks: usize,
+    /// Wall-clock budget in minutes (train.max_minutes).
+    #[arg(long)]
+    pub minutes: Option<f64>,
+    /// Training steps (default: the teacher's train.steps).
+    #[arg(long)]
+    pub steps: Option<u64>,
+    /// The teacher's checkpoint (default: its latest).
+    #[arg(long)]
+    pub checkpoint: Option<u64>,
+    /// Weight of the L1 distance to the teacher's output, beside the recipe's own losses.
+    #[arg(long, default_value_t = crate::spec::DistillSpec::default_pixel_weight())]
+    pub pixel_weight: f64,
+    /// Override a student spec value, e.g. --set loss.style_weight=3 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub overrides: Vec<String>,
+    /// Run name (default: `<teacher>-w<W>b<B>`).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// No terminal output (train.log is still written).
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// What `atelier control` sends.

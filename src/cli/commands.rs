@@ -257,14 +257,17 @@ pub(super) fn cmd_runs(a: RunsArgs) -> Result<()> {
             .images_per_s
             .map_or("-".to_string(), |v| format!("{v:.1}"));
         println!(
-            "{:<40} {:<10} {:>13} {:>9} {:>9} {:>8}  {}",
+            "{:<40} {:<10} {:>13} {:>9} {:>9} {:>8}  {}{}",
             r.id,
             r.state.label(),
             format!("{}/{}", r.step, r.total_steps),
             loss("g_adv"),
             loss("d_total"),
             ips,
-            r.place()
+            r.place(),
+            r.parent
+                .as_ref()
+                .map_or(String::new(), |p| format!("  distilled from {p}"))
         );
     }
     Ok(())
@@ -277,23 +280,57 @@ pub(super) fn cmd_stylize(a: StylizeArgs) -> Result<()> {
     if !(0.0..=4.0).contains(&a.saturation) {
         bail!("--saturation must be between 0 and 4, got {}", a.saturation);
     }
-    let run = RunDir::new(resolve_run(&a.run, &a.runs.dir())?);
     let look = Look {
         strength: a.strength,
         preserve_color: a.preserve_color,
         saturation: a.saturation,
         palette: a.palette,
     };
+    let runs_dir = a.runs.dir();
     let bar = ProgressBar::new("stylizing");
-    let (written, skipped) = stylize::stylize_paths(
-        &run,
-        a.checkpoint,
-        a.direction,
-        &a.input,
-        &a.output,
-        look,
-        &|done, all| bar.set(done, all),
-    )?;
+    let progress = |done, all| bar.set(done, all);
+    let (written, skipped) = if let [one] = a.run.as_slice() {
+        let run = RunDir::new(resolve_run(one, &runs_dir)?);
+        stylize::stylize_paths(
+            &run,
+            a.checkpoint,
+            a.direction,
+            &a.input,
+            &a.output,
+            look,
+            &progress,
+        )?
+    } else {
+        if a.checkpoint.is_some() {
+            bail!("--checkpoint applies to one --run only (several runs use their latest)");
+        }
+        let runs: Vec<RunDir> = if a.all_runs {
+            let all: Vec<RunDir> = stylize::finished(&store::scan(&runs_dir))
+                .into_iter()
+                .map(RunDir::new)
+                .filter(|r| r.latest_checkpoint().is_some())
+                .collect();
+            if all.is_empty() {
+                bail!(
+                    "--all-runs: no finished run with a checkpoint under {}",
+                    runs_dir.display()
+                );
+            }
+            all
+        } else {
+            a.run
+                .iter()
+                .map(|r| resolve_run(r, &runs_dir).map(RunDir::new))
+                .collect::<Result<_>>()?
+        };
+        if a.output.is_file() {
+            bail!(
+                "--output {} is a file; with several runs it names a folder (one image per run)",
+                a.output.display()
+            );
+        }
+        stylize::stylize_runs(&runs, a.direction, &a.input, &a.output, look, &progress)?
+    };
     bar.finish();
     for s in &skipped {
         eprintln!("skipped unreadable image {s}");

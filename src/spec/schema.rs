@@ -40,6 +40,9 @@ pub struct Spec {
     /// `[steer]`, so existing specs still load.
     #[serde(default, skip_serializing_if = "FavoredCriticSpec::is_default")]
     pub steer: FavoredCriticSpec,
+    /// A distilled run (`atelier distill`): its generator learns to reproduce a finished run's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distill: Option<DistillSpec>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -501,6 +504,28 @@ impl StudySpec {
 
     fn is_default(&self) -> bool {
         *self == Self::default()
+    }
+}
+
+/// A student generator trained to reproduce a teacher's outputs (single_style): the recipe's own
+/// losses plus the L1 distance to the teacher generator's output on the same content batch.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DistillSpec {
+    /// The teacher run's directory.
+    pub teacher: String,
+    /// The teacher run's id: the student's parent, shown in the runs table.
+    pub parent: String,
+    /// The teacher's checkpoint step.
+    pub checkpoint: u64,
+    /// Weight of the L1 distance to the teacher's output.
+    #[serde(default = "DistillSpec::default_pixel_weight")]
+    pub pixel_weight: f64,
+}
+
+impl DistillSpec {
+    pub fn default_pixel_weight() -> f64 {
+        10.0
     }
 }
 

@@ -3,8 +3,8 @@
 //! themselves (style image readable and at least as large as a crop, folders holding images).
 
 use super::{
-    get_number, BackendChoice, DeviceChoice, FeatureNetKind, ImageSource, Mode, Plan, Precision,
-    Spec, SpecError, StudySpec,
+    get_number, BackendChoice, DeviceChoice, DistillSpec, FeatureNetKind, ImageSource, Mode, Plan,
+    Precision, Spec, SpecError, StudySpec,
 };
 use crate::terms::{Knob, Range};
 use std::path::{Path, PathBuf};
@@ -197,6 +197,9 @@ pub(crate) fn validate(mut spec: Spec, file: &Path) -> Result<Plan, SpecError> {
                 spec.steer.favored_fraction
             ),
         ));
+    }
+    if let Some(d) = &spec.distill {
+        validate_distill(d, spec.mode, file)?;
     }
     if spec.steer.favored_ttl == 0 {
         return Err(SpecError::new(
@@ -613,6 +616,38 @@ fn check_style_image(p: &Path, d: &super::DataSpec, file: &Path) -> Check {
     let short = w.min(h) as usize;
     if d.style_size.is_none() && short < d.image_size {
         return Err(SpecError::new(file, "data.style", format!("{} is {w}x{h}, smaller than the {1}x{1} crop (data.image_size); use a larger image or set data.style_size", p.display(), d.image_size)));
+    }
+    Ok(())
+}
+
+/// A distilled run's teacher: a single_style run directory with a generator at the checkpoint.
+fn validate_distill(d: &DistillSpec, mode: Mode, file: &Path) -> Result<(), SpecError> {
+    if mode != Mode::SingleStyle {
+        return Err(SpecError::new(
+            file,
+            "distill",
+            "only for mode = \"single_style\"",
+        ));
+    }
+    let g = Path::new(&d.teacher)
+        .join(crate::run_dir::CHECKPOINTS)
+        .join(crate::run_dir::checkpoint_name(d.checkpoint));
+    if !g.join(crate::run_dir::CHECKPOINT_STATE).is_file() {
+        return Err(SpecError::new(
+            file,
+            "distill.teacher",
+            format!(
+                "no checkpoint at step {} in {} (the teacher run)",
+                d.checkpoint, d.teacher
+            ),
+        ));
+    }
+    if !(d.pixel_weight.is_finite() && d.pixel_weight >= 0.0) {
+        return Err(SpecError::new(
+            file,
+            "distill.pixel_weight",
+            format!("must be >= 0, got {}", d.pixel_weight),
+        ));
     }
     Ok(())
 }

@@ -40,6 +40,9 @@ pub struct SingleStyle<B: AutodiffBackend> {
     batches: Batches<B>,
     favored: FavoredPool<B>,
     losses: DeviceLosses<B::InnerBackend>,
+    /// A distilled run's teacher (frozen, on the inner backend) and the weight of the L1 to its
+    /// output.
+    teacher: Option<(Generator<B::InnerBackend>, f32)>,
 }
 
 impl<B: AutodiffBackend> SingleStyle<B> {
@@ -110,8 +113,16 @@ impl<B: AutodiffBackend> SingleStyle<B> {
             device,
             |m, x| m.touch_all(x),
         );
+        let teacher = match &s.distill {
+            Some(d) => Some((
+                teacher::<B::InnerBackend>(d, device)?,
+                d.pixel_weight as f32,
+            )),
+            None => None,
+        };
         Ok((
             Self {
+                teacher,
                 g: Player::new("g", g, &s.optim),
                 d: Player::new("d", d, &s.optim),
                 features,
@@ -139,6 +150,11 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
 
         // Generator step: D is frozen (no parameter gradients), gradients flow through it.
         let fake = self.g.model.forward_training(content.clone(), rng);
+        // Distillation: the frozen teacher's output on the same batch is a target.
+        let distill = self.teacher.as_ref().map(|(t, w)| {
+            let target = Tensor::<B, 4>::from_inner(t.forward(content.clone().inner()));
+            ((fake.clone() - target).abs().mean(), *w)
+        });
         let d_frozen = self.d.model.clone().no_grad();
         let adv = lsgan(d_frozen.scores(fake.clone()), 1.0);
         let fake_feats = self.features.forward(fake.clone());
@@ -191,6 +207,10 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
                 losses::sliced_wasserstein(fake.clone(), style.clone(), dirs, self.normalize);
             out.push((Term::Color, value(&color)));
             total = total + color * k[Knob::ColorWeight];
+        }
+        if let Some((l1, w)) = distill {
+            out.push((Term::Distill, value(&l1)));
+            total = total + l1 * w;
         }
         if k[Knob::TvWeight] > 0.0 {
             let tv = losses::total_variation(fake.clone());
@@ -268,6 +288,19 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
             .favored
             .add(source, image, now, until, &self.batches.device))
     }
+}
+
+/// A distilled run's teacher: the generator of the teacher run's checkpoint, built from the
+/// teacher's own spec.
+fn teacher<B: Backend>(d: &crate::spec::DistillSpec, device: &B::Device) -> Result<Generator<B>> {
+    let run = crate::run_dir::RunDir::new(&d.teacher);
+    let spec = crate::store::read_spec(&run)?;
+    super::player::load_weights(
+        Generator::new(&spec.generator, device),
+        &run.checkpoint(d.checkpoint).join("g"),
+        device,
+    )
+    .map_err(|e| anyhow::anyhow!("distill.teacher {}: {e:#}", d.teacher))
 }
 
 /// A loss value for [`DeviceLosses`]: its value on the inner backend, still on the device.

@@ -241,6 +241,9 @@ pub struct App {
     pub experiments_dir: PathBuf,
     pub now: f64,
     pub size: (u16, u16),
+    /// Pixels per terminal cell (the image picker's font size): what the look preview renders
+    /// for an area of cells.
+    pub cell_px: (u16, u16),
     pub view: View,
     pub overlay: Option<Overlay>,
     pub runs: Vec<RunSummary>,
@@ -288,6 +291,7 @@ impl App {
             experiments_dir,
             now,
             size: (120, 36),
+            cell_px: (10, 20),
             view: View::Runs,
             overlay: None,
             runs: Vec::new(),

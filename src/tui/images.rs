@@ -181,6 +181,8 @@ pub struct Images {
     cache: Arc<Mutex<Cache>>,
     jobs: Sender<ImageKey>,
     protocol: ProtocolType,
+    /// The picker's pixels per cell.
+    font: (u16, u16),
     /// Style of the messages drawn in place of an image ("loading…").
     note: Style,
 }
@@ -192,6 +194,7 @@ impl Images {
         let cache = Arc::new(Mutex::new(Cache::default()));
         let (jobs, rx) = mpsc::channel();
         let protocol = picker.protocol_type();
+        let font = picker.font_size();
         let shared = Arc::clone(&cache);
         // If the thread cannot start, `rx` is dropped and every request fails with a message.
         let _ = std::thread::Builder::new()
@@ -201,6 +204,13 @@ impl Images {
             cache,
             jobs,
             protocol,
+            // Half blocks show 1x2 pixels a cell; 4x that keeps a look's strokes near the
+            // scale of the full-size image.
+            font: if protocol == ProtocolType::Halfblocks {
+                (4, 8)
+            } else {
+                (font.width.max(1), font.height.max(1))
+            },
             note: crate::tui::theme::Theme::default().faint,
         }
     }
@@ -308,6 +318,12 @@ impl Images {
         if matches!(*proto, Protocol::Sixel(_) | Protocol::ITerm2(_)) {
             erase_under(frame, target);
         }
+    }
+
+    /// Pixels per terminal cell worth rendering: the terminal's font size for a graphics
+    /// protocol, 4x half blocks' 1x2 for half blocks.
+    pub fn cell_px(&self) -> (u16, u16) {
+        self.font
     }
 
     /// The protocol in use, for a status line: "kitty", "sixel", "iterm2", "halfblocks".

@@ -82,6 +82,13 @@ pub enum Action {
     SaturationDown,
     TogglePreserve,
     TogglePalette,
+    /// Look: the next / previous style (every finished run's generator).
+    NextStyle,
+    PrevStyle,
+    /// Look: every style at once.
+    StyleGrid,
+    /// Look: write the chosen style at full resolution.
+    SaveLook,
     /// Text input and forms: accept (launch, keep the filter, save the note).
     Submit,
     /// Forms: the next field.
@@ -424,6 +431,25 @@ pub const BINDINGS: &[Binding] = &[
         &[k(C('P'))],
         A::TogglePalette,
         "look: the painting's palette (colours matched to it)",
+    ),
+    b(
+        &[R],
+        &[k(Tab)],
+        A::NextStyle,
+        "look: next style (every finished run's generator)",
+    ),
+    b(&[R], &[k(BackTab)], A::PrevStyle, "look: previous style"),
+    b(
+        &[R],
+        &[k(C('g'))],
+        A::StyleGrid,
+        "look: every style at once (Tab moves the choice)",
+    ),
+    b(
+        &[R],
+        &[k(Enter)],
+        A::SaveLook,
+        "look: write the chosen style at full resolution",
     ),
     b(
         &[V],

@@ -164,3 +164,84 @@ pub fn grid_panes(size: (u16, u16)) -> GridPanes {
         footer,
     }
 }
+
+/// The run view's gallery inside its top border: a label row and three big images (input,
+/// output or the look preview, the critic's map), a caption, the thumbnails.
+pub struct GalleryPanes {
+    pub inner: Rect,
+    pub labels: [Rect; 3],
+    pub big: [Rect; 3],
+    pub caption: Rect,
+    pub thumbs: Rect,
+}
+
+pub fn gallery_panes(gallery: Rect) -> GalleryPanes {
+    let inner = Rect {
+        y: gallery.y + 1.min(gallery.height),
+        height: gallery.height.saturating_sub(1),
+        ..gallery
+    };
+    let rows = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Percentage(62),
+        Constraint::Length(1),
+        Constraint::Min(3),
+    ])
+    .split(inner);
+    let thirds = |r: Rect| {
+        let c = Layout::horizontal([Constraint::Ratio(1, 3); 3]).split(r);
+        [c[0], c[1], c[2]]
+    };
+    GalleryPanes {
+        inner,
+        labels: thirds(rows[0]),
+        big: thirds(rows[1]),
+        caption: rows[2],
+        thumbs: rows[3],
+    }
+}
+
+/// Rows under the look preview for its settings (a narrow column wraps them).
+pub const LOOK_SETTINGS: u16 = 3;
+
+/// The look preview's image: the output column above its settings.
+pub fn look_image(big: Rect) -> Rect {
+    Rect {
+        height: big.height.saturating_sub(LOOK_SETTINGS),
+        ..big
+    }
+}
+
+/// The look grid over the gallery's inner area: a heading row, then `n` cells in the squarest
+/// grid, each a label row and an image.
+pub fn look_grid(inner: Rect, n: usize) -> (Rect, Vec<Rect>) {
+    let head = Rect {
+        height: 1.min(inner.height),
+        ..inner
+    };
+    let body = Rect {
+        y: inner.y + head.height,
+        height: inner.height - head.height,
+        ..inner
+    };
+    let n = n.max(1);
+    let cols = (1..=n).find(|c| c * c >= n).unwrap_or(n);
+    let rows = n.div_ceil(cols);
+    let row_areas = Layout::vertical(vec![Constraint::Ratio(1, rows as u32); rows]).split(body);
+    let cells = (0..n)
+        .map(|i| {
+            let r = row_areas[i / cols];
+            Layout::horizontal(vec![Constraint::Ratio(1, cols as u32); cols]).split(r)[i % cols]
+        })
+        .collect();
+    (head, cells)
+}
+
+/// A grid cell's image, below its label row.
+pub fn below_label(cell: Rect) -> Rect {
+    Rect {
+        y: cell.y + 1.min(cell.height),
+        height: cell.height.saturating_sub(1),
+        ..cell
+    }
+}

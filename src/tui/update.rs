@@ -91,23 +91,7 @@ fn apply_msg(app: &mut App, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Look(result) => {
-            if let Some(l) = app
-                .run
-                .as_mut()
-                .filter(|r| r.dir == result.run)
-                .and_then(|r| r.look.as_mut())
-            {
-                l.done = l.done.max(result.seq);
-                match result.outcome {
-                    Ok((path, step)) if result.seq == l.seq => {
-                        l.image = Some(path);
-                        l.checkpoint = Some(step);
-                        l.error = None;
-                    }
-                    Ok(_) => {}
-                    Err(e) => l.error = Some(e),
-                }
-            }
+            looks::answered(app, result);
             Vec::new()
         }
         Msg::Ratings(update) => {
@@ -334,14 +318,18 @@ fn run_action(app: &mut App, a: Action) -> Vec<Effect> {
         | Action::SaturationUp
         | Action::SaturationDown
         | Action::TogglePreserve
-        | Action::TogglePalette => looks::adjust(app, a),
+        | Action::TogglePalette
+        | Action::NextStyle
+        | Action::PrevStyle
+        | Action::StyleGrid
+        | Action::SaveLook => looks::adjust(app, a),
         _ => match app.run.as_mut() {
             Some(run) => {
                 let probe = run.probe;
                 navigate(run, &mut app.chart, a);
                 // The look preview follows the selected probe.
                 if run.probe != probe && run.look.is_some() {
-                    looks::request(run)
+                    looks::request(run, app.size, app.cell_px)
                 } else {
                     Vec::new()
                 }

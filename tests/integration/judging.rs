@@ -361,7 +361,7 @@ fn look_keys_render_the_latest_checkpoint_at_once() {
     update(&mut app, Msg::Look(result));
     let look = app.run.as_ref().unwrap().look.as_ref().unwrap();
     assert!(
-        look.image.is_none(),
+        look.cells[0].image.is_none(),
         "seq {} is older than {}",
         req.seq,
         look.seq

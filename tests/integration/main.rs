@@ -5,6 +5,7 @@
 mod common;
 mod control;
 mod dashboard;
+mod distill;
 mod judging;
 mod nan;
 mod snapshots;
@@ -12,6 +13,7 @@ mod specs;
 mod steer;
 mod study;
 mod study_loop;
+mod styles;
 mod stylize;
 mod training;
 mod vgg;

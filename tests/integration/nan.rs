@@ -81,6 +81,7 @@ fn nan_loss_fails_the_run_and_keeps_the_last_good_checkpoint() {
         eta_secs: None,
         message: None,
         study: None,
+        parent: None,
     };
     let mut writer = Writer::start(run.clone(), status, true, false).unwrap();
     let session = Session {

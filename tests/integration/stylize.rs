@@ -143,6 +143,113 @@ fn palette_moves_the_output_onto_the_paintings_colours() {
     // The two colour choices exclude each other (a usage error, exit 2).
     let out = stylize(&["--palette", "--preserve-color"], &matched);
     assert_eq!(out.status.code(), Some(2));
+fn stylize_one_photo_under_several_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (one, two) = (tmp.path().join("one"), tmp.path().join("two"));
+    std::fs::create_dir_all(&one).unwrap();
+    std::fs::create_dir_all(&two).unwrap();
+    let a = train_tiny(&one, "sa", "single_style", &[]);
+    let b = train_spec(
+        &two,
+        &tiny_spec(&two, "sb", "single_style", ""),
+        &["--set", "train.seed=11"],
+    );
+    // Both in one workspace, plus a run that never finished (no style to offer).
+    let runs = tmp.path().join("runs");
+    std::fs::create_dir_all(&runs).unwrap();
+    let (a_id, b_id) = (
+        a.file_name().unwrap().to_owned(),
+        b.file_name().unwrap().to_owned(),
+    );
+    std::fs::rename(&a, runs.join(&a_id)).unwrap();
+    std::fs::rename(&b, runs.join(&b_id)).unwrap();
+    let photo = tmp.path().join("photo.png");
+    atelier::train::data::procedural::content_scene(9, 0, 50, 37)
+        .save(&photo)
+        .unwrap();
+
+    let out_dir = tmp.path().join("styles");
+    let out = run_ok(
+        bin()
+            .args(["stylize", "--run", "sa", "--run", "sb", "--strength", "0.8"])
+            .arg("--runs-dir")
+            .arg(&runs)
+            .arg("--input")
+            .arg(&photo)
+            .arg("--output")
+            .arg(&out_dir),
+    );
+    let listed = String::from_utf8_lossy(&out.stdout).into_owned();
+    let img = |id: &std::ffi::OsStr| {
+        let p = out_dir.join(format!("{}.png", id.to_string_lossy()));
+        assert!(listed.contains(&p.display().to_string()), "{listed}");
+        image::open(&p).unwrap().to_rgb8()
+    };
+    let (ia, ib) = (img(&a_id), img(&b_id));
+    assert_eq!(ia.dimensions(), (50, 37));
+    assert_ne!(ia, ib, "each run's own generator");
+
+    // The single-run path with the same look writes the same pixels as its file in the set.
+    let single = tmp.path().join("single.png");
+    run_ok(
+        bin()
+            .args(["stylize", "--run", "sa", "--strength", "0.8", "--runs-dir"])
+            .arg(&runs)
+            .arg("--input")
+            .arg(&photo)
+            .arg("--output")
+            .arg(&single),
+    );
+    assert_eq!(image::open(&single).unwrap().to_rgb8(), ia);
+
+    // --all-runs: every finished run; a run that never finished is left out.
+    let text = std::fs::read_to_string(runs.join(&b_id).join("status.json")).unwrap();
+    std::fs::write(
+        runs.join(&b_id).join("status.json"),
+        text.replace("\"finished\"", "\"failed\""),
+    )
+    .unwrap();
+    let all_dir = tmp.path().join("all");
+    run_ok(
+        bin()
+            .args(["stylize", "--all-runs", "--runs-dir"])
+            .arg(&runs)
+            .arg("--input")
+            .arg(&photo)
+            .arg("--output")
+            .arg(&all_dir),
+    );
+    let names: Vec<String> = std::fs::read_dir(&all_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, vec![format!("{}.png", a_id.to_string_lossy())]);
+
+    // Several runs need a folder, and --checkpoint names one run's step.
+    let err = fails(
+        bin()
+            .args(["stylize", "--run", "sa", "--run", "sb", "--checkpoint", "3"])
+            .arg("--runs-dir")
+            .arg(&runs)
+            .arg("--input")
+            .arg(&photo)
+            .arg("--output")
+            .arg(&out_dir),
+        1,
+    );
+    assert!(err.contains("--checkpoint applies to one --run"), "{err}");
+    let err = fails(
+        bin()
+            .args(["stylize", "--run", "sa", "--run", "sb", "--runs-dir"])
+            .arg(&runs)
+            .arg("--input")
+            .arg(&photo)
+            .arg("--output")
+            .arg(&single),
+        1,
+    );
+    assert!(err.contains("names a folder"), "{err}");
 }
 
 #[test]

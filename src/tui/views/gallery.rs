@@ -5,8 +5,10 @@
 use crate::run_dir::SampleRecord;
 use crate::tui::app::RunView;
 use crate::tui::images::{ImageKey, Images};
+use crate::tui::layout;
+use crate::tui::look::{Cell, LookView};
 use crate::tui::theme::Theme;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
@@ -24,6 +26,10 @@ pub fn draw(
         .title(gallery_title(run));
     let inner = block.inner(area);
     frame.render_widget(block, area);
+    if let Some(l) = run.look.as_ref().filter(|l| l.grid) {
+        look_grid(frame, theme, inner, l, images, show_images);
+        return;
+    }
     let probes = run.probes();
     let Some(step) = run.shown_step() else {
         frame.render_widget(Paragraph::new(" no samples yet").style(theme.faint), inner);
@@ -41,25 +47,8 @@ pub fn draw(
     };
     let input = run.inputs.iter().find(|r| r.set == set && r.probe == probe);
 
-    let rows = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Percentage(62),
-        Constraint::Length(1),
-        Constraint::Min(3),
-    ])
-    .split(inner);
-    let big = Layout::horizontal([
-        Constraint::Ratio(1, 3),
-        Constraint::Ratio(1, 3),
-        Constraint::Ratio(1, 3),
-    ])
-    .split(rows[1]);
-    let labels = Layout::horizontal([
-        Constraint::Ratio(1, 3),
-        Constraint::Ratio(1, 3),
-        Constraint::Ratio(1, 3),
-    ])
-    .split(rows[0]);
+    let panes = layout::gallery_panes(area);
+    let (labels, big) = (panes.labels, panes.big);
     for (i, (label, rec)) in [
         ("input", input),
         ("output", find("output", &set, probe)),
@@ -78,9 +67,9 @@ pub fn draw(
     let n = probes.len().max(1);
     frame.render_widget(
         Paragraph::new(format!("all probes at step {step}")).style(theme.muted),
-        rows[2],
+        panes.caption,
     );
-    let thumbs = thumb_areas(rows[3], n);
+    let thumbs = thumb_areas(panes.thumbs, n);
     for (i, (s, p)) in probes.iter().enumerate() {
         let Some(&area) = thumbs.get(i) else { break };
         if i == run.probe && area.width > 2 {
@@ -174,31 +163,36 @@ fn image(
     images.draw(frame, area, &key);
 }
 
-/// The look preview in place of the output: the latest checkpoint rendered with the look.
+/// The look preview in place of the output: the chosen style rendered with the look.
 fn look(
     frame: &mut Frame,
     theme: &Theme,
     label: Rect,
     area: Rect,
-    l: &crate::tui::look::LookView,
+    l: &LookView,
     images: &Images,
     show: bool,
 ) {
+    let cell = l.shown();
+    let style = match (l.styles.len(), l.styles.get(l.style)) {
+        (0 | 1, _) | (_, None) => String::new(),
+        (n, Some(s)) => format!(" {} ({}/{n})", s.name, l.style + 1),
+    };
     let head = format!(
-        "look{}{}",
-        l.checkpoint
-            .map_or(String::new(), |c| format!(" (checkpoint {c})")),
-        if l.busy() { " rendering…" } else { "" }
+        "look{style}{}{}",
+        cell.and_then(|c| c.checkpoint)
+            .map_or(String::new(), |c| format!(" @{c}")),
+        if cell.is_some_and(Cell::busy) {
+            " rendering…"
+        } else {
+            ""
+        }
     );
     frame.render_widget(Paragraph::new(head).style(theme.header), label);
-    // Three lines for the look's settings: a narrow column wraps them.
-    let body = Rect {
-        height: area.height.saturating_sub(3),
-        ..area
-    };
+    let body = layout::look_image(area);
     let foot = Rect {
-        y: area.y + area.height.saturating_sub(3),
-        height: 3.min(area.height),
+        y: area.y + body.height,
+        height: area.height - body.height,
         ..area
     };
     frame.render_widget(
@@ -207,17 +201,64 @@ fn look(
             .wrap(ratatui::widgets::Wrap { trim: true }),
         foot,
     );
-    match (&l.error, &l.image) {
+    if let Some(c) = cell {
+        look_image(frame, theme, body, c, images, show);
+    }
+}
+
+/// A cell's image, or its error.
+fn look_image(frame: &mut Frame, theme: &Theme, area: Rect, c: &Cell, images: &Images, show: bool) {
+    match (&c.error, &c.image) {
         (Some(e), _) => frame.render_widget(
             Paragraph::new(format!("look: {e}"))
                 .style(theme.bad)
                 .wrap(ratatui::widgets::Wrap { trim: true }),
-            body,
+            area,
         ),
-        (None, Some(path)) if show && body.width >= 2 && body.height >= 1 => {
-            images.draw(frame, body, &ImageKey::new(path, body))
+        (None, Some(path)) if show && area.width >= 2 && area.height >= 1 => {
+            images.draw(frame, area, &ImageKey::new(path, area))
+        }
+        (None, None) if c.busy() => {
+            frame.render_widget(Paragraph::new("rendering…").style(theme.faint), area)
         }
         _ => {}
+    }
+}
+
+/// Every style at once: the selected probe under each generator with the look, the chosen one
+/// marked.
+fn look_grid(
+    frame: &mut Frame,
+    theme: &Theme,
+    inner: Rect,
+    l: &LookView,
+    images: &Images,
+    show: bool,
+) {
+    let (head, cells) = layout::look_grid(inner, l.styles.len());
+    frame.render_widget(
+        Paragraph::new(format!("styles · {}", l.describe())).style(theme.accent),
+        head,
+    );
+    for (i, (area, style)) in cells.iter().zip(&l.styles).enumerate() {
+        let cell = &l.cells[i];
+        let chosen = i == l.style;
+        let label = format!(
+            "{}{} {}{}",
+            if chosen { "▶" } else { " " },
+            i + 1,
+            style.name,
+            cell.checkpoint.map_or(String::new(), |c| format!(" @{c}"))
+        );
+        let label_area = Rect {
+            height: 1.min(area.height),
+            ..*area
+        };
+        frame.render_widget(
+            Paragraph::new(label).style(if chosen { theme.header } else { theme.muted }),
+            label_area,
+        );
+        look_image(frame, theme, layout::below_label(*area), cell, images, show);
     }
 }
 

@@ -116,6 +116,12 @@ fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body:
             if !r.name.starts_with(r.spec.as_str()) {
                 name.push(Span::styled(format!(" ({})", r.spec), app.theme.muted));
             }
+            if let Some(p) = &r.parent {
+                name.push(Span::styled(
+                    format!(" ← {}", crate::run_dir::run_name(p)),
+                    app.theme.muted,
+                ));
+            }
             for t in app.tags.get(&r.id).into_iter().flatten() {
                 name.push(Span::styled(format!(" #{t}"), app.theme.tag));
             }

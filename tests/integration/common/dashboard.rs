@@ -49,6 +49,7 @@ pub fn fixture_run(
         eta_secs: Some((400 - step) as f64 / 4.4),
         message: None,
         study: None,
+        parent: None,
     };
     std::fs::write(
         dir.join("status.json"),
