@@ -143,6 +143,9 @@ fn palette_moves_the_output_onto_the_paintings_colours() {
     // The two colour choices exclude each other (a usage error, exit 2).
     let out = stylize(&["--palette", "--preserve-color"], &matched);
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
 fn stylize_one_photo_under_several_runs() {
     let tmp = tempfile::tempdir().unwrap();
     let (one, two) = (tmp.path().join("one"), tmp.path().join("two"));
