@@ -5,6 +5,7 @@
 mod common;
 mod control;
 mod dashboard;
+mod interop;
 mod judging;
 mod nan;
 mod snapshots;
