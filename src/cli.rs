@@ -68,7 +68,7 @@ pub enum Cmd {
     /// probes as PNG, its generator as a PyTorch state dict (safetensors).
     Export(ExportArgs),
     /// Import what the CycleGAN repository (junyanz/pytorch-CycleGAN-and-pix2pix) wrote: its
-    /// loss_log.txt as a read-only run.
+    /// loss_log.txt as a read-only run, its generators (.pth) as a run to stylize with.
     Import(ImportArgs),
     /// Print an image in the terminal (kitty, iTerm2, sixel or half blocks).
     Preview(PreviewArgs),

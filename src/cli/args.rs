@@ -236,6 +236,31 @@ pub enum ImportWhat {
     /// The repository's loss_log.txt as a read-only run (charts, compare overlay, CSV export).
     #[command(name = "cyclegan-log")]
     CycleganLog(ImportLogArgs),
+    /// The repository's ResnetGenerator checkpoints (latest_net_G_A.pth, and G_B) as a run
+    /// whose checkpoint stylize, the look view and compare use.
+    Cyclegan(ImportModelArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ImportModelArgs {
+    /// The run's name (its id is `<time>-<name>`).
+    pub name: String,
+    /// The A -> B generator: `checkpoints/<name>/latest_net_G_A.pth` (or a safetensors state
+    /// dict with the same keys, as `atelier export --weights` writes).
+    #[arg(long, value_name = "FILE")]
+    pub weights: PathBuf,
+    /// The B -> A generator (`latest_net_G_B.pth`): `stylize --direction ba`.
+    #[arg(long, value_name = "FILE")]
+    pub weights_ba: Option<PathBuf>,
+    /// The generator's --ngf (default: read from the file; the repository's default is 64).
+    #[arg(long)]
+    pub ngf: Option<usize>,
+    /// Its residual blocks, --netG resnet_9blocks / resnet_6blocks (default: read from the
+    /// file).
+    #[arg(long)]
+    pub blocks: Option<usize>,
+    #[command(flatten)]
+    pub runs: RunsDirArg,
 }
 
 #[derive(clap::Args, Debug)]

@@ -107,5 +107,27 @@ pub(super) fn cmd_import(a: ImportArgs) -> Result<()> {
             }
             Ok(())
         }
+        ImportWhat::Cyclegan(a) => {
+            let (run, layout) = imported::import_generators(
+                &a.runs.dir(),
+                &a.name,
+                &a.weights,
+                a.weights_ba.as_deref(),
+                a.ngf,
+                a.blocks,
+            )?;
+            println!(
+                "CycleGAN generator{} (ngf {}, {} blocks) -> {}",
+                if a.weights_ba.is_some() {
+                    "s ab and ba"
+                } else {
+                    " ab"
+                },
+                layout.ngf,
+                layout.blocks,
+                run.root.display()
+            );
+            Ok(())
+        }
     }
 }

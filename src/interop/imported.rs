@@ -3,9 +3,10 @@
 //! `status.json` (`finished`, with the source in its message), so the runs table, the run view,
 //! compare, stylize and the look view read it like any finished run.
 
-use crate::run_dir::{self, Imported, RunDir, RunState, Status};
+use super::torch::{self, Layout};
+use crate::run_dir::{self, Imported, RunDir, RunState, SampleRecord, Status};
 use crate::spec::{GeneratorSpec, Mode, Spec};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use std::path::Path;
 
 /// A cyclegan spec for an imported run, named `name`, with this generator.
@@ -77,7 +78,7 @@ pub fn import_log(
     runs_dir: &Path,
     name: &str,
 ) -> Result<(RunDir, super::loss_log::Parsed)> {
-    use anyhow::{bail, Context};
+    use anyhow::bail;
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let parsed = super::loss_log::parse(&text);
@@ -108,4 +109,164 @@ pub fn import_log(
         format!("imported from {}", path.display()),
     )?;
     Ok((run, parsed))
+}
+
+/// Probe scenes rendered at import (the procedural content scenes), and their side in pixels.
+const PROBES: usize = 4;
+const PROBE_SIZE: u32 = 128;
+
+/// `atelier import cyclegan`: the repository's generator(s) as run `name` with a checkpoint at
+/// step 0 (`g_ab`, and `g_ba` with `ba`) and the probes rendered by them, so stylize, the look
+/// view and compare use it like any run. `ngf` / `blocks`, when given, must be what the file
+/// holds. Returns the run and the layout.
+pub fn import_generators(
+    runs_dir: &Path,
+    name: &str,
+    ab: &Path,
+    ba: Option<&Path>,
+    ngf: Option<usize>,
+    blocks: Option<usize>,
+) -> Result<(RunDir, Layout)> {
+    use anyhow::bail;
+    use burn::backend::Flex;
+    let read = |path: &Path| -> Result<(torch::StateDict, Layout)> {
+        let dict = torch::read_state_dict(path)?;
+        let layout = torch::infer_layout(&dict, path)?;
+        if let Some(n) = ngf.filter(|n| *n != layout.ngf) {
+            bail!(
+                "--ngf {n}, but {} has ngf {} (model.1.weight is {:?})",
+                path.display(),
+                layout.ngf,
+                dict["model.1.weight"].0
+            );
+        }
+        if let Some(b) = blocks.filter(|b| *b != layout.blocks) {
+            bail!(
+                "--blocks {b}, but {} has {} residual blocks (model.10 to model.{})",
+                path.display(),
+                layout.blocks,
+                9 + layout.blocks
+            );
+        }
+        torch::check(&dict, layout, path)?;
+        Ok((dict, layout))
+    };
+    let (dict_ab, layout) = read(ab)?;
+    let dict_ba = match ba {
+        Some(p) => {
+            let (d, l) = read(p)?;
+            if l != layout {
+                bail!(
+                    "{} (ngf {}, {} blocks) and {} (ngf {}, {} blocks) differ in size",
+                    ab.display(),
+                    layout.ngf,
+                    layout.blocks,
+                    p.display(),
+                    l.ngf,
+                    l.blocks
+                );
+            }
+            Some(d)
+        }
+        None => None,
+    };
+    let device = Default::default();
+    let g_ab = torch::generator::<Flex>(&dict_ab, layout, &device)?;
+    let g_ba = match &dict_ba {
+        Some(d) => Some(torch::generator::<Flex>(d, layout, &device)?),
+        None => None,
+    };
+    let source = match ba {
+        Some(p) => format!("{} and {}", ab.display(), p.display()),
+        None => ab.display().to_string(),
+    };
+    let mut spec = spec(
+        name,
+        format!("CycleGAN generator(s) imported from {source}"),
+        torch::generator_spec(layout),
+    );
+    spec.data.image_size = PROBE_SIZE as usize;
+    spec.data.probe_count = PROBES;
+    spec.train.steps = 0;
+    let run = create(runs_dir, &spec, "cyclegan", source.clone())?;
+    let mut gens = vec![("a", "g_ab", g_ab)];
+    if let Some(g) = g_ba {
+        gens.push(("b", "g_ba", g));
+    }
+    let to_save: Vec<(&'static str, crate::train::model::Generator<Flex>)> =
+        gens.iter().map(|(_, f, g)| (*f, g.clone())).collect();
+    let snapshot: crate::train::checkpoint::Snapshot = Box::new(move |dir: &Path| {
+        let mut files = Vec::new();
+        for (file, g) in to_save {
+            crate::train::player::save_weights(g, &dir.join(file))?;
+            files.push(format!("{file}.mpk"));
+        }
+        Ok(files)
+    });
+    crate::train::checkpoint::save(&run, snapshot, 0, Default::default(), 1)?;
+    for (set, _, g) in &gens {
+        render_probes(&run, set, g)?;
+    }
+    finish(
+        &run,
+        &spec,
+        0,
+        format!(
+            "imported CycleGAN generator (ngf {}, {} blocks) from {source}",
+            layout.ngf, layout.blocks
+        ),
+    )?;
+    Ok((run, layout))
+}
+
+/// The probes of `set` (procedural scenes) and `g`'s outputs as the samples of step 0.
+fn render_probes<B: burn::prelude::Backend>(
+    run: &RunDir,
+    set: &str,
+    g: &crate::train::model::Generator<B>,
+) -> Result<()> {
+    use crate::train::data::{convert, procedural};
+    use burn::prelude::{Tensor, TensorData};
+    let inputs = run.path(run_dir::SAMPLES).join("inputs");
+    let step_dir = run.sample_dir(0);
+    std::fs::create_dir_all(&inputs)?;
+    std::fs::create_dir_all(&step_dir)?;
+    let n = PROBE_SIZE as usize;
+    for p in 0..PROBES {
+        let seed = if set == "a" { 1 } else { 2 };
+        let photo = procedural::content_scene(seed, p, PROBE_SIZE, PROBE_SIZE);
+        let x = Tensor::<B, 4>::from_data(
+            TensorData::new(
+                convert::images_to_nchw(std::slice::from_ref(&photo)),
+                [1, 3, n, n],
+            ),
+            &Default::default(),
+        );
+        let y = convert::values(g.forward(x).into_data());
+        let out = convert::nchw_to_images(&y, 1, n, n).remove(0);
+        for (kind, img, path) in [
+            ("input", &photo, inputs.join(format!("{set}_{p:02}.png"))),
+            (
+                "output",
+                &out,
+                step_dir.join(format!("{set}_{p:02}_output.png")),
+            ),
+        ] {
+            img.save(&path)
+                .with_context(|| format!("writing {}", path.display()))?;
+            let rec = SampleRecord {
+                step: 0,
+                set: set.into(),
+                probe: p,
+                kind: kind.into(),
+                path: path
+                    .strip_prefix(&run.root)
+                    .unwrap_or(&path)
+                    .display()
+                    .to_string(),
+            };
+            run_dir::append_json(&run.path(run_dir::SAMPLE_INDEX), &rec)?;
+        }
+    }
+    Ok(())
 }

@@ -173,6 +173,171 @@ pub fn write_safetensors(
     std::fs::write(out, data).with_context(|| format!("writing {}", out.display()))
 }
 
+/// Read a state dict: a PyTorch file (`torch.save`'s zip of pickles, as the repository's
+/// `latest_net_G_A.pth`, read by burn-store) or safetensors (what `--weights` exports). A
+/// `module.` prefix (DataParallel) is dropped.
+pub fn read_state_dict(path: &Path) -> Result<StateDict> {
+    let mut head = [0u8; 8];
+    {
+        use std::io::Read;
+        let mut f =
+            std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+        let n = f.read(&mut head)?;
+        if n < 8 {
+            bail!(
+                "{} is not a PyTorch state dict (only {n} bytes)",
+                path.display()
+            );
+        }
+    }
+    let mut out = StateDict::new();
+    if head.starts_with(b"PK") || head.starts_with(&[0x80]) {
+        let reader = burn_store::pytorch::PytorchReader::new(path).map_err(|e| {
+            anyhow::anyhow!(
+                "{} is not a PyTorch state dict burn-store can read: {e}",
+                path.display()
+            )
+        })?;
+        for (key, snap) in reader.into_tensors() {
+            let data = snap
+                .to_data()
+                .map_err(|e| anyhow::anyhow!("{}: reading {key}: {e:?}", path.display()))?;
+            let shape = data.shape.to_vec();
+            let values = data
+                .convert::<f32>()
+                .to_vec::<f32>()
+                .map_err(|e| anyhow::anyhow!("{}: reading {key}: {e:?}", path.display()))?;
+            out.insert(key, (shape, values));
+        }
+    } else {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| {
+            anyhow::anyhow!(
+                "{} is neither a PyTorch file (.pth) nor safetensors: {e}",
+                path.display()
+            )
+        })?;
+        for (key, view) in st.tensors() {
+            let values: Vec<f32> = match view.dtype() {
+                safetensors::Dtype::F32 => view
+                    .data()
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect(),
+                safetensors::Dtype::F64 => view
+                    .data()
+                    .chunks_exact(8)
+                    .map(|b| f64::from_le_bytes(b.try_into().unwrap_or_default()) as f32)
+                    .collect(),
+                other => bail!(
+                    "{}: {key} is {other:?}; f32 or f64 expected",
+                    path.display()
+                ),
+            };
+            out.insert(key, (view.shape().to_vec(), values));
+        }
+    }
+    Ok(out
+        .into_iter()
+        .map(|(k, v)| (k.strip_prefix("module.").map(String::from).unwrap_or(k), v))
+        .collect())
+}
+
+/// The layout of a repository generator's state dict: ngf from `model.1.weight` ([ngf, 3, 7,
+/// 7]), the blocks from the `model.N.conv_block.1.weight` keys.
+pub fn infer_layout(dict: &StateDict, file: &Path) -> Result<Layout> {
+    let Some((shape, _)) = dict.get("model.1.weight") else {
+        let mut keys: Vec<&str> = dict.keys().map(String::as_str).collect();
+        keys.truncate(6);
+        bail!(
+            "{} is not a CycleGAN ResnetGenerator: it has no key model.1.weight (its keys: {}{})",
+            file.display(),
+            keys.join(", "),
+            if dict.len() > 6 { ", ..." } else { "" }
+        );
+    };
+    if shape.len() != 4 || shape[1] != 3 || shape[2..] != [7, 7] {
+        bail!(
+            "{}: model.1.weight has shape {shape:?}; a ResnetGenerator's first convolution is              [ngf, 3, 7, 7]",
+            file.display()
+        );
+    }
+    let blocks = (0..)
+        .take_while(|i| dict.contains_key(&format!("model.{}.conv_block.1.weight", 10 + i)))
+        .count();
+    Ok(Layout {
+        ngf: shape[0],
+        blocks,
+    })
+}
+
+/// Check every key and shape of `dict` against the layout: a missing key, a shape that differs
+/// or a key the network does not have is an error naming the key and the shapes.
+pub fn check(dict: &StateDict, l: Layout, file: &Path) -> Result<()> {
+    let params = parameters(l);
+    for (_, key, shape) in &params {
+        match dict.get(key) {
+            None => bail!(
+                "{}: missing key {key} (shape {shape:?} for ngf {}, {} blocks)",
+                file.display(),
+                l.ngf,
+                l.blocks
+            ),
+            Some((found, _)) if found != shape => bail!(
+                "{}: {key} has shape {found:?}, expected {shape:?} (ngf {}, {} blocks)",
+                file.display(),
+                l.ngf,
+                l.blocks
+            ),
+            Some(_) => {}
+        }
+    }
+    if let Some(extra) = dict
+        .keys()
+        .find(|k| !params.iter().any(|(_, p, _)| p == *k))
+    {
+        bail!(
+            "{}: unexpected key {extra} with shape {:?}: not the ResnetGenerator of ngf {}, {}              blocks without dropout (norm 'instance')",
+            file.display(),
+            dict[extra].0,
+            l.ngf,
+            l.blocks
+        );
+    }
+    Ok(())
+}
+
+/// atelier's generator holding a checked state dict's weights.
+pub fn generator<B: Backend>(
+    dict: &StateDict,
+    l: Layout,
+    device: &B::Device,
+) -> Result<Generator<B>> {
+    let snapshots = parameters(l)
+        .into_iter()
+        .map(|(path, key, shape)| {
+            let values = dict[&key].1.clone();
+            burn_store::TensorSnapshot::from_data(
+                TensorData::new(values, shape),
+                path.split('.').map(String::from).collect(),
+                Vec::new(),
+                burn::module::ParamId::new(),
+            )
+        })
+        .collect();
+    let mut g = Generator::<B>::new(&generator_spec(l), device);
+    let result = g.apply(snapshots, None, None, false);
+    if !result.errors.is_empty() || !result.missing.is_empty() || !result.unused.is_empty() {
+        bail!(
+            "loading the weights into the generator: errors {:?}, missing {:?}, unused {:?}",
+            result.errors,
+            result.missing,
+            result.unused
+        );
+    }
+    Ok(g)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,6 +376,53 @@ mod tests {
         assert_eq!(dict["model.12.weight"].0, vec![32, 16, 3, 3]);
         assert_eq!(dict["model.12.bias"].0, vec![16]);
         assert_eq!(keys.len(), 2 * (3 + 2 * 2 + 3));
+    }
+
+    #[test]
+    fn a_state_dict_round_trips_through_safetensors_into_the_same_generator() {
+        let l = Layout { ngf: 4, blocks: 1 };
+        let dev = Default::default();
+        let g = Generator::<Flex>::new(&generator_spec(l), &dev);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.safetensors");
+        write_safetensors(&state_dict(&g, l).unwrap(), &path).unwrap();
+        let dict = read_state_dict(&path).unwrap();
+        assert_eq!(infer_layout(&dict, &path).unwrap(), l);
+        check(&dict, l, &path).unwrap();
+        let back = generator::<Flex>(&dict, l, &dev).unwrap();
+        let x = Tensor::<Flex, 4>::random(
+            [1, 3, 16, 12],
+            burn::tensor::Distribution::Uniform(-1.0, 1.0),
+            &dev,
+        );
+        let err: f32 = (g.forward(x.clone()) - back.forward(x))
+            .abs()
+            .max()
+            .into_scalar();
+        assert_eq!(err, 0.0);
+        // A wrong shape names the key and both shapes.
+        let mut bad = dict.clone();
+        bad.get_mut("model.7.weight").unwrap().0 = vec![16, 8, 3, 1];
+        let e = check(&bad, l, &path).unwrap_err().to_string();
+        assert!(
+            e.contains("model.7.weight has shape [16, 8, 3, 1], expected [16, 8, 3, 3]"),
+            "{e}"
+        );
+        let mut extra = dict.clone();
+        extra.insert("model.10.conv_block.6.weight".into(), (vec![1], vec![0.0]));
+        let e = check(&extra, l, &path).unwrap_err().to_string();
+        assert!(
+            e.contains("unexpected key model.10.conv_block.6.weight"),
+            "{e}"
+        );
+        let mut missing = dict;
+        missing.remove("model.14.bias");
+        let e = check(&missing, l, &path).unwrap_err().to_string();
+        assert!(e.contains("missing key model.14.bias (shape [4]"), "{e}");
+        let e = infer_layout(&StateDict::new(), &path)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no key model.1.weight"), "{e}");
     }
 
     #[test]
