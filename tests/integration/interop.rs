@@ -287,7 +287,10 @@ fn an_imported_cyclegan_generator_reproduces_pytorch_and_round_trips() {
         .zip(&torch)
         .map(|(a, b)| (a - b).abs())
         .fold(0.0f32, f32::max);
-    eprintln!("golden: max |atelier - pytorch| = {err:e} over {} values", ours.len());
+    eprintln!(
+        "golden: max |atelier - pytorch| = {err:e} over {} values",
+        ours.len()
+    );
     assert!(err < 1e-4, "max |atelier - pytorch| = {err}");
     assert_eq!(ours, forward(&run, Some(atelier::stylize::Direction::Ba)));
     // Samples for the gallery, the look view and compare: 4 probes of each direction.
