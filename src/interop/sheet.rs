@@ -32,6 +32,26 @@ fn columns(runs: &[RunSamples]) -> Vec<ProbeId> {
     set.into_iter().collect()
 }
 
+/// The inputs row's label: `input`, or `input (RUN)` when the runs' probes are not the same
+/// images (runs of different specs), naming the first run, whose inputs the row shows.
+fn input_label(runs: &[RunSamples], cols: &[ProbeId]) -> String {
+    let differ = cols.iter().any(|p| {
+        let files: Vec<Vec<u8>> = runs
+            .iter()
+            .filter_map(|r| r.input(p))
+            .filter_map(|f| std::fs::read(f).ok())
+            .collect();
+        files.windows(2).any(|w| w[0] != w[1])
+    });
+    match runs
+        .iter()
+        .find(|r| cols.iter().any(|p| r.input(p).is_some()))
+    {
+        Some(r) if differ => format!("input ({})", font::fit(&r.name, 16)),
+        _ => "input".into(),
+    }
+}
+
 /// One labelled row of cells.
 struct Row {
     label: String,
@@ -49,7 +69,7 @@ pub fn render(runs: &[RunSamples], step: u64) -> Result<RgbImage> {
         bail!("none of the runs has samples yet");
     }
     let mut rows = vec![Row {
-        label: "input".into(),
+        label: input_label(runs, &cols),
         cells: cols
             .iter()
             .map(|p| open(runs.iter().find_map(|r| r.input(p))))
@@ -219,6 +239,7 @@ mod tests {
             sheet.get_pixel(label_w + col * (32 + PAD) + 16, y).0
         };
         assert_eq!(px(0, 1), [0, 0, 0], "the inputs' row");
+        assert_eq!(input_label(&runs, &columns(&runs)), "input");
         assert_eq!(px(1, 0), [30, 100, 7], "alpha at 30");
         assert_eq!(px(1, 1), [30, 110, 7]);
         assert_eq!(px(2, 1), [20, 110, 7], "beta's last step before 30");
@@ -232,6 +253,18 @@ mod tests {
         let out = dir.path().join("sheets/s.png");
         let msg = write(&[a, b], None, &out).unwrap();
         assert!(msg.contains("at step 20") && out.is_file(), "{msg}");
+    }
+
+    #[test]
+    fn inputs_that_differ_between_runs_name_the_run_they_come_from() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = fake_run(dir.path(), "20261205-000000-alpha", &[10], 1);
+        let b = fake_run(dir.path(), "20261205-000001-beta", &[10], 1);
+        RgbImage::from_pixel(32, 24, Rgb([9, 9, 9]))
+            .save(b.root.join("samples/input_0_0.png"))
+            .unwrap();
+        let runs: Vec<RunSamples> = [&a, &b].map(RunSamples::read).into();
+        assert_eq!(input_label(&runs, &columns(&runs)), "input (alpha)");
     }
 
     #[test]
