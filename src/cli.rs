@@ -5,6 +5,7 @@
 mod args;
 mod commands;
 mod distill;
+mod interop;
 mod judge;
 mod propose;
 
@@ -68,6 +69,12 @@ pub enum Cmd {
     /// Judge a study's runs without the dashboard, writing the very lines its grid writes:
     /// --worst RUN [--among RUN…], --tie, --stars N RUN, or --undo ID.
     Judge(JudgeArgs),
+    /// Export a run: its series as CSV, a probe's progress as GIF, a contact sheet of runs x
+    /// probes as PNG, its generator as a PyTorch state dict (safetensors).
+    Export(ExportArgs),
+    /// Import what the CycleGAN repository (junyanz/pytorch-CycleGAN-and-pix2pix) wrote: its
+    /// loss_log.txt as a read-only run, its generators (.pth) as a run to stylize with.
+    Import(ImportArgs),
     /// Print an image in the terminal (kitty, iTerm2, sixel or half blocks).
     Preview(PreviewArgs),
     /// Print a shell completion script (bash, zsh or fish) for atelier and its subcommands.
@@ -92,6 +99,8 @@ pub fn main() -> i32 {
         Some(Cmd::Control(a)) => cmd_control(a).map(|_| 0),
         Some(Cmd::Propose(a)) => propose::cmd_propose(a).map(|_| 0),
         Some(Cmd::Judge(a)) => judge::cmd_judge(a).map(|_| 0),
+        Some(Cmd::Export(a)) => interop::cmd_export(a).map(|_| 0),
+        Some(Cmd::Import(a)) => interop::cmd_import(a).map(|_| 0),
         Some(Cmd::Preview(a)) => crate::preview::preview(&a.image, a.graphics).map(|_| 0),
         Some(Cmd::Dashboard(a)) => cmd_dashboard(a).map(|_| 0),
         Some(Cmd::Eval(a)) => cmd_eval(a).map(|_| 0),

@@ -43,6 +43,7 @@ pub mod bench;
 pub mod cli;
 pub mod eval;
 pub mod gpu;
+pub mod interop;
 pub mod launch;
 pub mod numbers;
 pub mod prefs;

@@ -20,6 +20,8 @@ pub const SAMPLE_INDEX: &str = "samples/index.jsonl";
 pub const SCORES: &str = "samples/scores.jsonl";
 pub const CHECKPOINTS: &str = "checkpoints";
 pub const LATEST: &str = "checkpoints/latest";
+/// Present in a run made by `atelier import`: what it came from. Such a run is read-only.
+pub const IMPORTED: &str = "imported.json";
 
 /// Paths inside one run directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -262,6 +264,22 @@ pub struct CheckpointState {
     pub knobs: BTreeMap<String, f64>,
     /// Files of this checkpoint (model and optimizer records).
     pub files: Vec<String>,
+}
+
+/// `imported.json`: where an imported run came from.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Imported {
+    /// `cyclegan-log` or `cyclegan`.
+    pub kind: String,
+    /// The file(s) it was made from.
+    pub source: String,
+    /// Unix seconds of the import.
+    pub time: f64,
+}
+
+/// The run's `imported.json`, if it is an imported run.
+pub fn read_imported(dir: &Path) -> Option<Imported> {
+    serde_json::from_slice(&std::fs::read(dir.join(IMPORTED)).ok()?).ok()
 }
 
 /// Unix time in seconds.

@@ -82,6 +82,47 @@ pub fn generator_file(spec: &Spec, direction: Option<Direction>) -> Result<&'sta
     })
 }
 
+/// A run's generator at a checkpoint (default: the latest), with the step and the run's spec.
+pub fn load_generator<B: Backend>(
+    run: &RunDir,
+    checkpoint: Option<u64>,
+    direction: Option<Direction>,
+    device: &B::Device,
+) -> Result<(Generator<B>, u64, Spec)> {
+    let spec = crate::store::read_spec(run)?;
+    let step = match checkpoint {
+        Some(s) => {
+            if !run.checkpoint(s).join(run_dir::CHECKPOINT_STATE).is_file() {
+                let have: Vec<String> = run.checkpoints().iter().map(|s| s.to_string()).collect();
+                bail!(
+                    "run {} has no checkpoint at step {s} (available: {})",
+                    run.id(),
+                    if have.is_empty() {
+                        "none".into()
+                    } else {
+                        have.join(", ")
+                    }
+                );
+            }
+            s
+        }
+        None => run
+            .latest_checkpoint()
+            .with_context(|| format!("run {} has no checkpoint yet", run.id()))?,
+    };
+    let file = generator_file(&spec, direction)?;
+    let path = run.checkpoint(step).join(file);
+    if !path.with_extension("mpk").is_file() {
+        bail!(
+            "run {} has no {file} generator at step {step} ({}.mpk is missing)",
+            run.id(),
+            path.display()
+        );
+    }
+    let g = player::load_weights(Generator::new(&spec.generator, device), &path, device)?;
+    Ok((g, step, spec))
+}
+
 impl<B: Backend> Stylizer<B> {
     pub fn load(
         run: &RunDir,
@@ -89,34 +130,7 @@ impl<B: Backend> Stylizer<B> {
         direction: Option<Direction>,
         device: &B::Device,
     ) -> Result<Self> {
-        let spec = crate::store::read_spec(run)?;
-        let step = match checkpoint {
-            Some(s) => {
-                if !run.checkpoint(s).join(run_dir::CHECKPOINT_STATE).is_file() {
-                    let have: Vec<String> =
-                        run.checkpoints().iter().map(|s| s.to_string()).collect();
-                    bail!(
-                        "run {} has no checkpoint at step {s} (available: {})",
-                        run.id(),
-                        if have.is_empty() {
-                            "none".into()
-                        } else {
-                            have.join(", ")
-                        }
-                    );
-                }
-                s
-            }
-            None => run
-                .latest_checkpoint()
-                .with_context(|| format!("run {} has no checkpoint yet", run.id()))?,
-        };
-        let file = generator_file(&spec, direction)?;
-        let g = player::load_weights(
-            Generator::new(&spec.generator, device),
-            &run.checkpoint(step).join(file),
-            device,
-        )?;
+        let (g, step, spec) = load_generator(run, checkpoint, direction, device)?;
         let palette = match spec.mode {
             Mode::SingleStyle => crate::eval::run::run_style(run)
                 .map(|style| Palette::of(&style))

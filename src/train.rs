@@ -149,12 +149,18 @@ pub struct TrainRequest {
 
 /// Create `runs_dir/<timestamp>-<name>` with its resolved `spec.toml`.
 pub fn create_run(plan: &Plan, runs_dir: &std::path::Path, name: Option<&str>) -> Result<RunDir> {
+    create_run_dir(runs_dir, name.unwrap_or(&plan.name), &plan.resolved_toml())
+}
+
+/// Create `runs_dir/<timestamp>-<name>` (`-2`, `-3`… when taken) holding `spec_toml` as its
+/// `spec.toml`; also for imported runs.
+pub fn create_run_dir(runs_dir: &std::path::Path, name: &str, spec_toml: &str) -> Result<RunDir> {
     std::fs::create_dir_all(runs_dir)
         .with_context(|| format!("creating runs directory {}", runs_dir.display()))?;
     let base = format!(
         "{}-{}",
         run_dir::timestamp_id(run_dir::now()),
-        sanitize(name.unwrap_or(&plan.name))
+        sanitize(name)
     );
     let mut id = base.clone();
     let mut n = 2;
@@ -172,7 +178,7 @@ pub fn create_run(plan: &Plan, runs_dir: &std::path::Path, name: Option<&str>) -
         }
     }
     let run = RunDir::new(runs_dir.join(id));
-    run_dir::write_atomic(&run.path(run_dir::SPEC), plan.resolved_toml().as_bytes())?;
+    run_dir::write_atomic(&run.path(run_dir::SPEC), spec_toml.as_bytes())?;
     Ok(run)
 }
 
@@ -198,6 +204,14 @@ fn sanitize(name: &str) -> String {
 /// metrics and sample index lines past the checkpoint so no step appears twice.
 pub fn prepare_resume(run: &RunDir, overrides: &[String]) -> Result<(Plan, u64)> {
     let spec_path = run.path(run_dir::SPEC);
+    if let Some(from) = run_dir::read_imported(&run.root) {
+        bail!(
+            "run {} was imported ({}, from {}); it is read-only and cannot train",
+            run.id(),
+            from.kind,
+            from.source
+        );
+    }
     if !spec_path.is_file() {
         bail!(
             "{} is not a run directory (no spec.toml)",

@@ -176,6 +176,10 @@ fn event_loop(
                         study::actions::end(&study, &runs_dir, &experiments)
                     })
                 }
+                Effect::ContactSheet { runs, step, out } => background(&tx, &poller, move || {
+                    let runs: Vec<_> = runs.into_iter().map(crate::run_dir::RunDir::new).collect();
+                    crate::interop::sheet::write(&runs, Some(step), &out)
+                }),
                 Effect::Propose(study) => {
                     let runs_dir = app.runs_dir.clone();
                     let experiments = app.experiments_dir.clone();

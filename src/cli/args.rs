@@ -226,6 +226,98 @@ pub struct DistillArgs {
     pub quiet: bool,
 }
 
+/// `atelier export RUN`: what researchers paste into papers and load into PyTorch.
+#[derive(clap::Args, Debug)]
+pub struct ExportArgs {
+    /// Run id (or unique prefix, or name) under --runs-dir, or a run directory.
+    pub run: String,
+    #[command(flatten)]
+    pub runs: RunsDirArg,
+    /// Every series of metrics.jsonl as CSV: per loss term its raw value and its smoothing by
+    /// the dashboard's EMA (`<term>`, `<term>_smooth`).
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+    /// The EMA weight of the smoothed columns (0 = raw; the dashboard starts at 0.6).
+    #[arg(long, default_value_t = crate::tui::series::DEFAULT_SMOOTHING)]
+    pub smoothing: f64,
+    /// One probe (--probe) across every sample step as a looping GIF, the step on each frame.
+    #[arg(long, value_name = "FILE", requires = "probe")]
+    pub gif: Option<PathBuf>,
+    /// The probe of --gif, counted from 0 in the dashboard's order (sets sorted, then index).
+    #[arg(long, value_name = "N")]
+    pub probe: Option<usize>,
+    /// Runs x probes at one sample step as one labelled PNG: RUN and the --runs ones.
+    #[arg(long, value_name = "FILE")]
+    pub contact_sheet: Option<PathBuf>,
+    /// The contact sheet's step (default: the latest every run has reached); each run shows its
+    /// last sample at or before it.
+    #[arg(long, value_name = "S")]
+    pub step: Option<u64>,
+    /// More runs for the contact sheet, after RUN.
+    #[arg(long = "runs", value_name = "A,B,..", value_delimiter = ',')]
+    pub more: Vec<String>,
+    /// The generator as a PyTorch state dict (safetensors) with the CycleGAN repository's
+    /// ResnetGenerator key names (`model.1.weight`, ...).
+    #[arg(long, value_name = "FILE")]
+    pub weights: Option<PathBuf>,
+    /// The checkpoint of --weights (default: the latest).
+    #[arg(long)]
+    pub checkpoint: Option<u64>,
+    /// For cyclegan runs: which generator --weights writes (default ab).
+    #[arg(long, value_enum)]
+    pub direction: Option<Direction>,
+}
+
+/// `atelier import`: what the CycleGAN repository wrote.
+#[derive(clap::Args, Debug)]
+pub struct ImportArgs {
+    #[command(subcommand)]
+    pub what: ImportWhat,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum ImportWhat {
+    /// The repository's loss_log.txt as a read-only run (charts, compare overlay, CSV export).
+    #[command(name = "cyclegan-log")]
+    CycleganLog(ImportLogArgs),
+    /// The repository's ResnetGenerator checkpoints (latest_net_G_A.pth, and G_B) as a run
+    /// whose checkpoint stylize, the look view and compare use.
+    Cyclegan(ImportModelArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ImportModelArgs {
+    /// The run's name (its id is `<time>-<name>`).
+    pub name: String,
+    /// The A -> B generator: `checkpoints/<name>/latest_net_G_A.pth` (or a safetensors state
+    /// dict with the same keys, as `atelier export --weights` writes).
+    #[arg(long, value_name = "FILE")]
+    pub weights: PathBuf,
+    /// The B -> A generator (`latest_net_G_B.pth`): `stylize --direction ba`.
+    #[arg(long, value_name = "FILE")]
+    pub weights_ba: Option<PathBuf>,
+    /// The generator's --ngf (default: read from the file; the repository's default is 64).
+    #[arg(long)]
+    pub ngf: Option<usize>,
+    /// Its residual blocks, --netG resnet_9blocks / resnet_6blocks (default: read from the
+    /// file).
+    #[arg(long)]
+    pub blocks: Option<usize>,
+    #[command(flatten)]
+    pub runs: RunsDirArg,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ImportLogArgs {
+    /// The log (`checkpoints/<name>/loss_log.txt`).
+    pub log: PathBuf,
+    /// The run's name (its id is `<time>-<name>`).
+    #[arg(long)]
+    pub name: String,
+    #[command(flatten)]
+    pub runs: RunsDirArg,
+}
+
 /// What `atelier control` sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ControlAction {

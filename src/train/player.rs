@@ -87,3 +87,14 @@ pub fn load_weights<B: burn::tensor::backend::Backend, M: burn::module::Module<B
         .with_context(|| format!("loading {}.mpk", file_stem.display()))?;
     Ok(model.load_record(record))
 }
+
+/// Save only a model's weights as `<file_stem>.mpk`, as a checkpoint holds them (imported
+/// generators).
+pub fn save_weights<B: burn::tensor::backend::Backend, M: burn::module::Module<B>>(
+    model: M,
+    file_stem: &Path,
+) -> Result<()> {
+    Rec::new()
+        .record(model.into_record(), file_stem.to_path_buf())
+        .with_context(|| format!("saving {}.mpk", file_stem.display()))
+}

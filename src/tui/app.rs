@@ -67,6 +67,12 @@ pub enum Effect {
     /// Refill a study's grid: fit the preference model, write proposals, launch if the study
     /// says so.
     Propose(String),
+    /// Write the contact sheet of these runs at this step into a PNG (`interop::sheet`).
+    ContactSheet {
+        runs: Vec<PathBuf>,
+        step: u64,
+        out: PathBuf,
+    },
     /// Write a study's top predicted configuration (`<study>-best.toml`).
     EndStudy(String),
     /// Append a command to a run's control.jsonl.
@@ -300,7 +306,7 @@ impl App {
             filtering: false,
             run: None,
             chart: ChartOpts {
-                smoothing: 0.6,
+                smoothing: super::series::DEFAULT_SMOOTHING,
                 log_y: false,
                 x_time: false,
             },

@@ -69,6 +69,8 @@ pub enum Action {
     Flip,
     /// Compare: next loss term in the overlaid chart.
     NextTerm,
+    /// Compare: write the contact sheet of the runs x probes at the current step.
+    ContactSheet,
     /// Compare: move the focus (where stars go) between runs.
     FocusPrev,
     FocusNext,
@@ -471,6 +473,12 @@ pub const BINDINGS: &[Binding] = &[
         "next loss term in the overlaid chart",
     ),
     b(
+        &[V],
+        &[k(C('X'))],
+        A::ContactSheet,
+        "write the contact sheet (runs x probes at this step) as a PNG",
+    ),
+    b(
         &[J],
         &[k(C('1'))],
         A::Worst(1),
@@ -551,6 +559,7 @@ const HINTS: &[(Context, &[Action], &str)] = &[
         "stars",
     ),
     (V, &[A::Flip], "A/B"),
+    (V, &[A::ContactSheet], "sheet"),
     (V, &[A::NextTerm], "loss term"),
     (V, &[A::Back], "back"),
     (

@@ -6,6 +6,10 @@
 //! draw with several large series stays within a few milliseconds; nothing panics on NaN,
 //! infinities or empty input.
 
+/// The dashboard's smoothing weight at start (`+`/`-` change it); `atelier export --csv`'s
+/// default.
+pub const DEFAULT_SMOOTHING: f64 = 0.6;
+
 /// Debiased exponential moving average (as TensorBoard does): s_t = w*s_{t-1} + (1-w)*y_t,
 /// s_0 = 0, output s_t / (1 - w^(t+1)); w in [0, 1) (0 = raw; out-of-range or NaN weights are
 /// clamped to [0, 0.999]). Non-finite inputs are skipped (they do not poison the average) but

@@ -353,6 +353,7 @@ fn judging_action(app: &mut App, a: Action) -> Vec<Effect> {
         Action::Rate(n) => judging::stars(app, n),
         Action::Worst(n) => judging::worst(app, n),
         Action::Tie => judging::tie(app),
+        Action::ContactSheet => judging::contact_sheet(app),
         Action::Skip => judging::skip(app),
         Action::EndStudy => match app.grid.as_ref().and_then(|g| g.study.clone()) {
             Some(study) => {

@@ -211,6 +211,25 @@ fn marks_compare_flip_and_stars() {
             Some(50)
         );
     }
+    // X writes the contact sheet of what is on screen: these runs at step 50.
+    let fx = ch(&mut app, 'X');
+    let [Effect::ContactSheet { runs, step, out }] = fx.as_slice() else {
+        panic!("{fx:?}");
+    };
+    assert_eq!((runs.len(), *step), (2, 50));
+    // Into the runs folder's exports/ (here the app's runs folder is a relative `runs`).
+    assert_eq!(out.parent(), Some(app.runs_dir.join("exports").as_path()));
+    let out = tmp.path().join(out.file_name().unwrap());
+    let runs: Vec<_> = runs.iter().map(atelier::run_dir::RunDir::new).collect();
+    let said = atelier::interop::sheet::write(&runs, Some(*step), &out).unwrap();
+    assert!(said.contains("2 runs at step 50"), "{said}");
+    let sheet = image::open(&out).unwrap();
+    // Three rows (inputs and two runs) of 32-pixel probes, two columns, and labels.
+    assert!(sheet.height() > 3 * 32 && sheet.width() > 2 * 32 + 40);
+    assert!(app
+        .toast
+        .as_ref()
+        .is_some_and(|t| t.0.contains("contact sheet")));
     // Tab flips A/B; Esc leaves the flip first, then the view.
     press(&mut app, KeyCode::Tab);
     assert_eq!(app.compare.as_ref().unwrap().flip, Some(0));

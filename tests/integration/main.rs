@@ -6,6 +6,7 @@ mod common;
 mod control;
 mod dashboard;
 mod distill;
+mod interop;
 mod judging;
 mod nan;
 mod snapshots;

@@ -346,6 +346,25 @@ pub fn submit(app: &mut App, p: Prompt) -> Vec<Effect> {
     fx
 }
 
+/// `X` in the compare view: the contact sheet of its runs at the step on screen, written to
+/// `<runs>/exports/contact-step<S>-<time>.png` (the loop says where when it is written).
+pub fn contact_sheet(app: &mut App) -> Vec<Effect> {
+    let Some(c) = app.compare.as_ref() else {
+        return Vec::new();
+    };
+    let Some(step) = compare::steps(&c.runs).get(c.step_idx).copied() else {
+        app.notify("no samples to put on a contact sheet yet");
+        return Vec::new();
+    };
+    let out = app.runs_dir.join("exports").join(format!(
+        "contact-step{step}-{}.png",
+        crate::run_dir::timestamp_id(app.now)
+    ));
+    let runs = c.runs.iter().map(|r| r.dir.clone()).collect();
+    app.notify(format!("writing the contact sheet at step {step}…"));
+    vec![Effect::ContactSheet { runs, step, out }]
+}
+
 /// Scrubbing, probes, focus, flip and the overlaid term of the compare view; probes of the grid.
 pub fn navigate(app: &mut App, a: Action) -> Vec<Effect> {
     match a {

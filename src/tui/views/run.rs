@@ -179,7 +179,12 @@ fn status(frame: &mut Frame, area: Rect, app: &App, run: &RunView) {
                 },
             ),
             Span::styled("  on ", dim),
-            Span::raw(format!("{} ({})", s.backend, s.device)),
+            // An imported run has a backend name ("imported") and no device.
+            Span::raw(if s.device.is_empty() {
+                s.backend.clone()
+            } else {
+                format!("{} ({})", s.backend, s.device)
+            }),
         ]));
         // Its GPU's strip line, when NVML lists the trainer among a GPU's processes.
         if let Some(g) = (s.host == crate::store::hostname())
