@@ -330,6 +330,11 @@ impl WithBackend for ManyJob<'_> {
             let direction = self.direction.filter(|_| spec.mode == Mode::Cyclegan);
             let s = Stylizer::<B::InnerBackend>::load(run, None, direction, &device)
                 .with_context(|| format!("run {}", run.id()))?;
+            if self.look.palette {
+                if let Err(why) = s.palette() {
+                    bail!("--palette: {why} (leave the run out, or drop --palette)");
+                }
+            }
             let dest = output_for(run, self.input, self.output);
             let (w, k) = run_paths(&s, self.input, &dest, self.look, &|_, _| {})?;
             written.extend(w);
