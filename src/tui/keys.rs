@@ -69,6 +69,20 @@ pub enum Action {
     Flip,
     /// Compare: next loss term in the overlaid chart.
     NextTerm,
+    /// Compare: A and B in one image with a movable split, or side by side again.
+    ToggleWipe,
+    /// Compare: move the wipe's split left / right (turns the wipe on).
+    WipeLeft,
+    WipeRight,
+    /// Compare: the difference |A − B| as a heat map beside the pair, on or off.
+    ToggleDiff,
+    /// Compare: zoom 1x -> 2x -> 4x (the same region of every image).
+    Zoom,
+    /// Compare: move the zoomed region.
+    PanLeft,
+    PanRight,
+    PanUp,
+    PanDown,
     /// Compare: move the focus (where stars go) between runs.
     FocusPrev,
     FocusNext,
@@ -332,7 +346,8 @@ pub const BINDINGS: &[Binding] = &[
     ),
     b(&[R], &[k(Right)], A::CursorRight, "chart cursor right"),
     b(&[R], &[k(C('.'))], A::CursorOff, "hide the chart cursor"),
-    b(RV, &[k(C('l'))], A::ToggleLogY, "log / linear Y axis"),
+    b(&[R], &[k(C('l'))], A::ToggleLogY, "log / linear Y axis"),
+    b(RV, &[k(C('y'))], A::ToggleLogY, "log / linear Y axis"),
     b(
         &[R],
         &[k(C('x'))],
@@ -438,6 +453,40 @@ pub const BINDINGS: &[Binding] = &[
         "next loss term in the overlaid chart",
     ),
     b(
+        &[V],
+        &[k(C('|'))],
+        A::ToggleWipe,
+        "wipe: A and B in one image split at a movable line (mouse drags it)",
+    ),
+    b(
+        &[V],
+        &[k(C('h'))],
+        A::WipeLeft,
+        "move the wipe's split left",
+    ),
+    b(
+        &[V],
+        &[k(C('l'))],
+        A::WipeRight,
+        "move the wipe's split right",
+    ),
+    b(
+        &[V],
+        &[k(C('d'))],
+        A::ToggleDiff,
+        "difference |A − B| as a heat map (A/B flip: output − input)",
+    ),
+    b(
+        &[V],
+        &[k(C('z'))],
+        A::Zoom,
+        "zoom 1x, 2x, 4x: the same region of every image, native pixels",
+    ),
+    b(&[V], &[k(C('H'))], A::PanLeft, "zoom: pan left"),
+    b(&[V], &[k(C('L'))], A::PanRight, "zoom: pan right"),
+    b(&[V], &[k(C('K'))], A::PanUp, "zoom: pan up"),
+    b(&[V], &[k(C('J'))], A::PanDown, "zoom: pan down"),
+    b(
         &[J],
         &[k(C('1'))],
         A::Worst(1),
@@ -518,7 +567,10 @@ const HINTS: &[(Context, &[Action], &str)] = &[
         "stars",
     ),
     (V, &[A::Flip], "A/B"),
-    (V, &[A::NextTerm], "loss term"),
+    (V, &[A::ToggleWipe, A::WipeLeft, A::WipeRight], "wipe"),
+    (V, &[A::ToggleDiff], "diff"),
+    (V, &[A::Zoom], "zoom"),
+    (V, &[A::NextTerm], "term"),
     (V, &[A::Back], "back"),
     (
         J,

@@ -629,6 +629,10 @@ fn mouse(app: &mut App, m: crossterm::event::MouseEvent) -> Vec<Effect> {
             }
             Vec::new()
         }
+        (
+            View::Compare,
+            MouseEventKind::Down(MouseButton::Left) | MouseEventKind::Drag(MouseButton::Left),
+        ) => judging::drag_wipe(app, m.column, m.row),
         (View::Run, MouseEventKind::ScrollUp) => run_action(app, Action::PrevSample),
         (View::Run, MouseEventKind::ScrollDown) => run_action(app, Action::NextSample),
         _ => Vec::new(),

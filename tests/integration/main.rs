@@ -3,6 +3,7 @@
 //! that need internals (NaN handling with an injected recipe, VGG19 weight loading).
 
 mod common;
+mod compare_views;
 mod control;
 mod dashboard;
 mod judging;
