@@ -149,13 +149,7 @@ pub fn curves(
 pub fn config_diff(runs: &[RunView]) -> BTreeMap<String, Vec<String>> {
     let flat: Vec<BTreeMap<String, String>> = runs
         .iter()
-        .map(|r| {
-            let mut out = BTreeMap::new();
-            if let Some(tree) = r.spec.as_ref().and_then(|s| toml::Value::try_from(s).ok()) {
-                flatten("", &tree, &mut out);
-            }
-            out
-        })
+        .map(|r| r.spec.as_ref().map(flat_config).unwrap_or_default())
         .collect();
     let keys: BTreeSet<&String> = flat.iter().flat_map(|m| m.keys()).collect();
     keys.into_iter()
@@ -169,6 +163,15 @@ pub fn config_diff(runs: &[RunView]) -> BTreeMap<String, Vec<String>> {
             differ.then(|| (k.clone(), vals))
         })
         .collect()
+}
+
+/// A spec as dotted key -> value (numbers as the spec writes them, strings with their quotes).
+pub fn flat_config(spec: &crate::spec::Spec) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    if let Ok(tree) = toml::Value::try_from(spec) {
+        flatten("", &tree, &mut out);
+    }
+    out
 }
 
 fn flatten(prefix: &str, v: &toml::Value, out: &mut BTreeMap<String, String>) {

@@ -52,7 +52,10 @@ pub enum Action {
     Compare,
     /// Judge candidates in the best-of-k grid (the marked runs, or the selected run's study).
     Judge,
-    SortByScore,
+    /// Runs table: order by the next column.
+    SortNext,
+    /// Runs table: reverse the order.
+    SortFlip,
     Tag,
     Note,
     /// Retract this dashboard's latest judgement.
@@ -271,7 +274,7 @@ pub const BINDINGS: &[Binding] = &[
         &[L],
         &[k(C('/'))],
         A::Filter,
-        "filter runs by name (Enter keeps, Esc clears)",
+        "filter: words, tag:NAME, key>value (Enter keeps, Esc clears)",
     ),
     b(
         LR,
@@ -301,9 +304,10 @@ pub const BINDINGS: &[Binding] = &[
     b(
         &[L],
         &[k(C('o'))],
-        A::SortByScore,
-        "order by score / by time",
+        A::SortNext,
+        "order by the next column (▼ ▲ in its header)",
     ),
+    b(&[L], &[k(C('O'))], A::SortFlip, "reverse the order"),
     b(LR, &[k(C('t'))], A::Tag, "tag the run (-tag removes it)"),
     b(LR, &[k(C('N'))], A::Note, "add a note to the run"),
     b(LRV, &[k(C('u'))], A::Undo, "undo your latest judgement"),

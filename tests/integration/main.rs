@@ -8,6 +8,7 @@ mod control;
 mod dashboard;
 mod judging;
 mod nan;
+mod runs_filter;
 mod snapshots;
 mod specs;
 mod steer;
