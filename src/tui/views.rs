@@ -64,7 +64,7 @@ fn title(frame: &mut Frame, theme: &Theme, area: Rect, left: Vec<Span<'static>>,
     spans.extend(left);
     let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
     // The right side gives way when the left fills the row (a long filter and its error).
-    if used + right.chars().count() + 1 <= area.width as usize {
+    if used + right.chars().count() < area.width as usize {
         let pad = area.width as usize - (used + right.chars().count() + 1);
         spans.push(Span::raw(" ".repeat(pad)));
         spans.push(Span::styled(right, theme.faint));
