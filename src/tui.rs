@@ -7,12 +7,14 @@
 pub mod app;
 pub mod charts;
 pub mod compare;
+pub mod filter;
 pub mod form;
 pub mod gpus;
 pub mod images;
 pub mod keys;
 pub mod layout;
 pub mod look;
+pub mod runs_table;
 pub mod series;
 pub mod theme;
 pub mod tmux;

@@ -2,7 +2,8 @@
 //! the compare view write (the same `Rating` constructors, the same grid rule for who is shown,
 //! the same common step), so a study can be driven and tested from outside. After a worst-of-k
 //! in an `auto_launch` study it also does the dashboard's part: the retired run is stopped
-//! (resumable) and the grid refilled.
+//! (resumable) and the grid refilled; 4 or 5 stars for a live run that opted in to favoured
+//! outputs send its `favor` control line, as the dashboard's stars do.
 
 use super::Study;
 use crate::ratings::{self, Kind, Ledger, Rating};
@@ -86,6 +87,11 @@ pub fn judge(study: &Study, runs_dir: &Path, experiments: &Path, req: &Request) 
     };
     ratings::append(runs_dir, &rating)?;
     let mut also = Vec::new();
+    if let (Verdict::Stars { n: 4..=5, .. }, Some(run), Some(step)) =
+        (&req.verdict, rating.runs.first(), rating.step)
+    {
+        also.extend(favor(study, run, step, req.probe)?);
+    }
     if rating.kind == Kind::Worst && study.template.study.auto_launch {
         let loser = rating.value.as_str().unwrap_or_default();
         if let Some(m) = study.members.iter().find(|m| m.id == loser) {
@@ -111,6 +117,55 @@ pub fn judge(study: &Study, runs_dir: &Path, experiments: &Path, req: &Request) 
         )?);
     }
     Ok(Outcome { rating, also })
+}
+
+/// 4 or 5 stars for an output of a live run that opted in (`steer.favored_fraction > 0`): the
+/// output joins its critic's real batch (a `favor` control line), as the dashboard's stars do.
+fn favor(study: &Study, run: &str, step: u64, probe: usize) -> Result<Option<String>> {
+    let Some(m) = study.members.iter().find(|m| m.id == run) else {
+        return Ok(None);
+    };
+    let live = matches!(
+        m.state,
+        Liveness::Reported(RunState::Running | RunState::Paused)
+    );
+    let dir = RunDir::new(&m.dir);
+    let opted_in =
+        live && crate::store::read_spec(&dir).is_ok_and(|s| s.steer.favored_fraction > 0.0);
+    if !opted_in {
+        return Ok(None);
+    }
+    let records = run_dir::read_lines::<SampleRecord>(&m.dir.join(run_dir::SAMPLE_INDEX));
+    // The probe index counts the run's (set, probe) pairs in order, as the dashboard's.
+    let mut probes: Vec<(&str, usize)> = records
+        .iter()
+        .filter(|r| r.kind == "input")
+        .map(|r| (r.set.as_str(), r.probe))
+        .collect();
+    probes.sort();
+    probes.dedup();
+    let Some(&(set, p)) = probes.get(probe) else {
+        return Ok(None);
+    };
+    let Some(rec) = records
+        .iter()
+        .find(|r| r.kind == "output" && r.step == step && r.set == set && r.probe == p)
+    else {
+        return Ok(None);
+    };
+    crate::train::control::send(
+        &dir,
+        &ControlLine {
+            id: Some(format!("judge-{}", (run_dir::now() * 1000.0) as u64)),
+            command: Command::Favor {
+                image: rec.path.clone(),
+            },
+        },
+    )?;
+    Ok(Some(format!(
+        "{run}: {} favoured in its critic's real batch",
+        rec.path
+    )))
 }
 
 /// The member a run argument names: its id, a unique id prefix, or its name (`tune-3`).

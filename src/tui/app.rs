@@ -3,7 +3,9 @@
 //! whole app can be driven headless in tests.
 
 use super::compare::{Compare, Grid};
+use super::filter::{self, Filter, Sort, SortBy};
 use super::form::LaunchForm;
+use super::runs_table::{Row, RunFacts};
 use crate::prefs::bt::Strength;
 use crate::ratings::{Ledger, Rating};
 use crate::run_dir::{Event, MetricRow, SampleRecord, ScoreRecord, Status};
@@ -43,6 +45,8 @@ pub enum Msg {
     Ratings(Update<Rating>),
     /// A look preview finished rendering.
     Look(super::look::LookResult),
+    /// The runs' specs and latest scores, for the filter (sent when they changed).
+    Facts(BTreeMap<String, super::runs_table::RunFacts>),
     /// The GPUs changed (NVML, every 2 s at most); `None`: no NVML.
     Gpus(Option<Vec<crate::gpu::GpuSample>>),
     /// A run's spec, read for the fork form (`Effect::ReadSpec`).
@@ -255,8 +259,17 @@ pub struct App {
     pub runs: Vec<RunSummary>,
     /// Selected row of the (filtered) runs table.
     pub selected: usize,
+    /// The filter's text as typed (`filter` module); `set_filter` parses it.
     pub filter: String,
     pub filtering: bool,
+    /// The filter in force: the last text that parsed and named only keys some run has.
+    pub active: Filter,
+    /// Why the text typed is not in force (the table keeps the last good filter).
+    pub filter_error: Option<String>,
+    /// The runs table's order.
+    pub sort: Sort,
+    /// Each run's flattened spec and latest scores (by id), for the filter.
+    pub facts: BTreeMap<String, RunFacts>,
     pub run: Option<RunView>,
     pub chart: ChartOpts,
     pub toast: Option<(String, f64)>,
@@ -276,8 +289,6 @@ pub struct App {
     pub scores: HashMap<String, Strength>,
     /// Tags of each tagged run (derived from `ledger`).
     pub tags: BTreeMap<String, Vec<String>>,
-    /// Order the runs table by score.
-    pub by_score: bool,
     /// Ids of the judgements made in this dashboard, for undo (latest last).
     pub mine: Vec<String>,
     pub compare: Option<Compare>,
@@ -304,6 +315,10 @@ impl App {
             selected: 0,
             filter: String::new(),
             filtering: false,
+            active: Filter::default(),
+            filter_error: None,
+            sort: Sort::default(),
+            facts: BTreeMap::new(),
             run: None,
             chart: ChartOpts {
                 smoothing: super::series::DEFAULT_SMOOTHING,
@@ -320,7 +335,6 @@ impl App {
             ledger: Ledger::default(),
             scores: HashMap::new(),
             tags: BTreeMap::new(),
-            by_score: false,
             mine: Vec::new(),
             compare: None,
             grid: None,
@@ -329,33 +343,47 @@ impl App {
         }
     }
 
-    /// Runs shown in the table: filtered by name, id or tag; newest first, or by score.
+    /// The table's view of a run (for the filter and the sort).
+    pub fn row<'a>(&'a self, r: &'a RunSummary) -> Row<'a> {
+        Row {
+            run: r,
+            tags: self.tags.get(&r.id).map_or(&[], Vec::as_slice),
+            facts: self.facts.get(&r.id),
+            score: self
+                .scores
+                .get(&r.id)
+                .filter(|s| s.comparisons > 0.0)
+                .map(|s| s.score),
+            now: self.now,
+        }
+    }
+
+    /// Runs shown in the table: those the filter in force keeps, in the table's order (by
+    /// creation, newest first, unless sorted by a column; ties keep that order).
     pub fn visible_runs(&self) -> Vec<&RunSummary> {
-        let f = self.filter.to_lowercase();
-        let mut runs: Vec<&RunSummary> = self
+        let mut rows: Vec<Row> = self
             .runs
             .iter()
-            .filter(|r| {
-                f.is_empty()
-                    || r.name.to_lowercase().contains(&f)
-                    || r.spec.to_lowercase().contains(&f)
-                    || r.id.to_lowercase().contains(&f)
-                    || self
-                        .tags
-                        .get(&r.id)
-                        .is_some_and(|t| t.iter().any(|t| t.to_lowercase().contains(&f)))
-            })
+            .map(|r| self.row(r))
+            .filter(|row| self.active.matches(row))
             .collect();
-        if self.by_score {
-            let score = |r: &RunSummary| {
-                self.scores
-                    .get(&r.id)
-                    .filter(|s| s.comparisons > 0.0)
-                    .map_or(f64::NEG_INFINITY, |s| s.score)
-            };
-            runs.sort_by(|a, b| score(b).total_cmp(&score(a)));
+        let sort = self.sort;
+        if sort.by != SortBy::Time {
+            rows.sort_by(|a, b| sort.cmp_keys(&a.key(sort.by), &b.key(sort.by)));
+        } else if !sort.descending {
+            rows.reverse();
         }
-        runs
+        rows.into_iter().map(|row| row.run).collect()
+    }
+
+    /// Take the filter's text: its words that read, and compare keys some run has, are in force;
+    /// `filter_error` names the first that is not (the table stays filtered by the others).
+    pub fn set_filter(&mut self, text: String) {
+        self.filter = text;
+        let (mut f, error) = filter::parse(&self.filter);
+        let unknown = f.drop_unknown(|k| self.runs.iter().any(|r| self.row(r).has(k)));
+        self.filter_error = error.or(unknown.map(|k| format!("no run has `{k}` (see ? for keys)")));
+        self.active = f;
     }
 
     /// Derive the runs' scores and tags from the ledger (after new judgements or new runs).

@@ -4,8 +4,10 @@
 //! per run, fed by the poller like the run view; everything here is pure state and derivation.
 
 use super::app::{ChartOpts, RunView};
+use super::images::Region;
 use super::series;
 use crate::run_dir::SampleRecord;
+use ratatui::layout::Rect;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The compare view.
@@ -25,7 +27,31 @@ pub struct Compare {
     pub focus: usize,
     /// Overlay series of the chosen term, one per run (smoothed, decimated); derived.
     pub curves: Vec<Vec<(f64, f64)>>,
+    /// Wipe: A and B in one image, split at this column (thousandths of the width); None: off.
+    pub wipe: Option<u16>,
+    /// The difference |A − B| (in the A/B flip: |output − input|) as a heat map beside them.
+    pub diff: bool,
+    /// The region of the probe every image shows (zoom 1x/2x/4x, panned together).
+    pub region: Region,
 }
+
+/// One column of the compare view's image row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Panel {
+    /// The probe's input photo.
+    Input,
+    /// Run i's output.
+    Run(usize),
+    /// Run a's output left of the split, run b's right of it.
+    Wipe(usize, usize),
+    /// |a − b| as a heat map.
+    Diff(usize, usize),
+    /// |output − input| of run i.
+    Change(usize),
+}
+
+/// How far one `h`/`l` moves the wipe's split (thousandths of the width).
+pub const WIPE_STEP: u16 = 50;
 
 /// The best-of-k grid.
 #[derive(Debug, Clone, Default)]
@@ -123,13 +149,7 @@ pub fn curves(
 pub fn config_diff(runs: &[RunView]) -> BTreeMap<String, Vec<String>> {
     let flat: Vec<BTreeMap<String, String>> = runs
         .iter()
-        .map(|r| {
-            let mut out = BTreeMap::new();
-            if let Some(tree) = r.spec.as_ref().and_then(|s| toml::Value::try_from(s).ok()) {
-                flatten("", &tree, &mut out);
-            }
-            out
-        })
+        .map(|r| r.spec.as_ref().map(flat_config).unwrap_or_default())
         .collect();
     let keys: BTreeSet<&String> = flat.iter().flat_map(|m| m.keys()).collect();
     keys.into_iter()
@@ -143,6 +163,15 @@ pub fn config_diff(runs: &[RunView]) -> BTreeMap<String, Vec<String>> {
             differ.then(|| (k.clone(), vals))
         })
         .collect()
+}
+
+/// A spec as dotted key -> value (numbers as the spec writes them, strings with their quotes).
+pub fn flat_config(spec: &crate::spec::Spec) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    if let Ok(tree) = toml::Value::try_from(spec) {
+        flatten("", &tree, &mut out);
+    }
+    out
 }
 
 fn flatten(prefix: &str, v: &toml::Value, out: &mut BTreeMap<String, String>) {
@@ -201,6 +230,64 @@ impl Compare {
             .unwrap_or(0);
         self.probe = self.probe.min(probes.saturating_sub(1));
         self.focus = self.focus.min(self.runs.len().saturating_sub(1));
+    }
+
+    /// The image row's columns, left to right: the input; then the runs (the A/B flip: the one
+    /// shown; the wipe: A|B in one column, then the others); then the difference when on.
+    pub fn panels(&self) -> Vec<Panel> {
+        let last = self.runs.len().saturating_sub(1);
+        let mut p = vec![Panel::Input];
+        match (self.flip, self.wipe) {
+            (Some(i), _) => {
+                p.push(Panel::Run(i.min(last)));
+                if self.diff {
+                    p.push(Panel::Change(i.min(last)));
+                }
+                return p;
+            }
+            (None, Some(_)) if self.runs.len() >= 2 => {
+                p.push(Panel::Wipe(0, 1));
+                p.extend((2..self.runs.len()).map(Panel::Run));
+            }
+            _ => p.extend((0..self.runs.len()).map(Panel::Run)),
+        }
+        if self.diff && self.runs.len() >= 2 {
+            p.push(Panel::Diff(0, 1));
+        }
+        p
+    }
+
+    /// Where each panel goes in the image row `area`: equal columns, except the A/B flip without
+    /// the difference (the input a third, the run the rest).
+    pub fn columns(&self, area: Rect) -> Vec<(Panel, Rect)> {
+        let panels = self.panels();
+        let rects = match panels.as_slice() {
+            [Panel::Input, Panel::Run(_)] if self.flip.is_some() => {
+                let third = area.width / 3;
+                vec![
+                    Rect {
+                        width: third,
+                        ..area
+                    },
+                    Rect {
+                        x: area.x + third,
+                        width: area.width - third,
+                        ..area
+                    },
+                ]
+            }
+            _ => super::layout::columns(area, panels.len()),
+        };
+        panels.into_iter().zip(rects).collect()
+    }
+
+    /// The wipe's split for a click at column `x` in `area` (the panel), assuming a square
+    /// probe drawn centred in cells twice as tall as wide.
+    pub fn split_at(area: Rect, x: u16) -> u16 {
+        let w = area.width.min(area.height.saturating_mul(2)).max(1);
+        let left = area.x + (area.width - w) / 2;
+        let off = u32::from(x.saturating_sub(left)).min(u32::from(w));
+        (off * 1000 / u32::from(w)) as u16
     }
 
     pub fn term_name(&self) -> Option<String> {

@@ -22,7 +22,10 @@ use ratatui_image::picker::{Capability, Picker, ProtocolType};
 use ratatui_image::protocol::{halfblocks::Halfblocks, Protocol};
 use ratatui_image::{FilterType, FontSize, Image, Resize};
 
+pub mod compose;
 pub mod detect;
+
+pub use compose::{Compose, Region};
 
 /// How many encoded images (or errors) are kept; the least recently used go first.
 const CACHE_CAP: usize = 128;
@@ -126,10 +129,13 @@ pub fn halfblock_picker() -> Picker {
     Picker::halfblocks()
 }
 
-/// Identifies one encoded image: the file and the cell area it was fitted to.
+/// Identifies one encoded image: the file (composed with another as `compose` says, cut to
+/// `region`) and the cell area it was fitted to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ImageKey {
     pub path: PathBuf,
+    pub compose: Compose,
+    pub region: Region,
     pub width: u16,
     pub height: u16,
 }
@@ -140,13 +146,35 @@ impl ImageKey {
         let (width, height) = (area.width, area.height);
         Self {
             path: path.into(),
+            compose: Compose::Plain,
+            region: Region::default(),
             width,
             height,
         }
     }
+
+    /// The same picture composed with another file (wipe, difference).
+    pub fn compose(self, compose: Compose) -> Self {
+        Self { compose, ..self }
+    }
+
+    /// The same picture cut to a region (zoom).
+    pub fn region(self, region: Region) -> Self {
+        Self { region, ..self }
+    }
+
+    /// The newest modification time of the files it is made of.
+    fn mtime(&self) -> Option<SystemTime> {
+        let first = mtime_of(&self.path);
+        match self.compose.other() {
+            Some(other) => first.max(mtime_of(other)),
+            None => first,
+        }
+    }
 }
 
-type Encoded = Result<Arc<Protocol>, String>;
+/// The encoded image and, for a difference, its largest value (the heat map's scale).
+type Encoded = Result<(Arc<Protocol>, Option<f32>), String>;
 
 struct Slot {
     /// `None` until the worker has finished this key once.
@@ -243,7 +271,7 @@ impl Images {
                 if due {
                     slot.checked = Instant::now();
                 }
-                due && mtime_of(&key.path) != slot.mtime
+                due && key.mtime() != slot.mtime
             }
             None => {
                 let (state, mtime, checked) = (None, None, Instant::now());
@@ -304,7 +332,7 @@ impl Images {
         let proto = match state {
             None => return note(frame, area, "loading…", self.note),
             Some(Err(msg)) => return note(frame, area, &msg, self.note),
-            Some(Ok(proto)) => proto,
+            Some(Ok((proto, _))) => proto,
         };
         let Size { width, height } = proto.size();
         let fits = width <= area.width && height <= area.height;
@@ -324,6 +352,15 @@ impl Images {
     /// protocol, 4x half blocks' 1x2 for half blocks.
     pub fn cell_px(&self) -> (u16, u16) {
         self.font
+    }
+
+    /// The scale of a ready difference image: its largest |A − B| (0–1).
+    pub fn stat(&self, key: &ImageKey) -> Option<f32> {
+        let cache = lock(&self.cache);
+        match cache.slots.get(key).and_then(|s| s.state.as_ref()) {
+            Some(Ok((_, stat))) => *stat,
+            _ => None,
+        }
     }
 
     /// The protocol in use, for a status line: "kitty", "sixel", "iterm2", "halfblocks".
@@ -389,7 +426,7 @@ fn worker(picker: &Picker, rx: &Receiver<ImageKey>, cache: &Mutex<Cache>, notify
             }
         };
         queue.retain(|k| *k != key);
-        let mtime = mtime_of(&key.path);
+        let mtime = key.mtime();
         let encoded = std::panic::catch_unwind(|| encode(picker, &key))
             .unwrap_or_else(|_| Err("image encoder failed".into()));
         if let Some(slot) = lock(cache).slots.get_mut(&key).filter(|s| s.queued) {
@@ -400,10 +437,8 @@ fn worker(picker: &Picker, rx: &Receiver<ImageKey>, cache: &Mutex<Cache>, notify
     }
 }
 
-/// Decode `key.path`, fit it (aspect ratio kept, scaled up or down) into the key's cell area and
-/// encode it for the picker's protocol.
-fn encode(picker: &Picker, key: &ImageKey) -> Encoded {
-    let reader = image::ImageReader::open(&key.path).map_err(|e| match e.kind() {
+fn decode(path: &Path) -> Result<DynamicImage, String> {
+    let reader = image::ImageReader::open(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => "missing image".to_string(),
         _ => format!("cannot open image: {e}"),
     })?;
@@ -414,13 +449,32 @@ fn encode(picker: &Picker, key: &ImageKey) -> Encoded {
     if img.width() == 0 || img.height() == 0 {
         return Err("empty image".into());
     }
+    Ok(img)
+}
+
+/// Decode `key.path` (and the file it is composed with), compose and cut it (`compose`), fit it
+/// (aspect ratio kept, scaled up or down) into the key's cell area and encode it for the
+/// picker's protocol. A zoomed image is scaled with nearest-neighbour, so probe pixels stay
+/// sharp squares.
+fn encode(picker: &Picker, key: &ImageKey) -> Encoded {
+    let img = decode(&key.path)?;
+    let other = key.compose.other().map(|p| decode(p)).transpose()?;
+    let plain = key.compose == Compose::Plain && key.region.zoom <= 1;
+    let (img, stat) = match plain {
+        true => (img, None),
+        false => compose::render(&img, other.as_ref(), &key.compose, key.region),
+    };
     let area = Size::new(key.width, key.height);
+    let filter = match key.region.zoom > 1 {
+        true => FilterType::Nearest,
+        false => FilterType::Triangle,
+    };
     let proto = match picker.protocol_type() {
         ProtocolType::Halfblocks => halfblocks(img, picker.font_size(), area),
-        _ => picker.new_protocol(img, area, Resize::Scale(Some(FilterType::Triangle))),
+        _ => picker.new_protocol(img, area, Resize::Scale(Some(filter))),
     };
     proto
-        .map(Arc::new)
+        .map(|p| (Arc::new(p), stat))
         .map_err(|e| format!("cannot encode image: {e}"))
 }
 

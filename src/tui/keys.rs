@@ -52,7 +52,10 @@ pub enum Action {
     Compare,
     /// Judge candidates in the best-of-k grid (the marked runs, or the selected run's study).
     Judge,
-    SortByScore,
+    /// Runs table: order by the next column.
+    SortNext,
+    /// Runs table: reverse the order.
+    SortFlip,
     Tag,
     Note,
     /// Retract this dashboard's latest judgement.
@@ -71,6 +74,20 @@ pub enum Action {
     NextTerm,
     /// Compare: write the contact sheet of the runs x probes at the current step.
     ContactSheet,
+    /// Compare: A and B in one image with a movable split, or side by side again.
+    ToggleWipe,
+    /// Compare: move the wipe's split left / right (turns the wipe on).
+    WipeLeft,
+    WipeRight,
+    /// Compare: the difference |A − B| as a heat map beside the pair, on or off.
+    ToggleDiff,
+    /// Compare: zoom 1x -> 2x -> 4x (the same region of every image).
+    Zoom,
+    /// Compare: move the zoomed region.
+    PanLeft,
+    PanRight,
+    PanUp,
+    PanDown,
     /// Compare: move the focus (where stars go) between runs.
     FocusPrev,
     FocusNext,
@@ -267,7 +284,7 @@ pub const BINDINGS: &[Binding] = &[
         &[L],
         &[k(C('/'))],
         A::Filter,
-        "filter runs by name (Enter keeps, Esc clears)",
+        "filter: words, tag:NAME, key>value (Enter keeps, Esc clears)",
     ),
     b(
         LR,
@@ -297,9 +314,10 @@ pub const BINDINGS: &[Binding] = &[
     b(
         &[L],
         &[k(C('o'))],
-        A::SortByScore,
-        "order by score / by time",
+        A::SortNext,
+        "order by the next column (▼ ▲ in its header)",
     ),
+    b(&[L], &[k(C('O'))], A::SortFlip, "reverse the order"),
     b(LR, &[k(C('t'))], A::Tag, "tag the run (-tag removes it)"),
     b(LR, &[k(C('N'))], A::Note, "add a note to the run"),
     b(LRV, &[k(C('u'))], A::Undo, "undo your latest judgement"),
@@ -342,7 +360,8 @@ pub const BINDINGS: &[Binding] = &[
     ),
     b(&[R], &[k(Right)], A::CursorRight, "chart cursor right"),
     b(&[R], &[k(C('.'))], A::CursorOff, "hide the chart cursor"),
-    b(RV, &[k(C('l'))], A::ToggleLogY, "log / linear Y axis"),
+    b(&[R], &[k(C('l'))], A::ToggleLogY, "log / linear Y axis"),
+    b(RV, &[k(C('y'))], A::ToggleLogY, "log / linear Y axis"),
     b(
         &[R],
         &[k(C('x'))],
@@ -479,6 +498,40 @@ pub const BINDINGS: &[Binding] = &[
         "write the contact sheet (runs x probes at this step) as a PNG",
     ),
     b(
+        &[V],
+        &[k(C('|'))],
+        A::ToggleWipe,
+        "wipe: A and B in one image split at a movable line (mouse drags it)",
+    ),
+    b(
+        &[V],
+        &[k(C('h'))],
+        A::WipeLeft,
+        "move the wipe's split left",
+    ),
+    b(
+        &[V],
+        &[k(C('l'))],
+        A::WipeRight,
+        "move the wipe's split right",
+    ),
+    b(
+        &[V],
+        &[k(C('d'))],
+        A::ToggleDiff,
+        "difference |A − B| as a heat map (A/B flip: output − input)",
+    ),
+    b(
+        &[V],
+        &[k(C('z'))],
+        A::Zoom,
+        "zoom 1x, 2x, 4x: the same region of every image, native pixels",
+    ),
+    b(&[V], &[k(C('H'))], A::PanLeft, "zoom: pan left"),
+    b(&[V], &[k(C('L'))], A::PanRight, "zoom: pan right"),
+    b(&[V], &[k(C('K'))], A::PanUp, "zoom: pan up"),
+    b(&[V], &[k(C('J'))], A::PanDown, "zoom: pan down"),
+    b(
         &[J],
         &[k(C('1'))],
         A::Worst(1),
@@ -559,8 +612,10 @@ const HINTS: &[(Context, &[Action], &str)] = &[
         "stars",
     ),
     (V, &[A::Flip], "A/B"),
-    (V, &[A::ContactSheet], "sheet"),
-    (V, &[A::NextTerm], "loss term"),
+    (V, &[A::ToggleWipe, A::WipeLeft, A::WipeRight], "wipe"),
+    (V, &[A::ToggleDiff], "diff"),
+    (V, &[A::Zoom], "zoom"),
+    (V, &[A::NextTerm], "term"),
     (V, &[A::Back], "back"),
     (
         J,

@@ -6,6 +6,7 @@ mod judging;
 mod looks;
 
 use super::app::{App, Effect, Msg, Overlay, Pending, RunView, View};
+use super::filter::SortBy;
 use super::form::LaunchForm;
 use super::keys::{self, Action, Context};
 use super::layout;
@@ -78,6 +79,9 @@ fn apply_msg(app: &mut App, msg: Msg) -> Vec<Effect> {
             app.selected = app.selected.min(app.visible_runs().len().saturating_sub(1));
             if new_ids {
                 app.rescore();
+                if !app.filter.is_empty() {
+                    app.set_filter(app.filter.clone());
+                }
             }
             judging::refresh_grid(app)
         }
@@ -116,6 +120,14 @@ fn apply_msg(app: &mut App, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::ImagesReady => Vec::new(),
+        Msg::Facts(facts) => {
+            app.facts = facts;
+            if !app.filter.is_empty() {
+                app.set_filter(app.filter.clone());
+            }
+            app.selected = app.selected.min(app.visible_runs().len().saturating_sub(1));
+            Vec::new()
+        }
         Msg::Gpus(gpus) => {
             app.gpus.absorb(app.now, gpus);
             Vec::new()
@@ -168,14 +180,19 @@ fn key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
         Context::Filter => {
             match (action, typed) {
                 (Some(Action::Back), _) => {
-                    app.filter.clear();
+                    app.set_filter(String::new());
                     app.filtering = false;
                 }
                 (Some(Action::Submit), _) => app.filtering = false,
                 (Some(Action::DeleteChar), _) => {
-                    app.filter.pop();
+                    let mut text = app.filter.clone();
+                    text.pop();
+                    app.set_filter(text);
                 }
-                (_, Some(c)) => app.filter.push(c),
+                (_, Some(c)) if app.filter.chars().count() < 300 => {
+                    let text = format!("{}{c}", app.filter);
+                    app.set_filter(text);
+                }
                 _ => {}
             }
             app.selected = 0;
@@ -270,7 +287,7 @@ fn runs_action(app: &mut App, a: Action) -> Vec<Effect> {
     let rows = app.visible_runs().len();
     let last = rows.saturating_sub(1);
     match a {
-        Action::Back => app.filter.clear(),
+        Action::Back => app.set_filter(String::new()),
         Action::Up => app.selected = app.selected.saturating_sub(1),
         Action::Down => app.selected = (app.selected + 1).min(last),
         Action::PageUp => app.selected = app.selected.saturating_sub(10),
@@ -280,13 +297,17 @@ fn runs_action(app: &mut App, a: Action) -> Vec<Effect> {
         Action::ToggleMark => return judging::toggle_mark(app),
         Action::Compare => return judging::open_compare(app),
         Action::Judge => return judging::open_grid(app),
-        Action::SortByScore => {
-            app.by_score = !app.by_score;
+        Action::SortNext | Action::SortFlip => {
+            app.sort = match a {
+                Action::SortNext => app.sort.next(),
+                _ => app.sort.flipped(),
+            };
             app.selected = 0;
-            app.notify(if app.by_score {
-                "ordered by score (Bradley–Terry, ± one sd)"
-            } else {
-                "ordered by time"
+            let dir = if app.sort.descending { "▼" } else { "▲" };
+            app.notify(match app.sort.by {
+                SortBy::Time => format!("ordered by creation {dir}"),
+                SortBy::Score => format!("ordered by score (Bradley–Terry, ± one sd) {dir}"),
+                by => format!("ordered by {} {dir}", by.header().to_lowercase()),
             });
         }
         Action::Tag => return judging::prompt(app, false),
@@ -619,6 +640,10 @@ fn mouse(app: &mut App, m: crossterm::event::MouseEvent) -> Vec<Effect> {
             }
             Vec::new()
         }
+        (
+            View::Compare,
+            MouseEventKind::Down(MouseButton::Left) | MouseEventKind::Drag(MouseButton::Left),
+        ) => judging::drag_wipe(app, m.column, m.row),
         (View::Run, MouseEventKind::ScrollUp) => run_action(app, Action::PrevSample),
         (View::Run, MouseEventKind::ScrollDown) => run_action(app, Action::NextSample),
         _ => Vec::new(),

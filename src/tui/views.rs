@@ -63,9 +63,12 @@ fn title(frame: &mut Frame, theme: &Theme, area: Rect, left: Vec<Span<'static>>,
     let mut spans = vec![Span::styled(" atelier ", theme.brand), Span::raw(" ")];
     spans.extend(left);
     let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
-    let pad = (area.width as usize).saturating_sub(used + right.chars().count() + 1);
-    spans.push(Span::raw(" ".repeat(pad)));
-    spans.push(Span::styled(right, theme.faint));
+    // The right side gives way when the left fills the row (a long filter and its error).
+    if used + right.chars().count() < area.width as usize {
+        let pad = area.width as usize - (used + right.chars().count() + 1);
+        spans.push(Span::raw(" ".repeat(pad)));
+        spans.push(Span::styled(right, theme.faint));
+    }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 

@@ -1,5 +1,6 @@
 //! Background work that reports to the UI through the one `Msg` channel: the poller rescans the
-//! runs directory every second, tails the open run's files every 250 ms (only what was appended),
+//! runs directory every second (and reads the specs and latest scores of runs whose files
+//! changed, for the table's filter), tails the open run's files every 250 ms (only what was appended),
 //! lists experiments on request, and samples the GPUs every 2 s (a message only when a sample
 //! changed; never again once the source says there is no NVML). When runs went through Slurm,
 //! a thread of its own asks the scheduler about all their jobs in one `squeue` call every
@@ -219,6 +220,9 @@ fn poll_loop(
     let mut ratings = Tail::new(runs_dir.join(crate::ratings::RATINGS));
     let mut last_scan: Option<Instant> = None;
     let mut last_runs: Option<Vec<store::RunSummary>> = None;
+    // The runs' specs and scores for the filter, read again only when their files change.
+    let mut facts = crate::tui::runs_table::FactsReader::default();
+    let mut last_facts = None;
     loop {
         let update = ratings.poll_json();
         if (update.is_reset() || !update.records().is_empty())
@@ -229,6 +233,13 @@ fn poll_loop(
         let known = jobs.lock().ok().and_then(|g| g.clone());
         if last_scan.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
             let runs = store::scan_with(&runs_dir, known.as_ref());
+            let read = facts.read(&runs);
+            if last_facts.as_ref() != Some(&read) {
+                last_facts = Some(read.clone());
+                if tx.send(Msg::Facts(read)).is_err() {
+                    return;
+                }
+            }
             if last_runs.as_ref() != Some(&runs) {
                 last_runs = Some(runs.clone());
                 if tx.send(Msg::Runs(runs)).is_err() {

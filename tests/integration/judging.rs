@@ -52,7 +52,7 @@ pub fn study_fixture(runs: &Path, now: f64) -> Vec<PathBuf> {
 }
 
 /// Carry out the loop's side of effects that touch the poller: feed every watched run's files.
-fn feed(app: &mut App, fx: &[Effect]) {
+pub fn feed(app: &mut App, fx: &[Effect]) {
     for e in fx {
         if let Effect::WatchMany(dirs) = e {
             for d in dirs {
@@ -437,4 +437,60 @@ fn high_stars_favour_an_output_of_an_opted_in_live_run() {
         image.as_deref(),
         Some("samples/step_0000100/content_00_output.png")
     );
+}
+
+/// `atelier judge --stars 4|5` sends the favor line the dashboard's stars send: for a live member
+/// that opted in, and only for 4 or 5 stars.
+#[test]
+fn judge_stars_favour_like_the_dashboard() {
+    let tmp = tempfile::tempdir().unwrap();
+    let now = run_dir::now();
+    let dirs = study_fixture(tmp.path(), now);
+    let live = &dirs[0];
+    let status_path = live.join(run_dir::STATUS);
+    let mut status: Status = serde_json::from_slice(&std::fs::read(&status_path).unwrap()).unwrap();
+    status.state = RunState::Running;
+    std::fs::write(&status_path, serde_json::to_vec(&status).unwrap()).unwrap();
+    let spec = std::fs::read_to_string(live.join(run_dir::SPEC)).unwrap();
+    std::fs::write(
+        live.join(run_dir::SPEC),
+        format!("{spec}[steer]\nfavored_fraction = 0.15\n"),
+    )
+    .unwrap();
+    let judge = |n: u8, run: &str| {
+        let study = atelier::study::Study::load(tmp.path(), "tune", None).unwrap();
+        let req = atelier::study::judge::Request {
+            verdict: atelier::study::judge::Verdict::Stars { n, run: run.into() },
+            step: None,
+            probe: 1,
+        };
+        atelier::study::judge::judge(&study, tmp.path(), tmp.path(), &req).unwrap()
+    };
+    let favours = |dir: &Path| -> Vec<String> {
+        run_dir::read_lines::<run_dir::ControlLine>(&dir.join(run_dir::CONTROL))
+            .into_iter()
+            .filter_map(|l| match l.command {
+                run_dir::Command::Favor { image } => Some(image),
+                _ => None,
+            })
+            .collect()
+    };
+    // 3 stars: a judgement only.
+    judge(3, "tune-1");
+    assert!(favours(live).is_empty());
+    // 4 stars: the output at the judged step and probe joins the critic's batch.
+    let done = judge(4, "tune-1");
+    assert_eq!(done.rating.step, Some(100));
+    assert_eq!(
+        favours(live),
+        vec!["samples/step_0000100/content_01_output.png"]
+    );
+    assert!(
+        done.also.iter().any(|l| l.contains("favoured")),
+        "{:?}",
+        done.also
+    );
+    // A finished run (tune-2) or one that did not opt in gets stars alone.
+    judge(5, "tune-2");
+    assert!(favours(&dirs[1]).is_empty());
 }

@@ -3,12 +3,14 @@
 //! that need internals (NaN handling with an injected recipe, VGG19 weight loading).
 
 mod common;
+mod compare_views;
 mod control;
 mod dashboard;
 mod distill;
 mod interop;
 mod judging;
 mod nan;
+mod runs_filter;
 mod snapshots;
 mod specs;
 mod steer;

@@ -45,8 +45,9 @@ fn no_key_is_bound_twice_in_one_context() {
 fn letters_mean_one_thing_across_views() {
     // 1-4: stars in the run and compare views, "the worst" in the grid (its footer says so);
     // k: select in the runs table, keep colours in the look view (vim motion vs look key);
-    // e: the content-weight dial in the run view, end the study in the grid.
-    let contextual = ['1', '2', '3', '4', 'k', 'e'];
+    // e: the content-weight dial in the run view, end the study in the grid;
+    // l: log-Y in the run view (as y everywhere), the wipe's split right in compare (h l).
+    let contextual = ['1', '2', '3', '4', 'k', 'e', 'l'];
     let views = [Context::Runs, Context::Run, Context::Compare, Context::Grid];
     for c in ('!'..='~').filter(|c| !contextual.contains(c)) {
         let actions: Vec<Action> = views.iter().filter_map(|v| lookup(*v, &key(c))).collect();

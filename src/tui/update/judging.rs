@@ -385,6 +385,7 @@ pub fn navigate(app: &mut App, a: Action) -> Vec<Effect> {
     let Some(c) = app.compare.as_mut() else {
         return Vec::new();
     };
+    let layout = c.panels();
     let n = compare::steps(&c.runs).len();
     if let Some(idx) = super::scrub(a, c.step_idx, n) {
         c.step_idx = idx;
@@ -407,13 +408,53 @@ pub fn navigate(app: &mut App, a: Action) -> Vec<Effect> {
             };
         }
         Action::Back => c.flip = None,
+        Action::ToggleWipe => {
+            c.wipe = match c.wipe {
+                Some(_) => None,
+                None => Some(500),
+            };
+            c.flip = None;
+        }
+        Action::WipeLeft | Action::WipeRight => {
+            let at = c.wipe.unwrap_or(500);
+            c.wipe = Some(match a {
+                Action::WipeLeft => at.saturating_sub(compare::WIPE_STEP),
+                _ => (at + compare::WIPE_STEP).min(1000),
+            });
+            c.flip = None;
+        }
+        Action::ToggleDiff => c.diff = !c.diff,
+        Action::Zoom => c.region = c.region.cycle(),
+        Action::PanLeft => c.region = c.region.pan(-1, 0),
+        Action::PanRight => c.region = c.region.pan(1, 0),
+        Action::PanUp => c.region = c.region.pan(0, -1),
+        Action::PanDown => c.region = c.region.pan(0, 1),
         _ => {}
     }
     c.settle();
     // A layout change: sixel images of the old layout must go.
-    if matches!(a, Action::Flip | Action::Back) {
+    if layout != c.panels() {
         vec![Effect::Repaint]
     } else {
         Vec::new()
     }
+}
+
+/// A click or drag on the compare view's wipe moves its split there.
+pub fn drag_wipe(app: &mut App, column: u16, row: u16) -> Vec<Effect> {
+    let area = crate::tui::layout::compare_panes(app.size).images;
+    let Some(c) = app.compare.as_mut().filter(|c| c.wipe.is_some()) else {
+        return Vec::new();
+    };
+    if row < area.y || row >= area.bottom() {
+        return Vec::new();
+    }
+    if let Some((_, rect)) = c
+        .columns(area)
+        .into_iter()
+        .find(|(p, r)| matches!(p, compare::Panel::Wipe(..)) && column >= r.x && column < r.right())
+    {
+        c.wipe = Some(Compare::split_at(rect, column));
+    }
+    Vec::new()
 }

@@ -1,22 +1,26 @@
 //! The compare view and the best-of-k grid: several runs' outputs of one probe at the same step
 //! (each run's nearest sample at or before it), the input alongside; for compare also one loss
-//! term overlaid across the runs and the hyperparameters that differ, and the A/B flip.
+//! term overlaid across the runs and the hyperparameters that differ, the A/B flip, the wipe (A
+//! and B in one image, split at a movable line), the difference heat map with its scale, and the
+//! zoom (every image cut to one region). The image row's columns are `Compare::columns`.
 
 use super::{footer, title};
 use crate::store::Liveness;
 use crate::tui::app::{App, RunView};
-use crate::tui::compare::{self, Compare, Grid};
-use crate::tui::images::{ImageKey, Images};
+use crate::tui::compare::{self, Compare, Grid, Panel};
+use crate::tui::images::compose::heat;
+use crate::tui::images::{Compose, ImageKey, Images};
 use crate::tui::keys::Context;
 use crate::tui::layout;
 use crate::tui::series;
 use crate::tui::theme::Theme;
 use ratatui::layout::Rect;
-use ratatui::style::Modifier;
+use ratatui::style::{Color, Modifier, Style};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragraph, Wrap};
 use ratatui::Frame;
+use std::path::PathBuf;
 
 pub fn draw(frame: &mut Frame, app: &App, size: (u16, u16), images: &Images, show: bool) {
     let Some(c) = &app.compare else { return };
@@ -36,75 +40,168 @@ pub fn draw(frame: &mut Frame, app: &App, size: (u16, u16), images: &Images, sho
             if c.follow { " following" } else { "" },
             c.probe + 1
         ))],
-        match c.flip {
-            Some(i) => format!("A/B: showing {}", if i == 0 { "A" } else { "B" }),
-            None => String::new(),
-        },
+        modes(c),
     );
-    let input = c.runs.first().and_then(|r| compare::input_of(r, c.probe));
-    let shown: Vec<usize> = match c.flip {
-        Some(i) => vec![i.min(c.runs.len().saturating_sub(1))],
-        None => (0..c.runs.len()).collect(),
-    };
-    // The input takes one column; in A/B the one run takes the rest.
-    let cols = match c.flip {
-        Some(_) => {
-            let third = p.images.width / 3;
-            vec![
-                Rect {
-                    width: third,
-                    ..p.images
-                },
-                Rect {
-                    x: p.images.x + third,
-                    width: p.images.width - third,
-                    ..p.images
-                },
-            ]
-        }
-        None => layout::columns(p.images, shown.len() + 1),
-    };
-    let label_cols: Vec<Rect> = cols
-        .iter()
-        .map(|r| Rect {
+    for (panel, rect) in c.columns(p.images) {
+        let label = Rect {
             y: p.labels.y,
             height: p.labels.height,
-            ..*r
-        })
-        .collect();
-    frame.render_widget(
-        Paragraph::new(vec![
-            Line::from(Span::styled("input", theme.muted)),
-            Line::from(""),
-        ]),
-        label_cols[0],
-    );
-    if let (Some(rec), Some(first)) = (input, c.runs.first()) {
-        image(frame, cols[0], &first.dir.join(&rec.path), images, show);
-    }
-    for (slot, &i) in shown.iter().enumerate() {
-        let run = &c.runs[i];
-        let at = step.and_then(|s| compare::output_at(run, s, c.probe));
-        let stars = at.and_then(|(s, _)| app.ledger.stars_for(&run.id, Some(s), Some(c.probe)));
-        let label = run_label(theme, run, i, at.map(|(s, _)| s), step, stars, i == c.focus);
-        frame.render_widget(Paragraph::new(label), label_cols[slot + 1]);
-        match at {
-            Some((_, rec)) => image(
-                frame,
-                cols[slot + 1],
-                &run.dir.join(&rec.path),
-                images,
-                show,
-            ),
-            None => frame.render_widget(
-                Paragraph::new(" no sample at or before this step").style(theme.faint),
-                cols[slot + 1],
-            ),
-        }
+            ..rect
+        };
+        draw_panel(frame, app, c, panel, (label, rect), images, show);
     }
     curves(frame, theme, p.chart, c, app.chart.log_y);
     diff(frame, theme, p.diff, c);
     footer(frame, theme, p.footer, Context::Compare);
+}
+
+/// The header's right side: the A/B flip, the wipe's split and the zoom.
+fn modes(c: &Compare) -> String {
+    let mut parts = Vec::new();
+    if let Some(i) = c.flip {
+        parts.push(format!("A/B: showing {}", if i == 0 { "A" } else { "B" }));
+    }
+    if let (Some(at), None) = (c.wipe, c.flip) {
+        parts.push(format!("wipe at {}%", at / 10));
+    }
+    if c.region.zoom > 1 {
+        let r = c.region.clamped();
+        parts.push(format!("zoom {}x at {}%,{}%", r.zoom, r.cx / 10, r.cy / 10));
+    }
+    parts.join(" · ")
+}
+
+/// The image of run `i`'s probe at the scrubber's step (its nearest sample at or before it).
+fn output_path(c: &Compare, i: usize) -> Option<(u64, PathBuf)> {
+    let run = c.runs.get(i)?;
+    let (at, rec) = compare::output_at(run, c.step()?, c.probe)?;
+    Some((at, run.dir.join(&rec.path)))
+}
+
+fn input_path(c: &Compare) -> Option<PathBuf> {
+    let first = c.runs.first()?;
+    compare::input_of(first, c.probe).map(|rec| first.dir.join(&rec.path))
+}
+
+/// One column of the image row: its two label lines and its image.
+fn draw_panel(
+    frame: &mut Frame,
+    app: &App,
+    c: &Compare,
+    panel: Panel,
+    (label, area): (Rect, Rect),
+    images: &Images,
+    show: bool,
+) {
+    let theme = &app.theme;
+    let key = |path: PathBuf| ImageKey::new(path, area).region(c.region);
+    let (lines, key): (Vec<Line>, Option<ImageKey>) = match panel {
+        Panel::Input => (
+            vec![Line::from(Span::styled("input", theme.muted))],
+            input_path(c).map(key),
+        ),
+        Panel::Run(i) => {
+            let run = &c.runs[i];
+            let at = output_path(c, i);
+            let step = at.as_ref().map(|(s, _)| *s);
+            let stars = step.and_then(|s| app.ledger.stars_for(&run.id, Some(s), Some(c.probe)));
+            let lines = run_label(theme, run, i, step, c.step(), stars, i == c.focus);
+            (lines, at.map(|(_, p)| key(p)))
+        }
+        Panel::Wipe(a, b) => {
+            let split = c.wipe.unwrap_or(500);
+            let name = |i: usize| format!("{} {}", letter(i), compare::short_name(&c.runs[i]));
+            let lines = vec![
+                Line::from(vec![
+                    Span::styled(name(a), theme.series_text(a).add_modifier(Modifier::BOLD)),
+                    Span::styled(" ◀│▶ ", theme.muted),
+                    Span::styled(name(b), theme.series_text(b).add_modifier(Modifier::BOLD)),
+                ]),
+                Line::from(Span::styled(
+                    format!("split {}% (h l or drag)", split / 10),
+                    theme.muted,
+                )),
+            ];
+            let key = match (output_path(c, a), output_path(c, b)) {
+                (Some((_, pa)), Some((_, pb))) => {
+                    Some(key(pa).compose(Compose::Wipe { other: pb, split }))
+                }
+                _ => None,
+            };
+            (lines, key)
+        }
+        Panel::Diff(a, b) => {
+            let key = match (output_path(c, a), output_path(c, b)) {
+                (Some((_, pa)), Some((_, pb))) => {
+                    Some(key(pa).compose(Compose::Diff { other: pb }))
+                }
+                _ => None,
+            };
+            let what = format!("|{} − {}|", letter(a), letter(b));
+            (
+                scale_label(theme, &what, key.as_ref(), images, label.width),
+                key,
+            )
+        }
+        Panel::Change(i) => {
+            let key = match (output_path(c, i), input_path(c)) {
+                (Some((_, out)), Some(input)) => {
+                    Some(key(out).compose(Compose::Diff { other: input }))
+                }
+                _ => None,
+            };
+            let what = format!("|{} − input|", letter(i));
+            (
+                scale_label(theme, &what, key.as_ref(), images, label.width),
+                key,
+            )
+        }
+    };
+    frame.render_widget(Paragraph::new(lines), label);
+    match key {
+        Some(key) => {
+            if show && area.width >= 2 && area.height >= 1 {
+                images.draw(frame, area, &key);
+            }
+        }
+        None => frame.render_widget(
+            Paragraph::new(" no sample at or before this step").style(theme.faint),
+            area,
+        ),
+    }
+}
+
+fn letter(i: usize) -> char {
+    (b'A' + i as u8) as char
+}
+
+/// A difference's label: what it shows and its largest value, then a colour bar from 0 to it.
+fn scale_label(
+    theme: &Theme,
+    what: &str,
+    key: Option<&ImageKey>,
+    images: &Images,
+    width: u16,
+) -> Vec<Line<'static>> {
+    let max = key.and_then(|k| images.stat(k));
+    let head = match max {
+        Some(m) => format!("{what} · max |Δ| = {m:.2}"),
+        None => what.to_string(),
+    };
+    let Some(max) = max else {
+        return vec![Line::from(Span::styled(head, theme.muted))];
+    };
+    let right = format!(" {max:.2}");
+    let n = (width as usize)
+        .saturating_sub(right.len() + 2)
+        .clamp(1, 24);
+    let mut bar = vec![Span::styled("0 ", theme.faint)];
+    bar.extend((0..n).map(|j| {
+        let [r, g, b] = heat(j as f32 / (n - 1).max(1) as f32);
+        Span::styled(" ", Style::default().bg(Color::Rgb(r, g, b)))
+    }));
+    bar.push(Span::styled(right, theme.faint));
+    vec![Line::from(Span::styled(head, theme.muted)), Line::from(bar)]
 }
 
 /// A run's reported state (these views show no staleness).
@@ -129,7 +226,7 @@ fn run_label(
         head = head.add_modifier(Modifier::REVERSED);
     }
     let state = run.status.as_ref().map_or("…", |s| s.state.as_str());
-    let letter = (b'A' + i as u8) as char;
+    let letter = letter(i);
     let note = match (at, step) {
         (Some(a), Some(s)) if a < s => format!("step {a} (nearest before {s})"),
         (Some(a), _) => format!("step {a}"),

@@ -1,14 +1,16 @@
 //! The runs view (home): every run newest first, with state (stalled when the heartbeat stopped;
 //! for Slurm runs also queued, or how Slurm ended the job), progress, speed, device (a Slurm
-//! run's node, or its queue reason in parentheses), ETA, last losses with sparklines and age; `/` filters. Below the
+//! run's node, or its queue reason in parentheses), ETA, last losses with sparklines and age; `/` filters, `o`/`O` sort. Below the
 //! table, the GPU strip (one line per GPU, none without NVML); the header says when a GPU is
-//! present and this build cannot use it.
+//! present and this build cannot use it. The title shows the filter (and why the text typed is
+//! not in force); the sorted column's header carries ▼ or ▲.
 
 use super::{age, eta, footer, sparkline, title};
 use crate::run_dir::RunState;
 use crate::store::Liveness;
 use crate::terms::Term;
 use crate::tui::app::App;
+use crate::tui::filter::SortBy;
 use crate::tui::keys::Context;
 use crate::tui::layout;
 use ratatui::layout::{Constraint, Rect};
@@ -27,19 +29,25 @@ pub fn draw(frame: &mut Frame, app: &App, size: (u16, u16)) {
         .iter()
         .filter(|r| r.state == Liveness::Reported(RunState::Running))
         .count();
-    let filter = if app.filtering || !app.filter.is_empty() {
-        format!(
+    let shown = if app.active.is_empty() {
+        String::new()
+    } else {
+        format!("{} of ", runs.len())
+    };
+    let mut left = vec![Span::raw(format!(
+        "{shown}{} runs, {live} running",
+        app.runs.len()
+    ))];
+    if app.filtering || !app.filter.is_empty() {
+        left.push(Span::raw(format!(
             "  filter: {}{}",
             app.filter,
             if app.filtering { "▏" } else { "" }
-        )
-    } else {
-        String::new()
-    };
-    let mut left = vec![Span::raw(format!(
-        "{} runs, {live} running{filter}",
-        app.runs.len()
-    ))];
+        )));
+    }
+    if let Some(e) = &app.filter_error {
+        left.push(Span::styled(format!("  {e}"), app.theme.accent));
+    }
     // The notice takes the place of the runs folder and graphics mode.
     let right = match crate::gpu::no_cuda_notice(Some(&app.gpus.latest)) {
         Some(notice) => {
@@ -166,6 +174,17 @@ fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body:
     names.extend([
         "MODE", "STATE", "STEP", "PROGRESS", "IMG/S", "DEVICE", "ETA", "G LOSS", "D LOSS", "AGE",
     ]);
+    // The sorted column says so (creation order, the default, has no column).
+    let arrow = if app.sort.descending { "▼" } else { "▲" };
+    let names: Vec<String> = names
+        .into_iter()
+        .map(
+            |n| match n == app.sort.by.header() && app.sort.by != SortBy::Time {
+                true => format!("{n}{arrow}"),
+                false => n.to_string(),
+            },
+        )
+        .collect();
     let header = Row::new(names).style(app.theme.header);
     let mut widths = vec![Constraint::Min(14)];
     if scored {
