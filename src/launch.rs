@@ -57,14 +57,19 @@ pub const STOP_ACK_SECS: f64 = 30.0;
 
 impl Launcher {
     /// The launcher of the workspace that holds `runs_dir`.
+    /// An explicit local launcher (`--launcher local`, `ATELIER_LAUNCHER=local`) needs nothing
+    /// from the workspace file, so a broken `atelier.toml` does not stop it (nor the trainer
+    /// that a Slurm job starts with `--launcher local` after the file was edited).
     pub fn for_workspace(runs_dir: &Path) -> Result<Launcher> {
-        let ws = workspace::load(runs_dir)?;
-        let kind = match CHOSEN.get() {
-            Some(k) => *k,
-            None => workspace::from_env()?
-                .or(ws.launcher)
-                .unwrap_or(LauncherKind::Local),
+        let chosen = match CHOSEN.get() {
+            Some(k) => Some(*k),
+            None => workspace::from_env()?,
         };
+        if chosen == Some(LauncherKind::Local) {
+            return Ok(Launcher::Local);
+        }
+        let ws = workspace::load(runs_dir)?;
+        let kind = chosen.or(ws.launcher).unwrap_or(LauncherKind::Local);
         Ok(match kind {
             LauncherKind::Local => Launcher::Local,
             LauncherKind::Slurm => Launcher::Slurm(Box::new(ws.slurm.unwrap_or_default())),

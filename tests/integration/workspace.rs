@@ -1,7 +1,7 @@
 //! Finding the workspace (flags, ATELIER_RUNS_DIR, walking up from a subdirectory), the
 //! dashboard's options at the top level, and the generated completions and manual page.
 
-use crate::common::{bin, run_ok};
+use crate::common::{bin, fails, run_ok, tiny_spec};
 use crate::judging::study_fixture;
 use atelier::run_dir;
 
@@ -62,4 +62,36 @@ fn completions_and_manual_page() {
     run_ok(bin().arg("man").arg("--dir").arg(dir.path()));
     assert!(dir.path().join("atelier.1").is_file());
     assert!(dir.path().join("atelier-judge.1").is_file());
+}
+
+#[test]
+fn a_broken_workspace_file_stops_only_what_reads_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = tiny_spec(tmp.path(), "ws", "single_style", "");
+    let runs = tmp.path().join("runs");
+    std::fs::create_dir_all(&runs).unwrap();
+    std::fs::write(
+        tmp.path().join("atelier.toml"),
+        "launcher = \"slurm\"\n[slurm]\npartiton = \"gpu\"\n",
+    )
+    .unwrap();
+    let train = |extra: &[&str]| {
+        let mut c = bin();
+        c.arg("train")
+            .arg(&spec)
+            .arg("--runs-dir")
+            .arg(&runs)
+            .args(["--quiet", "--steps", "2"])
+            .args(extra);
+        c
+    };
+    // The workspace file decides the launcher: its error names file, field and reason.
+    let err = fails(&mut train(&[]), 2);
+    assert!(
+        err.contains("atelier.toml") && err.contains("partiton"),
+        "{err}"
+    );
+    // An explicit local launcher does not read it.
+    run_ok(&mut train(&["--launcher", "local"]));
+    run_ok(&mut train(&[]).env("ATELIER_LAUNCHER", "local"));
 }
