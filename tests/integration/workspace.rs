@@ -93,5 +93,5 @@ fn a_broken_workspace_file_stops_only_what_reads_it() {
     );
     // An explicit local launcher does not read it.
     run_ok(&mut train(&["--launcher", "local"]));
-    run_ok(&mut train(&[]).env("ATELIER_LAUNCHER", "local"));
+    run_ok(train(&[]).env("ATELIER_LAUNCHER", "local"));
 }
