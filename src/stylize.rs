@@ -49,9 +49,13 @@ pub struct Stylizer<B: Backend> {
     device: B::Device,
     /// The checkpoint step the weights come from.
     pub step: u64,
+    /// The run and its mode, for its painting.
+    run: RunDir,
+    mode: Mode,
     /// The run's painting's colours for [`Look::palette`], or why there are none (a cyclegan
-    /// run, a painting that moved since training).
-    palette: std::result::Result<Palette, String>,
+    /// run, a painting that moved since training): read on first use, so a load that never
+    /// asks for the palette (most of them; the look view keeps 16) decodes no painting.
+    palette: std::sync::OnceLock<std::result::Result<Palette, String>>,
 }
 
 /// A cyclegan run's generator direction (`--direction`): domain a to b, or back.
@@ -131,26 +135,35 @@ impl<B: Backend> Stylizer<B> {
         device: &B::Device,
     ) -> Result<Self> {
         let (g, step, spec) = load_generator(run, checkpoint, direction, device)?;
-        let palette = match spec.mode {
-            Mode::SingleStyle => crate::eval::run::run_style(run)
-                .map(|style| Palette::of(&style))
-                .map_err(|e| format!("{e:#}")),
-            Mode::Cyclegan => Err(format!(
-                "run {} is a cyclegan run: it has no painting to take a palette from",
-                run.id()
-            )),
-        };
         Ok(Self {
             g,
             device: device.clone(),
             step,
-            palette,
+            run: run.clone(),
+            mode: spec.mode,
+            palette: std::sync::OnceLock::new(),
         })
     }
 
-    /// The painting's palette, or why a [`Look::palette`] cannot be honoured.
-    pub fn palette(&self) -> std::result::Result<&Palette, &str> {
-        self.palette.as_ref().map_err(String::as_str)
+    /// The painting's palette, or why there is none.
+    fn palette(&self) -> std::result::Result<&Palette, &str> {
+        self.palette
+            .get_or_init(|| match self.mode {
+                Mode::SingleStyle => crate::eval::run::run_style(&self.run)
+                    .map(|style| Palette::of(&style))
+                    .map_err(|e| format!("{e:#}")),
+                Mode::Cyclegan => Err(format!(
+                    "run {} is a cyclegan run: it has no painting to take a palette from",
+                    self.run.id()
+                )),
+            })
+            .as_ref()
+            .map_err(String::as_str)
+    }
+
+    /// Why `look` cannot be rendered by this generator (a palette without a painting), if so.
+    pub fn cannot_render(&self, look: Look) -> Option<&str> {
+        look.palette.then(|| self.palette().err()).flatten()
     }
 
     /// Stylize one image at its own resolution. The photo is mirrored outward by [`MARGIN`]
@@ -174,7 +187,7 @@ impl<B: Backend> Stylizer<B> {
         let y = crate::train::data::convert::values(self.g.forward(x).into_data());
         let out = convert::nchw_to_images(&y, 1, ph as usize, pw as usize).remove(0);
         let mut out = image::imageops::crop_imm(&out, MARGIN, MARGIN, w, h).to_image();
-        if let (true, Ok(p)) = (look.palette, &self.palette) {
+        if let Some(Ok(p)) = look.palette.then(|| self.palette()) {
             out = p.apply(&out);
         }
         finish(img, &out, look)
@@ -330,10 +343,8 @@ impl WithBackend for ManyJob<'_> {
             let direction = self.direction.filter(|_| spec.mode == Mode::Cyclegan);
             let s = Stylizer::<B::InnerBackend>::load(run, None, direction, &device)
                 .with_context(|| format!("run {}", run.id()))?;
-            if self.look.palette {
-                if let Err(why) = s.palette() {
-                    bail!("--palette: {why} (leave the run out, or drop --palette)");
-                }
+            if let Some(why) = s.cannot_render(self.look) {
+                bail!("--palette: {why} (leave the run out, or drop --palette)");
             }
             let dest = output_for(run, self.input, self.output);
             let (w, k) = run_paths(&s, self.input, &dest, self.look, &|_, _| {})?;
@@ -364,10 +375,8 @@ impl WithBackend for StylizeJob<'_> {
     fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<Self::Output> {
         let s =
             Stylizer::<B::InnerBackend>::load(self.run, self.checkpoint, self.direction, &device)?;
-        if self.look.palette {
-            if let Err(why) = s.palette() {
-                bail!("--palette: {why}");
-            }
+        if let Some(why) = s.cannot_render(self.look) {
+            bail!("--palette: {why}");
         }
         run_paths(&s, self.input, self.output, self.look, self.progress)
     }

@@ -249,10 +249,8 @@ fn render<B: burn::prelude::Backend>(
     device: &B::Device,
 ) -> anyhow::Result<(PathBuf, u64)> {
     let stylizer = cache.get(req, device)?;
-    if req.look.palette {
-        if let Err(why) = stylizer.palette() {
-            anyhow::bail!("palette: {why}");
-        }
+    if let Some(why) = stylizer.cannot_render(req.look) {
+        anyhow::bail!("palette: {why}");
     }
     let photo = image::open(&req.input)?.to_rgb8();
     let photo = if req.save.is_some() {
