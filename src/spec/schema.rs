@@ -250,6 +250,14 @@ pub struct FeaturesSpec {
     pub seed: u64,
     /// Channel widths of the random pyramid, one per level.
     pub widths: Vec<usize>,
+    /// Softmax over each image's activations of a level (divided by this temperature) before the
+    /// style statistics (Gram and SWD), as in Wang, Li and Vasconcelos (CVPR 2021); 0 = off
+    /// (single_style).
+    pub softmax_temperature: f64,
+    /// Each step, the feature losses see output, photo and style crops turned by one random
+    /// multiple of 90 degrees and maybe mirrored: the same as turning the fixed filters, so the
+    /// losses prefer no stroke direction (single_style).
+    pub rotate: bool,
 }
 
 impl Default for FeaturesSpec {
@@ -259,6 +267,8 @@ impl Default for FeaturesSpec {
             weights: None,
             seed: 7,
             widths: vec![32, 64, 128],
+            softmax_temperature: 0.0,
+            rotate: false,
         }
     }
 }
@@ -285,6 +295,12 @@ pub struct LossSpec {
     /// off): pins the palette, where the feature losses let some seeds settle on one corner of
     /// it (docs/quality.md, seventh session). Uses `swd_directions` directions.
     pub color_weight: f64,
+    /// The colour term compares `color_pool` x `color_pool`-averaged pixels (1, 2, 4, 8 or 16):
+    /// above 1 it sees only the low frequencies, the palette without the strokes.
+    pub color_pool: usize,
+    /// What the colour term's pixels are matched to: each output crop to the step's paired
+    /// style crop (`crops`), or the whole batch to the whole painting's pixels (`painting`).
+    pub color_reference: ColorReference,
     /// Divide the content, style, SWD and color losses by their targets' mean square, so the
     /// weights no longer depend on the feature net's scale (random pyramid or VGG19): with it,
     /// weights of order 1 balance the terms.
@@ -304,9 +320,22 @@ impl Default for LossSpec {
             swd_weight: 0.0,
             swd_directions: 32,
             color_weight: 0.0,
+            color_pool: 1,
+            color_reference: ColorReference::Crops,
             normalize: false,
         }
     }
+}
+
+/// The colour term's reference (`loss.color_reference`).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ColorReference {
+    /// Each output crop against the step's paired style crop.
+    #[default]
+    Crops,
+    /// The batch's pixels against a sample of the whole painting's, as one distribution.
+    Painting,
 }
 
 /// Adam for generator(s) and discriminator(s).

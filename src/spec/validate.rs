@@ -388,6 +388,49 @@ fn check_numbers(s: &Spec, file: &Path) -> Check {
         1024.0,
     )?;
     range(file, "loss.pool_size", l.pool_size as f64, 0.0, 10_000.0)?;
+    if ![1, 2, 4, 8, 16].contains(&l.color_pool) {
+        return Err(SpecError::new(
+            file,
+            "loss.color_pool",
+            format!("must be 1, 2, 4, 8 or 16, got {}", l.color_pool),
+        ));
+    }
+    forbid(
+        l.color_pool * 4 > s.data.image_size,
+        file,
+        "loss.color_pool",
+        &format!(
+            "at most a quarter of data.image_size ({})",
+            s.data.image_size
+        ),
+    )?;
+    range(
+        file,
+        "features.softmax_temperature",
+        s.features.softmax_temperature,
+        0.0,
+        1e6,
+    )?;
+    if s.mode == Mode::Cyclegan {
+        let (dl, df) = (
+            crate::spec::LossSpec::default(),
+            crate::spec::FeaturesSpec::default(),
+        );
+        for (field, differs) in [
+            ("loss.color_pool", l.color_pool != dl.color_pool),
+            (
+                "loss.color_reference",
+                l.color_reference != dl.color_reference,
+            ),
+            (
+                "features.softmax_temperature",
+                s.features.softmax_temperature != df.softmax_temperature,
+            ),
+            ("features.rotate", s.features.rotate != df.rotate),
+        ] {
+            forbid(differs, file, field, "only for mode = \"single_style\"")?;
+        }
+    }
     let o = &s.optim;
     range(file, "optim.lr", o.lr, 1e-9, 1.0)?;
     if let Some(v) = o.lr_g {

@@ -109,6 +109,30 @@ pub fn random_directions<B: Backend>(
     Tensor::from_data(TensorData::new(v, [k, c]), device)
 }
 
+/// One of the 8 symmetries of the square, `k` in 0..8 (0 = none): bit 2 transposes, bit 0
+/// mirrors left-right, bit 1 top-bottom. Turning the images a fixed filter bank sees is turning
+/// the filters (`features.rotate`).
+pub fn dihedral<B: Backend>(x: Tensor<B, 4>, k: usize) -> Tensor<B, 4> {
+    let x = if k & 4 != 0 { x.swap_dims(2, 3) } else { x };
+    let x = if k & 1 != 0 { x.flip([3]) } else { x };
+    if k & 2 != 0 {
+        x.flip([2])
+    } else {
+        x
+    }
+}
+
+/// `features.softmax_temperature`: a softmax over all of each image's activations of one level,
+/// at temperature `t`, times their count (so the mean stays 1); `t` = 0 leaves them as they are.
+pub fn softmax_view<B: Backend>(f: Tensor<B, 4>, t: f32) -> Tensor<B, 4> {
+    if t <= 0.0 {
+        return f;
+    }
+    let [n, c, h, w] = f.dims();
+    let m = c * h * w;
+    (burn::tensor::activation::softmax(f.reshape([n, m]) / t, 1) * m as f32).reshape([n, c, h, w])
+}
+
 /// Anisotropic total variation: mean absolute difference of neighbouring pixels.
 pub fn total_variation<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 1> {
     let [n, c, h, w] = x.dims();
@@ -122,6 +146,41 @@ pub fn total_variation<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 1> {
 mod tests {
     use super::*;
     use burn::backend::Flex;
+
+    #[test]
+    fn dihedral_is_the_eight_symmetries() {
+        let dev = Default::default();
+        // 2x2: [[1, 2], [3, 4]].
+        let x = Tensor::<Flex, 4>::from_data(
+            TensorData::new(vec![1.0f32, 2., 3., 4.], [1, 1, 2, 2]),
+            &dev,
+        );
+        let v = |k| -> Vec<f32> { dihedral(x.clone(), k).into_data().to_vec().unwrap() };
+        assert_eq!(v(0), vec![1., 2., 3., 4.]);
+        assert_eq!(v(1), vec![2., 1., 4., 3.]);
+        assert_eq!(v(2), vec![3., 4., 1., 2.]);
+        assert_eq!(v(4), vec![1., 3., 2., 4.]);
+        let all: std::collections::HashSet<Vec<u32>> = (0..8)
+            .map(|k| v(k).iter().map(|f| f.to_bits()).collect())
+            .collect();
+        assert_eq!(all.len(), 8, "eight different images");
+    }
+
+    #[test]
+    fn softmax_view_keeps_the_mean_and_sharpens_with_temperature() {
+        let dev = Default::default();
+        let x = Tensor::<Flex, 4>::from_data(
+            TensorData::new(vec![0.0f32, 1., 2., 3.], [1, 1, 2, 2]),
+            &dev,
+        );
+        let hot: Vec<f32> = softmax_view(x.clone(), 10.0).into_data().to_vec().unwrap();
+        let cold: Vec<f32> = softmax_view(x.clone(), 0.5).into_data().to_vec().unwrap();
+        assert!((hot.iter().sum::<f32>() - 4.0).abs() < 1e-4);
+        assert!((cold.iter().sum::<f32>() - 4.0).abs() < 1e-4);
+        assert!(cold[3] > hot[3] && cold[0] < hot[0], "{hot:?} {cold:?}");
+        let off: Vec<f32> = softmax_view(x, 0.0).into_data().to_vec().unwrap();
+        assert_eq!(off, vec![0., 1., 2., 3.]);
+    }
 
     #[test]
     fn gram_of_known_features() {

@@ -6,6 +6,7 @@
 //! own forward graph), then D on the detached fakes. With `steer.favored_fraction > 0`, outputs
 //! the user favoured join D's real batch (see `favored`).
 
+use super::color::ColorTerm;
 use super::data::{skipped_warnings, Batches, Builtin, ImageBank};
 use super::favored::FavoredPool;
 use super::losses::{self, lsgan};
@@ -26,10 +27,17 @@ pub struct SingleStyle<B: AutodiffBackend> {
     g: Player<B, Generator<B>>,
     d: Player<B, Discriminator<B>>,
     features: FeatureNet<B>,
-    style_grams: Vec<Tensor<B, 3>>,
+    /// The painting's Gram matrices per level, for each turn of the loss frame (one without
+    /// `features.rotate`, eight with it: see [`losses::dihedral`]).
+    style_grams: Vec<Vec<Tensor<B, 3>>>,
     /// Per-layer factors of the Gram loss (1, or 1 / the target's mean square with
-    /// `loss.normalize`).
-    gram_scales: Vec<f32>,
+    /// `loss.normalize`), per turn.
+    gram_scales: Vec<Vec<f32>>,
+    /// `features.softmax_temperature` (0 = off).
+    softmax: f32,
+    /// Draws the turn of each step's loss frame with `features.rotate` (its own stream).
+    frame_rng: Option<Rng>,
+    color: ColorTerm,
     normalize: bool,
     swd_directions: usize,
     /// Its own stream, so runs without the SWD loss draw exactly what they drew before.
@@ -75,7 +83,8 @@ impl<B: AutodiffBackend> SingleStyle<B> {
         let probes = content.probes(s.data.probe_count, s.data.probe_size(), s.train.seed);
         let features = FeatureNet::<B>::new(&s.features, device)?;
 
-        // Style targets: Gram matrices averaged over 8 fixed random crops of the style image.
+        // Style targets: Gram matrices averaged over 8 fixed random crops of the style image,
+        // for each turn of the loss frame.
         let mut rng = Rng::stream(s.train.seed, "style-grams");
         let n = 8;
         let crops = Tensor::<B, 4>::from_data(
@@ -85,21 +94,36 @@ impl<B: AutodiffBackend> SingleStyle<B> {
             ),
             device,
         );
-        let style_grams: Vec<Tensor<B, 3>> = features
-            .forward(crops)
-            .into_iter()
-            .map(|f| losses::gram(f).mean_dim(0).detach())
+        let softmax = s.features.softmax_temperature as f32;
+        let turns = if s.features.rotate { 8 } else { 1 };
+        let style_grams: Vec<Vec<Tensor<B, 3>>> = (0..turns)
+            .map(|k| {
+                features
+                    .forward(losses::dihedral(crops.clone(), k))
+                    .into_iter()
+                    .map(|f| {
+                        losses::gram(losses::softmax_view(f, softmax))
+                            .mean_dim(0)
+                            .detach()
+                    })
+                    .collect()
+            })
             .collect();
         let gram_scales = style_grams
             .iter()
-            .map(|t| {
-                if s.loss.normalize {
-                    losses::gram_scale(t)
-                } else {
-                    1.0
-                }
+            .map(|turn| {
+                turn.iter()
+                    .map(|t| {
+                        if s.loss.normalize {
+                            losses::gram_scale(t)
+                        } else {
+                            1.0
+                        }
+                    })
+                    .collect()
             })
             .collect();
+        let color = ColorTerm::new(&s.loss, &style.images[0], s.train.seed);
 
         let g = super::warm_up(
             Generator::new(&s.generator, device),
@@ -128,6 +152,12 @@ impl<B: AutodiffBackend> SingleStyle<B> {
                 features,
                 style_grams,
                 gram_scales,
+                softmax,
+                frame_rng: s
+                    .features
+                    .rotate
+                    .then(|| Rng::stream(s.train.seed, "loss-frame")),
+                color,
                 normalize: s.loss.normalize,
                 swd_directions: s.loss.swd_directions,
                 swd_rng: Rng::stream(s.train.seed, "swd-directions"),
@@ -157,10 +187,13 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
         });
         let d_frozen = self.d.model.clone().no_grad();
         let adv = lsgan(d_frozen.scores(fake.clone()), 1.0);
-        let fake_feats = self.features.forward(fake.clone());
+        // The feature losses' frame: turned as a whole (output, photo, style crops) by one of
+        // the square's symmetries with `features.rotate`.
+        let turn = self.frame_rng.as_mut().map_or(0, |r| r.below(8));
+        let fake_feats = self.features.forward(losses::dihedral(fake.clone(), turn));
         let content_target = self
             .features
-            .forward(content)
+            .forward(losses::dihedral(content, turn))
             .pop()
             .expect("one tap")
             .detach();
@@ -169,14 +202,27 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
             content_target,
             self.normalize,
         );
-        let style_l = losses::style(&fake_feats, &self.style_grams, &self.gram_scales);
+        let t = self.softmax;
+        let fake_feats: Vec<Tensor<B, 4>> = fake_feats
+            .into_iter()
+            .map(|f| losses::softmax_view(f, t))
+            .collect();
+        let style_l = losses::style(
+            &fake_feats,
+            &self.style_grams[turn],
+            &self.gram_scales[turn],
+        );
         let mut total = adv.clone() * k[Knob::AdversarialWeight]
             + content_l.clone() * k[Knob::ContentWeight]
             + style_l.clone() * k[Knob::StyleWeight];
         let mut out = Vec::new();
         if k[Knob::SwdWeight] > 0.0 {
             // The style crops of this step (the critic's real batch) are the SWD targets.
-            let targets = self.features.forward(style.clone());
+            let targets = self
+                .features
+                .forward(losses::dihedral(style.clone(), turn))
+                .into_iter()
+                .map(|f| losses::softmax_view(f, t));
             let swd = fake_feats
                 .iter()
                 .zip(targets)
@@ -196,15 +242,8 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
             total = total + swd * k[Knob::SwdWeight];
         }
         if k[Knob::ColorWeight] > 0.0 {
-            // The palette: the RGB values of output and style crops as two distributions.
-            let dirs = losses::random_directions(
-                &mut self.swd_rng,
-                self.swd_directions,
-                3,
-                &self.batches.device,
-            );
-            let color =
-                losses::sliced_wasserstein(fake.clone(), style.clone(), dirs, self.normalize);
+            // The palette: the RGB values of output and painting as two distributions.
+            let color = self.color.loss(fake.clone(), style.clone());
             out.push((Term::Color, value(&color)));
             total = total + color * k[Knob::ColorWeight];
         }
