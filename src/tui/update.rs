@@ -83,7 +83,9 @@ fn apply_msg(app: &mut App, msg: Msg) -> Vec<Effect> {
                     app.set_filter(app.filter.clone());
                 }
             }
-            judging::refresh_grid(app)
+            let mut fx = judging::refresh_grid(app);
+            fx.extend(looks::follow_runs(app));
+            fx
         }
         Msg::RunData(delta) => {
             if let Some(run) = app.views_mut().find(|r| r.dir == delta.dir) {
