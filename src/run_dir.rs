@@ -18,6 +18,8 @@ pub const LOG: &str = "train.log";
 pub const SAMPLES: &str = "samples";
 pub const SAMPLE_INDEX: &str = "samples/index.jsonl";
 pub const SCORES: &str = "samples/scores.jsonl";
+/// A distilled run's teacher on the probes: the folder under `samples/` and the index kind.
+pub const TEACHER: &str = "teacher";
 pub const CHECKPOINTS: &str = "checkpoints";
 pub const LATEST: &str = "checkpoints/latest";
 /// Present in a run made by `atelier import`: what it came from. Such a run is read-only.
@@ -214,7 +216,9 @@ pub struct SampleRecord {
     /// Which probe set: "content" (single_style), "a" or "b" (cyclegan: inputs of that domain).
     pub set: String,
     pub probe: usize,
-    /// "input", "output", or "patch" (the discriminator's realness map of the output).
+    /// "input", "output", "patch" (the discriminator's realness map of the output), or
+    /// "teacher" (a distilled run's frozen teacher on the probe, written once, under
+    /// `samples/teacher/`).
     pub kind: String,
     /// Relative to the run directory.
     pub path: String,

@@ -58,6 +58,11 @@ pub trait Gan {
     fn style_image(&self) -> Option<&RgbImage> {
         None
     }
+    /// A distilled run's frozen teacher on the probe set (written once per run, beside the
+    /// student's samples); empty for a run without a teacher.
+    fn render_teacher(&self) -> Vec<TeacherRender> {
+        Vec::new()
+    }
     /// The preference-weighted discriminator (`[steer]`): add `image` (a favoured output that
     /// `source` names) to the critic's real pool from step `now` until step `until`; returns the
     /// pool size. Recipes without one refuse with a reason.
@@ -79,6 +84,37 @@ pub struct Rendered {
     pub input: RgbImage,
     pub output: RgbImage,
     pub patch: RgbImage,
+}
+
+/// A distilled run's teacher generator on one probe.
+pub struct TeacherRender {
+    pub set: &'static str,
+    pub probe: usize,
+    pub image: RgbImage,
+}
+
+/// Probes through `g` alone (a teacher), on a non-autodiff backend.
+pub fn render_generator<B: Backend>(
+    g: &Generator<B>,
+    probes: &[RgbImage],
+    set: &'static str,
+    device: &B::Device,
+) -> Vec<TeacherRender> {
+    let Some(first) = probes.first() else {
+        return Vec::new();
+    };
+    let (w, h) = (first.width() as usize, first.height() as usize);
+    let n = probes.len();
+    let x = Tensor::<B, 4>::from_data(
+        TensorData::new(convert::images_to_nchw(probes), [n, 3, h, w]),
+        device,
+    );
+    let y = convert::values(g.forward(x).into_data());
+    convert::nchw_to_images(&y, n, h, w)
+        .into_iter()
+        .enumerate()
+        .map(|(probe, image)| TeacherRender { set, probe, image })
+        .collect()
 }
 
 /// Probes through `g`, and the output's patch map from `d`, on a non-autodiff backend.
@@ -403,6 +439,16 @@ fn train_on<B: burn::tensor::backend::AutodiffBackend>(
             req.resume_from.is_some(),
             tb.as_ref().and_then(|m| m.feed()),
         );
+        // A distilled run's teacher on the probes, once: the frozen generator the student
+        // learns from, kept in the run so the run view shows it even if the teacher run goes.
+        if sampler.wants_teacher() {
+            let teacher = gan.render_teacher();
+            if !teacher.is_empty() {
+                if let Err(e) = sampler.submit_teacher(step, teacher) {
+                    writer.event(step, "warning", None, format!("teacher samples: {e}"));
+                }
+            }
+        }
         let session = session::Session {
             plan,
             writer: &mut writer,

@@ -175,10 +175,13 @@ impl Checkpointer {
         knobs: BTreeMap<String, f64>,
         snapshot: Snapshot,
     ) -> Vec<Written> {
-        let mut done = Vec::new();
-        if self.in_flight > 0 {
-            done = self.wait();
-        }
+        // The earlier reports are noted before this submission is recorded: noted after, an
+        // earlier failure of the same step would forget the submission now in flight.
+        let mut done = if self.in_flight > 0 {
+            self.wait()
+        } else {
+            Vec::new()
+        };
         let job = Job {
             step,
             why: why.into(),
@@ -186,14 +189,20 @@ impl Checkpointer {
             snapshot,
         };
         self.submitted = Some(step);
-        match &self.jobs {
+        let here = match &self.jobs {
             Some(jobs) => match jobs.send(job) {
-                Ok(()) => self.in_flight += 1,
-                Err(mpsc::SendError(job)) => done.push(self.write_here(job)),
+                Ok(()) => {
+                    self.in_flight += 1;
+                    None
+                }
+                Err(mpsc::SendError(job)) => Some(self.write_here(job)),
             },
-            None => done.push(self.write_here(job)),
+            None => Some(self.write_here(job)),
+        };
+        if let Some(w) = here {
+            done.extend(self.note(vec![w]));
         }
-        self.note(done)
+        done
     }
 
     fn write_here(&self, job: Job) -> Written {
@@ -251,4 +260,46 @@ pub fn read_state(run: &RunDir, step: u64) -> Result<CheckpointState> {
     let p = run.checkpoint(step).join(run_dir::CHECKPOINT_STATE);
     let text = std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
     serde_json::from_str(&text).with_context(|| format!("parsing {}", p.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failing() -> Snapshot {
+        Box::new(|_| anyhow::bail!("no space left on device"))
+    }
+
+    fn fine() -> Snapshot {
+        Box::new(|dir| {
+            std::fs::write(dir.join("g.mpk"), b"weights")?;
+            Ok(vec!["g.mpk".into()])
+        })
+    }
+
+    #[test]
+    fn a_failed_checkpoint_retried_at_the_same_step_stays_submitted() {
+        let tmp = tempfile::tempdir().unwrap();
+        let run = RunDir::new(tmp.path().join("run"));
+        let mut c = Checkpointer::start(run.clone(), 3);
+        assert!(c
+            .submit(5, "interval", BTreeMap::new(), failing())
+            .is_empty());
+        assert_eq!(c.submitted(), Some(5));
+        // A stop at the same step: the interval's failure comes back, and the stop's checkpoint
+        // is the one in flight (it was forgotten when the failure was noted twice).
+        let done = c.submit(5, "stop", BTreeMap::new(), fine());
+        assert_eq!(done.len(), 1);
+        assert!(done[0].result.is_err() && done[0].why == "interval");
+        assert_eq!(c.submitted(), Some(5));
+        let done = c.wait();
+        assert_eq!(done.len(), 1);
+        assert!(done[0].result.is_ok(), "{:?}", done[0].result);
+        assert_eq!(c.submitted(), Some(5));
+        assert_eq!(run.latest_checkpoint(), Some(5));
+        // A failure alone is forgotten, so the step can be tried again.
+        c.submit(6, "interval", BTreeMap::new(), failing());
+        assert!(c.wait()[0].result.is_err());
+        assert_eq!(c.submitted(), None);
+    }
 }

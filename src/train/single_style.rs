@@ -299,6 +299,18 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
         self.style.images.first()
     }
 
+    fn render_teacher(&self) -> Vec<super::TeacherRender> {
+        match &self.teacher {
+            Some((t, _)) => super::render_generator::<B::InnerBackend>(
+                t,
+                &self.probes,
+                "content",
+                &self.batches.device,
+            ),
+            None => Vec::new(),
+        }
+    }
+
     fn snapshot(&self) -> Snapshot {
         checkpoint::all(vec![
             self.g.snapshot(),

@@ -191,6 +191,10 @@ pub struct RunView {
     pub events: Vec<Event>,
     pub log: VecDeque<String>,
     pub inputs: Vec<SampleRecord>,
+    /// A distilled run's frozen teacher on each probe (written once by its trainer).
+    pub teacher: Vec<SampleRecord>,
+    /// A distilled run: the critic's map beside the student instead of the teacher (`T`).
+    pub show_critic: bool,
     pub samples: BTreeMap<u64, Vec<SampleRecord>>,
     /// Index into the sample steps shown in the gallery.
     pub sample_idx: usize,
@@ -497,12 +501,15 @@ impl RunView {
             Update::Reset(v) => {
                 self.samples.clear();
                 self.inputs.clear();
+                self.teacher.clear();
                 v
             }
         };
         for r in records {
             if r.kind == "input" {
                 self.inputs.push(r);
+            } else if r.kind == crate::run_dir::TEACHER {
+                self.teacher.push(r);
             } else {
                 self.samples.entry(r.step).or_default().push(r);
             }

@@ -108,6 +108,8 @@ pub enum Action {
     StyleGrid,
     /// Look: write the chosen style at full resolution.
     SaveLook,
+    /// A distilled run's gallery: its teacher or the critic's map beside the student.
+    ToggleTeacher,
     /// Text input and forms: accept (launch, keep the filter, save the note).
     Submit,
     /// Forms: the next field.
@@ -416,6 +418,12 @@ pub const BINDINGS: &[Binding] = &[
     b(RV, &[k(C('3'))], A::Rate(3), "3 stars"),
     b(RV, &[k(C('4'))], A::Rate(4), "4 stars"),
     b(RV, &[k(C('5'))], A::Rate(5), "5 stars"),
+    b(
+        &[R],
+        &[k(C('T'))],
+        A::ToggleTeacher,
+        "distilled run: its teacher or the critic",
+    ),
     b(
         &[R],
         &[k(C('v'))],

@@ -83,7 +83,9 @@ fn apply_msg(app: &mut App, msg: Msg) -> Vec<Effect> {
                     app.set_filter(app.filter.clone());
                 }
             }
-            judging::refresh_grid(app)
+            let mut fx = judging::refresh_grid(app);
+            fx.extend(looks::follow_runs(app));
+            fx
         }
         Msg::RunData(delta) => {
             if let Some(run) = app.views_mut().find(|r| r.dir == delta.dir) {
@@ -333,6 +335,7 @@ fn run_action(app: &mut App, a: Action) -> Vec<Effect> {
         Action::Note => judging::prompt(app, true),
         Action::Undo => judging::undo(app),
         Action::Rate(n) => judging::stars(app, n),
+        Action::ToggleTeacher => toggle_teacher(app),
         Action::ToggleLook
         | Action::StrengthUp
         | Action::StrengthDown
@@ -358,6 +361,25 @@ fn run_action(app: &mut App, a: Action) -> Vec<Effect> {
             None => Vec::new(),
         },
     }
+}
+
+/// A distilled run's gallery: its teacher beside the student, or the critic's map.
+fn toggle_teacher(app: &mut App) -> Vec<Effect> {
+    let Some(run) = app.run.as_mut() else {
+        return Vec::new();
+    };
+    if run.teacher.is_empty() {
+        app.notify("no teacher images: this is not a distilled run (atelier distill)");
+        return Vec::new();
+    }
+    run.show_critic = !run.show_critic;
+    let shown = if run.show_critic {
+        "the critic's map"
+    } else {
+        "the teacher"
+    };
+    app.notify(format!("beside the student: {shown}"));
+    Vec::new()
 }
 
 /// The compare view and the best-of-k grid.

@@ -1,6 +1,8 @@
 //! `atelier distill`: a student generator trained on a tiny teacher's outputs is a run of its
 //! own, linked to its parent (spec, status, `atelier runs`), with the L1 to the teacher in its
-//! metrics, and its checkpoint loads wherever a generator loads (stylize, the look worker).
+//! metrics, and its checkpoint loads wherever a generator loads (stylize, the look worker). Its
+//! trainer writes the frozen teacher's output on each probe once (`samples/teacher/`), which the
+//! run view shows beside the student's and which outlives the teacher run.
 
 use crate::common::dashboard::{app_with_runs, ch, press, settle};
 use crate::common::*;
@@ -67,6 +69,43 @@ fn a_student_trains_from_a_teacher_and_loads_everywhere() {
         "{listing}"
     );
 
+    // The teacher on the probes, written once by the student's trainer: one `teacher` line per
+    // probe at step 0, and the pixels are the teacher run's own sample at its checkpoint 6 (the
+    // same probes, the same generator).
+    let index: Vec<run_dir::SampleRecord> =
+        run_dir::read_lines(&student.join(run_dir::SAMPLE_INDEX));
+    let teacher_index: Vec<run_dir::SampleRecord> =
+        run_dir::read_lines(&teacher.join(run_dir::SAMPLE_INDEX));
+    let inputs: Vec<&run_dir::SampleRecord> = index.iter().filter(|r| r.kind == "input").collect();
+    let teachers: Vec<&run_dir::SampleRecord> =
+        index.iter().filter(|r| r.kind == "teacher").collect();
+    assert!(!inputs.is_empty());
+    assert_eq!(teachers.len(), inputs.len(), "{index:?}");
+    for (t, i) in teachers.iter().zip(&inputs) {
+        assert_eq!((t.step, &t.set, t.probe), (0, &i.set, i.probe));
+        let own = teacher_index
+            .iter()
+            .find(|r| r.step == 6 && r.kind == "output" && r.probe == t.probe)
+            .expect("the teacher's sample at its checkpoint");
+        let want = image::open(teacher.join(&own.path)).unwrap().to_rgb8();
+        let got = image::open(student.join(&t.path)).unwrap().to_rgb8();
+        assert_eq!(got, want, "{} is the teacher at step 6", t.path);
+        // And not the student's own output on that probe.
+        let first = index
+            .iter()
+            .find(|r| r.kind == "output" && r.probe == t.probe)
+            .unwrap();
+        assert_ne!(
+            image::open(student.join(&first.path)).unwrap().to_rgb8(),
+            got
+        );
+    }
+    // The teacher is rendered once: the samples of later steps add no teacher lines.
+    assert!(index
+        .iter()
+        .filter(|r| r.kind == "teacher")
+        .all(|r| r.step == 0));
+
     // stylize loads the student's generator like any other.
     let photo = tmp.path().join("photo.png");
     atelier::train::data::procedural::content_scene(3, 0, 40, 30)
@@ -126,6 +165,13 @@ fn a_student_trains_from_a_teacher_and_loads_everywhere() {
         &mut app,
         Msg::RunData(Box::new(Watched::new(student.clone()).poll())),
     );
+    // The run view: the student beside its teacher, frozen at the checkpoint the spec names.
+    let run = settle(&app, &images, 160, 40).backend().to_string();
+    assert!(
+        run.contains("student") && run.contains("teacher teach @6"),
+        "{run}"
+    );
+    assert_eq!(app.run.as_ref().unwrap().teacher.len(), teachers.len());
     ch(&mut app, 'v');
     let styles = app
         .run
@@ -138,6 +184,17 @@ fn a_student_trains_from_a_teacher_and_loads_everywhere() {
         .clone();
     let dirs: Vec<&std::path::Path> = styles.iter().map(|s| s.dir.as_path()).collect();
     assert_eq!(dirs, vec![student.as_path(), teacher.as_path()]);
+
+    // With the teacher run gone, the student's run view still has its teacher's images.
+    std::fs::remove_dir_all(&teacher).unwrap();
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.run.as_ref().unwrap().dir, student);
+    let watched = Watched::new(student.clone()).poll();
+    update(&mut app, Msg::RunData(Box::new(watched)));
+    let shown = &app.run.as_ref().unwrap().teacher;
+    assert_eq!(shown.len(), teachers.len());
+    assert!(shown.iter().all(|r| student.join(&r.path).is_file()));
 
     // A teacher that is not single_style is refused by name.
     let cyc = tmp.path().join("cyc");

@@ -146,6 +146,114 @@ fn run_view_with_charts_and_gallery() {
     insta::assert_snapshot!("run_view_help_two_columns", term.backend());
 }
 
+/// A distilled run's gallery: the student's output beside its teacher's (written once by the
+/// trainer, under `samples/teacher/`), labelled with the teacher run and checkpoint; `T` swaps
+/// the teacher for the critic's map and back, and explains itself on a run without a teacher.
+#[test]
+fn distilled_run_view_shows_the_student_beside_its_teacher() {
+    let tmp = tempfile::tempdir().unwrap();
+    let now = run_dir::now();
+    let dirs = fixture_runs(
+        tmp.path(),
+        &[
+            ("20261121-090000-quickstart", RunState::Finished, 400, 40),
+            ("20261121-110000-small", RunState::Running, 100, 10),
+        ],
+        now,
+    );
+    let (teacher, student) = (&dirs[0], &dirs[1]);
+    let mut spec = std::fs::read_to_string(student.join("spec.toml")).unwrap();
+    spec.push_str(&format!(
+        "[distill]\nteacher = {:?}\nparent = \"20261121-090000-quickstart\"\ncheckpoint = 400\npixel_weight = 10.0\n",
+        teacher.display().to_string()
+    ));
+    std::fs::write(student.join("spec.toml"), spec).unwrap();
+    std::fs::create_dir_all(student.join("samples/teacher")).unwrap();
+    for p in 0..2usize {
+        let path = format!("samples/teacher/content_{p:02}.png");
+        atelier::train::data::procedural::painterly_style(900 + p as u64, 32, 32)
+            .save(student.join(&path))
+            .unwrap();
+        let rec = run_dir::SampleRecord {
+            step: 0,
+            set: "content".into(),
+            probe: p,
+            kind: "teacher".into(),
+            path,
+        };
+        run_dir::append_json(&student.join(run_dir::SAMPLE_INDEX), &rec).unwrap();
+    }
+    let mut app = app_with_runs(tmp.path(), now + 5.0);
+    app.selected = app
+        .visible_runs()
+        .iter()
+        .position(|r| r.id.ends_with("small"))
+        .unwrap();
+    press(&mut app, KeyCode::Enter);
+    update(
+        &mut app,
+        Msg::RunData(Box::new(
+            atelier::tui::workers::Watched::new(student.clone()).poll(),
+        )),
+    );
+    let images = Images::new(halfblock_picker(), || {});
+    let term = settle(&app, &images, 120, 36);
+    let screen = term.backend().to_string();
+    assert!(
+        screen.contains("student") && screen.contains("teacher @400"),
+        "{screen}"
+    );
+    assert!(!screen.contains("critic"), "{screen}");
+    // The teacher's image is drawn in the third pane, the student's in the second.
+    let layout = atelier::tui::layout::run_panes((120, 36), true);
+    let big = atelier::tui::layout::gallery_panes(layout.gallery).big;
+    let blocks = |r: ratatui::layout::Rect| {
+        let buf = term.backend().buffer();
+        (r.y..r.bottom())
+            .flat_map(|y| (r.x..r.right()).map(move |x| (x, y)))
+            .filter(|&(x, y)| matches!(buf[(x, y)].symbol(), "▀" | "▄"))
+            .count()
+    };
+    assert!(blocks(big[1]) > 20 && blocks(big[2]) > 20, "{screen}");
+    insta::assert_snapshot!("run_view_distilled", term.backend());
+
+    // T: the critic's map in the teacher's place, and back.
+    press(&mut app, KeyCode::Char('T'));
+    let screen = settle(&app, &images, 120, 36).backend().to_string();
+    assert!(
+        screen.contains("critic") && !screen.contains("teacher @400"),
+        "{screen}"
+    );
+    press(&mut app, KeyCode::Char('T'));
+    let screen = settle(&app, &images, 120, 36).backend().to_string();
+    assert!(screen.contains("teacher @400"), "{screen}");
+
+    // A run without a teacher: T changes nothing and says why.
+    press(&mut app, KeyCode::Esc);
+    app.selected = app
+        .visible_runs()
+        .iter()
+        .position(|r| r.id.ends_with("quickstart"))
+        .unwrap();
+    press(&mut app, KeyCode::Enter);
+    update(
+        &mut app,
+        Msg::RunData(Box::new(
+            atelier::tui::workers::Watched::new(teacher.clone()).poll(),
+        )),
+    );
+    assert!(press(&mut app, KeyCode::Char('T')).is_empty());
+    let run = app.run.as_ref().unwrap();
+    assert!(run.teacher.is_empty() && !run.show_critic);
+    let toast = app.toast.as_ref().map(|t| t.0.clone()).unwrap_or_default();
+    assert!(toast.contains("not a distilled run"), "{toast}");
+    let screen = settle(&app, &images, 120, 36).backend().to_string();
+    assert!(
+        screen.contains("output") && screen.contains("critic") && !screen.contains("student"),
+        "{screen}"
+    );
+}
+
 #[test]
 fn overlays_and_small_terminal() {
     let (_tmp, mut app) = fixtures();

@@ -1,7 +1,8 @@
 //! Choosing among styles in the look preview: `Tab` asks for the next finished run's generator,
 //! `g` for every style at once (each fitted to its grid cell), `Enter` for the chosen one at full
 //! resolution; the worker renders each request with that run's own generator and the answers land
-//! in their cells (headless, and as a snapshot of the grid).
+//! in their cells (headless, and as a snapshot of the grid); the styles follow the runs as they
+//! finish or go.
 
 use crate::common::dashboard::*;
 use atelier::run_dir::{self, RunState};
@@ -216,6 +217,84 @@ fn tab_cycles_styles_and_the_grid_shows_them_all() {
     assert_eq!(single.len(), 1);
     assert_eq!(single[0].slot, 1);
     assert_eq!(single[0].fit, Some(single_fit));
+}
+
+/// The styles follow the poller: a run that finishes while the look is open joins the list (the
+/// grid asks for it and repaints), a deleted one leaves, and the choice stays on its run.
+#[test]
+fn the_styles_follow_the_runs_as_they_finish() {
+    let tmp = tempfile::tempdir().unwrap();
+    let now = 1_790_000_000.0;
+    let mut app = fixture_workspace(tmp.path(), now);
+    ch(&mut app, 'v');
+    press(&mut app, KeyCode::Tab);
+    let names = |app: &App| -> Vec<String> {
+        let l = app.run.as_ref().unwrap().look.as_ref().unwrap();
+        l.styles.iter().map(|s| s.name.clone()).collect()
+    };
+    let chosen = |app: &App| -> String {
+        let l = app.run.as_ref().unwrap().look.as_ref().unwrap();
+        l.styles[l.style].name.clone()
+    };
+    assert_eq!(names(&app).len(), 3);
+    let was = chosen(&app);
+    assert_ne!(was, "live");
+    // The same runs again: nothing asked.
+    let fx = update(&mut app, Msg::Runs(atelier::store::scan(tmp.path())));
+    assert!(looks(&fx).is_empty());
+
+    // A run finishes: it joins, the single preview keeps its choice and asks for nothing.
+    fixture_run(
+        tmp.path(),
+        "20261121-104000-dots",
+        RunState::Finished,
+        400,
+        10,
+        now,
+    );
+    let fx = update(&mut app, Msg::Runs(atelier::store::scan(tmp.path())));
+    assert!(
+        names(&app).contains(&"dots".to_string()),
+        "{:?}",
+        names(&app)
+    );
+    assert_eq!(names(&app).len(), 4);
+    assert_eq!(chosen(&app), was);
+    assert!(looks(&fx).is_empty());
+
+    // In the grid, a new run is rendered in its cell, every cell at its new size.
+    ch(&mut app, 'g');
+    fixture_run(
+        tmp.path(),
+        "20261121-105000-etch",
+        RunState::Finished,
+        400,
+        10,
+        now,
+    );
+    let fx = update(&mut app, Msg::Runs(atelier::store::scan(tmp.path())));
+    assert!(fx.contains(&Effect::Repaint));
+    let asked = looks(&fx);
+    assert_eq!(asked.len(), 5);
+    let etch = names(&app).iter().position(|n| n == "etch").unwrap();
+    assert!(asked
+        .iter()
+        .any(|r| r.slot == etch && r.generator.ends_with("20261121-105000-etch")));
+
+    // The chosen run is deleted: the choice falls back to the run's own generator.
+    ch(&mut app, 'g');
+    let gone = app.run.as_ref().unwrap().look.as_ref().unwrap().styles
+        [app.run.as_ref().unwrap().look.as_ref().unwrap().style]
+        .dir
+        .clone();
+    std::fs::remove_dir_all(&gone).unwrap();
+    let fx = update(&mut app, Msg::Runs(atelier::store::scan(tmp.path())));
+    assert_eq!(names(&app).len(), 4);
+    assert!(!names(&app).contains(&was));
+    assert_eq!(chosen(&app), "live");
+    let asked = looks(&fx);
+    assert_eq!(asked.len(), 1);
+    assert_eq!(asked[0].slot, 0);
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! preserve-colour and the painting's palette (the two colour choices exclude each other), the
 //! style (`Tab`), the grid of every style, each answered by rendering requests for the look
 //! worker at the size the preview is drawn; and `Enter`, which asks for the chosen style at full
-//! resolution in a file.
+//! resolution in a file. The styles follow the poller's runs while the preview is open.
 
 use crate::tui::app::{App, Effect, RunView, View};
 use crate::tui::keys::Action;
@@ -114,14 +114,45 @@ fn styles(app: &App) -> Vec<Style> {
     std::iter::once(own).chain(others).collect()
 }
 
-/// Take the workspace's current styles, keeping each one's cell and the choice.
-fn restyle(l: &mut LookView, styles: Vec<Style>) {
+/// The poller's runs changed: an open look's styles follow (a run that finished joins, a
+/// deleted one leaves). The grid asks for its cells again at their new sizes; the single
+/// preview only when its chosen style left.
+pub fn follow_runs(app: &mut App) -> Vec<Effect> {
+    if app.view != View::Run {
+        return Vec::new();
+    }
+    let styles = styles(app);
+    let (size, cell_px) = (app.size, app.cell_px);
+    let Some(run) = app.run.as_mut() else {
+        return Vec::new();
+    };
+    let Some(l) = run.look.as_mut() else {
+        return Vec::new();
+    };
+    let chosen = l.styles.get(l.style).map(|s| s.dir.clone());
+    if !restyle(l, styles) {
+        return Vec::new();
+    }
+    if l.grid {
+        let mut fx = vec![Effect::Repaint];
+        fx.extend(request(run, size, cell_px));
+        fx
+    } else if l.styles.get(l.style).map(|s| &s.dir) != chosen.as_ref() {
+        request(run, size, cell_px)
+    } else {
+        Vec::new()
+    }
+}
+
+/// Take the workspace's current styles, keeping each one's cell and the choice; whether they
+/// changed.
+fn restyle(l: &mut LookView, styles: Vec<Style>) -> bool {
     if styles
         .iter()
         .map(|s| &s.dir)
         .eq(l.styles.iter().map(|s| &s.dir))
     {
-        return;
+        return false;
     }
     let chosen = l.styles.get(l.style).map(|s| s.dir.clone());
     let cells = styles
@@ -140,6 +171,7 @@ fn restyle(l: &mut LookView, styles: Vec<Style>) {
         .unwrap_or(0);
     l.cells = cells;
     l.styles = styles;
+    true
 }
 
 /// The selected probe: (set, index, its input image).

@@ -1,6 +1,7 @@
 //! The gallery: the fixed probe set at the chosen sample step, as real images: the selected
-//! probe's input, output and the discriminator's patch map side by side, and below, every
-//! probe's output at that step. Encoding happens on the image worker; this only places images.
+//! probe's input, output and the discriminator's patch map side by side (for a distilled run the
+//! student's output and its teacher's, or the map after `T`), and below, every probe's output
+//! at that step. Encoding happens on the image worker; this only places images.
 
 use crate::run_dir::SampleRecord;
 use crate::tui::app::RunView;
@@ -49,10 +50,26 @@ pub fn draw(
 
     let panes = layout::gallery_panes(area);
     let (labels, big) = (panes.labels, panes.big);
+    // A distilled run: the student beside its teacher (the frozen generator it learns from),
+    // unless `T` asked for the critic's map.
+    let distilled = !run.teacher.is_empty();
+    let third = if distilled && !run.show_critic {
+        let teacher = run
+            .teacher
+            .iter()
+            .find(|r| r.set == set && r.probe == probe);
+        (teacher_label(run, labels[2].width), teacher)
+    } else {
+        (
+            critic_label(labels[2].width).to_string(),
+            find("patch", &set, probe),
+        )
+    };
+    let output = if distilled { "student" } else { "output" };
     for (i, (label, rec)) in [
-        ("input", input),
-        ("output", find("output", &set, probe)),
-        (critic_label(labels[2].width), find("patch", &set, probe)),
+        ("input".to_string(), input),
+        (output.to_string(), find("output", &set, probe)),
+        third,
     ]
     .into_iter()
     .enumerate()
@@ -93,6 +110,22 @@ pub fn draw(
             show_images,
         );
     }
+}
+
+/// The teacher pane's label: the teacher run and the checkpoint its generator is frozen at, as
+/// the student's spec names them; as much as fits in `width`.
+fn teacher_label(run: &RunView, width: u16) -> String {
+    let Some(d) = run.spec.as_ref().and_then(|s| s.distill.as_ref()) else {
+        return "teacher".into();
+    };
+    let name = crate::run_dir::run_name(&d.parent);
+    [
+        format!("teacher {name} @{}", d.checkpoint),
+        format!("teacher @{}", d.checkpoint),
+    ]
+    .into_iter()
+    .find(|l| l.chars().count() <= usize::from(width))
+    .unwrap_or_else(|| "teacher".into())
 }
 
 /// The critic map's label, as long as fits: a 120-column terminal gives it 18 columns.
