@@ -49,6 +49,9 @@ pub enum Msg {
     Facts(BTreeMap<String, super::runs_table::RunFacts>),
     /// The GPUs changed (NVML, every 2 s at most); `None`: no NVML.
     Gpus(Option<Vec<crate::gpu::GpuSample>>),
+    /// The saved session, read at start (`session::load`; not sent with `--fresh`): applied
+    /// once the first runs scan has arrived; a file that did not read is a note.
+    Restore(Result<super::session::Session, String>),
     /// A run's spec, read for the fork form (`Effect::ReadSpec`).
     ForkSpec {
         id: String,
@@ -105,6 +108,8 @@ pub enum Effect {
     /// of text: a resize, the terminal regaining focus, tmux showing the pane again, an overlay
     /// opening or closing, a change of view.
     Repaint,
+    /// The dashboard's place changed: the loop writes it (debounced, `session::Saver`).
+    SaveSession(super::session::Session),
     Quit,
 }
 
@@ -134,7 +139,8 @@ pub struct RunDelta {
     pub scores: Update<ScoreRecord>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum View {
     Runs,
     Run,
@@ -196,6 +202,8 @@ pub struct RunView {
     pub sample_idx: usize,
     /// Jump to new sample steps as they land.
     pub follow: bool,
+    /// A sample step to show once the samples have arrived (a restored session).
+    pub seek: Option<u64>,
     /// Selected probe (index into the probe set).
     pub probe: usize,
     /// Chart cursor: index into `metrics`.
@@ -295,6 +303,11 @@ pub struct App {
     pub grid: Option<Grid>,
     /// The GPU strip (empty without NVML).
     pub gpus: super::gpus::GpuStrip,
+    /// A saved session waiting for the first runs scan (`Msg::Restore`); nothing is saved
+    /// meanwhile, so the file is not overwritten by the empty start.
+    pub restore: Option<super::session::Session>,
+    /// The session last handed to the loop for saving.
+    pub saved: Option<super::session::Session>,
     next_id: u64,
 }
 
@@ -339,6 +352,8 @@ impl App {
             compare: None,
             grid: None,
             gpus: Default::default(),
+            restore: None,
+            saved: None,
             next_id: 0,
         }
     }
@@ -506,6 +521,11 @@ impl RunView {
             } else {
                 self.samples.entry(r.step).or_default().push(r);
             }
+        }
+        if let Some(step) = self.seek.filter(|_| !self.samples.is_empty()) {
+            self.seek = None;
+            self.follow = false;
+            self.sample_idx = self.samples.range(..=step).count().saturating_sub(1);
         }
         if self.follow && !self.samples.is_empty() {
             self.sample_idx = self.samples.len() - 1;

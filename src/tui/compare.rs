@@ -18,6 +18,8 @@ pub struct Compare {
     pub step_idx: usize,
     /// Jump to new steps as they land.
     pub follow: bool,
+    /// A step to show once every run's samples have arrived (a restored session).
+    pub seek: Option<u64>,
     pub probe: usize,
     /// The loss term overlaid across runs: index into `terms()`.
     pub term: usize,
@@ -217,7 +219,15 @@ impl Compare {
 
     /// After new data: keep following the latest step, clamp indexes.
     pub fn settle(&mut self) {
-        let n = steps(&self.runs).len();
+        let all = steps(&self.runs);
+        let n = all.len();
+        if let Some(step) = self.seek.filter(|_| n > 0) {
+            self.follow = false;
+            self.step_idx = all.iter().filter(|s| **s <= step).count().saturating_sub(1);
+            if self.runs.iter().all(|r| !r.samples.is_empty()) {
+                self.seek = None;
+            }
+        }
         if self.follow && n > 0 {
             self.step_idx = n - 1;
         }

@@ -4,6 +4,7 @@
 
 mod judging;
 mod looks;
+mod restore;
 
 use super::app::{App, Effect, Msg, Overlay, Pending, RunView, View};
 use super::filter::SortBy;
@@ -45,6 +46,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         let width = super::layout::compare_panes(app.size).chart.width as usize * 2;
         c.curves = super::compare::curves(&c.runs, &term, &app.chart, width);
     }
+    effects.extend(restore::save_if_changed(app));
     effects
 }
 
@@ -83,8 +85,11 @@ fn apply_msg(app: &mut App, msg: Msg) -> Vec<Effect> {
                     app.set_filter(app.filter.clone());
                 }
             }
-            judging::refresh_grid(app)
+            let mut fx = restore::apply_pending(app);
+            fx.extend(judging::refresh_grid(app));
+            fx
         }
+        Msg::Restore(loaded) => restore::received(app, loaded),
         Msg::RunData(delta) => {
             if let Some(run) = app.views_mut().find(|r| r.dir == delta.dir) {
                 run.absorb(*delta);

@@ -11,6 +11,7 @@ mod interop;
 mod judging;
 mod nan;
 mod runs_filter;
+mod session;
 mod snapshots;
 mod specs;
 mod steer;
