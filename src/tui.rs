@@ -10,6 +10,7 @@ pub mod compare;
 pub mod filter;
 pub mod form;
 pub mod gpus;
+pub mod groups;
 pub mod images;
 pub mod keys;
 pub mod layout;

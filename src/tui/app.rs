@@ -308,6 +308,15 @@ pub struct App {
     pub restore: Option<super::session::Session>,
     /// The session last handed to the loop for saving.
     pub saved: Option<super::session::Session>,
+    /// Seed groups among the runs (derived from `runs` and `facts` by `regroup`).
+    pub groups: super::groups::Groups,
+    /// The runs table shows one row per seed group.
+    pub fold: bool,
+    /// The charts show a seed group's mean and min–max band instead of a line per run.
+    pub band: bool,
+    /// Members of the groups on screen that are not on screen themselves, tailed for the band
+    /// (`update/groups::sync_peers`).
+    pub peers: Vec<RunView>,
     next_id: u64,
 }
 
@@ -354,6 +363,10 @@ impl App {
             gpus: Default::default(),
             restore: None,
             saved: None,
+            groups: Default::default(),
+            fold: false,
+            band: false,
+            peers: Vec::new(),
             next_id: 0,
         }
     }
@@ -374,7 +387,8 @@ impl App {
     }
 
     /// Runs shown in the table: those the filter in force keeps, in the table's order (by
-    /// creation, newest first, unless sorted by a column; ties keep that order).
+    /// creation, newest first, unless sorted by a column; ties keep that order). Folded, a seed
+    /// group is one row: its first member in that order stands for it.
     pub fn visible_runs(&self) -> Vec<&RunSummary> {
         let mut rows: Vec<Row> = self
             .runs
@@ -388,7 +402,20 @@ impl App {
         } else if !sort.descending {
             rows.reverse();
         }
+        if self.fold {
+            let mut seen = std::collections::HashSet::new();
+            rows.retain(|row| {
+                self.groups
+                    .index_of(&row.run.id)
+                    .is_none_or(|g| seen.insert(g))
+            });
+        }
         rows.into_iter().map(|row| row.run).collect()
+    }
+
+    /// Derive the seed groups (after a runs scan or new facts).
+    pub fn regroup(&mut self) {
+        self.groups = super::groups::Groups::find(&self.runs, &self.facts);
     }
 
     /// Take the filter's text: its words that read, and compare keys some run has, are in force;
@@ -430,12 +457,14 @@ impl App {
         self.scores = self.ledger.scores(&ids);
     }
 
-    /// Every run view fed by the poller: the open run, the compared runs, the grid's.
+    /// Every run view fed by the poller: the open run, the compared runs, the grid's, the
+    /// band's peers.
     pub fn views_mut(&mut self) -> impl Iterator<Item = &mut RunView> {
         self.run
             .iter_mut()
             .chain(self.compare.iter_mut().flat_map(|c| c.runs.iter_mut()))
             .chain(self.grid.iter_mut().flat_map(|g| g.runs.iter_mut()))
+            .chain(self.peers.iter_mut())
     }
 
     pub fn selected_run(&self) -> Option<&RunSummary> {

@@ -1,5 +1,5 @@
 //! Session restore: where the dashboard was (view, open run, its probe and step, the compare
-//! view's runs, marks, chart settings, the runs table's filter and order),
+//! view's runs, marks, chart settings, the runs table's filter and order, the seed-group toggles),
 //! kept in `runs/.atelier-session.json` so a dropped SSH connection loses nothing. `Session::of`
 //! reads it off the `App` (pure); `update` emits `Effect::SaveSession` when it changed and
 //! applies a loaded one (`update/restore.rs`); the loop writes it through [`Saver`], at most
@@ -54,6 +54,10 @@ pub struct Session {
     pub x_time: bool,
     pub filter: String,
     pub sort: Sort,
+    /// Seed groups: one row per group in the runs table.
+    pub fold: bool,
+    /// Seed groups: charts show a group's mean and min–max band.
+    pub band: bool,
 }
 
 impl Default for Session {
@@ -69,6 +73,8 @@ impl Default for Session {
             x_time: false,
             filter: String::new(),
             sort: Sort::default(),
+            fold: false,
+            band: false,
         }
     }
 }
@@ -103,6 +109,8 @@ impl Session {
             x_time: app.chart.x_time,
             filter: app.filter.clone(),
             sort: app.sort,
+            fold: app.fold,
+            band: app.band,
         }
     }
 }
@@ -191,6 +199,8 @@ mod tests {
                 by: SortBy::GLoss,
                 descending: false,
             },
+            fold: true,
+            band: true,
         }
     }
 

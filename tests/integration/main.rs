@@ -7,6 +7,7 @@ mod compare_views;
 mod control;
 mod dashboard;
 mod distill;
+mod groups;
 mod interop;
 mod judging;
 mod nan;

@@ -41,6 +41,8 @@ pub fn apply(app: &mut App, s: Session) -> Vec<Effect> {
     app.chart.log_y = s.log_y;
     app.chart.x_time = s.x_time;
     app.sort = s.sort;
+    app.fold = s.fold;
+    app.band = s.band;
     app.set_filter(s.filter);
     app.marks = s.marks;
     app.marks.dedup();

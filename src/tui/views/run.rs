@@ -115,7 +115,11 @@ fn chart(
             crate::numbers::format_loss(v)
         }
     };
-    let mut title_text = format!(" {name}{} ", if log { " (log)" } else { "" });
+    let seeds = match data.members {
+        0 => String::new(),
+        n => format!(", mean of {n} seeds, band min–max"),
+    };
+    let mut title_text = format!(" {name}{}{seeds} ", if log { " (log)" } else { "" });
     if let Some(m) = run.cursor.and_then(|c| run.metrics.get(c)) {
         let vals: Vec<String> = data
             .group
