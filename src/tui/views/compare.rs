@@ -2,7 +2,8 @@
 //! (each run's nearest sample at or before it), the input alongside; for compare also one loss
 //! term overlaid across the runs and the hyperparameters that differ, the A/B flip, the wipe (A
 //! and B in one image, split at a movable line), the difference heat map with its scale, and the
-//! zoom (every image cut to one region). The image row's columns are `Compare::columns`.
+//! zoom (every image cut to one region). The image row's columns are `Compare::columns`. With
+//! the band on (`B`), a seed group's curve is its mean over a dimmed min–max band.
 
 use super::{footer, title};
 use crate::store::Liveness;

@@ -3,7 +3,9 @@
 //! run's node, or its queue reason in parentheses), ETA, last losses with sparklines and age; `/` filters, `o`/`O` sort. Below the
 //! table, the GPU strip (one line per GPU, none without NVML); the header says when a GPU is
 //! present and this build cannot use it. The title shows the filter (and why the text typed is
-//! not in force); the sorted column's header carries ▼ or ▲.
+//! not in force); the sorted column's header carries ▼ or ▲. Folded (`G`), a seed group is one
+//! row: `spec ×N`, its mean texture and style gains, seeds, and the mean ± sd of its step and
+//! latest losses.
 
 use super::{age, eta, footer, sparkline, title};
 use crate::run_dir::RunState;
