@@ -185,6 +185,7 @@ fn cmd_dashboard(a: DashboardArgs) -> Result<()> {
         experiments_dir: a.experiments.dir(),
         graphics: a.graphics,
         theme: a.theme,
+        fresh: a.fresh,
     })
 }
 

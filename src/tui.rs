@@ -10,12 +10,14 @@ pub mod compare;
 pub mod filter;
 pub mod form;
 pub mod gpus;
+pub mod groups;
 pub mod images;
 pub mod keys;
 pub mod layout;
 pub mod look;
 pub mod runs_table;
 pub mod series;
+pub mod session;
 pub mod theme;
 pub mod tmux;
 pub mod update;
@@ -39,6 +41,8 @@ pub struct DashboardOptions {
     pub graphics: images::GraphicsMode,
     /// `--theme`; `None` leaves it to `ATELIER_THEME`, `NO_COLOR` and the terminal.
     pub theme: Option<theme::detect::ThemeChoice>,
+    /// `--fresh`: start in the runs table, not where the saved session was (`session`).
+    pub fresh: bool,
 }
 
 /// Minimum time between two frames (~20 fps).
@@ -110,6 +114,14 @@ fn event_loop(
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
         let _ = signal_hook::flag::register(sig, stop.clone());
     }
+    // The saved session goes first into the channel: it waits in `update` for the first scan.
+    if !opts.fresh {
+        if let Some(loaded) = session::load(&opts.runs_dir) {
+            let _ = tx.send(Msg::Restore(loaded));
+        }
+    }
+    let mut saver = session::Saver::default();
+    let mut save_failed = false;
     spawn_input(tx.clone());
     tmux::spawn_watch(tx.clone());
     let poller = workers::spawn_poller(
@@ -146,6 +158,9 @@ fn event_loop(
             Err(RecvTimeoutError::Timeout) => None,
             Err(RecvTimeoutError::Disconnected) => break,
         };
+        if let Some(s) = saver.due(Instant::now()) {
+            save_session(&mut app, &s, &mut save_failed);
+        }
         if last_tick.elapsed() >= Duration::from_secs(1) {
             update::update(&mut app, Msg::Tick(crate::run_dir::now()));
             last_tick = Instant::now();
@@ -156,6 +171,7 @@ fn event_loop(
         for effect in update::update(&mut app, msg) {
             match effect {
                 Effect::Quit => app.quit = true,
+                Effect::SaveSession(s) => saver.offer(s, Instant::now()),
                 Effect::Repaint => repaint(terminal, outer_clear)?,
                 Effect::Watch(dir) => {
                     let _ = poller.send(workers::Request::Watch(dir));
@@ -245,7 +261,22 @@ fn event_loop(
             }
         }
     }
+    if let Some(s) = saver.flush() {
+        save_session(&mut app, &s, &mut save_failed);
+    }
     Ok(())
+}
+
+/// Write the session; a failure is told once (the dashboard goes on without saving).
+fn save_session(app: &mut App, s: &session::Session, failed: &mut bool) {
+    match session::save(&app.runs_dir, s) {
+        Ok(()) => *failed = false,
+        Err(e) if !*failed => {
+            *failed = true;
+            app.notify(format!("could not save the session: {e}"));
+        }
+        Err(_) => {}
+    }
 }
 
 /// Clear the screen and force a full redraw: every image is re-sent (sixel and iTerm2 images are

@@ -89,6 +89,10 @@ pub struct DashboardArgs {
     /// atelier.toml beside the runs folder, else local].
     #[arg(long, value_enum)]
     pub launcher: Option<LauncherKind>,
+    /// Start in the runs table instead of where the last dashboard left off (the session in
+    /// `runs/.atelier-session.json`, which this one then replaces).
+    #[arg(long)]
+    pub fresh: bool,
 }
 
 impl Default for DashboardArgs {
@@ -99,6 +103,7 @@ impl Default for DashboardArgs {
             graphics: GraphicsMode::Auto,
             theme: None,
             launcher: None,
+            fresh: false,
         }
     }
 }

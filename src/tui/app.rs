@@ -49,6 +49,9 @@ pub enum Msg {
     Facts(BTreeMap<String, super::runs_table::RunFacts>),
     /// The GPUs changed (NVML, every 2 s at most); `None`: no NVML.
     Gpus(Option<Vec<crate::gpu::GpuSample>>),
+    /// The saved session, read at start (`session::load`; not sent with `--fresh`): applied
+    /// once the first runs scan has arrived; a file that did not read is a note.
+    Restore(Result<super::session::Session, String>),
     /// A run's spec, read for the fork form (`Effect::ReadSpec`).
     ForkSpec {
         id: String,
@@ -105,6 +108,8 @@ pub enum Effect {
     /// of text: a resize, the terminal regaining focus, tmux showing the pane again, an overlay
     /// opening or closing, a change of view.
     Repaint,
+    /// The dashboard's place changed: the loop writes it (debounced, `session::Saver`).
+    SaveSession(super::session::Session),
     Quit,
 }
 
@@ -134,7 +139,8 @@ pub struct RunDelta {
     pub scores: Update<ScoreRecord>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum View {
     Runs,
     Run,
@@ -200,6 +206,8 @@ pub struct RunView {
     pub sample_idx: usize,
     /// Jump to new sample steps as they land.
     pub follow: bool,
+    /// A sample step to show once the samples have arrived (a restored session).
+    pub seek: Option<u64>,
     /// Selected probe (index into the probe set).
     pub probe: usize,
     /// Chart cursor: index into `metrics`.
@@ -299,6 +307,20 @@ pub struct App {
     pub grid: Option<Grid>,
     /// The GPU strip (empty without NVML).
     pub gpus: super::gpus::GpuStrip,
+    /// A saved session waiting for the first runs scan (`Msg::Restore`); nothing is saved
+    /// meanwhile, so the file is not overwritten by the empty start.
+    pub restore: Option<super::session::Session>,
+    /// The session last handed to the loop for saving.
+    pub saved: Option<super::session::Session>,
+    /// Seed groups among the runs (derived from `runs` and `facts` by `regroup`).
+    pub groups: super::groups::Groups,
+    /// The runs table shows one row per seed group.
+    pub fold: bool,
+    /// The charts show a seed group's mean and min–max band instead of a line per run.
+    pub band: bool,
+    /// Members of the groups on screen that are not on screen themselves, tailed for the band
+    /// (`update/groups::sync_peers`).
+    pub peers: Vec<RunView>,
     next_id: u64,
 }
 
@@ -343,6 +365,12 @@ impl App {
             compare: None,
             grid: None,
             gpus: Default::default(),
+            restore: None,
+            saved: None,
+            groups: Default::default(),
+            fold: false,
+            band: false,
+            peers: Vec::new(),
             next_id: 0,
         }
     }
@@ -363,7 +391,8 @@ impl App {
     }
 
     /// Runs shown in the table: those the filter in force keeps, in the table's order (by
-    /// creation, newest first, unless sorted by a column; ties keep that order).
+    /// creation, newest first, unless sorted by a column; ties keep that order). Folded, a seed
+    /// group is one row: its first member in that order stands for it.
     pub fn visible_runs(&self) -> Vec<&RunSummary> {
         let mut rows: Vec<Row> = self
             .runs
@@ -377,7 +406,20 @@ impl App {
         } else if !sort.descending {
             rows.reverse();
         }
+        if self.fold {
+            let mut seen = std::collections::HashSet::new();
+            rows.retain(|row| {
+                self.groups
+                    .index_of(&row.run.id)
+                    .is_none_or(|g| seen.insert(g))
+            });
+        }
         rows.into_iter().map(|row| row.run).collect()
+    }
+
+    /// Derive the seed groups (after a runs scan or new facts).
+    pub fn regroup(&mut self) {
+        self.groups = super::groups::Groups::find(&self.runs, &self.facts);
     }
 
     /// Take the filter's text: its words that read, and compare keys some run has, are in force;
@@ -419,12 +461,14 @@ impl App {
         self.scores = self.ledger.scores(&ids);
     }
 
-    /// Every run view fed by the poller: the open run, the compared runs, the grid's.
+    /// Every run view fed by the poller: the open run, the compared runs, the grid's, the
+    /// band's peers.
     pub fn views_mut(&mut self) -> impl Iterator<Item = &mut RunView> {
         self.run
             .iter_mut()
             .chain(self.compare.iter_mut().flat_map(|c| c.runs.iter_mut()))
             .chain(self.grid.iter_mut().flat_map(|g| g.runs.iter_mut()))
+            .chain(self.peers.iter_mut())
     }
 
     pub fn selected_run(&self) -> Option<&RunSummary> {
@@ -513,6 +557,11 @@ impl RunView {
             } else {
                 self.samples.entry(r.step).or_default().push(r);
             }
+        }
+        if let Some(step) = self.seek.filter(|_| !self.samples.is_empty()) {
+            self.seek = None;
+            self.follow = false;
+            self.sample_idx = self.samples.range(..=step).count().saturating_sub(1);
         }
         if self.follow && !self.samples.is_empty() {
             self.sample_idx = self.samples.len() - 1;

@@ -56,6 +56,8 @@ pub struct ChartData {
     pub lines: Vec<Line>,
     pub x: (f64, f64),
     pub y: (f64, f64),
+    /// Seed-group members averaged (the band on, `peers` given); 0: the run alone.
+    pub members: usize,
 }
 
 /// x of a metrics row: its step, or hours since the first row.
@@ -82,7 +84,52 @@ fn clamp(v: f64) -> f64 {
     }
 }
 
-pub fn compute(run: &RunView, opts: &ChartOpts, size: (u16, u16)) -> Vec<ChartData> {
+/// One run's series of a term as `(step, x, y)`, log10 when asked (the band's input; x is the
+/// step or hours since that run's own first row).
+fn points(
+    run: &RunView,
+    term: Term,
+    quality: bool,
+    opts: &ChartOpts,
+    log: bool,
+) -> Vec<(u64, f64, f64)> {
+    let t0 = run.metrics.first().map_or(0.0, |m| m.time);
+    let raw: Vec<(u64, f64, f64)> = if quality {
+        score_series(run, term)
+            .into_iter()
+            .map(|(x, y)| (x as u64, x, y))
+            .collect()
+    } else {
+        run.metrics
+            .iter()
+            .filter_map(|m| {
+                let x = if opts.x_time {
+                    (m.time - t0) / 3600.0
+                } else {
+                    m.step as f64
+                };
+                m.losses.get(term.name()).map(|v| (m.step, x, clamp(*v)))
+            })
+            .collect()
+    };
+    if log {
+        raw.into_iter()
+            .filter(|p| p.2 > 0.0 && p.2.is_finite())
+            .map(|(s, x, y)| (s, x, y.log10()))
+            .collect()
+    } else {
+        raw
+    }
+}
+
+/// The open run's charts; with `peers` (the other members of its seed group, band on) each
+/// term is the group's mean over its smoothed series, and the ghost is their min–max band.
+pub fn compute(
+    run: &RunView,
+    peers: &[&RunView],
+    opts: &ChartOpts,
+    size: (u16, u16),
+) -> Vec<ChartData> {
     let quality = !run.scores.is_empty();
     let panes = layout::run_panes(size, quality);
     let t0 = run.metrics.first().map_or(0.0, |m| m.time);
@@ -97,6 +144,25 @@ pub fn compute(run: &RunView, opts: &ChartOpts, size: (u16, u16)) -> Vec<ChartDa
             let buckets = (pane.width as usize).saturating_sub(10).max(10) * 2;
             let mut lines = Vec::new();
             for (index, term) in group.terms().enumerate() {
+                if !peers.is_empty() {
+                    let members: Vec<Vec<(u64, f64, f64)>> = std::iter::once(run)
+                        .chain(peers.iter().copied())
+                        .map(|r| {
+                            let p = points(r, term, group == Group::Quality, opts, log);
+                            super::groups::smooth(&p, opts.smoothing)
+                        })
+                        .collect();
+                    let (mean, band) = super::groups::aggregate(&members);
+                    if !mean.is_empty() {
+                        lines.push(Line {
+                            term,
+                            index,
+                            ghost: series::decimate_minmax(&band, buckets),
+                            smooth: series::decimate_minmax(&mean, buckets),
+                        });
+                    }
+                    continue;
+                }
                 let raw: Vec<(f64, f64)> = if group == Group::Quality {
                     score_series(run, term)
                 } else {
@@ -145,6 +211,7 @@ pub fn compute(run: &RunView, opts: &ChartOpts, size: (u16, u16)) -> Vec<ChartDa
                 lines,
                 x,
                 y,
+                members: if peers.is_empty() { 0 } else { peers.len() + 1 },
             }
         })
         .collect()

@@ -18,6 +18,8 @@ pub struct Compare {
     pub step_idx: usize,
     /// Jump to new steps as they land.
     pub follow: bool,
+    /// A step to show once every run's samples have arrived (a restored session).
+    pub seek: Option<u64>,
     pub probe: usize,
     /// The loss term overlaid across runs: index into `terms()`.
     pub term: usize,
@@ -25,8 +27,11 @@ pub struct Compare {
     pub flip: Option<usize>,
     /// The run whose output stars go to.
     pub focus: usize,
-    /// Overlay series of the chosen term, one per run (smoothed, decimated); derived.
+    /// Overlay series of the chosen term, one per run (smoothed, decimated); derived. With the
+    /// band on, a grouped run's is its seed group's mean (empty when an earlier run shows it).
     pub curves: Vec<Vec<(f64, f64)>>,
+    /// With the band on: each run's seed group's min–max band (empty: none).
+    pub bands: Vec<Vec<(f64, f64)>>,
     /// Wipe: A and B in one image, split at this column (thousandths of the width); None: off.
     pub wipe: Option<u16>,
     /// The difference |A − B| (in the A/B flip: |output − input|) as a heat map beside them.
@@ -144,6 +149,70 @@ pub fn curves(
         .collect()
 }
 
+/// One run's smoothed series of `term` as `(step, x, y)`, log10 after smoothing when asked
+/// (as `curves` does).
+fn smoothed(r: &RunView, term: &str, opts: &ChartOpts) -> Vec<(u64, f64, f64)> {
+    let raw: Vec<(u64, f64, f64)> = r
+        .metrics
+        .iter()
+        .filter_map(|m| Some((m.step, m.step as f64, *m.losses.get(term)?)))
+        .filter(|p| p.2.is_finite())
+        .collect();
+    let s = super::groups::smooth(&raw, opts.smoothing);
+    if opts.log_y {
+        s.into_iter()
+            .filter(|p| p.2 > 0.0 && p.2.is_finite())
+            .map(|(st, x, y)| (st, x, y.log10()))
+            .collect()
+    } else {
+        s
+    }
+}
+
+/// The overlay with seed groups banded: a grouped run's curve is its group's mean over the
+/// members among `runs` and `peers`, with the min–max band beside it; a run whose group an
+/// earlier run already shows gets neither; an ungrouped run keeps its own curve.
+pub fn band_curves(
+    runs: &[RunView],
+    peers: &[RunView],
+    groups: &super::groups::Groups,
+    term: &str,
+    opts: &ChartOpts,
+    width: usize,
+) -> (Vec<super::groups::Series>, Vec<super::groups::Series>) {
+    let single = curves(runs, term, opts, width);
+    let fit = |pts: Vec<(f64, f64)>| -> Vec<(f64, f64)> {
+        series::decimate_minmax(&pts, width.max(8))
+            .into_iter()
+            .map(|(x, y)| (x, y.clamp(-1e30, 1e30)))
+            .collect()
+    };
+    let mut out = (Vec::new(), Vec::new());
+    for (i, r) in runs.iter().enumerate() {
+        let group = groups.index_of(&r.id);
+        let Some(g) = group else {
+            out.0.push(single[i].clone());
+            out.1.push(Vec::new());
+            continue;
+        };
+        if runs[..i].iter().any(|o| groups.index_of(&o.id) == group) {
+            out.0.push(Vec::new());
+            out.1.push(Vec::new());
+            continue;
+        }
+        let members: Vec<Vec<(u64, f64, f64)>> = runs
+            .iter()
+            .chain(peers)
+            .filter(|m| groups.index_of(&m.id) == Some(g))
+            .map(|m| smoothed(m, term, opts))
+            .collect();
+        let (mean, band) = super::groups::aggregate(&members);
+        out.0.push(fit(mean));
+        out.1.push(fit(band));
+    }
+    out
+}
+
 /// The hyperparameters whose values differ between the runs' specs: dotted key -> one value per
 /// run ("-" where a run has no readable spec or lacks the key).
 pub fn config_diff(runs: &[RunView]) -> BTreeMap<String, Vec<String>> {
@@ -217,7 +286,15 @@ impl Compare {
 
     /// After new data: keep following the latest step, clamp indexes.
     pub fn settle(&mut self) {
-        let n = steps(&self.runs).len();
+        let all = steps(&self.runs);
+        let n = all.len();
+        if let Some(step) = self.seek.filter(|_| n > 0) {
+            self.follow = false;
+            self.step_idx = all.iter().filter(|s| **s <= step).count().saturating_sub(1);
+            if self.runs.iter().all(|r| !r.samples.is_empty()) {
+                self.seek = None;
+            }
+        }
         if self.follow && n > 0 {
             self.step_idx = n - 1;
         }

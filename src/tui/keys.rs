@@ -91,6 +91,10 @@ pub enum Action {
     /// Compare: move the focus (where stars go) between runs.
     FocusPrev,
     FocusNext,
+    /// Runs table: one row per seed group (runs differing only in `train.seed`), or all runs.
+    ToggleFold,
+    /// Run and compare views: a seed group's mean and min–max band instead of a line per run.
+    ToggleBand,
     /// Grid: end the study with its top predicted configuration.
     EndStudy,
     /// Gallery: preview the latest checkpoint with a look (inference-time strength, saturation).
@@ -320,6 +324,18 @@ pub const BINDINGS: &[Binding] = &[
         "order by the next column (▼ ▲ in its header)",
     ),
     b(&[L], &[k(C('O'))], A::SortFlip, "reverse the order"),
+    b(
+        &[L],
+        &[k(C('G'))],
+        A::ToggleFold,
+        "seed groups: one row each (mean ± sd), or every run",
+    ),
+    b(
+        RV,
+        &[k(C('B'))],
+        A::ToggleBand,
+        "seed groups: mean and min–max band instead of a line per run",
+    ),
     b(LR, &[k(C('t'))], A::Tag, "tag the run (-tag removes it)"),
     b(LR, &[k(C('N'))], A::Note, "add a note to the run"),
     b(LRV, &[k(C('u'))], A::Undo, "undo your latest judgement"),

@@ -2,8 +2,10 @@
 //! looked up in the key table (`keys`) and turned into actions; text input (filter, launch form)
 //! and overlays are handled first. Pure: effects describe I/O for the loop to do.
 
+mod groups;
 mod judging;
 mod looks;
+mod restore;
 
 use super::app::{App, Effect, Msg, Overlay, Pending, RunView, View};
 use super::filter::SortBy;
@@ -21,6 +23,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             || d.scores.is_reset() || !d.scores.records().is_empty());
     let resized = matches!(msg, Msg::Resize(..));
     let term_before = app.compare.as_ref().map(|c| c.term);
+    let groups_before = (app.band, app.groups.clone(), app.peers.len());
     let overlay_before = app.overlay.is_some();
     let mut effects = apply_msg(app, msg);
     // Images are not drawn under an overlay, and an image already on screen would stay on top of
@@ -30,10 +33,28 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
     }
     let mut repaint = false;
     effects.retain(|e| *e != Effect::Repaint || !std::mem::replace(&mut repaint, true));
-    let redo = metrics_news || resized || app.chart != opts_before;
-    if let Some(run) = app.run.as_mut() {
-        if redo {
-            run.charts = super::charts::compute(run, &app.chart, app.size);
+    effects.extend(groups::sync_peers(app));
+    let redo = metrics_news
+        || resized
+        || app.chart != opts_before
+        || groups_before != (app.band, app.groups.clone(), app.peers.len());
+    if redo {
+        // With the band on, the open run's chart is its seed group's (the peers tailed for it).
+        let App {
+            run,
+            peers,
+            groups: found,
+            band,
+            chart,
+            size,
+            ..
+        } = &mut *app;
+        if let Some(run) = run.as_mut() {
+            let members: Vec<&RunView> = match found.of(&run.id).filter(|_| *band) {
+                Some(g) => peers.iter().filter(|p| g.members.contains(&p.id)).collect(),
+                None => Vec::new(),
+            };
+            run.charts = super::charts::compute(run, &members, chart, *size);
         }
     }
     if let Some(c) = app
@@ -43,8 +64,21 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
     {
         let term = c.term_name().unwrap_or_default();
         let width = super::layout::compare_panes(app.size).chart.width as usize * 2;
-        c.curves = super::compare::curves(&c.runs, &term, &app.chart, width);
+        if app.band {
+            (c.curves, c.bands) = super::compare::band_curves(
+                &c.runs,
+                &app.peers,
+                &app.groups,
+                &term,
+                &app.chart,
+                width,
+            );
+        } else {
+            c.curves = super::compare::curves(&c.runs, &term, &app.chart, width);
+            c.bands = Vec::new();
+        }
     }
+    effects.extend(restore::save_if_changed(app));
     effects
 }
 
@@ -77,16 +111,19 @@ fn apply_msg(app: &mut App, msg: Msg) -> Vec<Effect> {
                 }
             }
             app.selected = app.selected.min(app.visible_runs().len().saturating_sub(1));
+            app.regroup();
             if new_ids {
                 app.rescore();
                 if !app.filter.is_empty() {
                     app.set_filter(app.filter.clone());
                 }
             }
-            let mut fx = judging::refresh_grid(app);
+            let mut fx = restore::apply_pending(app);
+            fx.extend(judging::refresh_grid(app));
             fx.extend(looks::follow_runs(app));
             fx
         }
+        Msg::Restore(loaded) => restore::received(app, loaded),
         Msg::RunData(delta) => {
             if let Some(run) = app.views_mut().find(|r| r.dir == delta.dir) {
                 run.absorb(*delta);
@@ -124,6 +161,7 @@ fn apply_msg(app: &mut App, msg: Msg) -> Vec<Effect> {
         Msg::ImagesReady => Vec::new(),
         Msg::Facts(facts) => {
             app.facts = facts;
+            app.regroup();
             if !app.filter.is_empty() {
                 app.set_filter(app.filter.clone());
             }
@@ -295,6 +333,7 @@ fn runs_action(app: &mut App, a: Action) -> Vec<Effect> {
         Action::PageUp => app.selected = app.selected.saturating_sub(10),
         Action::PageDown => app.selected = (app.selected + 10).min(last),
         Action::Filter => app.filtering = true,
+        Action::ToggleFold => return groups::toggle_fold(app),
         Action::Open => return open_selected(app),
         Action::ToggleMark => return judging::toggle_mark(app),
         Action::Compare => return judging::open_compare(app),
@@ -336,6 +375,7 @@ fn run_action(app: &mut App, a: Action) -> Vec<Effect> {
         Action::Undo => judging::undo(app),
         Action::Rate(n) => judging::stars(app, n),
         Action::ToggleTeacher => toggle_teacher(app),
+        Action::ToggleBand => groups::toggle_band(app),
         Action::ToggleLook
         | Action::StrengthUp
         | Action::StrengthDown
@@ -396,6 +436,7 @@ fn judging_action(app: &mut App, a: Action) -> Vec<Effect> {
         Action::Rate(n) => judging::stars(app, n),
         Action::Worst(n) => judging::worst(app, n),
         Action::Tie => judging::tie(app),
+        Action::ToggleBand if app.view == View::Compare => groups::toggle_band(app),
         Action::ContactSheet => judging::contact_sheet(app),
         Action::Skip => judging::skip(app),
         Action::EndStudy => match app.grid.as_ref().and_then(|g| g.study.clone()) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end: the dashboard in tmux on a scratch workspace. Launch a tiny experiment from the
 # launch form, open the run, see charts and samples arrive, pause and resume it from the keyboard,
-# quit the dashboard and check the trainer kept going, reopen and see it, stop it.
+# quit the dashboard and check the trainer kept going, reopen where it was (the run view: session
+# restore), stop it; `--fresh` starts in the runs table.
 # Usage: tests/e2e/dashboard_tmux.sh PATH/TO/atelier
 set -euo pipefail
 bin=$(realpath "${1:?usage: dashboard_tmux.sh PATH/TO/atelier}")
@@ -41,11 +42,17 @@ step2=$(python3 -c "import json;print(json.load(open('$run/status.json'))['step'
 echo "ok: training continues after the dashboard quit ($step1 -> $step2)"
 start
 wait_for " running " 10
-echo "ok: reopened, the run is still there"
+wait_for "samples: step" 10
+echo "ok: reopened where it was: the run view (session restore)"
 tmux -L $sock send-keys -t e2e s
 wait_for "Stop " 5
 tmux -L $sock send-keys -t e2e y
 wait_for " stopped " 30
 echo "ok: stopped with confirmation"
+tmux -L $sock send-keys -t e2e q
+sleep 1
+start --fresh
+wait_for "Enter  open" 10
+echo "ok: --fresh starts in the runs table"
 tmux -L $sock send-keys -t e2e q
 echo "dashboard e2e: all passed"

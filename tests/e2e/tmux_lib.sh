@@ -24,6 +24,6 @@ wait_for() { # wait_for PATTERN SECONDS
   for _ in $(seq $(( $2 * 5 ))); do screen | grep -q -- "$1" && return 0; sleep 0.2; done
   echo "FAIL: '$1' not on screen after $2 s. Screen:"; screen; exit 1
 }
-start() {
-  tmux -L "$sock" new-session -d -s e2e -x 160 -y 48 "$bin dashboard --runs-dir runs --experiments experiments --graphics halfblocks"
+start() { # start [DASHBOARD OPTIONS...]
+  tmux -L "$sock" new-session -d -s e2e -x 160 -y 48 "$bin dashboard --runs-dir runs --experiments experiments --graphics halfblocks $*"
 }

@@ -35,6 +35,7 @@ fn dashboard_options_work_without_the_subcommand() {
         .arg(tmp.path())
         .arg("--theme")
         .arg("light")
+        .arg("--fresh")
         .output()
         .unwrap();
     // Accepted (not a usage error, exit 2): it only refuses because stdout is not a terminal.

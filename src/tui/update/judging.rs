@@ -388,6 +388,7 @@ pub fn navigate(app: &mut App, a: Action) -> Vec<Effect> {
     let layout = c.panels();
     let n = compare::steps(&c.runs).len();
     if let Some(idx) = super::scrub(a, c.step_idx, n) {
+        c.seek = None;
         c.step_idx = idx;
         c.follow = idx + 1 >= n;
     }

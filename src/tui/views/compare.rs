@@ -2,7 +2,8 @@
 //! (each run's nearest sample at or before it), the input alongside; for compare also one loss
 //! term overlaid across the runs and the hyperparameters that differ, the A/B flip, the wipe (A
 //! and B in one image, split at a movable line), the difference heat map with its scale, and the
-//! zoom (every image cut to one region). The image row's columns are `Compare::columns`.
+//! zoom (every image cut to one region). The image row's columns are `Compare::columns`. With
+//! the band on (`B`), a seed group's curve is its mean over a dimmed min–max band.
 
 use super::{footer, title};
 use crate::store::Liveness;
@@ -256,11 +257,21 @@ fn image(frame: &mut Frame, area: Rect, path: &std::path::Path, images: &Images,
 
 fn curves(frame: &mut Frame, theme: &Theme, area: Rect, c: &Compare, log: bool) {
     let term = c.term_name().unwrap_or_else(|| "-".into());
+    let banded = if c.bands.iter().any(|b| !b.is_empty()) {
+        ", seed groups: mean and min–max band"
+    } else {
+        ""
+    };
     let block = Block::default().borders(Borders::TOP).title(format!(
-        " {term}{} across runs (m: next term) ",
+        " {term}{}{banded} across runs (m: next term) ",
         if log { ", log10" } else { "" }
     ));
-    let all: Vec<&[(f64, f64)]> = c.curves.iter().map(Vec::as_slice).collect();
+    let all: Vec<&[(f64, f64)]> = c
+        .curves
+        .iter()
+        .chain(c.bands.iter())
+        .map(Vec::as_slice)
+        .collect();
     let (y0, y1) = series::y_bounds(&all);
     let (x0, x1) = all
         .iter()
@@ -273,18 +284,26 @@ fn curves(frame: &mut Frame, theme: &Theme, area: Rect, c: &Compare, log: bool) 
     } else {
         (0.0, 1.0)
     };
-    let datasets: Vec<Dataset> = c
-        .curves
-        .iter()
-        .enumerate()
-        .map(|(i, pts)| {
-            Dataset::default()
-                .marker(Marker::Braille)
-                .graph_type(GraphType::Line)
-                .style(theme.series_text(i))
-                .data(pts)
-        })
-        .collect();
+    // A group's band first, in its run's colour dimmed, its mean line over it.
+    let bands = c.bands.iter().enumerate().map(|(i, pts)| {
+        Dataset::default()
+            .marker(Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(
+                theme
+                    .series_text(i)
+                    .add_modifier(ratatui::style::Modifier::DIM),
+            )
+            .data(pts)
+    });
+    let lines = c.curves.iter().enumerate().map(|(i, pts)| {
+        Dataset::default()
+            .marker(Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(theme.series_text(i))
+            .data(pts)
+    });
+    let datasets: Vec<Dataset> = bands.chain(lines).collect();
     let chart = Chart::new(datasets)
         .block(block)
         .x_axis(

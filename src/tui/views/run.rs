@@ -1,6 +1,7 @@
 //! The run view: grouped loss charts (generator, discriminator, auxiliary terms) with debiased
 //! EMA smoothing over a faint raw ghost, min/max decimation to the chart width, log-Y and a step
-//! cursor; the status pane (state, speed, ETA, device and its GPU's strip line, live knobs,
+//! cursor (with the band on and a seed group, each term's group mean over its min–max band as
+//! the ghost; the chart's title says so); the status pane (state, speed, ETA, device and its GPU's strip line, live knobs,
 //! unacknowledged commands); the gallery; and the console tailing `train.log`.
 
 use super::{eta, footer, gallery, title};
@@ -115,7 +116,11 @@ fn chart(
             crate::numbers::format_loss(v)
         }
     };
-    let mut title_text = format!(" {name}{} ", if log { " (log)" } else { "" });
+    let seeds = match data.members {
+        0 => String::new(),
+        n => format!(", mean of {n} seeds, band min–max"),
+    };
+    let mut title_text = format!(" {name}{}{seeds} ", if log { " (log)" } else { "" });
     if let Some(m) = run.cursor.and_then(|c| run.metrics.get(c)) {
         let vals: Vec<String> = data
             .group

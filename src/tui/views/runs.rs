@@ -3,7 +3,9 @@
 //! run's node, or its queue reason in parentheses), ETA, last losses with sparklines and age; `/` filters, `o`/`O` sort. Below the
 //! table, the GPU strip (one line per GPU, none without NVML); the header says when a GPU is
 //! present and this build cannot use it. The title shows the filter (and why the text typed is
-//! not in force); the sorted column's header carries ▼ or ▲.
+//! not in force); the sorted column's header carries ▼ or ▲. Folded (`G`), a seed group is one
+//! row: `spec ×N`, its mean texture and style gains, seeds, and the mean ± sd of its step and
+//! latest losses.
 
 use super::{age, eta, footer, sparkline, title};
 use crate::run_dir::RunState;
@@ -45,6 +47,12 @@ pub fn draw(frame: &mut Frame, app: &App, size: (u16, u16)) {
             if app.filtering { "▏" } else { "" }
         )));
     }
+    if app.fold {
+        left.push(Span::raw(format!(
+            "  seed groups folded: {}",
+            app.groups.list.len()
+        )));
+    }
     if let Some(e) = &app.filter_error {
         left.push(Span::styled(format!("  {e}"), app.theme.accent));
     }
@@ -74,6 +82,63 @@ pub fn draw(frame: &mut Frame, app: &App, size: (u16, u16)) {
         table(frame, app, &runs, body);
     }
     footer(frame, &app.theme, bottom, Context::Runs);
+}
+
+/// A seed group's row (folded): its size and seeds, the mean ± sd of the members' scores, latest
+/// losses and step, their states, the newest update.
+fn folded(app: &App, g: &crate::tui::groups::Group, mark: Span<'static>) -> Vec<Cell<'static>> {
+    let members: Vec<&crate::store::RunSummary> = g
+        .members
+        .iter()
+        .filter_map(|id| app.runs.iter().find(|r| r.id == *id))
+        .collect();
+    let mut name = vec![mark, Span::raw(format!("{} ×{}", g.spec, g.members.len()))];
+    for (key, short) in [("texture_gain", "tex"), ("style_gain", "sty")] {
+        if let Some(s) = g.stats.get(key) {
+            name.push(Span::styled(
+                format!(" {short} {:.2}±{:.2}", s.mean, s.sd),
+                app.theme.muted,
+            ));
+        }
+    }
+    name.push(Span::styled(
+        format!(" seeds {}", g.seeds.join(",")),
+        app.theme.muted,
+    ));
+    let first = members.first().copied();
+    let states: Vec<&str> = members.iter().map(|r| r.state.label()).collect();
+    let state = match states.first() {
+        Some(s) if states.iter().all(|t| t == s) => s.to_string(),
+        _ => "mixed".into(),
+    };
+    let steps = crate::tui::groups::Spread::of(members.iter().map(|r| r.step as f64));
+    let total = first.map_or(0, |r| r.total_steps);
+    let frac = match (steps, total) {
+        (Some(s), t) if t > 0 => s.mean / t as f64,
+        _ => 0.0,
+    };
+    let filled = ((frac * 6.0).round() as usize).min(6);
+    let loss = |k: &str| g.stats.get(k).map_or("-".into(), |s| s.label());
+    let updated = members
+        .iter()
+        .map(|r| r.updated)
+        .fold(f64::NEG_INFINITY, f64::max);
+    vec![
+        Cell::from(Line::from(name)),
+        Cell::from(first.map_or(String::new(), |r| r.mode.clone())),
+        Cell::from(Span::styled(
+            state,
+            first.map_or(Style::default(), |r| app.theme.state(r.state)),
+        )),
+        Cell::from(format!("{:.0}/{total}", steps.map_or(0.0, |s| s.mean))),
+        Cell::from(format!("{}{}", "█".repeat(filled), "░".repeat(6 - filled))),
+        Cell::from("-"),
+        Cell::from(format!("{} runs", members.len())),
+        Cell::from("-"),
+        Cell::from(format!("{:>17}", loss("g_total"))),
+        Cell::from(format!("{:>17}", loss("d_total"))),
+        Cell::from(age(app.now, updated)),
+    ]
 }
 
 fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body: Rect) {
@@ -119,7 +184,7 @@ fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body:
                 ),
                 None => Span::raw("  "),
             };
-            let mut name = vec![mark, Span::raw(r.name.clone())];
+            let mut name = vec![mark.clone(), Span::raw(r.name.clone())];
             // The experiment, when the run's name does not already say it.
             if !r.name.starts_with(r.spec.as_str()) {
                 name.push(Span::styled(format!(" ({})", r.spec), app.theme.muted));
@@ -137,6 +202,13 @@ fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body:
                 Some(s) => format!("{:+.2}±{:.2}", s.score, s.sd),
                 None => "-".into(),
             };
+            if let Some(g) = app.groups.of(&r.id).filter(|_| app.fold) {
+                let mut cells = folded(app, g, mark);
+                if scored {
+                    cells.insert(1, Cell::from("-"));
+                }
+                return Row::new(cells).style(style);
+            }
             let mut cells = vec![Cell::from(Line::from(name))];
             if scored {
                 cells.push(Cell::from(score));
