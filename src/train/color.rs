@@ -48,11 +48,13 @@ impl ColorTerm {
                 let [n, c, h, w] = fake.dims();
                 let m = n * h * w;
                 let fake = fake.swap_dims(0, 1).reshape([1, c, 1, m]);
-                let mut v = Vec::with_capacity(3 * m);
-                let picks: Vec<usize> = (0..m).map(|_| self.rng.below(pixels.len())).collect();
-                for ch in 0..3 {
-                    v.extend(picks.iter().map(|&i| pixels[i][ch]));
-                }
+                let picks: Vec<&[f32; 3]> = (0..m)
+                    .map(|_| &pixels[self.rng.below(pixels.len())])
+                    .collect();
+                // Channel-major, as the tensor's [1, 3, 1, m] layout.
+                let v: Vec<f32> = (0..3)
+                    .flat_map(|ch| picks.iter().map(move |p| p[ch]))
+                    .collect();
                 let target = Tensor::<B, 4>::from_data(TensorData::new(v, [1, 3, 1, m]), &device);
                 losses::sliced_wasserstein(fake, target, dirs, self.normalize)
             }
@@ -80,8 +82,8 @@ fn pooled_pixels(style: &RgbImage, p: u32) -> Vec<[f32; 3]> {
             for dy in 0..p {
                 for dx in 0..p {
                     let px = style.get_pixel(x * p + dx, y * p + dy);
-                    for c in 0..3 {
-                        sum[c] += px[c] as f32;
+                    for (s, &v) in sum.iter_mut().zip(px.0.iter()) {
+                        *s += v as f32;
                     }
                 }
             }
