@@ -93,6 +93,25 @@ pub struct TeacherRender {
     pub image: RgbImage,
 }
 
+/// The probes as one NCHW batch in [-1, 1], with its shape; `None` without probes.
+fn probe_batch<B: Backend>(
+    probes: &[RgbImage],
+    device: &B::Device,
+) -> Option<(Tensor<B, 4>, [usize; 4])> {
+    let first = probes.first()?;
+    let shape = [
+        probes.len(),
+        3,
+        first.height() as usize,
+        first.width() as usize,
+    ];
+    let x = Tensor::<B, 4>::from_data(
+        TensorData::new(convert::images_to_nchw(probes), shape),
+        device,
+    );
+    Some((x, shape))
+}
+
 /// Probes through `g` alone (a teacher), on a non-autodiff backend.
 pub fn render_generator<B: Backend>(
     g: &Generator<B>,
@@ -100,15 +119,9 @@ pub fn render_generator<B: Backend>(
     set: &'static str,
     device: &B::Device,
 ) -> Vec<TeacherRender> {
-    let Some(first) = probes.first() else {
+    let Some((x, [n, _, h, w])) = probe_batch::<B>(probes, device) else {
         return Vec::new();
     };
-    let (w, h) = (first.width() as usize, first.height() as usize);
-    let n = probes.len();
-    let x = Tensor::<B, 4>::from_data(
-        TensorData::new(convert::images_to_nchw(probes), [n, 3, h, w]),
-        device,
-    );
     let y = convert::values(g.forward(x).into_data());
     convert::nchw_to_images(&y, n, h, w)
         .into_iter()
@@ -125,15 +138,9 @@ pub fn render<B: Backend>(
     set: &'static str,
     device: &B::Device,
 ) -> Vec<Rendered> {
-    let Some(first) = probes.first() else {
+    let Some((x, [n, _, h, w])) = probe_batch::<B>(probes, device) else {
         return Vec::new();
     };
-    let (w, h) = (first.width() as usize, first.height() as usize);
-    let n = probes.len();
-    let x = Tensor::<B, 4>::from_data(
-        TensorData::new(convert::images_to_nchw(probes), [n, 3, h, w]),
-        device,
-    );
     let y = g.forward(x);
     let scores = d.forward(y.clone());
     let [_, _, sh, sw] = scores.dims();
