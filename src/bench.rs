@@ -224,6 +224,7 @@ fn stylize512<B: Backend>(seconds: f64, steps: Option<usize>, device: &B::Device
             noise: 0.0,
             noise_scale: 1,
             residual_blur: 0.0,
+            color_map: 0,
         },
         device,
     );

@@ -96,6 +96,8 @@ terms! {
     Color = "color", Auxiliary, SINGLE, "sliced-Wasserstein palette distance (`loss.color_weight` > 0)";
     Tv = "tv", Auxiliary, SINGLE, "total variation (`loss.tv_weight` > 0)";
     Distill = "distill", Auxiliary, SINGLE, "L1 to the teacher's output (a run made by `atelier distill`)";
+    DistillFeatures = "distill_features", Auxiliary, SINGLE,
+        "feature distance to the teacher's output (`distill.feature_weight` > 0)";
     CycleA = "cycle_a", Auxiliary, CYCLE, "L1 of A -> B -> A";
     CycleB = "cycle_b", Auxiliary, CYCLE, "L1 of B -> A -> B";
     IdtA = "idt_a", Auxiliary, CYCLE, "identity L1 of G_BA on A (`loss.identity_weight` > 0)";

@@ -220,6 +220,9 @@ pub struct DistillArgs {
     /// Weight of the L1 distance to the teacher's output, beside the recipe's own losses.
     #[arg(long, default_value_t = crate::spec::DistillSpec::default_pixel_weight())]
     pub pixel_weight: f64,
+    /// Weight of the feature-net distance to the teacher's output (its strokes, at every tap).
+    #[arg(long, default_value_t = crate::spec::DistillSpec::default_feature_weight())]
+    pub feature_weight: f64,
     /// Override a student spec value, e.g. --set loss.style_weight=3 (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub overrides: Vec<String>,

@@ -41,6 +41,7 @@ pub fn student_spec(teacher: &RunDir, a: &DistillArgs, checkpoint: u64) -> Resul
         parent: teacher.id(),
         checkpoint,
         pixel_weight: a.pixel_weight,
+        feature_weight: a.feature_weight,
     });
     if let Some(steps) = a.steps {
         s.train.steps = steps;

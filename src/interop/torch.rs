@@ -88,6 +88,7 @@ pub fn generator_spec(l: Layout) -> GeneratorSpec {
         noise: 0.0,
         noise_scale: 1,
         residual_blur: 0.0,
+        color_map: 0,
     }
 }
 
@@ -105,6 +106,9 @@ pub fn layout_of(g: &GeneratorSpec) -> Result<Layout> {
     }
     if g.noise > 0.0 {
         why.push("generator.noise is on");
+    }
+    if g.color_map > 0 {
+        why.push("generator.color_map is on");
     }
     if !why.is_empty() {
         bail!(

@@ -190,6 +190,13 @@ pub struct GeneratorSpec {
     /// the output's fine detail is what the generator paints: a busy photo does not come out
     /// busier than the painting. The generator still sees the sharp photo.
     pub residual_blur: f64,
+    /// Hidden width of a per-pixel colour path (0 = off): two 1x1 convolutions of the photo's
+    /// own RGB, whose output is added to the head's before the tanh. Every layer of the main path
+    /// is instance-normalised, which removes the photo's absolute colour levels, so its change
+    /// cannot depend on them; this path can, so the network can learn a colour mapping (dark
+    /// blues to the painting's blues) that applies to any photo. Starts as a no-op (its second
+    /// convolution is zero).
+    pub color_map: usize,
 }
 
 impl Default for GeneratorSpec {
@@ -203,6 +210,7 @@ impl Default for GeneratorSpec {
             noise: 0.0,
             noise_scale: 1,
             residual_blur: 0.0,
+            color_map: 0,
         }
     }
 }
@@ -537,7 +545,8 @@ impl StudySpec {
 }
 
 /// A student generator trained to reproduce a teacher's outputs (single_style): the recipe's own
-/// losses plus the L1 distance to the teacher generator's output on the same content batch.
+/// losses plus the L1 and feature distances to the teacher generator's output on the same
+/// content batch.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct DistillSpec {
@@ -550,11 +559,20 @@ pub struct DistillSpec {
     /// Weight of the L1 distance to the teacher's output.
     #[serde(default = "DistillSpec::default_pixel_weight")]
     pub pixel_weight: f64,
+    /// Weight of the distance between student's and teacher's outputs in the feature net, at
+    /// every tap (the content loss's distance): the teacher's strokes as a target, which the
+    /// pixel L1 alone blurs into their average.
+    #[serde(default = "DistillSpec::default_feature_weight")]
+    pub feature_weight: f64,
 }
 
 impl DistillSpec {
     pub fn default_pixel_weight() -> f64 {
         10.0
+    }
+
+    pub fn default_feature_weight() -> f64 {
+        0.0
     }
 }
 

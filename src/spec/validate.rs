@@ -311,6 +311,13 @@ fn check_numbers(s: &Spec, file: &Path) -> Check {
     )?;
     range(
         file,
+        "generator.color_map",
+        s.generator.color_map as f64,
+        0.0,
+        64.0,
+    )?;
+    range(
+        file,
         "generator.noise_scale",
         s.generator.noise_scale as f64,
         1.0,
@@ -685,12 +692,17 @@ fn validate_distill(d: &DistillSpec, mode: Mode, file: &Path) -> Result<(), Spec
             ),
         ));
     }
-    if !(d.pixel_weight.is_finite() && d.pixel_weight >= 0.0) {
-        return Err(SpecError::new(
-            file,
-            "distill.pixel_weight",
-            format!("must be >= 0, got {}", d.pixel_weight),
-        ));
+    for (field, w) in [
+        ("distill.pixel_weight", d.pixel_weight),
+        ("distill.feature_weight", d.feature_weight),
+    ] {
+        if !(w.is_finite() && w >= 0.0) {
+            return Err(SpecError::new(
+                file,
+                field,
+                format!("must be >= 0, got {w}"),
+            ));
+        }
     }
     Ok(())
 }

@@ -48,9 +48,17 @@ pub struct SingleStyle<B: AutodiffBackend> {
     batches: Batches<B>,
     favored: FavoredPool<B>,
     losses: DeviceLosses<B::InnerBackend>,
-    /// A distilled run's teacher (frozen, on the inner backend) and the weight of the L1 to its
-    /// output.
-    teacher: Option<(Generator<B::InnerBackend>, f32)>,
+    /// A distilled run's teacher (frozen, on the inner backend) and its loss weights.
+    teacher: Option<Teacher<B::InnerBackend>>,
+}
+
+/// A distilled run's frozen teacher and the weights of the two distances to its output.
+struct Teacher<B: Backend> {
+    g: Generator<B>,
+    /// `distill.pixel_weight`: the L1 between the outputs.
+    pixel: f32,
+    /// `distill.feature_weight`: the distance between the outputs' features at every tap.
+    features: f32,
 }
 
 impl<B: AutodiffBackend> SingleStyle<B> {
@@ -138,10 +146,11 @@ impl<B: AutodiffBackend> SingleStyle<B> {
             |m, x| m.touch_all(x),
         );
         let teacher = match &s.distill {
-            Some(d) => Some((
-                teacher::<B::InnerBackend>(d, device)?,
-                d.pixel_weight as f32,
-            )),
+            Some(d) => Some(Teacher {
+                g: teacher::<B::InnerBackend>(d, device)?,
+                pixel: d.pixel_weight as f32,
+                features: d.feature_weight as f32,
+            }),
             None => None,
         };
         Ok((
@@ -181,16 +190,33 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
         // Generator step: D is frozen (no parameter gradients), gradients flow through it.
         let fake = self.g.model.forward_training(content.clone(), rng);
         // Distillation: the frozen teacher's output on the same batch is a target.
-        let distill = self.teacher.as_ref().map(|(t, w)| {
-            let target = Tensor::<B, 4>::from_inner(t.forward(content.clone().inner()));
-            ((fake.clone() - target).abs().mean(), *w)
-        });
+        let target = self
+            .teacher
+            .as_ref()
+            .map(|t| Tensor::<B, 4>::from_inner(t.g.forward(content.clone().inner())));
         let d_frozen = self.d.model.clone().no_grad();
         let adv = lsgan(d_frozen.scores(fake.clone()), 1.0);
         // The feature losses' frame: turned as a whole (output, photo, style crops) by one of
         // the square's symmetries with `features.rotate`.
         let turn = self.frame_rng.as_mut().map_or(0, |r| r.below(8));
         let fake_feats = self.features.forward(losses::dihedral(fake.clone(), turn));
+        // The teacher's strokes, not only its colours: its output's features at every tap are a
+        // target too (the pixel L1 alone settles on their average, a smoother picture).
+        let distill_features = match (&self.teacher, &target) {
+            (Some(t), Some(target)) if t.features > 0.0 => {
+                let targets = self
+                    .features
+                    .forward(losses::dihedral(target.clone(), turn));
+                let l = fake_feats
+                    .iter()
+                    .zip(targets)
+                    .map(|(f, t)| losses::content(f.clone(), t.detach(), self.normalize))
+                    .reduce(|a, b| a + b)
+                    .expect("feature net has at least one tap");
+                Some((l, t.features))
+            }
+            _ => None,
+        };
         let content_target = self
             .features
             .forward(losses::dihedral(content, turn))
@@ -247,9 +273,14 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
             out.push((Term::Color, value(&color)));
             total = total + color * k[Knob::ColorWeight];
         }
-        if let Some((l1, w)) = distill {
+        if let (Some(t), Some(target)) = (&self.teacher, target) {
+            let l1 = losses::l1(fake.clone(), target);
             out.push((Term::Distill, value(&l1)));
-            total = total + l1 * w;
+            total = total + l1 * t.pixel;
+        }
+        if let Some((l, w)) = distill_features {
+            out.push((Term::DistillFeatures, value(&l)));
+            total = total + l * w;
         }
         if k[Knob::TvWeight] > 0.0 {
             let tv = losses::total_variation(fake.clone());
@@ -301,8 +332,8 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
 
     fn render_teacher(&self) -> Vec<super::TeacherRender> {
         match &self.teacher {
-            Some((t, _)) => super::render_generator::<B::InnerBackend>(
-                t,
+            Some(t) => super::render_generator::<B::InnerBackend>(
+                &t.g,
                 &self.probes,
                 "content",
                 &self.batches.device,

@@ -209,3 +209,55 @@ fn a_student_trains_from_a_teacher_and_loads_everywhere() {
     );
     assert!(err.contains("single_style"), "{err}");
 }
+
+/// `--feature-weight` adds the feature-net distance to the teacher's output as a term of its own
+/// (in the spec and in every metric row); without it the student has no such term.
+#[test]
+fn a_feature_weight_adds_the_feature_distance_to_the_teacher() {
+    let tmp = tempfile::tempdir().unwrap();
+    train_tiny(tmp.path(), "teach", "single_style", &[]);
+    let runs = tmp.path().join("runs");
+    let student = |name: &str, extra: &[&str]| {
+        run_ok(
+            bin()
+                .args(["distill", "teach", "--width", "2", "--blocks", "1"])
+                .args(["--steps", "3", "--quiet", "--name", name])
+                .args(extra)
+                .arg("--runs-dir")
+                .arg(&runs),
+        );
+        std::fs::read_dir(&runs)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.to_string_lossy().ends_with(name))
+            .expect("the student's run")
+    };
+    let plain = student("plain", &[]);
+    let feat = student("feat", &["--feature-weight", "2"]);
+    let spec = atelier::store::read_spec(&run_dir::RunDir::new(&feat)).unwrap();
+    assert_eq!(spec.distill.expect("distilled").feature_weight, 2.0);
+    let rows = metrics(&feat);
+    assert!(!rows.is_empty());
+    for r in &rows {
+        for term in ["distill", "distill_features"] {
+            let v = r.losses.get(term).copied();
+            assert!(v.is_some_and(|v| v.is_finite() && v > 0.0), "{term}: {v:?}");
+        }
+    }
+    assert!(metrics(&plain)
+        .iter()
+        .all(|r| r.losses.contains_key("distill") && !r.losses.contains_key("distill_features")));
+
+    // A negative weight is refused by name, and no run is left behind.
+    let before = std::fs::read_dir(&runs).unwrap().count();
+    let err = fails(
+        bin()
+            .args(["distill", "teach", "--width", "2", "--blocks", "1"])
+            .args(["--feature-weight=-1", "--runs-dir"])
+            .arg(&runs),
+        2,
+    );
+    assert!(err.contains("distill.feature_weight"), "{err}");
+    assert_eq!(std::fs::read_dir(&runs).unwrap().count(), before);
+}

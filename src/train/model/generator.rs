@@ -5,7 +5,10 @@
 //! (no checkerboard from the stage itself).
 //! With `residual`, the head's output is added to atanh(photo) before the tanh, so the network
 //! learns a change to the photo rather than a whole new image. With `noise`, a fourth input
-//! channel of Gaussian noise lets it paint strokes inside flat regions wider than it sees.
+//! channel of Gaussian noise lets it paint strokes inside flat regions wider than it sees. With
+//! `color_map`, a per-pixel path of the photo's own RGB (two 1x1 convolutions) adds to the head's
+//! output: the only part of the network that sees absolute colour levels, which every instance
+//! norm of the main path removes.
 
 use super::ops::{conv_forward, conv_transpose_forward, instance_norm, reflect_pad};
 use crate::eval::{blur_radius, gaussian_kernel};
@@ -104,6 +107,32 @@ impl<B: Backend> Up<B> {
     }
 }
 
+/// `generator.color_map`: RGB -> hidden -> RGB at every pixel, added before the tanh.
+#[derive(Module, Debug)]
+pub struct ColorMap<B: Backend> {
+    hidden: Conv2d<B>,
+    out: Conv2d<B>,
+}
+
+impl<B: Backend> ColorMap<B> {
+    /// The second convolution starts at zero, so a new path changes nothing until it learns.
+    fn new(width: usize, device: &B::Device) -> Self {
+        let mut out = conv(width, 3, 1).init(device);
+        out.weight = burn::module::Param::from_tensor(out.weight.val().zeros_like());
+        out.bias = out
+            .bias
+            .map(|b| burn::module::Param::from_tensor(b.val().zeros_like()));
+        Self {
+            hidden: conv(3, width, 1).init(device),
+            out,
+        }
+    }
+
+    fn forward(&self, photo: Tensor<B, 4>) -> Tensor<B, 4> {
+        conv_forward(&self.out, relu(conv_forward(&self.hidden, photo)))
+    }
+}
+
 #[derive(Module, Debug)]
 pub struct Generator<B: Backend> {
     stem: Conv2d<B>,
@@ -111,6 +140,8 @@ pub struct Generator<B: Backend> {
     blocks: Vec<ResBlock<B>>,
     up: Vec<Up<B>>,
     head: Conv2d<B>,
+    /// `generator.color_map` > 0: the per-pixel colour path.
+    color_map: Option<ColorMap<B>>,
     /// `generator.residual`: the head's output is added to the photo (in tanh's domain).
     #[module(skip)]
     residual: bool,
@@ -182,6 +213,7 @@ impl<B: Backend> Generator<B> {
             blocks,
             up,
             head: conv(w, 3, 7).init(device),
+            color_map: (spec.color_map > 0).then(|| ColorMap::new(spec.color_map, device)),
             residual: spec.residual,
             reflect_down,
             noise: spec.noise as f32,
@@ -237,7 +269,10 @@ impl<B: Backend> Generator<B> {
         for u in &self.up {
             x = relu(instance_norm(u.forward(x)));
         }
-        let y = conv_forward(&self.head, reflect_pad(x, 3));
+        let mut y = conv_forward(&self.head, reflect_pad(x, 3));
+        if let Some(map) = &self.color_map {
+            y = y + map.forward(input.clone());
+        }
         if self.residual {
             // atanh(p) = ln((1 + p) / (1 - p)) / 2, with the photo kept off the asymptotes.
             let p = gaussian_blur(input, self.residual_blur).clamp(-0.98, 0.98);
@@ -434,6 +469,7 @@ mod tests {
             noise,
             noise_scale: 1,
             residual_blur: 0.0,
+            color_map: 0,
         };
         let plain = spread(Generator::<Flex>::new(&spec(0.0), &dev).forward(photo.clone()));
         let noisy = Generator::<Flex>::new(&spec(1.0), &dev);
@@ -586,5 +622,64 @@ mod tests {
         // Each input pixel's weights over the output sum to 4 (2x2 outputs per input).
         let err: f32 = (g - 4.0).abs().max().into_scalar();
         assert!(err < 1e-5, "{err}");
+    }
+
+    /// [`silent`]'s generator with a colour path of hidden width 8.
+    fn silent_with_color_map() -> Generator<Flex> {
+        let (spec, silent) = silent(0.0);
+        let mut g = Generator::<Flex>::new(
+            &GeneratorSpec {
+                color_map: 8,
+                ..spec
+            },
+            &Default::default(),
+        );
+        g.head = silent.head;
+        g
+    }
+
+    #[test]
+    fn a_new_color_map_changes_nothing() {
+        let g = silent_with_color_map();
+        let x = Tensor::<Flex, 4>::random(
+            [1, 3, 16, 16],
+            burn::tensor::Distribution::Uniform(-0.9, 0.9),
+            &Default::default(),
+        );
+        let err: f32 = (g.forward(x.clone()) - x).abs().max().into_scalar();
+        assert!(err < 1e-4, "{err}");
+    }
+
+    #[test]
+    fn the_color_map_changes_each_pixel_by_its_own_colour_alone() {
+        let dev = Default::default();
+        let mut g = silent_with_color_map();
+        let map = g.color_map.as_mut().expect("a colour path");
+        map.out.weight = Param::from_tensor(Tensor::random(
+            map.out.weight.dims(),
+            burn::tensor::Distribution::Normal(0.0, 0.5),
+            &dev,
+        ));
+        // Random pixels, with the colour at (2, 3) repeated at (12, 10) among other neighbours.
+        let mut v: Vec<f32> = Tensor::<Flex, 4>::random(
+            [1, 3, 16, 16],
+            burn::tensor::Distribution::Uniform(-0.9, 0.9),
+            &dev,
+        )
+        .into_data()
+        .to_vec()
+        .unwrap();
+        for c in 0..3 {
+            v[c * 256 + 12 * 16 + 10] = v[c * 256 + 2 * 16 + 3];
+        }
+        let x = Tensor::<Flex, 4>::from_data(TensorData::new(v.clone(), [1, 3, 16, 16]), &dev);
+        let y: Vec<f32> = g.forward(x).into_data().to_vec().unwrap();
+        let mut moved = 0.0f32;
+        for c in 0..3 {
+            let (a, b) = (y[c * 256 + 2 * 16 + 3], y[c * 256 + 12 * 16 + 10]);
+            assert!((a - b).abs() < 1e-5, "channel {c}: {a} vs {b}");
+            moved = moved.max((a - v[c * 256 + 2 * 16 + 3]).abs());
+        }
+        assert!(moved > 1e-3, "the path changed nothing: {moved}");
     }
 }
