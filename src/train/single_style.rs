@@ -190,10 +190,10 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
         // Generator step: D is frozen (no parameter gradients), gradients flow through it.
         let fake = self.g.model.forward_training(content.clone(), rng);
         // Distillation: the frozen teacher's output on the same batch is a target.
-        let target = self
-            .teacher
-            .as_ref()
-            .map(|t| Tensor::<B, 4>::from_inner(t.g.forward(content.clone().inner())));
+        let distill = self.teacher.as_ref().map(|t| {
+            let target = Tensor::<B, 4>::from_inner(t.g.forward(content.clone().inner()));
+            (target, t.pixel, t.features)
+        });
         let d_frozen = self.d.model.clone().no_grad();
         let adv = lsgan(d_frozen.scores(fake.clone()), 1.0);
         // The feature losses' frame: turned as a whole (output, photo, style crops) by one of
@@ -202,21 +202,22 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
         let fake_feats = self.features.forward(losses::dihedral(fake.clone(), turn));
         // The teacher's strokes, not only its colours: its output's features at every tap are a
         // target too (the pixel L1 alone settles on their average, a smoother picture).
-        let distill_features = match (&self.teacher, &target) {
-            (Some(t), Some(target)) if t.features > 0.0 => {
-                let targets = self
-                    .features
-                    .forward(losses::dihedral(target.clone(), turn));
-                let l = fake_feats
-                    .iter()
-                    .zip(targets)
-                    .map(|(f, t)| losses::content(f.clone(), t.detach(), self.normalize))
-                    .reduce(|a, b| a + b)
-                    .expect("feature net has at least one tap");
-                Some((l, t.features))
-            }
-            _ => None,
-        };
+        let distill_features =
+            distill
+                .as_ref()
+                .filter(|(_, _, w)| *w > 0.0)
+                .map(|(target, _, w)| {
+                    let targets = self
+                        .features
+                        .forward(losses::dihedral(target.clone(), turn));
+                    let l = fake_feats
+                        .iter()
+                        .zip(targets)
+                        .map(|(f, t)| losses::content(f.clone(), t.detach(), self.normalize))
+                        .reduce(|a, b| a + b)
+                        .expect("feature net has at least one tap");
+                    (l, *w)
+                });
         let content_target = self
             .features
             .forward(losses::dihedral(content, turn))
@@ -273,10 +274,10 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
             out.push((Term::Color, value(&color)));
             total = total + color * k[Knob::ColorWeight];
         }
-        if let (Some(t), Some(target)) = (&self.teacher, target) {
+        if let Some((target, w, _)) = distill {
             let l1 = losses::l1(fake.clone(), target);
             out.push((Term::Distill, value(&l1)));
-            total = total + l1 * t.pixel;
+            total = total + l1 * w;
         }
         if let Some((l, w)) = distill_features {
             out.push((Term::DistillFeatures, value(&l)));

@@ -117,14 +117,9 @@ pub struct ColorMap<B: Backend> {
 impl<B: Backend> ColorMap<B> {
     /// The second convolution starts at zero, so a new path changes nothing until it learns.
     fn new(width: usize, device: &B::Device) -> Self {
-        let mut out = conv(width, 3, 1).init(device);
-        out.weight = burn::module::Param::from_tensor(out.weight.val().zeros_like());
-        out.bias = out
-            .bias
-            .map(|b| burn::module::Param::from_tensor(b.val().zeros_like()));
         Self {
             hidden: conv(3, width, 1).init(device),
-            out,
+            out: zeroed(conv(width, 3, 1).init(device)),
         }
     }
 
@@ -157,6 +152,13 @@ pub struct Generator<B: Backend> {
     /// `generator.residual_blur`: sigma of the blur of the residual's photo (0 = none).
     #[module(skip)]
     residual_blur: f32,
+}
+
+/// `c` with its weights and bias set to zero: a layer that outputs zero until it learns.
+fn zeroed<B: Backend>(mut c: Conv2d<B>) -> Conv2d<B> {
+    c.weight = c.weight.map(|w| w.zeros_like());
+    c.bias = c.bias.map(|b| b.map(|b| b.zeros_like()));
+    c
 }
 
 fn conv(cin: usize, cout: usize, k: usize) -> Conv2dConfig {
@@ -358,11 +360,7 @@ mod tests {
             ..Default::default()
         };
         let mut g = Generator::<Flex>::new(&spec, &Default::default());
-        g.head.weight = Param::from_tensor(g.head.weight.val().zeros_like());
-        g.head.bias = g
-            .head
-            .bias
-            .map(|b| Param::from_tensor(b.val().zeros_like()));
+        g.head = zeroed(g.head);
         (spec, g)
     }
 
@@ -386,11 +384,7 @@ mod tests {
             },
             &dev,
         );
-        plain.head.weight = Param::from_tensor(plain.head.weight.val().zeros_like());
-        plain.head.bias = plain
-            .head
-            .bias
-            .map(|b| Param::from_tensor(b.val().zeros_like()));
+        plain.head = zeroed(plain.head);
         let flat: f32 = plain
             .forward(Tensor::ones([1, 3, 16, 16], &dev))
             .abs()
