@@ -225,6 +225,7 @@ fn stylize512<B: Backend>(seconds: f64, steps: Option<usize>, device: &B::Device
             noise_scale: 1,
             residual_blur: 0.0,
             color_map: 0,
+            palette: spec::Palette::None,
         },
         device,
     );

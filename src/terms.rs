@@ -98,6 +98,8 @@ terms! {
     Distill = "distill", Auxiliary, SINGLE, "L1 to the teacher's output (a run made by `atelier distill`)";
     DistillFeatures = "distill_features", Auxiliary, SINGLE,
         "feature distance to the teacher's output (`distill.feature_weight` > 0)";
+    DistillStrokes = "distill_strokes", Auxiliary, SINGLE,
+        "stroke-distribution distance to the teacher's output (`distill.stroke_weight` > 0)";
     CycleA = "cycle_a", Auxiliary, CYCLE, "L1 of A -> B -> A";
     CycleB = "cycle_b", Auxiliary, CYCLE, "L1 of B -> A -> B";
     IdtA = "idt_a", Auxiliary, CYCLE, "identity L1 of G_BA on A (`loss.identity_weight` > 0)";

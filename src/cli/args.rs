@@ -223,6 +223,14 @@ pub struct DistillArgs {
     /// Weight of the feature-net distance to the teacher's output (its strokes, at every tap).
     #[arg(long, default_value_t = crate::spec::DistillSpec::default_feature_weight())]
     pub feature_weight: f64,
+    /// Weight of the distance between the two outputs' strokes as distributions (5x5 patches of
+    /// their high-pass bands, sliced Wasserstein).
+    #[arg(long, default_value_t = 0.0)]
+    pub stroke_weight: f64,
+    /// Blur both outputs (Gaussian sigma, pixels) before the L1, which then holds colours and
+    /// shapes and leaves the strokes to --stroke-weight.
+    #[arg(long, default_value_t = 0.0)]
+    pub pixel_blur: f64,
     /// Override a student spec value, e.g. --set loss.style_weight=3 (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub overrides: Vec<String>,

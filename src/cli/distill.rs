@@ -42,6 +42,8 @@ pub fn student_spec(teacher: &RunDir, a: &DistillArgs, checkpoint: u64) -> Resul
         checkpoint,
         pixel_weight: a.pixel_weight,
         feature_weight: a.feature_weight,
+        stroke_weight: a.stroke_weight,
+        pixel_blur: a.pixel_blur,
     });
     if let Some(steps) = a.steps {
         s.train.steps = steps;

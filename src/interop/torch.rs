@@ -10,7 +10,7 @@
 //! `model.{10+n}` and `model.{13+n}` the transposed convolutions and `model.{17+n}` the head, for
 //! n blocks. PyTorch's ConvTranspose2d weight is [in, out, k, k], as burn's.
 
-use crate::spec::{DownPadding, GeneratorSpec, Upsample};
+use crate::spec::{DownPadding, GeneratorSpec, Palette, Upsample};
 use crate::train::model::Generator;
 use anyhow::{bail, Context, Result};
 use burn::prelude::*;
@@ -89,6 +89,7 @@ pub fn generator_spec(l: Layout) -> GeneratorSpec {
         noise_scale: 1,
         residual_blur: 0.0,
         color_map: 0,
+        palette: Palette::None,
     }
 }
 
@@ -109,6 +110,9 @@ pub fn layout_of(g: &GeneratorSpec) -> Result<Layout> {
     }
     if g.color_map > 0 {
         why.push("generator.color_map is on");
+    }
+    if g.palette != Palette::None {
+        why.push("generator.palette is on");
     }
     if !why.is_empty() {
         bail!(

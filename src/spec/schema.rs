@@ -164,6 +164,21 @@ pub enum DownPadding {
     Reflect,
 }
 
+/// What sets the generator's output colours (`generator.palette`).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Palette {
+    /// The network's own output.
+    #[default]
+    None,
+    /// Each output's per-channel mean is set to the painting's; its spread stays the network's.
+    Mean,
+    /// Each output's per-channel mean and standard deviation are set to the painting's (single
+    /// style): an instance normalisation of the RGB output whose affine is the painting's colour
+    /// statistics, saved with the weights.
+    Moments,
+}
+
 /// ResNet generator: G(width, blocks).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -197,6 +212,11 @@ pub struct GeneratorSpec {
     /// blues to the painting's blues) that applies to any photo. Starts as a no-op (its second
     /// convolution is zero).
     pub color_map: usize,
+    /// The painting's colours by construction (single_style): an instance-normalising palette
+    /// head after the tanh (`train/model/palette.rs`). The main path's instance norms hide a
+    /// photo's overall colour level from the network, so without it a night photo stays dark and
+    /// a noon one pale whatever the painting is (docs/quality.md, issue 26).
+    pub palette: Palette,
 }
 
 impl Default for GeneratorSpec {
@@ -211,6 +231,7 @@ impl Default for GeneratorSpec {
             noise_scale: 1,
             residual_blur: 0.0,
             color_map: 0,
+            palette: Palette::None,
         }
     }
 }
@@ -564,6 +585,16 @@ pub struct DistillSpec {
     /// pixel L1 alone blurs into their average.
     #[serde(default = "DistillSpec::default_feature_weight")]
     pub feature_weight: f64,
+    /// Weight of the sliced Wasserstein distance between the 5x5 patches of the two outputs'
+    /// high-pass bands, per image: the teacher's strokes as a distribution, not pixel for pixel
+    /// (a per-position distance settles on the strokes' average, a smoother picture).
+    #[serde(default)]
+    pub stroke_weight: f64,
+    /// Sigma in pixels of a Gaussian blur of both outputs before the L1 (0 = none): the L1 then
+    /// holds the student to the teacher's colours and shapes and leaves the strokes to
+    /// `stroke_weight`.
+    #[serde(default)]
+    pub pixel_blur: f64,
 }
 
 impl DistillSpec {

@@ -434,6 +434,10 @@ fn check_numbers(s: &Spec, file: &Path) -> Check {
                 s.features.softmax_temperature != df.softmax_temperature,
             ),
             ("features.rotate", s.features.rotate != df.rotate),
+            (
+                "generator.palette",
+                s.generator.palette != crate::spec::Palette::None,
+            ),
         ] {
             forbid(differs, file, field, "only for mode = \"single_style\"")?;
         }
@@ -695,6 +699,7 @@ fn validate_distill(d: &DistillSpec, mode: Mode, file: &Path) -> Result<(), Spec
     for (field, w) in [
         ("distill.pixel_weight", d.pixel_weight),
         ("distill.feature_weight", d.feature_weight),
+        ("distill.stroke_weight", d.stroke_weight),
     ] {
         if !(w.is_finite() && w >= 0.0) {
             return Err(SpecError::new(
@@ -703,6 +708,13 @@ fn validate_distill(d: &DistillSpec, mode: Mode, file: &Path) -> Result<(), Spec
                 format!("must be >= 0, got {w}"),
             ));
         }
+    }
+    if !(d.pixel_blur.is_finite() && (0.0..=8.0).contains(&d.pixel_blur)) {
+        return Err(SpecError::new(
+            file,
+            "distill.pixel_blur",
+            format!("must be in [0, 8] (pixels), got {}", d.pixel_blur),
+        ));
     }
     Ok(())
 }

@@ -142,6 +142,26 @@ pub fn total_variation<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 1> {
     dy.abs().mean() + dx.abs().mean()
 }
 
+/// The side of the patches [`stroke_patches`] cuts (as `atelier eval`'s texture measure).
+pub const STROKE_PATCH: usize = 5;
+
+/// `x`'s high-pass band (itself minus its Gaussian blur of `sigma` px) as every
+/// [`STROKE_PATCH`]-square patch's values, stacked as channels: [N, C*25, H-4, W-4]. The
+/// sliced Wasserstein distance between two such maps compares the images' strokes as a
+/// distribution, whatever their positions (`distill.stroke_weight`).
+pub fn stroke_patches<B: Backend>(x: Tensor<B, 4>, sigma: f32) -> Tensor<B, 4> {
+    let band = x.clone() - super::model::ops::gaussian_blur(x, sigma);
+    let [n, c, h, w] = band.dims();
+    let (ph, pw) = (h + 1 - STROKE_PATCH, w + 1 - STROKE_PATCH);
+    let shifts = (0..STROKE_PATCH * STROKE_PATCH)
+        .map(|i| {
+            let (dy, dx) = (i / STROKE_PATCH, i % STROKE_PATCH);
+            band.clone().slice([0..n, 0..c, dy..dy + ph, dx..dx + pw])
+        })
+        .collect();
+    Tensor::cat(shifts, 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,6 +269,48 @@ mod tests {
         let d = random_directions::<Flex>(&mut crate::rng::Rng::new(1), 5, 7, &dev);
         let norms: Vec<f32> = d.square().sum_dim(1).into_data().to_vec().unwrap();
         assert!(norms.iter().all(|n| (n - 1.0).abs() < 1e-5), "{norms:?}");
+    }
+
+    #[test]
+    fn stroke_patches_see_strokes_not_colours_or_positions() {
+        let dev = Default::default();
+        let dirs = || random_directions::<Flex>(&mut crate::rng::Rng::new(5), 32, 75, &dev);
+        let stripes = |period: usize, shift: usize, level: f32| {
+            let v: Vec<f32> = (0..3 * 24 * 24)
+                .map(|i| {
+                    let x = i % 24;
+                    level
+                        + if (x + shift) % period < period / 2 {
+                            0.4
+                        } else {
+                            -0.4
+                        }
+                })
+                .collect();
+            Tensor::<Flex, 4>::from_data(TensorData::new(v, [1, 3, 24, 24]), &dev)
+        };
+        let d = |a, b| -> f32 {
+            sliced_wasserstein(stroke_patches(a, 2.0), stroke_patches(b, 2.0), dirs(), true)
+                .into_scalar()
+        };
+        let base = stripes(4, 0, 0.0);
+        // The same strokes moved by a pixel and on another colour level: nearly no distance
+        // (the image's border makes the two crops' sets differ a little).
+        let moved = d(stripes(4, 1, 0.3), base.clone());
+        // Strokes twice as wide: a distance far larger.
+        let wider = d(stripes(8, 0, 0.0), base.clone());
+        assert_eq!(
+            stroke_patches(base.clone(), 2.0).dims(),
+            [1, 3 * STROKE_PATCH * STROKE_PATCH, 20, 20]
+        );
+        assert!(
+            moved < 0.05 && wider > 10.0 * moved.max(1e-4),
+            "{moved} {wider}"
+        );
+        // A flat image has no strokes at all.
+        let flat = Tensor::<Flex, 4>::full([1, 3, 24, 24], 0.3, &dev);
+        let band: f32 = stroke_patches(flat, 2.0).abs().max().into_scalar();
+        assert!(band < 1e-5, "{band}");
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod generator;
 #[cfg(feature = "cpu-kernels")]
 pub mod kernels;
 pub mod ops;
+pub mod palette;
 
 pub use discriminator::Discriminator;
 pub use features::FeatureNet;

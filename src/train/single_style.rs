@@ -10,7 +10,7 @@ use super::color::ColorTerm;
 use super::data::{skipped_warnings, Batches, Builtin, ImageBank};
 use super::favored::FavoredPool;
 use super::losses::{self, lsgan};
-use super::model::{Discriminator, FeatureNet, Generator};
+use super::model::{ops, Discriminator, FeatureNet, Generator};
 use super::player::Player;
 use super::{checkpoint, render, DeviceLosses, Gan, Knobs, LossSums, Rendered, Snapshot};
 use crate::rng::Rng;
@@ -52,14 +52,27 @@ pub struct SingleStyle<B: AutodiffBackend> {
     teacher: Option<Teacher<B::InnerBackend>>,
 }
 
-/// A distilled run's frozen teacher and the weights of the two distances to its output.
+/// A distilled run's frozen teacher and the weights of the distances to its output.
 struct Teacher<B: Backend> {
     g: Generator<B>,
-    /// `distill.pixel_weight`: the L1 between the outputs.
+    weights: DistillWeights,
+}
+
+/// `[distill]`'s weights, as the step uses them.
+#[derive(Clone, Copy)]
+struct DistillWeights {
+    /// `distill.pixel_weight`: the L1 between the outputs...
     pixel: f32,
+    /// ...blurred first by this sigma (`distill.pixel_blur`, 0 = none).
+    pixel_blur: f32,
     /// `distill.feature_weight`: the distance between the outputs' features at every tap.
     features: f32,
+    /// `distill.stroke_weight`: the distance between their high-pass patch distributions.
+    strokes: f32,
 }
+
+/// The high-pass band's sigma for the stroke distance (as `atelier eval`'s texture measure).
+const STROKE_SIGMA: f32 = 2.0;
 
 impl<B: AutodiffBackend> SingleStyle<B> {
     pub fn new(plan: &Plan, device: &B::Device) -> Result<(Self, Vec<String>)> {
@@ -134,7 +147,7 @@ impl<B: AutodiffBackend> SingleStyle<B> {
         let color = ColorTerm::new(&s.loss, &style.images[0], s.train.seed);
 
         let g = super::warm_up(
-            Generator::new(&s.generator, device),
+            Generator::new(&s.generator, device).with_palette_of(&style.images[0], device),
             crop as usize,
             device,
             |m, x| m.forward(x),
@@ -148,8 +161,12 @@ impl<B: AutodiffBackend> SingleStyle<B> {
         let teacher = match &s.distill {
             Some(d) => Some(Teacher {
                 g: teacher::<B::InnerBackend>(d, device)?,
-                pixel: d.pixel_weight as f32,
-                features: d.feature_weight as f32,
+                weights: DistillWeights {
+                    pixel: d.pixel_weight as f32,
+                    pixel_blur: d.pixel_blur as f32,
+                    features: d.feature_weight as f32,
+                    strokes: d.stroke_weight as f32,
+                },
             }),
             None => None,
         };
@@ -191,8 +208,8 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
         let fake = self.g.model.forward_training(content.clone(), rng);
         // Distillation: the frozen teacher's output on the same batch is a target.
         let distill = self.teacher.as_ref().map(|t| {
-            let target = Tensor::<B, 4>::from_inner(t.g.forward(content.clone().inner()));
-            (target, t.pixel, t.features)
+            let target = Tensor::<B, 4>::from_inner(t.g.forward_crops(content.clone().inner()));
+            (target, t.weights)
         });
         let d_frozen = self.d.model.clone().no_grad();
         let adv = lsgan(d_frozen.scores(fake.clone()), 1.0);
@@ -205,8 +222,8 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
         let distill_features =
             distill
                 .as_ref()
-                .filter(|(_, _, w)| *w > 0.0)
-                .map(|(target, _, w)| {
+                .filter(|(_, w)| w.features > 0.0)
+                .map(|(target, w)| {
                     let targets = self
                         .features
                         .forward(losses::dihedral(target.clone(), turn));
@@ -216,7 +233,7 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
                         .map(|(f, t)| losses::content(f.clone(), t.detach(), self.normalize))
                         .reduce(|a, b| a + b)
                         .expect("feature net has at least one tap");
-                    (l, *w)
+                    (l, w.features)
                 });
         let content_target = self
             .features
@@ -274,10 +291,25 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
             out.push((Term::Color, value(&color)));
             total = total + color * k[Knob::ColorWeight];
         }
-        if let Some((target, w, _)) = distill {
-            let l1 = losses::l1(fake.clone(), target);
+        if let Some((target, w)) = distill {
+            if w.strokes > 0.0 {
+                let [fake_p, target_p] =
+                    [fake.clone(), target.clone()].map(|x| losses::stroke_patches(x, STROKE_SIGMA));
+                let dirs = losses::random_directions(
+                    &mut self.swd_rng,
+                    self.swd_directions,
+                    fake_p.dims()[1],
+                    &self.batches.device,
+                );
+                let strokes = losses::sliced_wasserstein(fake_p, target_p, dirs, self.normalize);
+                out.push((Term::DistillStrokes, value(&strokes)));
+                total = total + strokes * w.strokes;
+            }
+            let [fake_l, target_l] =
+                [fake.clone(), target].map(|x| ops::gaussian_blur(x, w.pixel_blur));
+            let l1 = losses::l1(fake_l, target_l);
             out.push((Term::Distill, value(&l1)));
-            total = total + l1 * w;
+            total = total + l1 * w.pixel;
         }
         if let Some((l, w)) = distill_features {
             out.push((Term::DistillFeatures, value(&l)));

@@ -211,9 +211,10 @@ fn a_student_trains_from_a_teacher_and_loads_everywhere() {
 }
 
 /// `--feature-weight` adds the feature-net distance to the teacher's output as a term of its own
-/// (in the spec and in every metric row); without it the student has no such term.
+/// (in the spec and in every metric row), `--stroke-weight` the stroke-distribution distance;
+/// without them the student has no such terms.
 #[test]
-fn a_feature_weight_adds_the_feature_distance_to_the_teacher() {
+fn feature_and_stroke_weights_add_their_distances_to_the_teacher() {
     let tmp = tempfile::tempdir().unwrap();
     train_tiny(tmp.path(), "teach", "single_style", &[]);
     let runs = tmp.path().join("runs");
@@ -245,9 +246,26 @@ fn a_feature_weight_adds_the_feature_distance_to_the_teacher() {
             assert!(v.is_some_and(|v| v.is_finite() && v > 0.0), "{term}: {v:?}");
         }
     }
+    let strokes = student("strokes", &["--stroke-weight", "2", "--pixel-blur", "1"]);
+    let d = atelier::store::read_spec(&run_dir::RunDir::new(&strokes))
+        .unwrap()
+        .distill
+        .expect("distilled");
+    assert_eq!((d.stroke_weight, d.pixel_blur), (2.0, 1.0));
+    let rows = metrics(&strokes);
+    assert!(!rows.is_empty());
+    for r in &rows {
+        for term in ["distill", "distill_strokes"] {
+            let v = r.losses.get(term).copied();
+            assert!(v.is_some_and(|v| v.is_finite() && v > 0.0), "{term}: {v:?}");
+        }
+        assert!(!r.losses.contains_key("distill_features"));
+    }
     assert!(metrics(&plain)
         .iter()
-        .all(|r| r.losses.contains_key("distill") && !r.losses.contains_key("distill_features")));
+        .all(|r| r.losses.contains_key("distill")
+            && !r.losses.contains_key("distill_features")
+            && !r.losses.contains_key("distill_strokes")));
 
     // A negative weight is refused by name, and no run is left behind.
     let before = std::fs::read_dir(&runs).unwrap().count();
@@ -259,5 +277,13 @@ fn a_feature_weight_adds_the_feature_distance_to_the_teacher() {
         2,
     );
     assert!(err.contains("distill.feature_weight"), "{err}");
+    let err = fails(
+        bin()
+            .args(["distill", "teach", "--width", "2", "--blocks", "1"])
+            .args(["--pixel-blur", "9", "--runs-dir"])
+            .arg(&runs),
+        2,
+    );
+    assert!(err.contains("distill.pixel_blur"), "{err}");
     assert_eq!(std::fs::read_dir(&runs).unwrap().count(), before);
 }

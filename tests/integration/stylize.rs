@@ -145,6 +145,70 @@ fn palette_moves_the_output_onto_the_paintings_colours() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// `generator.palette`: the trained generator's own output (no `--palette`) takes the
+/// painting's per-channel mean ("mean"), or mean and spread ("moments"), from statistics saved
+/// with its weights.
+#[test]
+fn a_palette_head_gives_the_generators_output_the_paintings_colours() {
+    let tmp = tempfile::tempdir().unwrap();
+    let photo = tmp.path().join("photo.png");
+    atelier::train::data::procedural::content_scene(7, 0, 96, 72)
+        .save(&photo)
+        .unwrap();
+    let stats = |img: &image::RgbImage| -> ([f64; 3], [f64; 3]) {
+        let n = (img.width() * img.height()) as f64;
+        let mean = [0, 1, 2].map(|c| img.pixels().map(|p| f64::from(p.0[c])).sum::<f64>() / n);
+        let sd = [0, 1, 2].map(|c| {
+            (img.pixels()
+                .map(|p| (f64::from(p.0[c]) - mean[c]).powi(2))
+                .sum::<f64>()
+                / n)
+                .sqrt()
+        });
+        (mean, sd)
+    };
+    for kind in ["mean", "moments"] {
+        let dir = tmp.path().join(kind);
+        std::fs::create_dir_all(&dir).unwrap();
+        let run = train_tiny(
+            &dir,
+            kind,
+            "single_style",
+            &["--set", &format!("generator.palette={kind}")],
+        );
+        let painting = atelier::eval::run::run_style(&atelier::run_dir::RunDir::new(&run)).unwrap();
+        let out = dir.join("out.png");
+        run_ok(
+            bin()
+                .args(["stylize", "--run", kind, "--runs-dir"])
+                .arg(run.parent().unwrap())
+                .arg("--input")
+                .arg(&photo)
+                .arg("--output")
+                .arg(&out),
+        );
+        let ((m, sd), (pm, psd)) = (
+            stats(&image::open(&out).unwrap().to_rgb8()),
+            stats(&painting),
+        );
+        // Clamping to [0, 255] moves a dark channel's mean up a little once its spread is the
+        // painting's.
+        let tolerance = if kind == "mean" { 4.0 } else { 10.0 };
+        for c in 0..3 {
+            assert!(
+                (m[c] - pm[c]).abs() < tolerance,
+                "{kind}, channel {c}: output mean {m:?} vs painting {pm:?}"
+            );
+            if kind == "moments" {
+                assert!(
+                    (sd[c] - psd[c]).abs() < 0.15 * psd[c] + 3.0,
+                    "channel {c}: output sd {sd:?} vs painting {psd:?}"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn stylize_one_photo_under_several_runs() {
     let tmp = tempfile::tempdir().unwrap();

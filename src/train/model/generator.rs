@@ -8,12 +8,13 @@
 //! channel of Gaussian noise lets it paint strokes inside flat regions wider than it sees. With
 //! `color_map`, a per-pixel path of the photo's own RGB (two 1x1 convolutions) adds to the head's
 //! output: the only part of the network that sees absolute colour levels, which every instance
-//! norm of the main path removes.
+//! norm of the main path removes. With `palette`, the output's colour statistics are set to the
+//! painting's ([`super::palette`]).
 
-use super::ops::{conv_forward, conv_transpose_forward, instance_norm, reflect_pad};
-use crate::eval::{blur_radius, gaussian_kernel};
+use super::ops::{conv_forward, conv_transpose_forward, gaussian_blur, instance_norm, reflect_pad};
+use super::palette::{PaletteHead, Stats};
 use crate::rng::Rng;
-use crate::spec::{DownPadding, GeneratorSpec, Upsample};
+use crate::spec::{DownPadding, GeneratorSpec, Palette, Upsample};
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::PaddingConfig2d;
 use burn::prelude::*;
@@ -137,6 +138,8 @@ pub struct Generator<B: Backend> {
     head: Conv2d<B>,
     /// `generator.color_map` > 0: the per-pixel colour path.
     color_map: Option<ColorMap<B>>,
+    /// `generator.palette`: the painting's colour statistics.
+    palette: Option<PaletteHead<B>>,
     /// `generator.residual`: the head's output is added to the photo (in tanh's domain).
     #[module(skip)]
     residual: bool,
@@ -216,6 +219,8 @@ impl<B: Backend> Generator<B> {
             up,
             head: conv(w, 3, 7).init(device),
             color_map: (spec.color_map > 0).then(|| ColorMap::new(spec.color_map, device)),
+            palette: (spec.palette != Palette::None)
+                .then(|| PaletteHead::new(spec.palette, device)),
             residual: spec.residual,
             reflect_down,
             noise: spec.noise as f32,
@@ -224,10 +229,24 @@ impl<B: Backend> Generator<B> {
         }
     }
 
+    /// `self` with its palette head (if it has one) set to `painting`'s colour statistics: a new
+    /// run's generator. A loaded one gets them from its weights.
+    pub fn with_palette_of(mut self, painting: &image::RgbImage, device: &B::Device) -> Self {
+        self.palette = self.palette.map(|h| h.for_painting(painting, device));
+        self
+    }
+
     /// Images in [-1, 1], NCHW with H and W divisible by 4 -> images in [-1, 1]. With a noise
     /// channel, the fixed field of [`NOISE_FIELD`]: the same photo always gives the same output.
+    /// A palette head takes each image's own statistics.
     pub fn forward(&self, input: Tensor<B, 4>) -> Tensor<B, 4> {
-        self.forward_with_noise(input, NOISE_FIELD)
+        self.forward_with_noise(input, NOISE_FIELD, Stats::Image)
+    }
+
+    /// [`Self::forward`] with a palette head's statistics over the whole batch of crops, as
+    /// training takes them: a teacher's targets for its student.
+    pub fn forward_crops(&self, input: Tensor<B, 4>) -> Tensor<B, 4> {
+        self.forward_with_noise(input, NOISE_FIELD, Stats::Batch)
     }
 
     /// The training step's forward: a fresh noise field keyed from `rng`, which is not drawn
@@ -238,12 +257,12 @@ impl<B: Backend> Generator<B> {
         } else {
             NOISE_FIELD
         };
-        self.forward_with_noise(input, key)
+        self.forward_with_noise(input, key, Stats::Batch)
     }
 
-    /// [`Self::forward`] with the noise field drawn from `key`; without a noise channel the key
-    /// is unused.
-    fn forward_with_noise(&self, input: Tensor<B, 4>, key: u64) -> Tensor<B, 4> {
+    /// [`Self::forward`] with the noise field drawn from `key` (unused without a noise channel)
+    /// and a palette head's statistics taken over `stats`.
+    fn forward_with_noise(&self, input: Tensor<B, 4>, key: u64, stats: Stats) -> Tensor<B, 4> {
         let x = if self.noise > 0.0 {
             let field = noise_field(
                 input.dims(),
@@ -275,37 +294,19 @@ impl<B: Backend> Generator<B> {
         if let Some(map) = &self.color_map {
             y = y + map.forward(input.clone());
         }
-        if self.residual {
+        let y = if self.residual {
             // atanh(p) = ln((1 + p) / (1 - p)) / 2, with the photo kept off the asymptotes.
             let p = gaussian_blur(input, self.residual_blur).clamp(-0.98, 0.98);
             let base = ((p.clone() + 1.0) / (p.neg() + 1.0)).log() * 0.5;
             tanh(y + base)
         } else {
             tanh(y)
+        };
+        match &self.palette {
+            Some(head) => head.forward(y, stats),
+            None => y,
         }
     }
-}
-
-/// Gaussian blur of each channel of an NCHW batch (sigma in pixels, radius 3 sigma, mirrored
-/// edges); sigma 0 returns the batch as it is. Applied to the photo only, which carries no
-/// gradient.
-fn gaussian_blur<B: Backend>(x: Tensor<B, 4>, sigma: f32) -> Tensor<B, 4> {
-    if sigma <= 0.0 {
-        return x;
-    }
-    let [n, c, h, w] = x.dims();
-    // Mirroring needs a radius under the image's side.
-    let r = blur_radius(sigma).min(h.min(w).saturating_sub(1).max(1));
-    let taps = gaussian_kernel(sigma, r);
-    let device = x.device();
-    let kernel = |shape: [usize; 4]| {
-        Tensor::<B, 4>::from_data(TensorData::new(taps.clone(), shape), &device)
-    };
-    let opts = || burn::tensor::ops::ConvOptions::new([1, 1], [0, 0], [1, 1], 1);
-    let planes = reflect_pad(x, r).reshape([n * c, 1, h + 2 * r, w + 2 * r]);
-    let rows = burn::tensor::module::conv2d(planes, kernel([1, 1, 2 * r + 1, 1]), None, opts());
-    let both = burn::tensor::module::conv2d(rows, kernel([1, 1, 1, 2 * r + 1]), None, opts());
-    both.reshape([n, c, h, w])
 }
 
 /// The noise channel for an input of `dims` [N, C, H, W]: Gaussian values of sd `sd` drawn from
@@ -464,6 +465,7 @@ mod tests {
             noise_scale: 1,
             residual_blur: 0.0,
             color_map: 0,
+            palette: Palette::None,
         };
         let plain = spread(Generator::<Flex>::new(&spec(0.0), &dev).forward(photo.clone()));
         let noisy = Generator::<Flex>::new(&spec(1.0), &dev);
@@ -477,9 +479,9 @@ mod tests {
         assert_eq!(a, values(noisy.forward(photo.clone())));
         assert_eq!(
             a,
-            values(noisy.forward_with_noise(photo.clone(), NOISE_FIELD))
+            values(noisy.forward_with_noise(photo.clone(), NOISE_FIELD, Stats::Image))
         );
-        assert_ne!(a, values(noisy.forward_with_noise(photo, 1)));
+        assert_ne!(a, values(noisy.forward_with_noise(photo, 1, Stats::Image)));
     }
 
     #[test]

@@ -27,13 +27,36 @@ pub use chosen::{
     sort_rows,
 };
 
+use burn::prelude::*;
+
+/// Gaussian blur of each channel of an NCHW batch (sigma in pixels, radius 3 sigma, mirrored
+/// edges); sigma 0 returns the batch as it is. A composite of two 1-D convolutions (burn's op,
+/// differentiable on every backend): the residual's photo, the distillation's low band.
+pub fn gaussian_blur<B: Backend>(x: Tensor<B, 4>, sigma: f32) -> Tensor<B, 4> {
+    if sigma <= 0.0 {
+        return x;
+    }
+    let [n, c, h, w] = x.dims();
+    // Mirroring needs a radius under the image's side.
+    let r = crate::eval::blur_radius(sigma).min(h.min(w).saturating_sub(1).max(1));
+    let taps = crate::eval::gaussian_kernel(sigma, r);
+    let device = x.device();
+    let kernel = |shape: [usize; 4]| {
+        Tensor::<B, 4>::from_data(TensorData::new(taps.clone(), shape), &device)
+    };
+    let opts = || burn::tensor::ops::ConvOptions::new([1, 1], [0, 0], [1, 1], 1);
+    let planes = reflect_pad(x, r).reshape([n * c, 1, h + 2 * r, w + 2 * r]);
+    let rows = burn::tensor::module::conv2d(planes, kernel([1, 1, 2 * r + 1, 1]), None, opts());
+    let both = burn::tensor::module::conv2d(rows, kernel([1, 1, 1, 2 * r + 1]), None, opts());
+    both.reshape([n, c, h, w])
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::burn_ops::{reflect_pad_cat, reflect_pad_select};
     use super::super::max_abs_diff;
     use super::*;
     use burn::backend::{Autodiff, Flex};
-    use burn::prelude::*;
     use burn::tensor::Distribution;
 
     #[test]

@@ -1,0 +1,226 @@
+//! The generator's palette head (`generator.palette`, single_style): the output's per-channel
+//! mean (`"mean"`), or mean and standard deviation (`"moments"`), are set to the painting's: an
+//! instance normalisation of the RGB output whose affine is the painting's colour statistics. A fully convolutional,
+//! instance-normalised generator cannot see a photo's overall colour level (a night photo and a
+//! noon one look alike to it after the first norm), so no weights can make every photo's
+//! palette the painting's; this head does it per image, and training sees its result, so the
+//! losses shape strokes under the painting's colours instead of fighting the photo's.
+//!
+//! The statistics are taken over each image when stylizing and over the whole batch of crops
+//! while training: a 64-px crop of sky forced to the whole painting's spread of colours would be
+//! amplified noise, while the batch's crops together stand for a photo. The painting's
+//! statistics are fixed (no gradient) and saved with the weights, so a model stylizes without its
+//! painting.
+
+use crate::spec::Palette;
+use burn::module::Param;
+use burn::prelude::*;
+use image::RgbImage;
+
+/// What the output's statistics are taken over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stats {
+    /// Each image on its own (stylizing, probes).
+    Image,
+    /// All images of the batch together (training, and a teacher's targets).
+    Batch,
+}
+
+/// Added to the variance: a flat output is left flat instead of divided by zero.
+const EPS: f32 = 1e-5;
+
+#[derive(Module, Debug)]
+pub struct PaletteHead<B: Backend> {
+    /// The painting's per-channel mean, [1, 3, 1, 1], in the generator's [-1, 1] domain.
+    mean: Param<Tensor<B, 4>>,
+    /// The painting's per-channel standard deviation, [1, 3, 1, 1].
+    std: Param<Tensor<B, 4>>,
+    /// `"moments"`: the standard deviation too; `"mean"`: the mean alone.
+    #[module(skip)]
+    spread: bool,
+}
+
+impl<B: Backend> PaletteHead<B> {
+    /// A head of `kind` (not `None`) with neutral statistics (mean 0, sd 1/2): what a loaded
+    /// model's record replaces.
+    pub fn new(kind: Palette, device: &B::Device) -> Self {
+        Self::with_stats([0.0; 3], [0.5; 3], kind == Palette::Moments, device)
+    }
+
+    /// The same kind of head for `painting`: its pixels' per-channel mean and standard deviation.
+    pub fn for_painting(self, painting: &RgbImage, device: &B::Device) -> Self {
+        let (mean, std) = channel_stats(painting);
+        Self::with_stats(mean, std, self.spread, device)
+    }
+
+    fn with_stats(mean: [f32; 3], std: [f32; 3], spread: bool, device: &B::Device) -> Self {
+        let t = |v: [f32; 3]| {
+            Param::from_tensor(Tensor::from_data(
+                TensorData::new(v.to_vec(), [1, 3, 1, 1]),
+                device,
+            ))
+            .set_require_grad(false)
+        };
+        Self {
+            mean: t(mean),
+            std: t(std),
+            spread,
+        }
+    }
+
+    /// `y` [N, 3, H, W] with each image's (or the batch's) per-channel mean (and standard
+    /// deviation) set to the painting's, clamped to [-1, 1].
+    pub fn forward(&self, y: Tensor<B, 4>, stats: Stats) -> Tensor<B, 4> {
+        let reduce = |t: Tensor<B, 4>| {
+            let t = t.mean_dim(2).mean_dim(3);
+            match stats {
+                Stats::Image => t,
+                Stats::Batch => t.mean_dim(0),
+            }
+        };
+        let mean = reduce(y.clone());
+        let centred = y - mean;
+        let to_mean = self.mean.val().detach();
+        let out = if self.spread {
+            let sd = (reduce(centred.clone().powi_scalar(2)) + EPS).sqrt();
+            centred / sd * self.std.val().detach() + to_mean
+        } else {
+            centred + to_mean
+        };
+        out.clamp(-1.0, 1.0)
+    }
+}
+
+/// Per-channel mean and standard deviation of `image`'s pixels, in [-1, 1].
+fn channel_stats(image: &RgbImage) -> ([f32; 3], [f32; 3]) {
+    let n = (image.width() as f64 * image.height() as f64).max(1.0);
+    let (mut sum, mut sq) = ([0f64; 3], [0f64; 3]);
+    for p in image.pixels() {
+        for c in 0..3 {
+            let v = p[c] as f64 / 127.5 - 1.0;
+            sum[c] += v;
+            sq[c] += v * v;
+        }
+    }
+    let mean = sum.map(|s| s / n);
+    let std: Vec<f64> = (0..3)
+        .map(|c| (sq[c] / n - mean[c] * mean[c]).max(0.0).sqrt())
+        .collect();
+    (
+        mean.map(|m| m as f32),
+        [std[0] as f32, std[1] as f32, std[2] as f32],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::Flex;
+
+    fn moments(t: Tensor<Flex, 4>) -> (Vec<f32>, Vec<f32>) {
+        let m = t.clone().mean_dim(2).mean_dim(3);
+        let v = (t - m.clone())
+            .powi_scalar(2)
+            .mean_dim(2)
+            .mean_dim(3)
+            .sqrt();
+        (
+            m.into_data().to_vec().unwrap(),
+            v.into_data().to_vec().unwrap(),
+        )
+    }
+
+    /// A painting of two colours in equal halves: mean and sd per channel are known.
+    fn painting() -> RgbImage {
+        RgbImage::from_fn(8, 8, |x, _| {
+            if x < 4 {
+                image::Rgb([0, 127, 255])
+            } else {
+                image::Rgb([255, 127, 255])
+            }
+        })
+    }
+
+    #[test]
+    fn the_paintings_statistics_are_per_channel() {
+        let (mean, sd) = channel_stats(&painting());
+        // Red: half -1, half +1; green: flat 127; blue: flat +1.
+        let green = 127.0 / 127.5 - 1.0;
+        for (got, want) in mean.iter().zip([0.0, green, 1.0]) {
+            assert!((got - want).abs() < 1e-6, "{mean:?}");
+        }
+        for (got, want) in sd.iter().zip([1.0, 0.0, 0.0]) {
+            assert!((got - want).abs() < 1e-6, "{sd:?}");
+        }
+    }
+
+    #[test]
+    fn each_image_gets_the_paintings_mean_and_spread() {
+        let dev = Default::default();
+        let (to_mean, to_sd) = ([0.1, -0.2, 0.3], [0.2, 0.1, 0.3]);
+        let head = PaletteHead::<Flex>::with_stats(to_mean, to_sd, true, &dev);
+        // Two images with different levels and spreads.
+        let y = Tensor::<Flex, 4>::random(
+            [2, 3, 16, 16],
+            burn::tensor::Distribution::Uniform(-0.2, 0.2),
+            &dev,
+        ) * Tensor::from_data(TensorData::new(vec![1.0f32, 3.0], [2, 1, 1, 1]), &dev)
+            + Tensor::from_data(TensorData::new(vec![-0.5f32, 0.3], [2, 1, 1, 1]), &dev);
+        let (mean, sd) = moments(head.forward(y, Stats::Image));
+        for i in 0..2 {
+            for c in 0..3 {
+                assert!((mean[i * 3 + c] - to_mean[c]).abs() < 1e-4, "{mean:?}");
+                assert!((sd[i * 3 + c] - to_sd[c]).abs() < 1e-3, "{sd:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_mean_head_moves_the_level_and_keeps_the_spread() {
+        let dev = Default::default();
+        let head = PaletteHead::<Flex>::with_stats([0.1, -0.2, 0.3], [0.9; 3], false, &dev);
+        let y = Tensor::<Flex, 4>::random(
+            [1, 3, 16, 16],
+            burn::tensor::Distribution::Uniform(-0.6, -0.2),
+            &dev,
+        );
+        let (_, sd_in) = moments(y.clone());
+        let (mean, sd) = moments(head.forward(y, Stats::Image));
+        for c in 0..3 {
+            assert!((mean[c] - [0.1, -0.2, 0.3][c]).abs() < 1e-4, "{mean:?}");
+            assert!((sd[c] - sd_in[c]).abs() < 1e-4, "{sd:?} {sd_in:?}");
+        }
+    }
+
+    #[test]
+    fn batch_statistics_keep_the_differences_between_images() {
+        let dev = Default::default();
+        let head = PaletteHead::<Flex>::with_stats([0.1; 3], [0.3; 3], true, &dev);
+        let dark = Tensor::<Flex, 4>::full([1, 3, 4, 4], -0.4, &dev);
+        let light = Tensor::<Flex, 4>::full([1, 3, 4, 4], 0.2, &dev);
+        let out = head.forward(Tensor::cat(vec![dark, light], 0), Stats::Batch);
+        let (mean, _) = moments(out);
+        // The batch (two flat images, -0.4 and 0.2) becomes mean 0.1, sd 0.3: -0.2 and 0.4.
+        assert!((mean[0] + 0.2).abs() < 1e-3, "{mean:?}");
+        assert!((mean[3] - 0.4).abs() < 1e-3, "{mean:?}");
+    }
+
+    #[test]
+    fn the_statistics_are_saved_with_the_weights() {
+        let dev = Default::default();
+        let trained =
+            PaletteHead::<Flex>::new(Palette::Moments, &dev).for_painting(&painting(), &dev);
+        let loaded = PaletteHead::<Flex>::new(Palette::Moments, &dev)
+            .load_record(trained.clone().into_record());
+        let y = Tensor::<Flex, 4>::random(
+            [1, 3, 8, 8],
+            burn::tensor::Distribution::Uniform(-1.0, 1.0),
+            &dev,
+        );
+        let err = crate::train::model::max_abs_diff(
+            trained.forward(y.clone(), Stats::Image),
+            loaded.forward(y, Stats::Image),
+        );
+        assert!(err < 1e-6, "{err}");
+    }
+}
