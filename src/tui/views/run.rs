@@ -60,6 +60,9 @@ pub fn draw(frame: &mut Frame, app: &App, size: (u16, u16), images: &Images, sho
     footer(frame, theme, panes.footer, Context::Run);
 }
 
+/// Rows of a chart that are not its plot: the title border and the x axis (labels and title).
+const CHART_FRAME_ROWS: usize = 3;
+
 fn chart(
     frame: &mut Frame,
     theme: &Theme,
@@ -120,19 +123,45 @@ fn chart(
         0 => String::new(),
         n => format!(", mean of {n} seeds, band min–max"),
     };
-    let mut title_text = format!(" {name}{}{seeds} ", if log { " (log)" } else { "" });
+    // Each term's name in its line's colour: the title carries the key when the legend box
+    // would not fit (ratatui hides it then) and beside the cursor's values.
+    let named = |t: crate::terms::Term| -> Style {
+        data.lines
+            .iter()
+            .find(|l| l.term == t)
+            .map_or(Style::default(), |l| theme.series_text(l.index))
+    };
+    // ratatui's legend box: a row per line and a border, inside the plot's height, and the
+    // widest name, its marker and a border inside a third of the width.
+    let widest = data
+        .lines
+        .iter()
+        .map(|l| l.term.name().len())
+        .max()
+        .unwrap_or(0);
+    let legend_fits = data.lines.len() + 2 + CHART_FRAME_ROWS <= area.height as usize
+        && widest + 4 <= area.width as usize / 3;
+    let mut heading: Vec<Span> = vec![Span::raw(format!(
+        " {name}{}{seeds}",
+        if log { " (log)" } else { "" }
+    ))];
     if let Some(m) = run.cursor.and_then(|c| run.metrics.get(c)) {
-        let vals: Vec<String> = data
-            .group
-            .terms()
-            .filter_map(|t| {
-                m.losses
-                    .get(t.name())
-                    .map(|v| format!("{} {}", t.name(), crate::numbers::format_loss(*v)))
-            })
-            .collect();
-        title_text = format!(" {name} @ step {}: {} ", m.step, vals.join(" "));
+        heading = vec![Span::raw(format!(" {name} @ step {}:", m.step))];
+        for t in data.group.terms() {
+            if let Some(v) = m.losses.get(t.name()) {
+                heading.push(Span::raw(" "));
+                heading.push(Span::styled(t.name(), named(t)));
+                heading.push(Span::raw(format!(" {}", crate::numbers::format_loss(*v))));
+            }
+        }
+    } else if !legend_fits {
+        heading.push(Span::raw(":"));
+        for line in &data.lines {
+            heading.push(Span::raw(" "));
+            heading.push(Span::styled(line.term.name(), named(line.term)));
+        }
     }
+    heading.push(Span::raw(" "));
     let x_title = if opts.x_time { "hours" } else { "step" };
     let chart = Chart::new(datasets)
         .hidden_legend_constraints((
@@ -140,7 +169,11 @@ fn chart(
             // The quality chart's four terms need the height when four charts share the column.
             ratatui::layout::Constraint::Ratio(1, 1),
         ))
-        .block(Block::default().borders(Borders::TOP).title(title_text))
+        .block(
+            Block::default()
+                .borders(Borders::TOP)
+                .title(Line::from(heading)),
+        )
         .x_axis(
             Axis::default()
                 .title(x_title)
