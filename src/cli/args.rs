@@ -225,11 +225,11 @@ pub struct DistillArgs {
     pub feature_weight: f64,
     /// Weight of the distance between the two outputs' strokes as distributions (5x5 patches of
     /// their high-pass bands, sliced Wasserstein).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = crate::spec::DistillSpec::default_stroke_weight())]
     pub stroke_weight: f64,
     /// Blur both outputs (Gaussian sigma, pixels) before the L1, which then holds colours and
     /// shapes and leaves the strokes to --stroke-weight.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = crate::spec::DistillSpec::default_pixel_blur())]
     pub pixel_blur: f64,
     /// Override a student spec value, e.g. --set loss.style_weight=3 (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]

@@ -210,9 +210,9 @@ fn a_student_trains_from_a_teacher_and_loads_everywhere() {
     assert!(err.contains("single_style"), "{err}");
 }
 
-/// `--feature-weight` adds the feature-net distance to the teacher's output as a term of its own
-/// (in the spec and in every metric row), `--stroke-weight` the stroke-distribution distance;
-/// without them the student has no such terms.
+/// Each distance to the teacher's output is a term of its own, in the spec and in every metric
+/// row: the defaults write the L1 (of blurred outputs) and the stroke distance, `--feature-weight`
+/// adds the feature-net distance, `--stroke-weight 0` drops the stroke one.
 #[test]
 fn feature_and_stroke_weights_add_their_distances_to_the_teacher() {
     let tmp = tempfile::tempdir().unwrap();
@@ -227,45 +227,52 @@ fn feature_and_stroke_weights_add_their_distances_to_the_teacher() {
                 .arg("--runs-dir")
                 .arg(&runs),
         );
-        std::fs::read_dir(&runs)
+        let dir = std::fs::read_dir(&runs)
             .unwrap()
             .flatten()
             .map(|e| e.path())
             .find(|p| p.to_string_lossy().ends_with(name))
-            .expect("the student's run")
+            .expect("the student's run");
+        let d = atelier::store::read_spec(&run_dir::RunDir::new(&dir))
+            .unwrap()
+            .distill
+            .expect("distilled");
+        let rows = metrics(&dir);
+        assert!(!rows.is_empty());
+        (d, rows)
     };
-    let plain = student("plain", &[]);
-    let feat = student("feat", &["--feature-weight", "2"]);
-    let spec = atelier::store::read_spec(&run_dir::RunDir::new(&feat)).unwrap();
-    assert_eq!(spec.distill.expect("distilled").feature_weight, 2.0);
-    let rows = metrics(&feat);
-    assert!(!rows.is_empty());
-    for r in &rows {
-        for term in ["distill", "distill_features"] {
-            let v = r.losses.get(term).copied();
-            assert!(v.is_some_and(|v| v.is_finite() && v > 0.0), "{term}: {v:?}");
+    // Every row has exactly the terms `with`, each finite and positive.
+    let terms = |rows: &[run_dir::MetricRow], with: &[&str]| {
+        for r in rows {
+            for term in ["distill", "distill_features", "distill_strokes"] {
+                let v = r.losses.get(term).copied();
+                if with.contains(&term) {
+                    assert!(v.is_some_and(|v| v.is_finite() && v > 0.0), "{term}: {v:?}");
+                } else {
+                    assert!(v.is_none(), "{term}: {v:?}");
+                }
+            }
         }
-    }
-    let strokes = student("strokes", &["--stroke-weight", "2", "--pixel-blur", "1"]);
-    let d = atelier::store::read_spec(&run_dir::RunDir::new(&strokes))
-        .unwrap()
-        .distill
-        .expect("distilled");
+    };
+    let (d, rows) = student("plain", &[]);
+    let recipe = atelier::spec::DistillSpec {
+        teacher: d.teacher.clone(),
+        parent: d.parent.clone(),
+        checkpoint: d.checkpoint,
+        pixel_weight: atelier::spec::DistillSpec::default_pixel_weight(),
+        feature_weight: 0.0,
+        stroke_weight: atelier::spec::DistillSpec::default_stroke_weight(),
+        pixel_blur: atelier::spec::DistillSpec::default_pixel_blur(),
+    };
+    assert_eq!(d, recipe);
+    assert!(d.stroke_weight > 0.0 && d.pixel_blur > 0.0);
+    terms(&rows, &["distill", "distill_strokes"]);
+    let (d, rows) = student("feat", &["--feature-weight", "2", "--stroke-weight", "0"]);
+    assert_eq!((d.feature_weight, d.stroke_weight), (2.0, 0.0));
+    terms(&rows, &["distill", "distill_features"]);
+    let (d, rows) = student("strokes", &["--stroke-weight", "2", "--pixel-blur", "1"]);
     assert_eq!((d.stroke_weight, d.pixel_blur), (2.0, 1.0));
-    let rows = metrics(&strokes);
-    assert!(!rows.is_empty());
-    for r in &rows {
-        for term in ["distill", "distill_strokes"] {
-            let v = r.losses.get(term).copied();
-            assert!(v.is_some_and(|v| v.is_finite() && v > 0.0), "{term}: {v:?}");
-        }
-        assert!(!r.losses.contains_key("distill_features"));
-    }
-    assert!(metrics(&plain)
-        .iter()
-        .all(|r| r.losses.contains_key("distill")
-            && !r.losses.contains_key("distill_features")
-            && !r.losses.contains_key("distill_strokes")));
+    terms(&rows, &["distill", "distill_strokes"]);
 
     // A negative weight is refused by name, and no run is left behind.
     let before = std::fs::read_dir(&runs).unwrap().count();
