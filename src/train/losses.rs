@@ -142,20 +142,17 @@ pub fn total_variation<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 1> {
     dy.abs().mean() + dx.abs().mean()
 }
 
-/// The side of the patches [`stroke_patches`] cuts (as `atelier eval`'s texture measure).
-pub const STROKE_PATCH: usize = 5;
-
-/// `x`'s high-pass band (itself minus its Gaussian blur of `sigma` px) as every
-/// [`STROKE_PATCH`]-square patch's values, stacked as channels: [N, C*25, H-4, W-4]. The
+/// `x`'s high-pass band (itself minus its Gaussian blur of `sigma` px) as every `patch`-square
+/// patch's values, stacked as channels: [N, C * patch², H + 1 - patch, W + 1 - patch]. The
 /// sliced Wasserstein distance between two such maps compares the images' strokes as a
 /// distribution, whatever their positions (`distill.stroke_weight`).
-pub fn stroke_patches<B: Backend>(x: Tensor<B, 4>, sigma: f32) -> Tensor<B, 4> {
+pub fn stroke_patches<B: Backend>(x: Tensor<B, 4>, sigma: f32, patch: usize) -> Tensor<B, 4> {
     let band = x.clone() - super::model::ops::gaussian_blur(x, sigma);
     let [n, c, h, w] = band.dims();
-    let (ph, pw) = (h + 1 - STROKE_PATCH, w + 1 - STROKE_PATCH);
-    let shifts = (0..STROKE_PATCH * STROKE_PATCH)
+    let (ph, pw) = (h + 1 - patch, w + 1 - patch);
+    let shifts = (0..patch * patch)
         .map(|i| {
-            let (dy, dx) = (i / STROKE_PATCH, i % STROKE_PATCH);
+            let (dy, dx) = (i / patch, i % patch);
             band.clone().slice([0..n, 0..c, dy..dy + ph, dx..dx + pw])
         })
         .collect();
@@ -290,8 +287,13 @@ mod tests {
             Tensor::<Flex, 4>::from_data(TensorData::new(v, [1, 3, 24, 24]), &dev)
         };
         let d = |a, b| -> f32 {
-            sliced_wasserstein(stroke_patches(a, 2.0), stroke_patches(b, 2.0), dirs(), true)
-                .into_scalar()
+            sliced_wasserstein(
+                stroke_patches(a, 2.0, 5),
+                stroke_patches(b, 2.0, 5),
+                dirs(),
+                true,
+            )
+            .into_scalar()
         };
         let base = stripes(4, 0, 0.0);
         // The same strokes moved by a pixel and on another colour level: nearly no distance
@@ -300,8 +302,8 @@ mod tests {
         // Strokes twice as wide: a distance far larger.
         let wider = d(stripes(8, 0, 0.0), base.clone());
         assert_eq!(
-            stroke_patches(base.clone(), 2.0).dims(),
-            [1, 3 * STROKE_PATCH * STROKE_PATCH, 20, 20]
+            stroke_patches(base.clone(), 2.0, 5).dims(),
+            [1, 3 * 5 * 5, 20, 20]
         );
         assert!(
             moved < 0.05 && wider > 10.0 * moved.max(1e-4),
@@ -309,7 +311,7 @@ mod tests {
         );
         // A flat image has no strokes at all.
         let flat = Tensor::<Flex, 4>::full([1, 3, 24, 24], 0.3, &dev);
-        let band: f32 = stroke_patches(flat, 2.0).abs().max().into_scalar();
+        let band: f32 = stroke_patches(flat, 2.0, 5).abs().max().into_scalar();
         assert!(band < 1e-5, "{band}");
     }
 

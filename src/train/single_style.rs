@@ -71,9 +71,6 @@ struct DistillWeights {
     strokes: f32,
 }
 
-/// The high-pass band's sigma for the stroke distance (as `atelier eval`'s texture measure).
-const STROKE_SIGMA: f32 = 2.0;
-
 impl<B: AutodiffBackend> SingleStyle<B> {
     pub fn new(plan: &Plan, device: &B::Device) -> Result<(Self, Vec<String>)> {
         let s = &plan.spec;
@@ -293,8 +290,10 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
         }
         if let Some((target, w)) = distill {
             if w.strokes > 0.0 {
-                let [fake_p, target_p] =
-                    [fake.clone(), target.clone()].map(|x| losses::stroke_patches(x, STROKE_SIGMA));
+                // The band and patches `atelier eval`'s texture gain measures.
+                let band = crate::eval::EvalOptions::default();
+                let [fake_p, target_p] = [fake.clone(), target.clone()]
+                    .map(|x| losses::stroke_patches(x, band.blur_sigma, band.patch as usize));
                 let dirs = losses::random_directions(
                     &mut self.swd_rng,
                     self.swd_directions,
