@@ -67,8 +67,10 @@ struct DistillWeights {
     pixel_blur: f32,
     /// `distill.feature_weight`: the distance between the outputs' features at every tap.
     features: f32,
-    /// `distill.stroke_weight`: the distance between their high-pass patch distributions.
+    /// `distill.stroke_weight`: the distance between their high-pass patch distributions...
     strokes: f32,
+    /// ...of this band's sigma and patch side: those `atelier eval`'s texture gain measures.
+    stroke_band: (f32, usize),
 }
 
 impl<B: AutodiffBackend> SingleStyle<B> {
@@ -163,6 +165,10 @@ impl<B: AutodiffBackend> SingleStyle<B> {
                     pixel_blur: d.pixel_blur as f32,
                     features: d.feature_weight as f32,
                     strokes: d.stroke_weight as f32,
+                    stroke_band: {
+                        let eval = crate::eval::EvalOptions::default();
+                        (eval.blur_sigma, eval.patch as usize)
+                    },
                 },
             }),
             None => None,
@@ -290,10 +296,9 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
         }
         if let Some((target, w)) = distill {
             if w.strokes > 0.0 {
-                // The band and patches `atelier eval`'s texture gain measures.
-                let band = crate::eval::EvalOptions::default();
-                let [fake_p, target_p] = [fake.clone(), target.clone()]
-                    .map(|x| losses::stroke_patches(x, band.blur_sigma, band.patch as usize));
+                let (sigma, patch) = w.stroke_band;
+                let [fake_p, target_p] =
+                    [fake.clone(), target.clone()].map(|x| losses::stroke_patches(x, sigma, patch));
                 let dirs = losses::random_directions(
                     &mut self.swd_rng,
                     self.swd_directions,

@@ -105,10 +105,7 @@ fn palette_moves_the_output_onto_the_paintings_colours() {
         .save(&photo)
         .unwrap();
     let painting = atelier::eval::run::run_style(&atelier::run_dir::RunDir::new(&run)).unwrap();
-    let means = |img: &image::RgbImage| -> [f64; 3] {
-        let n = (img.width() * img.height()) as f64;
-        [0, 1, 2].map(|c| img.pixels().map(|p| f64::from(p.0[c])).sum::<f64>() / n)
-    };
+    let means = |img: &image::RgbImage| channel_stats(img).0;
     let stylize = |extra: &[&str], out: &std::path::Path| {
         bin()
             .args(["stylize", "--run", "pal", "--runs-dir"])
@@ -155,18 +152,6 @@ fn a_palette_head_gives_the_generators_output_the_paintings_colours() {
     atelier::train::data::procedural::content_scene(7, 0, 96, 72)
         .save(&photo)
         .unwrap();
-    let stats = |img: &image::RgbImage| -> ([f64; 3], [f64; 3]) {
-        let n = (img.width() * img.height()) as f64;
-        let mean = [0, 1, 2].map(|c| img.pixels().map(|p| f64::from(p.0[c])).sum::<f64>() / n);
-        let sd = [0, 1, 2].map(|c| {
-            (img.pixels()
-                .map(|p| (f64::from(p.0[c]) - mean[c]).powi(2))
-                .sum::<f64>()
-                / n)
-                .sqrt()
-        });
-        (mean, sd)
-    };
     for kind in ["mean", "moments"] {
         let dir = tmp.path().join(kind);
         std::fs::create_dir_all(&dir).unwrap();
@@ -188,8 +173,8 @@ fn a_palette_head_gives_the_generators_output_the_paintings_colours() {
                 .arg(&out),
         );
         let ((m, sd), (pm, psd)) = (
-            stats(&image::open(&out).unwrap().to_rgb8()),
-            stats(&painting),
+            channel_stats(&image::open(&out).unwrap().to_rgb8()),
+            channel_stats(&painting),
         );
         // Clamping to [0, 255] moves a dark channel's mean up a little once its spread is the
         // painting's.
@@ -380,4 +365,18 @@ fn eval_scores_a_triple_and_names_bad_input() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nope.png"));
+}
+
+/// Each channel's mean and standard deviation over `img`'s pixels (0-255).
+fn channel_stats(img: &image::RgbImage) -> ([f64; 3], [f64; 3]) {
+    let n = (img.width() * img.height()) as f64;
+    let mean = [0, 1, 2].map(|c| img.pixels().map(|p| f64::from(p.0[c])).sum::<f64>() / n);
+    let sd = [0, 1, 2].map(|c| {
+        (img.pixels()
+            .map(|p| (f64::from(p.0[c]) - mean[c]).powi(2))
+            .sum::<f64>()
+            / n)
+            .sqrt()
+    });
+    (mean, sd)
 }
