@@ -74,6 +74,9 @@ impl Direction {
     }
 }
 
+/// A checkpoint's averaged single_style generator (`train.ema`, [`crate::train::ema`]).
+pub const AVERAGED_G: &str = "g_ema";
+
 /// Which generator of a run: `g` (single_style), `g_ab` or `g_ba` (cyclegan).
 pub fn generator_file(spec: &Spec, direction: Option<Direction>) -> Result<&'static str> {
     Ok(match (spec.mode, direction) {
@@ -114,7 +117,18 @@ pub fn load_generator<B: Backend>(
             .latest_checkpoint()
             .with_context(|| format!("run {} has no checkpoint yet", run.id()))?,
     };
-    let file = generator_file(&spec, direction)?;
+    let mut file = generator_file(&spec, direction)?;
+    // A run with `train.ema` stores its averaged generator beside the live one: the one it
+    // showed on its probes, and the one to stylize with.
+    if file == "g"
+        && run
+            .checkpoint(step)
+            .join(AVERAGED_G)
+            .with_extension("mpk")
+            .is_file()
+    {
+        file = AVERAGED_G;
+    }
     let path = run.checkpoint(step).join(file);
     if !path.with_extension("mpk").is_file() {
         bail!(

@@ -11,6 +11,7 @@ pub mod color;
 pub mod control;
 pub mod cyclegan;
 pub mod data;
+pub mod ema;
 pub mod favored;
 pub mod knobs;
 pub mod losses;

@@ -211,9 +211,15 @@ pub struct DistillArgs {
     /// Wall-clock budget in minutes (train.max_minutes).
     #[arg(long)]
     pub minutes: Option<f64>,
-    /// Training steps (default: the teacher's train.steps).
+    /// Training steps (default: as many pixels as the teacher saw: its train.steps times the
+    /// square of its crop over the student's).
     #[arg(long)]
     pub steps: Option<u64>,
+    /// The student's training crop in pixels, data.image_size (default: twice the teacher's,
+    /// within its painting's data.style_size): the teacher's look on larger pictures, nearer the
+    /// photos the student will stylize, so it keeps the teacher's palette there.
+    #[arg(long, value_name = "PX")]
+    pub crop: Option<usize>,
     /// The teacher's checkpoint (default: its latest).
     #[arg(long)]
     pub checkpoint: Option<u64>,

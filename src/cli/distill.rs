@@ -1,6 +1,7 @@
 //! `atelier distill RUN --width W --blocks B`: a smaller generator trained to reproduce a finished
-//! single_style run's. The student's spec is the teacher's (same content data, style, crops,
-//! probes and losses) with the generator's width and blocks changed, no study, and a `[distill]`
+//! single_style run's. The student's spec is the teacher's (same content data, style, probes and
+//! losses) with the generator's width and blocks changed, larger crops (`--crop`, twice the
+//! teacher's by default, in proportionally fewer steps), no study, and a `[distill]`
 //! table naming the teacher's directory, id and checkpoint; the single_style recipe then adds
 //! the L1 to the teacher's output (`train/single_style.rs`). Trains in this process, like
 //! `atelier train`.
@@ -34,6 +35,17 @@ pub fn student_spec(teacher: &RunDir, a: &DistillArgs, checkpoint: u64) -> Resul
     s.description = format!("distilled from {}", teacher.id());
     s.generator.width = a.width;
     s.generator.blocks = a.blocks;
+    let teacher_crop = s.data.image_size;
+    let crop = a.crop.unwrap_or_else(|| default_crop(&s.data));
+    if crop != teacher_crop {
+        // The probes stay the teacher's (the run view compares the two on them), and each
+        // image is loaded as much larger than the crop as the teacher's were.
+        s.data.probe_size = Some(s.data.probe_size() as usize);
+        s.data.load_size = s.data.load_size.map(|l| l * crop / teacher_crop);
+        s.data.image_size = crop;
+        s.train.steps =
+            (s.train.steps * (teacher_crop * teacher_crop) as u64 / (crop * crop) as u64).max(1);
+    }
     s.search.clear();
     s.study = Default::default();
     s.distill = Some(DistillSpec {
@@ -52,6 +64,17 @@ pub fn student_spec(teacher: &RunDir, a: &DistillArgs, checkpoint: u64) -> Resul
         s.train.max_minutes = m;
     }
     toml::to_string_pretty(&s).context("writing the student's spec")
+}
+
+/// The student's crop unless `--crop` says: twice the teacher's, which in docs/quality.md
+/// ("Students on larger crops") kept the teacher's palette on held-out photos where students on
+/// the teacher's own crop drifted; the teacher's own where the painting is smaller than that.
+fn default_crop(data: &spec::DataSpec) -> usize {
+    let twice = 2 * data.image_size;
+    match data.style_size {
+        Some(style) if style < twice => data.image_size,
+        _ => twice,
+    }
 }
 
 pub(super) fn cmd_distill(a: DistillArgs) -> Result<i32> {

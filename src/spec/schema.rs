@@ -477,6 +477,10 @@ pub struct TrainSpec {
     /// Mirror metrics, probe images, the spec and searched hyperparameters into
     /// `runs/<id>/tb/` as TensorBoard event files.
     pub tensorboard: bool,
+    /// Decay of an exponential moving average of the generator's weights (single_style; 0 =
+    /// off): the averaged generator renders the probes and is the one `stylize` loads
+    /// (`train/ema.rs`). A GAN's live generator swings from step to step with its critic.
+    pub ema: f64,
 }
 
 impl Default for TrainSpec {
@@ -495,6 +499,7 @@ impl Default for TrainSpec {
             threads: 0,
             max_minutes: 0.0,
             tensorboard: true,
+            ema: 0.0,
         }
     }
 }

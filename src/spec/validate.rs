@@ -438,6 +438,7 @@ fn check_numbers(s: &Spec, file: &Path) -> Check {
                 "generator.palette",
                 s.generator.palette != crate::spec::Palette::None,
             ),
+            ("train.ema", s.train.ema != 0.0),
         ] {
             forbid(differs, file, field, "only for mode = \"single_style\"")?;
         }
@@ -477,6 +478,16 @@ fn check_numbers(s: &Spec, file: &Path) -> Check {
         1e6,
     )?;
     range(file, "train.max_minutes", t.max_minutes, 0.0, 1e7)?;
+    if !(0.0..1.0).contains(&t.ema) {
+        return Err(SpecError::new(
+            file,
+            "train.ema",
+            format!(
+                "must be in [0, 1) (the average's decay per step; 0 = off), got {}",
+                t.ema
+            ),
+        ));
+    }
     range(file, "train.threads", t.threads as f64, 0.0, 1024.0)
 }
 

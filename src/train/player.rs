@@ -76,6 +76,21 @@ impl<B: AutodiffBackend, M: AutodiffModule<B>> Player<B, M> {
     }
 }
 
+/// A snapshot of only a model's weights, written as `<name>.mpk` (an averaged generator).
+pub fn weights_snapshot<B: burn::tensor::backend::Backend, M: burn::module::Module<B> + 'static>(
+    name: &'static str,
+    model: M,
+) -> Snapshot {
+    let record = model.into_record();
+    Box::new(move |dir: &Path| {
+        let path = dir.join(name);
+        Rec::new()
+            .record(record, path.clone())
+            .with_context(|| format!("saving {}", path.display()))?;
+        Ok(vec![format!("{name}.mpk")])
+    })
+}
+
 /// Load only a model's weights (inference: `stylize`), on any backend.
 pub fn load_weights<B: burn::tensor::backend::Backend, M: burn::module::Module<B>>(
     model: M,

@@ -8,6 +8,7 @@
 
 use super::color::ColorTerm;
 use super::data::{skipped_warnings, Batches, Builtin, ImageBank};
+use super::ema::Ema;
 use super::favored::FavoredPool;
 use super::losses::{self, lsgan};
 use super::model::{ops, Discriminator, FeatureNet, Generator};
@@ -50,6 +51,8 @@ pub struct SingleStyle<B: AutodiffBackend> {
     losses: DeviceLosses<B::InnerBackend>,
     /// A distilled run's teacher (frozen, on the inner backend) and its loss weights.
     teacher: Option<Teacher<B::InnerBackend>>,
+    /// `train.ema`: the average of G's weights, which renders the probes and is saved beside G.
+    ema: Option<Ema<Generator<B::InnerBackend>>>,
 }
 
 /// A distilled run's frozen teacher and the weights of the distances to its output.
@@ -173,9 +176,11 @@ impl<B: AutodiffBackend> SingleStyle<B> {
             }),
             None => None,
         };
+        let ema = (s.train.ema > 0.0).then(|| Ema::new(g.valid(), s.train.ema));
         Ok((
             Self {
                 teacher,
+                ema,
                 g: Player::new("g", g, &s.optim),
                 d: Player::new("d", d, &s.optim),
                 features,
@@ -331,6 +336,9 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
         let mut grads = total.backward();
         let gp = self.g.grads(&mut grads);
         self.g.step(k[Knob::LrG], gp);
+        if let Some(ema) = &mut self.ema {
+            ema.update(&self.g.model.valid());
+        }
 
         // Discriminator step on the detached fakes; favoured outputs may stand in for real crops.
         let (style, share) = self.favored.mix(style, rng, self.batches.flip);
@@ -358,7 +366,10 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
     }
 
     fn render(&self) -> Vec<Rendered> {
-        let g = self.g.model.valid();
+        let g = match &self.ema {
+            Some(ema) => ema.model.clone(),
+            None => self.g.model.valid(),
+        };
         let d = self.d.model.valid();
         render::<B::InnerBackend>(&g, &d, &self.probes, "content", &self.batches.device)
     }
@@ -380,15 +391,33 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
     }
 
     fn snapshot(&self) -> Snapshot {
-        checkpoint::all(vec![
+        let mut parts = vec![
             self.g.snapshot(),
             self.d.snapshot(),
             self.favored.snapshot(),
-        ])
+        ];
+        if let Some(ema) = &self.ema {
+            parts.push(super::player::weights_snapshot(
+                crate::stylize::AVERAGED_G,
+                ema.model.clone(),
+            ));
+        }
+        checkpoint::all(parts)
     }
 
     fn load(&mut self, dir: &Path) -> Result<()> {
         self.g.load(dir, &self.batches.device)?;
+        if let Some(ema) = &mut self.ema {
+            // A checkpoint written before `train.ema` was set has no average: it starts at G.
+            let path = dir.join(crate::stylize::AVERAGED_G);
+            if path.with_extension("mpk").is_file() {
+                let model =
+                    super::player::load_weights(self.g.model.valid(), &path, &self.batches.device)?;
+                ema.restart(model, true);
+            } else {
+                ema.restart(self.g.model.valid(), false);
+            }
+        }
         self.d.load(dir, &self.batches.device)?;
         self.favored.load(dir, &self.batches.device)
     }
@@ -409,17 +438,13 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
     }
 }
 
-/// A distilled run's teacher: the generator of the teacher run's checkpoint, built from the
-/// teacher's own spec.
+/// A distilled run's teacher: the generator of the teacher run's checkpoint (its average where
+/// it has one, as `stylize` loads it), built from the teacher's own spec.
 fn teacher<B: Backend>(d: &crate::spec::DistillSpec, device: &B::Device) -> Result<Generator<B>> {
     let run = crate::run_dir::RunDir::new(&d.teacher);
-    let spec = crate::store::read_spec(&run)?;
-    super::player::load_weights(
-        Generator::new(&spec.generator, device),
-        &run.checkpoint(d.checkpoint).join("g"),
-        device,
-    )
-    .map_err(|e| anyhow::anyhow!("distill.teacher {}: {e:#}", d.teacher))
+    crate::stylize::load_generator(&run, Some(d.checkpoint), None, device)
+        .map(|(g, _, _)| g)
+        .map_err(|e| anyhow::anyhow!("distill.teacher {}: {e:#}", d.teacher))
 }
 
 /// A loss value for [`DeviceLosses`]: its value on the inner backend, still on the device.

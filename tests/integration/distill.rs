@@ -24,7 +24,8 @@ fn a_student_trains_from_a_teacher_and_loads_everywhere() {
     run_ok(
         bin()
             .args(["distill", "teach", "--width", "2", "--blocks", "1"])
-            .args(["--steps", "4", "--quiet", "--runs-dir"])
+            // The teacher's own crop, so its probes are the teacher run's pixel for pixel.
+            .args(["--crop", "32", "--steps", "4", "--quiet", "--runs-dir"])
             .arg(&runs),
     );
     let student: PathBuf = std::fs::read_dir(&runs)
@@ -241,6 +242,17 @@ fn feature_and_stroke_weights_add_their_distances_to_the_teacher() {
         assert!(!rows.is_empty());
         (d, rows)
     };
+    let data_and_steps = |name: &str| {
+        let dir = std::fs::read_dir(&runs)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.to_string_lossy().ends_with(name))
+            .expect("the student's run");
+        let run = run_dir::RunDir::new(&dir);
+        let spec = atelier::store::read_spec(&run).unwrap();
+        (spec.data, spec.train.steps, run.latest_checkpoint())
+    };
     // Every row has exactly the terms `with`, each finite and positive.
     let terms = |rows: &[run_dir::MetricRow], with: &[&str]| {
         for r in rows {
@@ -267,6 +279,21 @@ fn feature_and_stroke_weights_add_their_distances_to_the_teacher() {
     assert_eq!(d, recipe);
     assert!(d.stroke_weight > 0.0 && d.pixel_blur > 0.0);
     terms(&rows, &["distill", "distill_strokes"]);
+    // The default crop is twice the teacher's (32), the probes stay the teacher's size, and
+    // with `--steps` the student takes exactly that many.
+    let (data, steps, last) = data_and_steps("plain");
+    assert_eq!((data.image_size, data.probe_size, steps), (64, Some(32), 3));
+    assert_eq!(last, Some(3));
+    // Without `--steps`: as many pixels as the teacher saw, 6 x 32² / 48² = 2.67 -> 2 steps.
+    run_ok(
+        bin()
+            .args(["distill", "teach", "--width", "2", "--blocks", "1"])
+            .args(["--crop", "48", "--quiet", "--name", "crop48", "--runs-dir"])
+            .arg(&runs),
+    );
+    let (data, steps, last) = data_and_steps("crop48");
+    assert_eq!((data.image_size, data.probe_size, steps), (48, Some(32), 2));
+    assert_eq!(last, Some(2));
     let (d, rows) = student("feat", &["--feature-weight", "2", "--stroke-weight", "0"]);
     assert_eq!((d.feature_weight, d.stroke_weight), (2.0, 0.0));
     terms(&rows, &["distill", "distill_features"]);
@@ -292,5 +319,14 @@ fn feature_and_stroke_weights_add_their_distances_to_the_teacher() {
         2,
     );
     assert!(err.contains("distill.pixel_blur"), "{err}");
+    // A crop the generator cannot take (not a multiple of 4) is refused by the spec's name.
+    let err = fails(
+        bin()
+            .args(["distill", "teach", "--width", "2", "--blocks", "1"])
+            .args(["--crop", "30", "--runs-dir"])
+            .arg(&runs),
+        2,
+    );
+    assert!(err.contains("data.image_size"), "{err}");
     assert_eq!(std::fs::read_dir(&runs).unwrap().count(), before);
 }

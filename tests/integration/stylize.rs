@@ -194,6 +194,106 @@ fn a_palette_head_gives_the_generators_output_the_paintings_colours() {
     }
 }
 
+/// `train.ema`: the averaged generator is saved beside the live one, renders the probes, and is
+/// what `stylize` loads (the live one only where a checkpoint has no average); a resumed run
+/// goes on averaging from its checkpoint's average. A decay of 1 and a CycleGAN average are
+/// refused by name.
+#[test]
+fn an_averaged_generator_renders_the_probes_and_is_the_one_stylize_loads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = train_tiny(
+        tmp.path(),
+        "avg",
+        "single_style",
+        &["--set", "train.ema=0.5"],
+    );
+    let runs = run.parent().unwrap().to_path_buf();
+    let ckpt = atelier::run_dir::RunDir::new(&run).checkpoint(6);
+    let state = std::fs::read_to_string(ckpt.join("state.json")).unwrap();
+    assert!(
+        state.contains("g_ema.mpk") && state.contains("\"g.mpk\""),
+        "{state}"
+    );
+
+    // The last probe sample (step 6) is the averaged generator's output on the probe's input,
+    // and it is the generator a checkpoint loads (stylize, the look view, distill, export).
+    let index: Vec<atelier::run_dir::SampleRecord> =
+        atelier::run_dir::read_lines(&run.join(atelier::run_dir::SAMPLE_INDEX));
+    let input = index
+        .iter()
+        .find(|r| r.kind == "input" && r.probe == 0)
+        .unwrap();
+    let sample = index
+        .iter()
+        .find(|r| r.kind == "output" && r.probe == 0 && r.step == 6)
+        .unwrap();
+    let shown = image::open(run.join(&sample.path)).unwrap().to_rgb8();
+    let probe = image::open(run.join(&input.path)).unwrap().to_rgb8();
+    let loaded = || {
+        let dev = Default::default();
+        let (g, step, _) = atelier::stylize::load_generator::<burn::backend::Flex>(
+            &atelier::run_dir::RunDir::new(&run),
+            None,
+            None,
+            &dev,
+        )
+        .unwrap();
+        assert_eq!(step, 6);
+        atelier::train::render_generator(&g, std::slice::from_ref(&probe), "content", &dev)
+            .remove(0)
+            .image
+    };
+    assert!(
+        loaded() == shown,
+        "the probes show the loaded (averaged) generator"
+    );
+    let stylize = |out: &std::path::Path| {
+        run_ok(
+            bin()
+                .args(["stylize", "--run", "avg", "--runs-dir"])
+                .arg(&runs)
+                .arg("--input")
+                .arg(run.join(&input.path))
+                .arg("--output")
+                .arg(out),
+        );
+        image::open(out).unwrap().to_rgb8()
+    };
+    let averaged = stylize(&tmp.path().join("averaged.png"));
+    // Without the average, a checkpoint gives its live generator: different pictures.
+    std::fs::rename(ckpt.join("g_ema.mpk"), tmp.path().join("g_ema.mpk")).unwrap();
+    assert!(loaded() != shown, "the live generator is not the average");
+    let live = stylize(&tmp.path().join("live.png"));
+    assert!(live != averaged, "stylize loaded the average");
+    std::fs::rename(tmp.path().join("g_ema.mpk"), ckpt.join("g_ema.mpk")).unwrap();
+
+    // Resumed, the run averages on from its checkpoint and saves the average again.
+    run_ok(
+        bin()
+            .args(["train", "--quiet", "--steps", "9", "--resume"])
+            .arg(&run),
+    );
+    let state = std::fs::read_to_string(
+        atelier::run_dir::RunDir::new(&run)
+            .checkpoint(9)
+            .join("state.json"),
+    )
+    .unwrap();
+    assert!(state.contains("g_ema.mpk"), "{state}");
+
+    for (mode, value) in [("single_style", "1"), ("cyclegan", "0.9")] {
+        let spec = tiny_spec(tmp.path(), &format!("bad-{mode}"), mode, "");
+        let err = fails(
+            bin()
+                .arg("train")
+                .arg(&spec)
+                .args(["--check", "--set", &format!("train.ema={value}")]),
+            2,
+        );
+        assert!(err.contains("train.ema"), "{mode}: {err}");
+    }
+}
+
 #[test]
 fn stylize_one_photo_under_several_runs() {
     let tmp = tempfile::tempdir().unwrap();
