@@ -215,9 +215,8 @@ pub struct DistillArgs {
     /// square of its crop over the student's).
     #[arg(long)]
     pub steps: Option<u64>,
-    /// The student's training crop in pixels, data.image_size (default: twice the teacher's,
-    /// within its painting's data.style_size): the teacher's look on larger pictures, nearer the
-    /// photos the student will stylize, so it keeps the teacher's palette there.
+    /// The student's training crop in pixels, data.image_size (default: the teacher's). Twice
+    /// the teacher's, in a quarter of the steps, distilled no closer in docs/quality.md.
     #[arg(long, value_name = "PX")]
     pub crop: Option<usize>,
     /// The teacher's checkpoint (default: its latest).

@@ -1,7 +1,7 @@
 //! `atelier distill RUN --width W --blocks B`: a smaller generator trained to reproduce a finished
 //! single_style run's. The student's spec is the teacher's (same content data, style, probes and
-//! losses) with the generator's width and blocks changed, larger crops (`--crop`, twice the
-//! teacher's by default, in proportionally fewer steps), no study, and a `[distill]`
+//! losses) with the generator's width and blocks changed (and, with `--crop`, other crops in
+//! proportionally more or fewer steps), no study, and a `[distill]`
 //! table naming the teacher's directory, id and checkpoint; the single_style recipe then adds
 //! the L1 to the teacher's output (`train/single_style.rs`). Trains in this process, like
 //! `atelier train`.
@@ -36,7 +36,7 @@ pub fn student_spec(teacher: &RunDir, a: &DistillArgs, checkpoint: u64) -> Resul
     s.generator.width = a.width;
     s.generator.blocks = a.blocks;
     let teacher_crop = s.data.image_size;
-    let crop = a.crop.unwrap_or_else(|| default_crop(&s.data));
+    let crop = a.crop.unwrap_or(teacher_crop);
     if crop != teacher_crop {
         // The probes stay the teacher's (the run view compares the two on them), and each
         // image is loaded as much larger than the crop as the teacher's were.
@@ -64,17 +64,6 @@ pub fn student_spec(teacher: &RunDir, a: &DistillArgs, checkpoint: u64) -> Resul
         s.train.max_minutes = m;
     }
     toml::to_string_pretty(&s).context("writing the student's spec")
-}
-
-/// The student's crop unless `--crop` says: twice the teacher's, which in docs/quality.md
-/// ("Students on larger crops") kept the teacher's palette on held-out photos where students on
-/// the teacher's own crop drifted; the teacher's own where the painting is smaller than that.
-fn default_crop(data: &spec::DataSpec) -> usize {
-    let twice = 2 * data.image_size;
-    match data.style_size {
-        Some(style) if style < twice => data.image_size,
-        _ => twice,
-    }
 }
 
 pub(super) fn cmd_distill(a: DistillArgs) -> Result<i32> {

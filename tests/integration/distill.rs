@@ -24,8 +24,7 @@ fn a_student_trains_from_a_teacher_and_loads_everywhere() {
     run_ok(
         bin()
             .args(["distill", "teach", "--width", "2", "--blocks", "1"])
-            // The teacher's own crop, so its probes are the teacher run's pixel for pixel.
-            .args(["--crop", "32", "--steps", "4", "--quiet", "--runs-dir"])
+            .args(["--steps", "4", "--quiet", "--runs-dir"])
             .arg(&runs),
     );
     let student: PathBuf = std::fs::read_dir(&runs)
@@ -279,12 +278,12 @@ fn feature_and_stroke_weights_add_their_distances_to_the_teacher() {
     assert_eq!(d, recipe);
     assert!(d.stroke_weight > 0.0 && d.pixel_blur > 0.0);
     terms(&rows, &["distill", "distill_strokes"]);
-    // The default crop is twice the teacher's (32), the probes stay the teacher's size, and
-    // with `--steps` the student takes exactly that many.
+    // The default crop is the teacher's (32), and with `--steps` the student takes that many.
     let (data, steps, last) = data_and_steps("plain");
-    assert_eq!((data.image_size, data.probe_size, steps), (64, Some(32), 3));
+    assert_eq!((data.image_size, data.probe_size, steps), (32, None, 3));
     assert_eq!(last, Some(3));
-    // Without `--steps`: as many pixels as the teacher saw, 6 x 32² / 48² = 2.67 -> 2 steps.
+    // Another crop: the probes stay the teacher's size, and without `--steps` the student sees
+    // as many pixels as the teacher did, 6 x 32² / 48² = 2.67 -> 2 steps.
     run_ok(
         bin()
             .args(["distill", "teach", "--width", "2", "--blocks", "1"])
