@@ -216,7 +216,8 @@ pub struct DistillArgs {
     #[arg(long)]
     pub steps: Option<u64>,
     /// The student's training crop in pixels, data.image_size (default: the teacher's). Twice
-    /// the teacher's, in a quarter of the steps, distilled no closer in docs/quality.md.
+    /// the teacher's in a quarter of the steps scored as close and looked further
+    /// (docs/quality.md, "Averaging the generator's weights").
     #[arg(long, value_name = "PX")]
     pub crop: Option<usize>,
     /// The teacher's checkpoint (default: its latest).

@@ -252,6 +252,15 @@ fn status(frame: &mut Frame, area: Rect, app: &App, run: &RunView) {
                 spec.data.image_size,
                 spec.train.batch_size
             )),
+            // The probes are the averaged generator's (`train.ema`): say so.
+            Span::styled(
+                if spec.train.ema > 0.0 {
+                    format!("  probes: G averaged ({})", spec.train.ema)
+                } else {
+                    String::new()
+                },
+                dim,
+            ),
         ]));
     }
     lines.extend(knob_lines(&run.knobs(), dim));
