@@ -72,12 +72,36 @@ fn title(frame: &mut Frame, theme: &Theme, area: Rect, left: Vec<Span<'static>>,
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-/// Key hints in the footer (the last row).
+/// Key hints in the footer (the last row), in their order of importance: a hint that does not
+/// fit whole is left out rather than cut mid-word, and `? help` (which lists every key) is kept
+/// whatever else is left out.
 fn footer(frame: &mut Frame, theme: &Theme, area: Rect, context: super::keys::Context) {
+    let hints: Vec<(String, String)> = super::keys::footer(context)
+        .into_iter()
+        .map(|(k, what)| (format!(" {k} "), format!(" {what}  ")))
+        .collect();
+    // Each hint's width with its two trailing spaces, which may fall off the edge.
+    let width = |(badge, label): &(String, String)| badge.chars().count() + label.chars().count();
+    let help = hints.iter().position(|(_, label)| label == " help  ");
+    let mut room = (area.width as usize + 2).saturating_sub(help.map_or(0, |i| width(&hints[i])));
+    let mut shown = vec![false; hints.len()];
+    for (i, hint) in hints.iter().enumerate() {
+        if Some(i) == help {
+            continue;
+        }
+        if width(hint) > room {
+            break;
+        }
+        room -= width(hint);
+        shown[i] = true;
+    }
+    if let Some(i) = help {
+        shown[i] = true;
+    }
     let mut spans = Vec::new();
-    for (k, what) in super::keys::footer(context) {
-        spans.push(Span::styled(format!(" {k} "), theme.key_badge));
-        spans.push(Span::raw(format!(" {what}  ")));
+    for ((badge, label), _) in hints.into_iter().zip(shown).filter(|(_, s)| *s) {
+        spans.push(Span::styled(badge, theme.key_badge));
+        spans.push(Span::raw(label));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

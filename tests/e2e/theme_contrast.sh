@@ -38,15 +38,23 @@ for mode in light dark; do
     wid=$(DISPLAY=$disp xwininfo -root -tree | awk '/"xterm"/ {print $1; exit}')
     [ -n "$wid" ] && break; sleep 0.1
   done
-  sleep 3                    # the dashboard asks the terminal, scans the runs, draws
-  DISPLAY=$disp import -window "${wid:-root}" "$shot"
+  # The dashboard asks the terminal, scans the runs and draws: on a loaded machine that can take
+  # longer than a first screenshot waits, so an empty header row is shot again (up to ~20 s).
+  for attempt in $(seq 10); do
+    sleep 2
+    # xterm itself may map late too (the first shot of a failed CI run was the bare root window).
+    [ -n "$wid" ] || wid=$(DISPLAY=$disp xwininfo -root -tree | awk '/"xterm"/ {print $1; exit}')
+    DISPLAY=$disp import -window "${wid:-root}" "$shot"
+    read -r w h < <(identify -format '%w %h\n' "$shot")
+    cw=$(( w / cols )) ch=$(( h / rows ))
+    # The whole screen's histogram (the background is its most common colour), then the header
+    # row's first 40 columns (NAME, MODE, STATE).
+    convert "$shot" -format %c histogram:info:- >"$work/screen.txt"
+    convert "$shot" -crop $(( 40 * cw ))x${ch}+0+${ch} +repage -format %c histogram:info:- >"$work/header.txt"
+    [ "$(wc -l <"$work/header.txt")" -gt 1 ] && break
+    echo "theme_contrast $mode: header row still empty after attempt $attempt"
+  done
   kill $term 2>/dev/null || true; wait $term 2>/dev/null || true; term=
-  read -r w h < <(identify -format '%w %h\n' "$shot")
-  cw=$(( w / cols )) ch=$(( h / rows ))
-  # The whole screen's histogram (the background is its most common colour), then the header
-  # row's first 40 columns (NAME, MODE, STATE).
-  convert "$shot" -format %c histogram:info:- >"$work/screen.txt"
-  convert "$shot" -crop $(( 40 * cw ))x${ch}+0+${ch} +repage -format %c histogram:info:- >"$work/header.txt"
   if ! python3 - "$mode" "$work/screen.txt" "$work/header.txt" <<'EOF'
 import re, sys
 mode, screen, header = sys.argv[1], sys.argv[2], sys.argv[3]

@@ -71,6 +71,8 @@ fn every_footer_hint_resolves_to_keys() {
     let run = footer(Context::Run);
     assert!(run.contains(&("[ ]".into(), "step")), "{run:?}");
     assert!(run.contains(&("w W e E a A".into(), "knobs")), "{run:?}");
+    assert!(run.contains(&("B".into(), "band")), "{run:?}");
+    assert!(footer(Context::Runs).contains(&("G".into(), "groups")));
     let compare = footer(Context::Compare);
     assert!(compare.contains(&("1-5".into(), "stars")), "{compare:?}");
 }
