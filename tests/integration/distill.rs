@@ -218,6 +218,14 @@ fn feature_and_stroke_weights_add_their_distances_to_the_teacher() {
     let tmp = tempfile::tempdir().unwrap();
     train_tiny(tmp.path(), "teach", "single_style", &[]);
     let runs = tmp.path().join("runs");
+    let run_named = |name: &str| {
+        std::fs::read_dir(&runs)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.to_string_lossy().ends_with(name))
+            .expect("the student's run")
+    };
     let student = |name: &str, extra: &[&str]| {
         run_ok(
             bin()
@@ -227,12 +235,7 @@ fn feature_and_stroke_weights_add_their_distances_to_the_teacher() {
                 .arg("--runs-dir")
                 .arg(&runs),
         );
-        let dir = std::fs::read_dir(&runs)
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| p.to_string_lossy().ends_with(name))
-            .expect("the student's run");
+        let dir = run_named(name);
         let d = atelier::store::read_spec(&run_dir::RunDir::new(&dir))
             .unwrap()
             .distill
@@ -242,12 +245,7 @@ fn feature_and_stroke_weights_add_their_distances_to_the_teacher() {
         (d, rows)
     };
     let data_and_steps = |name: &str| {
-        let dir = std::fs::read_dir(&runs)
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| p.to_string_lossy().ends_with(name))
-            .expect("the student's run");
+        let dir = run_named(name);
         let run = run_dir::RunDir::new(&dir);
         let spec = atelier::store::read_spec(&run).unwrap();
         (spec.data, spec.train.steps, run.latest_checkpoint())
@@ -300,32 +298,23 @@ fn feature_and_stroke_weights_add_their_distances_to_the_teacher() {
     assert_eq!((d.stroke_weight, d.pixel_blur), (2.0, 1.0));
     terms(&rows, &["distill", "distill_strokes"]);
 
-    // A negative weight is refused by name, and no run is left behind.
+    // A negative weight, a blur out of range and a crop the generator cannot take (not a
+    // multiple of 4) are each refused by the field's name, and no run is left behind.
     let before = std::fs::read_dir(&runs).unwrap().count();
-    let err = fails(
-        bin()
-            .args(["distill", "teach", "--width", "2", "--blocks", "1"])
-            .args(["--feature-weight=-1", "--runs-dir"])
-            .arg(&runs),
-        2,
-    );
-    assert!(err.contains("distill.feature_weight"), "{err}");
-    let err = fails(
-        bin()
-            .args(["distill", "teach", "--width", "2", "--blocks", "1"])
-            .args(["--pixel-blur", "9", "--runs-dir"])
-            .arg(&runs),
-        2,
-    );
-    assert!(err.contains("distill.pixel_blur"), "{err}");
-    // A crop the generator cannot take (not a multiple of 4) is refused by the spec's name.
-    let err = fails(
-        bin()
-            .args(["distill", "teach", "--width", "2", "--blocks", "1"])
-            .args(["--crop", "30", "--runs-dir"])
-            .arg(&runs),
-        2,
-    );
-    assert!(err.contains("data.image_size"), "{err}");
+    for (args, field) in [
+        (&["--feature-weight=-1"][..], "distill.feature_weight"),
+        (&["--pixel-blur", "9"][..], "distill.pixel_blur"),
+        (&["--crop", "30"][..], "data.image_size"),
+    ] {
+        let err = fails(
+            bin()
+                .args(["distill", "teach", "--width", "2", "--blocks", "1"])
+                .args(args)
+                .arg("--runs-dir")
+                .arg(&runs),
+            2,
+        );
+        assert!(err.contains(field), "{field}: {err}");
+    }
     assert_eq!(std::fs::read_dir(&runs).unwrap().count(), before);
 }
