@@ -62,12 +62,17 @@ pub struct ChartData {
 
 /// x of a metrics row: its step, or hours since the first row.
 pub fn x_of(run: &RunView, i: usize, x_time: bool) -> Option<f64> {
-    let m = run.metrics.get(i)?;
-    Some(if x_time {
-        (m.time - run.metrics.first().map_or(m.time, |f| f.time)) / 3600.0
+    let t0 = run.metrics.first()?.time;
+    run.metrics.get(i).map(|m| row_x(m, t0, x_time))
+}
+
+/// x of a metrics row whose run started at `t0`: its step, or hours since `t0`.
+fn row_x(m: &crate::run_dir::MetricRow, t0: f64, x_time: bool) -> f64 {
+    if x_time {
+        (m.time - t0) / 3600.0
     } else {
         m.step as f64
-    })
+    }
 }
 
 /// Largest magnitude a chart value may have. ratatui's canvas maps a point with
@@ -103,11 +108,7 @@ fn points(
         run.metrics
             .iter()
             .filter_map(|m| {
-                let x = if opts.x_time {
-                    (m.time - t0) / 3600.0
-                } else {
-                    m.step as f64
-                };
+                let x = row_x(m, t0, opts.x_time);
                 m.losses.get(term.name()).map(|v| (m.step, x, clamp(*v)))
             })
             .collect()
@@ -132,7 +133,6 @@ pub fn compute(
 ) -> Vec<ChartData> {
     let quality = !run.scores.is_empty();
     let panes = layout::run_panes(size, quality);
-    let t0 = run.metrics.first().map_or(0.0, |m| m.time);
     let groups = Group::ALL
         .into_iter()
         .filter(|g| quality || *g != Group::Quality);
@@ -163,21 +163,10 @@ pub fn compute(
                     }
                     continue;
                 }
-                let raw: Vec<(f64, f64)> = if group == Group::Quality {
-                    score_series(run, term)
-                } else {
-                    run.metrics
-                        .iter()
-                        .filter_map(|m| {
-                            let x = if opts.x_time {
-                                (m.time - t0) / 3600.0
-                            } else {
-                                m.step as f64
-                            };
-                            m.losses.get(term.name()).map(|v| (x, clamp(*v)))
-                        })
-                        .collect()
-                };
+                let raw: Vec<(f64, f64)> = points(run, term, group == Group::Quality, opts, false)
+                    .into_iter()
+                    .map(|(_, x, y)| (x, y))
+                    .collect();
                 if raw.is_empty() {
                     continue;
                 }

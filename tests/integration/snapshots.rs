@@ -168,6 +168,11 @@ fn distilled_run_view_shows_the_student_beside_its_teacher() {
         teacher.display().to_string()
     ));
     std::fs::write(student.join("spec.toml"), spec).unwrap();
+    let status = student.join(run_dir::STATUS);
+    let mut st: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&status).unwrap()).unwrap();
+    st["parent"] = "20261121-090000-quickstart".into();
+    std::fs::write(&status, st.to_string()).unwrap();
     std::fs::create_dir_all(student.join("samples/teacher")).unwrap();
     for p in 0..2usize {
         let path = format!("samples/teacher/content_{p:02}.png");
@@ -184,6 +189,10 @@ fn distilled_run_view_shows_the_student_beside_its_teacher() {
         run_dir::append_json(&student.join(run_dir::SAMPLE_INDEX), &rec).unwrap();
     }
     let mut app = app_with_runs(tmp.path(), now + 5.0);
+    // The runs table names the parent in full at 120 columns (the MODE column gives way).
+    let images = Images::new(halfblock_picker(), || {});
+    let screen = settle(&app, &images, 120, 24).backend().to_string();
+    assert!(screen.contains("  small ← quickstart "), "{screen}");
     app.selected = app
         .visible_runs()
         .iter()
@@ -196,7 +205,6 @@ fn distilled_run_view_shows_the_student_beside_its_teacher() {
             atelier::tui::workers::Watched::new(student.clone()).poll(),
         )),
     );
-    let images = Images::new(halfblock_picker(), || {});
     let term = settle(&app, &images, 120, 36);
     let screen = term.backend().to_string();
     assert!(

@@ -148,7 +148,8 @@ fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body:
     let scored = app.scores.values().any(|s| s.comparisons > 0.0);
     // Slurm runs widen the state (timeout, cancelled, ...) and device (node, queue reason) columns.
     let slurm = runs.iter().any(|r| r.job.is_some());
-    let rows: Vec<Row> = runs
+    // (cells, style, the name cell's width) per shown row.
+    let built: Vec<(Vec<Cell>, Style, usize)> = runs
         .iter()
         .enumerate()
         .skip(offset)
@@ -185,8 +186,9 @@ fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body:
                 None => Span::raw("  "),
             };
             let mut name = vec![mark.clone(), Span::raw(r.name.clone())];
-            // The experiment, when the run's name does not already say it.
-            if !r.name.starts_with(r.spec.as_str()) {
+            // The experiment, when the run's name does not already say it (a distilled run's
+            // is its parent's, named next).
+            if !r.name.starts_with(r.spec.as_str()) && r.parent.is_none() {
                 name.push(Span::styled(format!(" ({})", r.spec), app.theme.muted));
             }
             if let Some(p) = &r.parent {
@@ -207,9 +209,11 @@ fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body:
                 if scored {
                     cells.insert(1, Cell::from("-"));
                 }
-                return Row::new(cells).style(style);
+                return (cells, style, 0);
             }
-            let mut cells = vec![Cell::from(Line::from(name))];
+            let name = Line::from(name);
+            let name_width = name.width();
+            let mut cells = vec![Cell::from(name)];
             if scored {
                 cells.push(Cell::from(score));
             }
@@ -235,7 +239,7 @@ fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body:
                 ])),
                 Cell::from(age(app.now, r.updated)),
             ]);
-            Row::new(cells).style(style)
+            (cells, style, name_width)
         })
         .collect();
     // The score column appears once something was judged.
@@ -257,7 +261,6 @@ fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body:
             },
         )
         .collect();
-    let header = Row::new(names).style(app.theme.header);
     let mut widths = vec![Constraint::Min(14)];
     if scored {
         widths.push(Constraint::Length(11));
@@ -274,8 +277,36 @@ fn table(frame: &mut Frame, app: &App, runs: &[&crate::store::RunSummary], body:
         Constraint::Length(17),
         Constraint::Length(4),
     ]);
+    // A narrow terminal gives the names the MODE column (its 12 cells say single_style or
+    // cyclegan, which the spec's name usually says too) before it cuts a name short.
+    let fixed: usize = widths
+        .iter()
+        .map(|w| match w {
+            Constraint::Length(n) => *n as usize + 1,
+            _ => 0,
+        })
+        .sum();
+    let longest = built.iter().map(|b| b.2).max().unwrap_or(0).max(14);
+    let mode = usize::from(scored) + 1;
+    let drop_mode = (body.width as usize) < fixed + longest;
+    let skip = drop_mode.then_some(mode);
+    let rows: Vec<Row> = built
+        .into_iter()
+        .map(|(cells, style, _)| Row::new(without(cells, skip)).style(style))
+        .collect();
+    let header = Row::new(without(names, skip)).style(app.theme.header);
+    let widths = without(widths, skip);
     frame.render_widget(
         Table::new(rows, widths).header(header).column_spacing(1),
         body,
     );
+}
+
+/// `v` less its element at `skip`.
+fn without<T>(v: Vec<T>, skip: Option<usize>) -> Vec<T> {
+    v.into_iter()
+        .enumerate()
+        .filter(|(i, _)| Some(*i) != skip)
+        .map(|(_, x)| x)
+        .collect()
 }
