@@ -4,7 +4,10 @@
 //! (forward pass at the displayed size, the look's post-processing, the temporary PNG) is taken.
 //! The first request of each run loads its checkpoint and is reported apart.
 //!
-//! `cargo run --release --example look_latency -- RUN_DIR [RUN_DIR ...] [--n N]`
+//! `cargo run --release --example look_latency -- RUN_DIR [RUN_DIR ...] [--n N] [--palette]`
+//!
+//! `--palette` renders with the painting's palette on (`P`, `stylize::Palette`; single_style
+//! runs whose painting is still where the spec says).
 //!
 //! Sizes: the preview's image area of a 120x36 and of a 200x60 terminal with 10x20-pixel cells
 //! (the run view's layout, `tui::layout`), and the full 512x512 photo for reference. The photo is
@@ -29,10 +32,13 @@ fn preview_px(size: (u16, u16), cell: (u16, u16)) -> (u32, u32) {
 fn main() {
     let mut runs: Vec<PathBuf> = Vec::new();
     let mut n = 20usize;
+    let mut palette = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         if a == "--n" {
             n = args.next().and_then(|v| v.parse().ok()).expect("--n N");
+        } else if a == "--palette" {
+            palette = true;
         } else {
             runs.push(a.into());
         }
@@ -56,6 +62,7 @@ fn main() {
                 direction: None,
                 look: Look {
                     strength,
+                    palette,
                     ..Look::default()
                 },
                 seq,

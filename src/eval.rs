@@ -216,9 +216,9 @@ pub fn histogram_match(photo: &RgbImage, style: &RgbImage) -> RgbImage {
     Palette::of(style).apply(photo)
 }
 
-/// A style image's colour distribution (its per-channel histograms), kept to move other images'
-/// colours onto it: `stylize --palette` and the look view's palette toggle match a stylized
-/// output to the painting's colours, the same operation as the colour-only baseline.
+/// A style image's per-channel histograms, kept to match other images' channels to them: the
+/// colour-only baseline's operation. (`stylize --palette` moves the joint RGB distribution
+/// instead: `stylize::Palette`.)
 #[derive(Clone, PartialEq)]
 pub struct Palette {
     hist: [[u64; 256]; 3],

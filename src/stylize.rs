@@ -1,12 +1,11 @@
 //! Inference (`atelier stylize`): load a run's generator from a checkpoint and apply it to images
 //! at their full resolution (the generator is fully convolutional; the photo is mirrored outward
 //! by a margin, padded to a multiple of 4 and cropped back), with post-controls that need no
-//! retraining: the painting's palette (the output's colour histogram matched to the style
-//! image's, for a single_style run), strength (blend with the photo), preserve-colour (stylized
-//! luminance, original chroma) and saturation.
+//! retraining: the painting's palette (the output's joint colour distribution moved onto the
+//! style image's, [`palette`], for a single_style run), strength (blend with the photo),
+//! preserve-colour (stylized luminance, original chroma) and saturation.
 
 use crate::backend::{dispatch, resolve_backend, WithBackend};
-use crate::eval::Palette;
 use crate::run_dir::{self, RunDir};
 use crate::spec::{Mode, Spec};
 use crate::train::data::convert;
@@ -18,6 +17,9 @@ use burn::tensor::backend::AutodiffBackend;
 use image::{Rgb, RgbImage};
 use std::path::{Path, PathBuf};
 
+pub mod palette;
+pub use palette::Palette;
+
 /// Post-processing applied to the generator's output.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Look {
@@ -28,7 +30,7 @@ pub struct Look {
     /// Chroma multiplier (1 = unchanged, 0 = greyscale).
     pub saturation: f32,
     /// Match the generator's output to the painting's colour distribution before the other
-    /// controls (`eval::Palette`; single_style runs).
+    /// controls ([`Palette`]; single_style runs).
     pub palette: bool,
 }
 

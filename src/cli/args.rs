@@ -190,8 +190,8 @@ pub struct StylizeArgs {
     /// Chroma multiplier (1 unchanged, 0 greyscale).
     #[arg(long, default_value_t = 1.0)]
     pub saturation: f32,
-    /// Move the output's colours onto the painting's (each channel's histogram matched to the
-    /// run's style image) before strength and saturation; single_style runs.
+    /// Move the output's colours onto the painting's (the joint RGB distribution transferred
+    /// to the run's style image's) before strength and saturation; single_style runs.
     #[arg(long, conflicts_with = "preserve_color")]
     pub palette: bool,
 }
