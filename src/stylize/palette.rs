@@ -79,7 +79,7 @@ fn pixels(img: &RgbImage, max: usize) -> Vec<[f32; 3]> {
 impl Palette {
     /// The painting's distribution. An empty painting gives a palette that changes nothing.
     pub fn of(painting: &RgbImage) -> Self {
-        let mut px = pixels(painting, MAX_PIXELS);
+        let px = pixels(painting, MAX_PIXELS);
         if px.is_empty() {
             return Self {
                 rotations: Vec::new(),
@@ -101,7 +101,6 @@ impl Palette {
                 })
             })
             .collect();
-        px.clear();
         Self {
             rotations,
             quantiles,
@@ -255,7 +254,7 @@ mod tests {
         assert_eq!(Palette::of(&RgbImage::new(0, 0)).apply(&photo), photo);
         let p = Palette::of(&photo);
         assert_eq!(p.apply(&RgbImage::new(0, 0)).len(), 0);
-        // A flat image takes the painting's middle colour.
+        // A flat image (no spread on any axis) stays one colour.
         let flat = RgbImage::from_pixel(4, 4, Rgb([9, 9, 9]));
         let out = p.apply(&flat);
         assert!(out.pixels().all(|q| q == out.get_pixel(0, 0)));
