@@ -670,12 +670,17 @@ mod tests {
         }
         let x = Tensor::<Flex, 4>::from_data(TensorData::new(v.clone(), [1, 3, 16, 16]), &dev);
         let y: Vec<f32> = g.forward(x).into_data().to_vec().unwrap();
-        let mut moved = 0.0f32;
         for c in 0..3 {
             let (a, b) = (y[c * 256 + 2 * 16 + 3], y[c * 256 + 12 * 16 + 10]);
             assert!((a - b).abs() < 1e-5, "channel {c}: {a} vs {b}");
-            moved = moved.max((a - v[c * 256 + 2 * 16 + 3]).abs());
         }
+        // Over the whole image: at one pixel every hidden unit's ReLU may be off by chance (the
+        // weights are random, unseeded), and then that pixel rightly does not move.
+        let moved = y
+            .iter()
+            .zip(&v)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
         assert!(moved > 1e-3, "the path changed nothing: {moved}");
     }
 }
