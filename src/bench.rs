@@ -226,6 +226,7 @@ fn stylize512<B: Backend>(seconds: f64, steps: Option<usize>, device: &B::Device
             residual_blur: 0.0,
             color_map: 0,
             palette: spec::Palette::None,
+            global_color: 0,
         },
         device,
     );

@@ -90,6 +90,7 @@ pub fn generator_spec(l: Layout) -> GeneratorSpec {
         residual_blur: 0.0,
         color_map: 0,
         palette: Palette::None,
+        global_color: 0,
     }
 }
 
@@ -110,6 +111,9 @@ pub fn layout_of(g: &GeneratorSpec) -> Result<Layout> {
     }
     if g.color_map > 0 {
         why.push("generator.color_map is on");
+    }
+    if g.global_color > 0 {
+        why.push("generator.global_color is on");
     }
     if g.palette != Palette::None {
         why.push("generator.palette is on");

@@ -217,6 +217,11 @@ pub struct GeneratorSpec {
     /// photo's overall colour level from the network, so without it a night photo stays dark and
     /// a noon one pale whatever the painting is (docs/quality.md, issue 26).
     pub palette: Palette,
+    /// Hidden width of a global colour path (0 = off; `train/model/global_color.rs`): a small
+    /// network reads the whole photo's per-channel mean and spread and picks a colour matrix and
+    /// bias for the whole output, so a night photo and a noon one can be mapped differently onto
+    /// the painting's palette, which no instance-normalised layer can see. Starts as a no-op.
+    pub global_color: usize,
 }
 
 impl Default for GeneratorSpec {
@@ -232,6 +237,7 @@ impl Default for GeneratorSpec {
             residual_blur: 0.0,
             color_map: 0,
             palette: Palette::None,
+            global_color: 0,
         }
     }
 }

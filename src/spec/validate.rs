@@ -318,6 +318,13 @@ fn check_numbers(s: &Spec, file: &Path) -> Check {
     )?;
     range(
         file,
+        "generator.global_color",
+        s.generator.global_color as f64,
+        0.0,
+        64.0,
+    )?;
+    range(
+        file,
         "generator.noise_scale",
         s.generator.noise_scale as f64,
         1.0,

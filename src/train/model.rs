@@ -10,6 +10,7 @@ mod burn_ops;
 pub mod discriminator;
 pub mod features;
 pub mod generator;
+pub mod global_color;
 #[cfg(feature = "cpu-kernels")]
 pub mod kernels;
 pub mod ops;

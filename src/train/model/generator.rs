@@ -11,6 +11,7 @@
 //! norm of the main path removes. With `palette`, the output's colour statistics are set to the
 //! painting's ([`super::palette`]).
 
+use super::global_color::GlobalColor;
 use super::ops::{conv_forward, conv_transpose_forward, gaussian_blur, instance_norm, reflect_pad};
 use super::palette::{PaletteHead, Stats};
 use crate::rng::Rng;
@@ -140,6 +141,8 @@ pub struct Generator<B: Backend> {
     color_map: Option<ColorMap<B>>,
     /// `generator.palette`: the painting's colour statistics.
     palette: Option<PaletteHead<B>>,
+    /// `generator.global_color` > 0: a colour transform picked from the whole photo's statistics.
+    global_color: Option<GlobalColor<B>>,
     /// `generator.residual`: the head's output is added to the photo (in tanh's domain).
     #[module(skip)]
     residual: bool,
@@ -157,10 +160,16 @@ pub struct Generator<B: Backend> {
     residual_blur: f32,
 }
 
-/// `c` with its weights and bias set to zero: a layer that outputs zero until it learns.
-fn zeroed<B: Backend>(mut c: Conv2d<B>) -> Conv2d<B> {
-    c.weight = c.weight.map(|w| w.zeros_like());
-    c.bias = c.bias.map(|b| b.map(|b| b.zeros_like()));
+/// `c` with its weights and bias set to zero: a layer that outputs zero until it learns. The
+/// zeros keep the parameters' gradient tracking (a fresh `zeros_like` has none, and `Param::map`
+/// takes the new tensor's: the layer would never learn).
+pub(super) fn zeroed<B: Backend>(mut c: Conv2d<B>) -> Conv2d<B> {
+    fn zero<B: Backend, const D: usize>(t: Tensor<B, D>) -> Tensor<B, D> {
+        let tracked = t.is_require_grad();
+        t.zeros_like().set_require_grad(tracked)
+    }
+    c.weight = c.weight.map(zero);
+    c.bias = c.bias.map(|b| b.map(zero));
     c
 }
 
@@ -221,6 +230,8 @@ impl<B: Backend> Generator<B> {
             color_map: (spec.color_map > 0).then(|| ColorMap::new(spec.color_map, device)),
             palette: (spec.palette != Palette::None)
                 .then(|| PaletteHead::new(spec.palette, device)),
+            global_color: (spec.global_color > 0)
+                .then(|| GlobalColor::new(spec.global_color, device)),
             residual: spec.residual,
             reflect_down,
             noise: spec.noise as f32,
@@ -294,14 +305,15 @@ impl<B: Backend> Generator<B> {
         if let Some(map) = &self.color_map {
             y = y + map.forward(input.clone());
         }
-        let y = if self.residual {
+        if self.residual {
             // atanh(p) = ln((1 + p) / (1 - p)) / 2, with the photo kept off the asymptotes.
-            let p = gaussian_blur(input, self.residual_blur).clamp(-0.98, 0.98);
-            let base = ((p.clone() + 1.0) / (p.neg() + 1.0)).log() * 0.5;
-            tanh(y + base)
-        } else {
-            tanh(y)
-        };
+            let p = gaussian_blur(input.clone(), self.residual_blur).clamp(-0.98, 0.98);
+            y = y + ((p.clone() + 1.0) / (p.neg() + 1.0)).log() * 0.5;
+        }
+        if let Some(global) = &self.global_color {
+            y = global.forward(input, y);
+        }
+        let y = tanh(y);
         match &self.palette {
             Some(head) => head.forward(y, stats),
             None => y,
@@ -466,6 +478,7 @@ mod tests {
             residual_blur: 0.0,
             color_map: 0,
             palette: Palette::None,
+            global_color: 0,
         };
         let plain = spread(Generator::<Flex>::new(&spec(0.0), &dev).forward(photo.clone()));
         let noisy = Generator::<Flex>::new(&spec(1.0), &dev);
@@ -618,6 +631,43 @@ mod tests {
         // Each input pixel's weights over the output sum to 4 (2x2 outputs per input).
         let err: f32 = (g - 4.0).abs().max().into_scalar();
         assert!(err < 1e-5, "{err}");
+    }
+
+    /// A zero-started layer still learns: the colour path's last convolution, and a head zeroed
+    /// as the tests' silent generators are, get gradients (they got none before `zeroed` kept
+    /// the parameters tracked).
+    #[test]
+    fn zero_started_layers_get_gradients() {
+        type Ad = burn::backend::Autodiff<Flex>;
+        let dev = Default::default();
+        let spec = GeneratorSpec {
+            width: 4,
+            blocks: 1,
+            upsample: Upsample::Resize,
+            residual: true,
+            color_map: 4,
+            ..GeneratorSpec::default()
+        };
+        let mut g = Generator::<Ad>::new(&spec, &dev);
+        g.head = zeroed(g.head);
+        let x = Tensor::<Ad, 4>::random(
+            [1, 3, 16, 16],
+            burn::tensor::Distribution::Uniform(-0.9, 0.9),
+            &dev,
+        );
+        let grads = (g.forward(x) - 0.5).powi_scalar(2).mean().backward();
+        let map = g.color_map.as_ref().expect("a colour path");
+        for (name, grad) in [
+            ("colour path", map.out.weight.grad(&grads)),
+            ("head", g.head.weight.grad(&grads)),
+        ] {
+            let size: f32 = grad
+                .unwrap_or_else(|| panic!("{name}: no gradient"))
+                .abs()
+                .max()
+                .into_scalar();
+            assert!(size > 1e-5, "{name}: {size}");
+        }
     }
 
     /// [`silent`]'s generator with a colour path of hidden width 8.
