@@ -450,5 +450,11 @@ mod tests {
             err.contains("upsample") && err.contains("residual"),
             "{err}"
         );
+        let g = GeneratorSpec {
+            global_color: 8,
+            ..generator_spec(Layout { ngf: 4, blocks: 1 })
+        };
+        let err = layout_of(&g).unwrap_err().to_string();
+        assert!(err.contains("generator.global_color is on"), "{err}");
     }
 }

@@ -308,9 +308,14 @@ impl<B: Backend> Generator<B> {
         if self.residual {
             // atanh(p) = ln((1 + p) / (1 - p)) / 2, with the photo kept off the asymptotes.
             let p = gaussian_blur(input.clone(), self.residual_blur).clamp(-0.98, 0.98);
-            y = y + ((p.clone() + 1.0) / (p.neg() + 1.0)).log() * 0.5;
-        }
-        if let Some(global) = &self.global_color {
+            let base = ((p.clone() + 1.0) / (p.neg() + 1.0)).log() * 0.5;
+            // The global colour transform re-colours the photo the change is added to, not the
+            // strokes the head paints on it.
+            y = y + match &self.global_color {
+                Some(global) => global.forward(input, base),
+                None => base,
+            };
+        } else if let Some(global) = &self.global_color {
             y = global.forward(input, y);
         }
         let y = tanh(y);

@@ -5,7 +5,9 @@
 //! night photo stays black where the painting has no black (docs/quality.md, issue 26). The
 //! palette head forces each output's statistics to the painting's; this path learns instead: a
 //! small network reads the photo's per-channel mean and standard deviation and returns a 3x3
-//! colour matrix and a bias that are applied to the generator's pre-tanh output at every pixel.
+//! colour matrix and a bias that are applied at every pixel, in tanh's domain: to the photo the
+//! change is added to (`generator.residual`), so the head's strokes are painted on a re-coloured
+//! photo, or to the whole pre-tanh output without it.
 //! Its last layer starts at zero (the identity transform), so a new path changes nothing until
 //! the losses move it. The statistics are each input's own (a training crop's, a photo's).
 

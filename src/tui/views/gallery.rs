@@ -119,13 +119,31 @@ fn teacher_label(run: &RunView, width: u16) -> String {
         return "teacher".into();
     };
     let name = crate::run_dir::run_name(&d.parent);
-    [
-        format!("teacher {name} @{}", d.checkpoint),
-        format!("teacher @{}", d.checkpoint),
-    ]
-    .into_iter()
-    .find(|l| l.chars().count() <= usize::from(width))
-    .unwrap_or_else(|| "teacher".into())
+    first_fit(
+        [
+            format!("teacher {name} @{}", d.checkpoint),
+            format!("teacher @{}", d.checkpoint),
+            "teacher".into(),
+        ],
+        width,
+    )
+}
+
+/// The first of `labels` (longest first) that fits in `width` columns, else the last one cut
+/// with `…`: a narrow column keeps what matters most instead of losing the label's end.
+fn first_fit(labels: impl IntoIterator<Item = String>, width: u16) -> String {
+    let width = usize::from(width);
+    let mut last = String::new();
+    for l in labels {
+        if l.chars().count() <= width {
+            return l;
+        }
+        last = l;
+    }
+    match width {
+        0 => String::new(),
+        w => last.chars().take(w - 1).chain(['…']).collect(),
+    }
 }
 
 /// The critic map's label, as long as fits: a 120-column terminal gives it 18 columns.
@@ -207,19 +225,26 @@ fn look(
     show: bool,
 ) {
     let cell = l.shown();
-    let style = match (l.styles.len(), l.styles.get(l.style)) {
-        (0 | 1, _) | (_, None) => String::new(),
-        (n, Some(s)) => format!(" {} ({}/{n})", s.name, l.style + 1),
+    let (name, count) = match (l.styles.len(), l.styles.get(l.style)) {
+        (0 | 1, _) | (_, None) => (String::new(), String::new()),
+        (n, Some(s)) => (format!(" {}", s.name), format!(" ({}/{n})", l.style + 1)),
     };
-    let head = format!(
-        "look{style}{}{}",
-        cell.and_then(|c| c.checkpoint)
-            .map_or(String::new(), |c| format!(" @{c}")),
-        if cell.is_some_and(Cell::busy) {
-            " rendering…"
-        } else {
-            ""
-        }
+    let at = cell
+        .and_then(|c| c.checkpoint)
+        .map_or(String::new(), |c| format!(" @{c}"));
+    let busy = if cell.is_some_and(Cell::busy) {
+        " rendering…"
+    } else {
+        ""
+    };
+    // Narrow columns lose the checkpoint first, then the style's name; "rendering…" stays.
+    let head = first_fit(
+        [
+            format!("look{name}{count}{at}{busy}"),
+            format!("look{name}{count}{busy}"),
+            format!("look{count}{busy}"),
+        ],
+        label.width,
     );
     frame.render_widget(Paragraph::new(head).style(theme.header), label);
     let body = layout::look_image(area);
@@ -276,12 +301,17 @@ fn look_grid(
     for (i, (area, style)) in cells.iter().zip(&l.styles).enumerate() {
         let cell = &l.cells[i];
         let chosen = i == l.style;
-        let label = format!(
-            "{}{} {}{}",
-            if chosen { "▶" } else { " " },
-            i + 1,
-            style.name,
-            cell.checkpoint.map_or(String::new(), |c| format!(" @{c}"))
+        let mark = format!("{}{}", if chosen { "▶" } else { " " }, i + 1);
+        let label = first_fit(
+            [
+                format!(
+                    "{mark} {}{}",
+                    style.name,
+                    cell.checkpoint.map_or(String::new(), |c| format!(" @{c}"))
+                ),
+                format!("{mark} {}", style.name),
+            ],
+            area.width,
         );
         let label_area = Rect {
             height: 1.min(area.height),
@@ -322,6 +352,15 @@ mod tests {
             // Centred: the margins differ by at most one column.
             assert!((first.x - area.x).abs_diff(area.right() - last.right()) <= 1);
         }
+    }
+
+    #[test]
+    fn a_label_that_does_not_fit_loses_its_least_part_first_then_is_cut() {
+        let labels = || ["look starry (2/3) @3000".to_string(), "look (2/3)".into()];
+        assert_eq!(first_fit(labels(), 30), "look starry (2/3) @3000");
+        assert_eq!(first_fit(labels(), 12), "look (2/3)");
+        assert_eq!(first_fit(labels(), 6), "look …");
+        assert_eq!(first_fit(labels(), 0), "");
     }
 
     #[test]
