@@ -101,11 +101,11 @@ mod tests {
         let y = Tensor::cat(vec![y0.clone(), y0], 0);
         let photos = Tensor::cat(vec![photo::<Flex>(-0.8, &dev), photo::<Flex>(0.8, &dev)], 0);
         let out = g.forward(photos, y.clone());
-        let (dark, bright) = (out.clone().slice([0..1]), out.slice([1..2]));
+        let (dark, bright) = (out.clone().narrow(0, 0, 1), out.narrow(0, 1, 1));
         let apart: f32 = (dark.clone() - bright).abs().max().into_scalar();
         assert!(apart > 1e-3, "the photos' levels changed nothing: {apart}");
         // An affine colour map: two pixels with the same colour in get the same colour out.
-        let mut v: Vec<f32> = y.slice([0..1]).into_data().to_vec().unwrap();
+        let mut v: Vec<f32> = y.narrow(0, 0, 1).into_data().to_vec().unwrap();
         for ch in 0..3 {
             v[ch * 64 + 7 * 8 + 6] = v[ch * 64 + 1];
         }
