@@ -14,11 +14,14 @@ for t in Xvfb xterm import convert xwininfo xdpyinfo python3; do
   command -v $t >/dev/null || { echo "theme_contrast: $t missing (apt-get install -y xvfb xterm imagemagick x11-utils)"; exit 2; }
 done
 work=$(mktemp -d -t atelier-theme.XXXX)
-disp=:$(( 100 + RANDOM % 300 ))
-Xvfb "$disp" -screen 0 1280x800x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
+# Xvfb picks a free display itself (-displayfd), so a server another suite left behind on a
+# random number cannot take this one's windows.
+Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 3>"$work/display" >"$work/xvfb.log" 2>&1 &
 xvfb=$!
 term=
 trap '[ -n "$term" ] && kill $term 2>/dev/null; kill $xvfb 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 100); do [ -s "$work/display" ] && break; sleep 0.1; done
+disp=:$(head -n1 "$work/display")
 for _ in $(seq 50); do DISPLAY=$disp xdpyinfo >/dev/null 2>&1 && break; sleep 0.1; done
 
 # One finished tiny run, so the table has its header.
@@ -27,8 +30,11 @@ for _ in $(seq 50); do DISPLAY=$disp xdpyinfo >/dev/null 2>&1 && break; sleep 0.
 
 cols=100 rows=24
 fail=0
-for mode in light dark; do
-  rv=(); [ $mode = dark ] && rv=(-rv)
+# shoot MODE: start xterm on the dashboard and screenshot it until the header row has text;
+# fails (status 1) when it never does.
+shoot() {
+  local mode=$1 rv=() attempt
+  [ $mode = dark ] && rv=(-rv)
   shot="$out/$mode.png"
   (cd "$work" && DISPLAY=$disp exec xterm -b 0 -fa Monospace -fs 12 -geometry ${cols}x${rows}+0+0 "${rv[@]}" \
     -e env -u COLORFGBG -u NO_COLOR -u ATELIER_THEME "$bin" dashboard --runs-dir runs) >"$work/xterm.log" 2>&1 &
@@ -51,10 +57,24 @@ for mode in light dark; do
     # row's first 40 columns (NAME, MODE, STATE).
     convert "$shot" -format %c histogram:info:- >"$work/screen.txt"
     convert "$shot" -crop $(( 40 * cw ))x${ch}+0+${ch} +repage -format %c histogram:info:- >"$work/header.txt"
-    [ "$(wc -l <"$work/header.txt")" -gt 1 ] && break
+    if [ "$(wc -l <"$work/header.txt")" -gt 1 ]; then
+      kill $term 2>/dev/null || true; wait $term 2>/dev/null || true; term=
+      return 0
+    fi
     echo "theme_contrast $mode: header row still empty after attempt $attempt"
   done
   kill $term 2>/dev/null || true; wait $term 2>/dev/null || true; term=
+  return 1
+}
+
+for mode in light dark; do
+  # One more xterm when the first never drew (seen once in a CI run: a bare root window for
+  # 20 s), with what the first one said.
+  if ! shoot $mode; then
+    echo "theme_contrast $mode: xterm said:"; sed 's/^/  /' "$work/xterm.log"
+    DISPLAY=$disp xwininfo -root -tree | sed -n '1,12s/^/  /p'
+    shoot $mode || echo "theme_contrast $mode: the second xterm did not draw either"
+  fi
   if ! python3 - "$mode" "$work/screen.txt" "$work/header.txt" <<'EOF'
 import re, sys
 mode, screen, header = sys.argv[1], sys.argv[2], sys.argv[3]
