@@ -8,8 +8,9 @@
 //! channel of Gaussian noise lets it paint strokes inside flat regions wider than it sees. With
 //! `color_map`, a per-pixel path of the photo's own RGB (two 1x1 convolutions) adds to the head's
 //! output: the only part of the network that sees absolute colour levels, which every instance
-//! norm of the main path removes. With `palette`, the output's colour statistics are set to the
-//! painting's ([`super::palette`]).
+//! norm of the main path removes. With `global_color`, a colour transform picked from the whole
+//! photo's statistics re-colours the photo the change is added to ([`super::global_color`]).
+//! With `palette`, the output's colour statistics are set to the painting's ([`super::palette`]).
 
 use super::global_color::GlobalColor;
 use super::ops::{conv_forward, conv_transpose_forward, gaussian_blur, instance_norm, reflect_pad};
