@@ -1,5 +1,5 @@
-//! The generator's global colour path (`generator.global_color`): a colour transform of the
-//! whole output chosen from the whole photo's colour statistics. Every layer of the main path is
+//! The generator's global colour path (`generator.global_color`): a colour transform chosen
+//! from the whole photo's colour statistics. Every layer of the main path is
 //! instance-normalised, so the network cannot see that a photo as a whole is dark or pale, and
 //! with `generator.residual` the photo's own level passes straight through to the output: a
 //! night photo stays black where the painting has no black (docs/quality.md, issue 26). The
@@ -39,8 +39,9 @@ impl<B: Backend> GlobalColor<B> {
         }
     }
 
-    /// `y` [N, 3, H, W] (the generator's output before its tanh) transformed per image by the
-    /// matrix and bias that `photo`'s [N, 3, H', W'] colour statistics select.
+    /// `y` [N, 3, H, W] in tanh's domain (the residual's photo, or the whole pre-tanh output)
+    /// transformed per image by the matrix and bias that `photo`'s [N, 3, H', W'] colour
+    /// statistics select.
     pub fn forward(&self, photo: Tensor<B, 4>, y: Tensor<B, 4>) -> Tensor<B, 4> {
         let [n, c, h, w] = y.dims();
         let device = y.device();
