@@ -110,24 +110,27 @@ impl<B: Backend> Up<B> {
     }
 }
 
-/// `generator.color_map`: RGB -> hidden -> RGB at every pixel, added before the tanh.
+/// A zero-started per-pixel network, `cin` -> `hidden` (ReLU) -> `cout` as two 1x1
+/// convolutions: `generator.color_map` (RGB -> RGB at every pixel, added before the tanh) and
+/// the global colour path's (the photo's statistics on a 1x1 map -> its colour transform).
 #[derive(Module, Debug)]
-pub struct ColorMap<B: Backend> {
+pub struct Pointwise<B: Backend> {
     hidden: Conv2d<B>,
-    out: Conv2d<B>,
+    /// The zero-started layer (tests reach it to give it weights or read its gradient).
+    pub(super) out: Conv2d<B>,
 }
 
-impl<B: Backend> ColorMap<B> {
+impl<B: Backend> Pointwise<B> {
     /// The second convolution starts at zero, so a new path changes nothing until it learns.
-    fn new(width: usize, device: &B::Device) -> Self {
+    pub(super) fn new(cin: usize, hidden: usize, cout: usize, device: &B::Device) -> Self {
         Self {
-            hidden: conv(3, width, 1).init(device),
-            out: zeroed(conv(width, 3, 1).init(device)),
+            hidden: conv(cin, hidden, 1).init(device),
+            out: zeroed(conv(hidden, cout, 1).init(device)),
         }
     }
 
-    fn forward(&self, photo: Tensor<B, 4>) -> Tensor<B, 4> {
-        conv_forward(&self.out, relu(conv_forward(&self.hidden, photo)))
+    pub(super) fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        conv_forward(&self.out, relu(conv_forward(&self.hidden, x)))
     }
 }
 
@@ -139,7 +142,7 @@ pub struct Generator<B: Backend> {
     up: Vec<Up<B>>,
     head: Conv2d<B>,
     /// `generator.color_map` > 0: the per-pixel colour path.
-    color_map: Option<ColorMap<B>>,
+    color_map: Option<Pointwise<B>>,
     /// `generator.palette`: the painting's colour statistics.
     palette: Option<PaletteHead<B>>,
     /// `generator.global_color` > 0: a colour transform picked from the whole photo's statistics.
@@ -164,7 +167,7 @@ pub struct Generator<B: Backend> {
 /// `c` with its weights and bias set to zero: a layer that outputs zero until it learns. The
 /// zeros keep the parameters' gradient tracking (a fresh `zeros_like` has none, and `Param::map`
 /// takes the new tensor's: the layer would never learn).
-pub(super) fn zeroed<B: Backend>(mut c: Conv2d<B>) -> Conv2d<B> {
+fn zeroed<B: Backend>(mut c: Conv2d<B>) -> Conv2d<B> {
     fn zero<B: Backend, const D: usize>(t: Tensor<B, D>) -> Tensor<B, D> {
         let tracked = t.is_require_grad();
         t.zeros_like().set_require_grad(tracked)
@@ -228,7 +231,7 @@ impl<B: Backend> Generator<B> {
             blocks,
             up,
             head: conv(w, 3, 7).init(device),
-            color_map: (spec.color_map > 0).then(|| ColorMap::new(spec.color_map, device)),
+            color_map: (spec.color_map > 0).then(|| Pointwise::new(3, spec.color_map, 3, device)),
             palette: (spec.palette != Palette::None)
                 .then(|| PaletteHead::new(spec.palette, device)),
             global_color: (spec.global_color > 0)

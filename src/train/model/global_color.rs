@@ -11,11 +11,8 @@
 //! Its last layer starts at zero (the identity transform), so a new path changes nothing until
 //! the losses move it. The statistics are each input's own (a training crop's, a photo's).
 
-use super::generator::zeroed;
-use super::ops::conv_forward;
-use burn::nn::conv::{Conv2d, Conv2dConfig};
+use super::generator::Pointwise;
 use burn::prelude::*;
-use burn::tensor::activation::relu;
 
 /// Added to the variance before the square root: a flat photo has a spread of ~0.003, not 0.
 const EPS: f32 = 1e-5;
@@ -26,16 +23,14 @@ const OUT: usize = 12;
 
 #[derive(Module, Debug)]
 pub struct GlobalColor<B: Backend> {
-    hidden: Conv2d<B>,
-    out: Conv2d<B>,
+    net: Pointwise<B>,
 }
 
 impl<B: Backend> GlobalColor<B> {
     /// A path with `width` hidden units whose transform is the identity until it learns.
     pub fn new(width: usize, device: &B::Device) -> Self {
         Self {
-            hidden: Conv2dConfig::new([STATS, width], [1, 1]).init(device),
-            out: zeroed(Conv2dConfig::new([width, OUT], [1, 1]).init(device)),
+            net: Pointwise::new(STATS, width, OUT, device),
         }
     }
 
@@ -53,7 +48,7 @@ impl<B: Backend> GlobalColor<B> {
             .add_scalar(EPS)
             .sqrt();
         let stats = Tensor::cat(vec![mean, sd], 1);
-        let k = conv_forward(&self.out, relu(conv_forward(&self.hidden, stats))).reshape([n, OUT]);
+        let k = self.net.forward(stats).reshape([n, OUT]);
         let eye = Tensor::<B, 2>::eye(c, &device).unsqueeze::<3>();
         let m = k.clone().slice([0..n, 0..9]).reshape([n, c, c]) + eye;
         let b = k.slice([0..n, 9..OUT]).reshape([n, c, 1]);
@@ -63,6 +58,7 @@ impl<B: Backend> GlobalColor<B> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::max_abs_diff;
     use super::*;
     use burn::backend::Flex;
     use burn::module::Param;
@@ -81,10 +77,7 @@ mod tests {
         let dev = Default::default();
         let g = GlobalColor::<Flex>::new(8, &dev);
         let y = photo::<Flex>(0.3, &dev);
-        let err: f32 = (g.forward(photo::<Flex>(-0.5, &dev), y.clone()) - y)
-            .abs()
-            .max()
-            .into_scalar();
+        let err = max_abs_diff(g.forward(photo::<Flex>(-0.5, &dev), y.clone()), y);
         assert!(err < 1e-6, "{err}");
     }
 
@@ -92,8 +85,8 @@ mod tests {
     fn the_transform_depends_on_the_whole_photo_and_is_the_same_at_every_pixel() {
         let dev = Default::default();
         let mut g = GlobalColor::<Flex>::new(8, &dev);
-        g.out.weight = Param::from_tensor(Tensor::random(
-            g.out.weight.dims(),
+        g.net.out.weight = Param::from_tensor(Tensor::random(
+            g.net.out.weight.dims(),
             burn::tensor::Distribution::Normal(0.0, 0.5),
             &dev,
         ));
@@ -103,7 +96,7 @@ mod tests {
         let photos = Tensor::cat(vec![photo::<Flex>(-0.8, &dev), photo::<Flex>(0.8, &dev)], 0);
         let out = g.forward(photos, y.clone());
         let (dark, bright) = (out.clone().narrow(0, 0, 1), out.narrow(0, 1, 1));
-        let apart: f32 = (dark.clone() - bright).abs().max().into_scalar();
+        let apart = max_abs_diff(dark, bright);
         assert!(apart > 1e-3, "the photos' levels changed nothing: {apart}");
         // An affine colour map: two pixels with the same colour in get the same colour out.
         let mut v: Vec<f32> = y.narrow(0, 0, 1).into_data().to_vec().unwrap();
@@ -133,6 +126,7 @@ mod tests {
             .mean();
         let grads = loss.backward();
         let grad = g
+            .net
             .out
             .weight
             .grad(&grads)
