@@ -93,6 +93,17 @@ pub struct DataSpec {
     /// `[2^-exposure, 2^exposure]`, so a generator trained on daylight scenes also sees dark and
     /// washed-out ones (a night photo). 0 = off.
     pub exposure: f64,
+    /// Colour jitter of the content crops (single_style): each crop's chroma is turned about the
+    /// grey axis by a random angle in `[-180° x color_jitter, 180° x color_jitter]` and scaled by
+    /// a random saturation in `[2^-color_jitter, 2^color_jitter]`, its luminance kept, so a
+    /// generator trained on a few scenes also sees their colours as other photos have them.
+    /// 0 = off.
+    pub color_jitter: f64,
+    /// Multi-scale content crops (single_style): each crop covers a random square of side
+    /// between `image_size` and `crop_scale x image_size` pixels of the loaded image (log-uniform,
+    /// at most its short side), resized to `image_size`, so the generator sees the scenes both
+    /// close up and whole. 1 = off (every crop at the loaded scale).
+    pub crop_scale: f64,
     /// Number of built-in procedural content scenes.
     pub builtin_count: usize,
     /// Number of fixed probe images rendered at every sample step.
@@ -114,6 +125,8 @@ impl Default for DataSpec {
             style_size: None,
             flip: true,
             exposure: 0.0,
+            color_jitter: 0.0,
+            crop_scale: 1.0,
             builtin_count: 64,
             probe_count: 4,
             probe_size: None,

@@ -94,6 +94,18 @@ pub(crate) fn validate(mut spec: Spec, file: &Path) -> Result<Plan, SpecError> {
                 "data.exposure",
                 "only for mode = \"single_style\" (it jitters the content photos)",
             )?;
+            forbid(
+                spec.data.crop_scale > 1.0,
+                file,
+                "data.crop_scale",
+                "only for mode = \"single_style\" (it scales the content crops)",
+            )?;
+            forbid(
+                spec.data.color_jitter > 0.0,
+                file,
+                "data.color_jitter",
+                "only for mode = \"single_style\" (it jitters the content photos)",
+            )?;
             let a = spec.data.a.as_mut().ok_or_else(|| {
                 SpecError::new(
                     file,
@@ -295,6 +307,8 @@ fn check_numbers(s: &Spec, file: &Path) -> Check {
     }
     range(file, "data.probe_count", d.probe_count as f64, 1.0, 32.0)?;
     range(file, "data.exposure", d.exposure, 0.0, 3.0)?;
+    range(file, "data.color_jitter", d.color_jitter, 0.0, 1.0)?;
+    range(file, "data.crop_scale", d.crop_scale, 1.0, 8.0)?;
     range(file, "generator.noise", s.generator.noise, 0.0, 10.0)?;
     range(
         file,

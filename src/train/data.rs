@@ -101,6 +101,37 @@ impl ImageBank {
         out
     }
 
+    /// A batch of crops at several scales: each covers a square of side log-uniform in
+    /// `[crop, max_scale x crop]` (at most the image's short side) at a random place, resized to
+    /// `crop` (bilinear: a larger window is a zoomed-out view, never a blocky one).
+    pub fn scaled_batch(
+        &self,
+        rng: &mut Rng,
+        n: usize,
+        crop: u32,
+        max_scale: f32,
+        flip: bool,
+    ) -> Vec<f32> {
+        let mut out = Vec::with_capacity(n * 3 * (crop * crop) as usize);
+        for _ in 0..n {
+            let img = &self.images[rng.below(self.images.len())];
+            let mirror = flip && rng.bool();
+            let (w, h) = img.dimensions();
+            let side = (crop as f32 * max_scale.powf(rng.range_f32(0.0, 1.0))).round() as u32;
+            let side = side.clamp(crop.min(w.min(h)), w.min(h).max(1));
+            let x0 = rng.below((w - side + 1) as usize) as u32;
+            let y0 = rng.below((h - side + 1) as usize) as u32;
+            let window = image::imageops::crop_imm(img, x0, y0, side, side).to_image();
+            let view = if side == crop {
+                window
+            } else {
+                image::imageops::resize(&window, crop, crop, FilterType::Triangle)
+            };
+            convert::push_crop(&mut out, &view, rng, crop, mirror);
+        }
+        out
+    }
+
     /// The fixed probe set: `count` images picked by the seed, centre-cropped to `size` squares.
     pub fn probes(&self, count: usize, size: u32, seed: u64) -> Vec<RgbImage> {
         let mut order: Vec<usize> = (0..self.images.len()).collect();
@@ -115,7 +146,7 @@ impl ImageBank {
 }
 
 /// Turns image banks into training batches on a device: random crops, flips, NCHW in [-1, 1];
-/// content batches also get the spec's exposure jitter.
+/// content batches also get the spec's exposure and colour jitter.
 #[derive(Debug, Clone)]
 pub struct Batches<B: burn::tensor::backend::Backend> {
     pub size: usize,
@@ -123,6 +154,10 @@ pub struct Batches<B: burn::tensor::backend::Backend> {
     pub flip: bool,
     /// `data.exposure`: content crops get a gamma in `[2^-exposure, 2^exposure]`.
     pub exposure: f32,
+    /// `data.color_jitter`: content crops get a random hue turn and saturation ([`recolor`]).
+    pub color_jitter: f32,
+    /// `data.crop_scale`: content crops cover up to this many times the crop's side, resized.
+    pub crop_scale: f32,
     pub device: B::Device,
 }
 
@@ -133,6 +168,8 @@ impl<B: burn::tensor::backend::Backend> Batches<B> {
             crop: spec.data.image_size as u32,
             flip: spec.data.flip,
             exposure: spec.data.exposure as f32,
+            color_jitter: spec.data.color_jitter as f32,
+            crop_scale: spec.data.crop_scale as f32,
             device: device.clone(),
         }
     }
@@ -142,15 +179,27 @@ impl<B: burn::tensor::backend::Backend> Batches<B> {
         self.tensor(bank.batch(rng, self.size, self.crop, self.flip))
     }
 
-    /// A batch of content crops: [`Self::draw`] with the exposure jitter (the same draws as
-    /// `draw` when it is off, so runs without it are unchanged).
+    /// A batch of content crops: [`Self::draw`] at several scales ([`ImageBank::scaled_batch`])
+    /// with the exposure and colour jitter (the same draws as `draw` when all are off, so runs
+    /// without them are unchanged).
     pub fn draw_content(&self, bank: &ImageBank, rng: &mut Rng) -> burn::tensor::Tensor<B, 4> {
-        let mut data = bank.batch(rng, self.size, self.crop, self.flip);
+        let mut data = if self.crop_scale > 1.0 {
+            bank.scaled_batch(rng, self.size, self.crop, self.crop_scale, self.flip)
+        } else {
+            bank.batch(rng, self.size, self.crop, self.flip)
+        };
+        let per_image = (data.len() / self.size.max(1)).max(1);
         if self.exposure > 0.0 {
-            let per_image = data.len() / self.size.max(1);
-            for crop in data.chunks_mut(per_image.max(1)) {
+            for crop in data.chunks_mut(per_image) {
                 let gamma = (self.exposure * rng.range_f32(-1.0, 1.0)).exp2();
                 reexpose(crop, gamma);
+            }
+        }
+        if self.color_jitter > 0.0 {
+            for crop in data.chunks_mut(per_image) {
+                let turn = std::f32::consts::PI * self.color_jitter * rng.range_f32(-1.0, 1.0);
+                let saturation = (self.color_jitter * rng.range_f32(-1.0, 1.0)).exp2();
+                recolor(crop, turn, saturation);
             }
         }
         self.tensor(data)
@@ -170,6 +219,28 @@ impl<B: burn::tensor::backend::Backend> Batches<B> {
 fn reexpose(values: &mut [f32], gamma: f32) {
     for v in values {
         *v = ((*v + 1.0) * 0.5).clamp(0.0, 1.0).powf(gamma) * 2.0 - 1.0;
+    }
+}
+
+/// Turn a planar RGB crop's chroma (YIQ's I and Q) about the grey axis by `turn` radians and
+/// scale it by `saturation`, luminance (Y) kept; values in [-1, 1] (YIQ's I and Q rows sum to
+/// zero, so grey stays grey at any offset), clamped back into it.
+fn recolor(crop: &mut [f32], turn: f32, saturation: f32) {
+    let n = crop.len() / 3;
+    let (sin, cos) = turn.sin_cos();
+    let (r, rest) = crop.split_at_mut(n);
+    let (g, b) = rest.split_at_mut(n);
+    for ((r, g), b) in r.iter_mut().zip(g.iter_mut()).zip(b.iter_mut()) {
+        let y = 0.299 * *r + 0.587 * *g + 0.114 * *b;
+        let i = 0.596 * *r - 0.274 * *g - 0.322 * *b;
+        let q = 0.211 * *r - 0.523 * *g + 0.312 * *b;
+        let (i, q) = (
+            saturation * (cos * i - sin * q),
+            saturation * (sin * i + cos * q),
+        );
+        *r = (y + 0.956 * i + 0.621 * q).clamp(-1.0, 1.0);
+        *g = (y - 0.272 * i - 0.647 * q).clamp(-1.0, 1.0);
+        *b = (y - 1.106 * i + 1.703 * q).clamp(-1.0, 1.0);
     }
 }
 
@@ -271,6 +342,8 @@ mod tests {
             crop: 32,
             flip: true,
             exposure,
+            color_jitter: 0.0,
+            crop_scale: 1.0,
             device: Default::default(),
         };
         let values = |t: burn::tensor::Tensor<B, 4>| t.into_data().to_vec::<f32>().unwrap();
@@ -308,5 +381,91 @@ mod tests {
             let sorted_b: Vec<f32> = order(a).iter().map(|&i| b[i]).collect();
             assert!(sorted_b.windows(2).all(|w| w[0] <= w[1]), "order changed");
         }
+    }
+
+    #[test]
+    fn color_jitter_turns_hues_keeps_luminance_and_grey_and_is_off_at_zero() {
+        type B = burn::backend::NdArray;
+        let bank = ImageBank::load(&ImageSet::Builtin, Builtin::Scenes, 6, 40, 3, "x").unwrap();
+        let batches = |color_jitter| Batches::<B> {
+            size: 8,
+            crop: 32,
+            flip: true,
+            exposure: 0.0,
+            color_jitter,
+            crop_scale: 1.0,
+            device: Default::default(),
+        };
+        let values = |t: burn::tensor::Tensor<B, 4>| t.into_data().to_vec::<f32>().unwrap();
+        let plain = values(batches(0.0).draw(&bank, &mut Rng::new(5)));
+        assert_eq!(
+            plain,
+            values(batches(0.0).draw_content(&bank, &mut Rng::new(5)))
+        );
+        let jittered = values(batches(0.5).draw_content(&bank, &mut Rng::new(5)));
+        assert!(jittered.iter().all(|v| (-1.0..=1.0).contains(v)));
+        let per = 3 * 32 * 32;
+        let n = 32 * 32;
+        let luma = |c: &[f32], k: usize| 0.299 * c[k] + 0.587 * c[n + k] + 0.114 * c[2 * n + k];
+        let mut moved = 0;
+        for (a, b) in plain.chunks(per).zip(jittered.chunks(per)) {
+            // Luminance is kept wherever no channel was clamped.
+            for k in 0..n {
+                if [b[k], b[n + k], b[2 * n + k]].iter().all(|v| v.abs() < 0.999) {
+                    assert!((luma(a, k) - luma(b, k)).abs() < 1e-3, "luminance moved");
+                }
+            }
+            let diff: f32 = a.iter().zip(b).map(|(x, y)| (x - y).abs()).sum::<f32>() / per as f32;
+            if diff > 0.02 {
+                moved += 1;
+            }
+        }
+        assert!(moved >= 6, "only {moved} of 8 crops recoloured");
+        // Grey stays grey whatever the turn and saturation.
+        let mut grey = vec![0.3f32; 3 * 4];
+        recolor(&mut grey, 2.0, 1.7);
+        assert!(grey.iter().all(|v| (v - 0.3).abs() < 1e-4), "{grey:?}");
+        // A half turn sends red toward cyan.
+        let mut red = vec![0.8, -0.6, -0.6];
+        recolor(&mut red, std::f32::consts::PI, 1.0);
+        assert!(red[0] < red[1] && red[0] < red[2], "{red:?}");
+    }
+
+    #[test]
+    fn scaled_crops_zoom_out_up_to_the_scale_and_stay_in_range() {
+        // One image: a left half black and a right half white, 128 px; crops of 32.
+        let mut img = RgbImage::new(128, 128);
+        for (x, _, p) in img.enumerate_pixels_mut() {
+            *p = image::Rgb(if x < 64 { [0; 3] } else { [255; 3] });
+        }
+        let bank = ImageBank {
+            images: vec![img],
+            skipped: Vec::new(),
+        };
+        let per = 3 * 32 * 32;
+        // Native crops are pure black and white (no resampling).
+        let mid_share = |data: &[f32]| {
+            data.iter().filter(|v| v.abs() < 0.9).count() as f32 / data.len() as f32
+        };
+        let crops_with_edge = |data: Vec<f32>| -> Vec<Vec<f32>> {
+            data.chunks(per)
+                .filter(|c| c.iter().any(|&v| v < -0.5) && c.iter().any(|&v| v > 0.5))
+                .map(|c| c.to_vec())
+                .collect()
+        };
+        let native = crops_with_edge(bank.batch(&mut Rng::new(3), 64, 32, false));
+        let scaled = crops_with_edge(bank.scaled_batch(&mut Rng::new(3), 64, 32, 4.0, false));
+        assert!(!native.is_empty() && !scaled.is_empty());
+        assert!(native.iter().all(|c| mid_share(c) == 0.0));
+        // Zoomed-out crops are resampled: their edge is spread over mid-grey values.
+        assert!(scaled.iter().any(|c| mid_share(c) > 0.0));
+        // Zoomed-out crops show more of the image: more of them hold the edge at all.
+        assert!(scaled.len() > native.len(), "{} vs {}", scaled.len(), native.len());
+        let data = bank.scaled_batch(&mut Rng::new(4), 16, 32, 4.0, true);
+        assert_eq!(data.len(), 16 * per);
+        assert!(data.iter().all(|v| (-1.0..=1.0).contains(v)));
+        // A scale larger than the image fits: the window is clamped to the image.
+        let data = bank.scaled_batch(&mut Rng::new(5), 4, 32, 8.0, false);
+        assert_eq!(data.len(), 4 * per);
     }
 }

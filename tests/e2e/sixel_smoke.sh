@@ -11,11 +11,15 @@ for t in Xvfb xterm import tmux xwininfo xdpyinfo; do
   command -v $t >/dev/null || { echo "sixel_smoke: $t missing (apt-get install -y xvfb xterm imagemagick x11-utils tmux)"; exit 2; }
 done
 work=$(mktemp -d -t atelier-sixel.XXXX)
-disp=:$(( 100 + RANDOM % 300 ))
 sock=atelier-sixel-$$
-Xvfb "$disp" -screen 0 1600x1000x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
+# Xvfb picks a free display itself (-displayfd): a random number could meet a server another
+# suite (or user) holds.
+Xvfb -displayfd 3 -screen 0 1600x1000x24 -nolisten tcp 3>"$work/display" >"$work/xvfb.log" 2>&1 &
 xvfb=$!
 trap 'tmux -L $sock kill-server 2>/dev/null || true; kill $xvfb 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 100); do [ -s "$work/display" ] && break; sleep 0.1; done
+[ -s "$work/display" ] || { echo "sixel_smoke: Xvfb did not start"; cat "$work/xvfb.log"; exit 1; }
+disp=:$(head -n1 "$work/display")
 for _ in $(seq 50); do DISPLAY=$disp xdpyinfo >/dev/null 2>&1 && break; sleep 0.1; done
 
 # A finished tiny run with samples (the e2e spec, shortened).

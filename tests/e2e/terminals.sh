@@ -23,9 +23,9 @@ for t in Xvfb xterm import convert identify xdotool xwininfo xdpyinfo tmux; do
   command -v $t >/dev/null || { echo "terminals: $t missing (apt-get install -y xvfb xterm imagemagick x11-utils xdotool tmux)"; exit 2; }
 done
 work=$(mktemp -d -t atelier-terms.XXXX)
-disp=:$(( 100 + RANDOM % 300 ))
-export DISPLAY=$disp
-Xvfb "$disp" -screen 0 1600x1000x24 +extension GLX -nolisten tcp >"$work/xvfb.log" 2>&1 &
+# Xvfb picks a free display itself (-displayfd): a random number could meet a server another
+# suite (or user) holds.
+Xvfb -displayfd 3 -screen 0 1600x1000x24 +extension GLX -nolisten tcp 3>"$work/display" >"$work/xvfb.log" 2>&1 &
 xvfb=$!
 sock=atelier-terms-$$
 tpid=
@@ -35,6 +35,9 @@ stop_term() {
   tpid=
 }
 trap 'stop_term; kill $xvfb 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 100); do [ -s "$work/display" ] && break; sleep 0.1; done
+[ -s "$work/display" ] || { echo "terminals: Xvfb did not start"; cat "$work/xvfb.log"; exit 1; }
+export DISPLAY=:$(head -n1 "$work/display")
 for _ in $(seq 50); do xdpyinfo >/dev/null 2>&1 && break; sleep 0.1; done
 
 fails=0
