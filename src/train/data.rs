@@ -411,7 +411,10 @@ mod tests {
         for (a, b) in plain.chunks(per).zip(jittered.chunks(per)) {
             // Luminance is kept wherever no channel was clamped.
             for k in 0..n {
-                if [b[k], b[n + k], b[2 * n + k]].iter().all(|v| v.abs() < 0.999) {
+                if [b[k], b[n + k], b[2 * n + k]]
+                    .iter()
+                    .all(|v| v.abs() < 0.999)
+                {
                     assert!((luma(a, k) - luma(b, k)).abs() < 1e-3, "luminance moved");
                 }
             }
@@ -444,9 +447,8 @@ mod tests {
         };
         let per = 3 * 32 * 32;
         // Native crops are pure black and white (no resampling).
-        let mid_share = |data: &[f32]| {
-            data.iter().filter(|v| v.abs() < 0.9).count() as f32 / data.len() as f32
-        };
+        let mid_share =
+            |data: &[f32]| data.iter().filter(|v| v.abs() < 0.9).count() as f32 / data.len() as f32;
         let crops_with_edge = |data: Vec<f32>| -> Vec<Vec<f32>> {
             data.chunks(per)
                 .filter(|c| c.iter().any(|&v| v < -0.5) && c.iter().any(|&v| v > 0.5))
@@ -460,7 +462,12 @@ mod tests {
         // Zoomed-out crops are resampled: their edge is spread over mid-grey values.
         assert!(scaled.iter().any(|c| mid_share(c) > 0.0));
         // Zoomed-out crops show more of the image: more of them hold the edge at all.
-        assert!(scaled.len() > native.len(), "{} vs {}", scaled.len(), native.len());
+        assert!(
+            scaled.len() > native.len(),
+            "{} vs {}",
+            scaled.len(),
+            native.len()
+        );
         let data = bank.scaled_batch(&mut Rng::new(4), 16, 32, 4.0, true);
         assert_eq!(data.len(), 16 * per);
         assert!(data.iter().all(|v| (-1.0..=1.0).contains(v)));
