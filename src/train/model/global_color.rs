@@ -12,10 +12,9 @@
 //! the losses move it. The statistics are each input's own (a training crop's, a photo's).
 
 use super::generator::Pointwise;
+use super::palette::{channel_moments, Stats};
 use burn::prelude::*;
 
-/// Added to the variance before the square root: a flat photo has a spread of ~0.003, not 0.
-const EPS: f32 = 1e-5;
 /// The photo statistics the path reads: three channel means and three standard deviations.
 const STATS: usize = 6;
 /// What it returns: a 3x3 matrix (added to the identity) and a 3-vector bias.
@@ -40,13 +39,7 @@ impl<B: Backend> GlobalColor<B> {
     pub fn forward(&self, photo: Tensor<B, 4>, y: Tensor<B, 4>) -> Tensor<B, 4> {
         let [n, c, h, w] = y.dims();
         let device = y.device();
-        let mean = photo.clone().mean_dim(2).mean_dim(3);
-        let d = photo - mean.clone();
-        let sd = (d.clone() * d)
-            .mean_dim(2)
-            .mean_dim(3)
-            .add_scalar(EPS)
-            .sqrt();
+        let (mean, sd) = channel_moments(photo, Stats::Image);
         let stats = Tensor::cat(vec![mean, sd], 1);
         let k = self.net.forward(stats).reshape([n, OUT]);
         let eye = Tensor::<B, 2>::eye(c, &device).unsqueeze::<3>();

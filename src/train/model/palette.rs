@@ -26,7 +26,8 @@ pub enum Stats {
     Batch,
 }
 
-/// Added to the variance: a flat output is left flat instead of divided by zero.
+/// Added to the variance before the square root: a flat image reads a spread of ~0.003, not 0,
+/// so the palette head leaves it flat instead of dividing by zero.
 const EPS: f32 = 1e-5;
 
 #[derive(Module, Debug)]
@@ -71,24 +72,32 @@ impl<B: Backend> PaletteHead<B> {
     /// `y` [N, 3, H, W] with each image's (or the batch's) per-channel mean (and standard
     /// deviation) set to the painting's, clamped to [-1, 1].
     pub fn forward(&self, y: Tensor<B, 4>, stats: Stats) -> Tensor<B, 4> {
-        let reduce = |t: Tensor<B, 4>| {
-            let t = t.mean_dim(2).mean_dim(3);
-            match stats {
-                Stats::Image => t,
-                Stats::Batch => t.mean_dim(0),
-            }
-        };
-        let mean = reduce(y.clone());
+        let (mean, sd) = channel_moments(y.clone(), stats);
         let centred = y - mean;
         let to_mean = self.mean.val().detach();
         let out = if self.spread {
-            let sd = (reduce(centred.clone().powi_scalar(2)) + EPS).sqrt();
             centred / sd * self.std.val().detach() + to_mean
         } else {
             centred + to_mean
         };
         out.clamp(-1.0, 1.0)
     }
+}
+
+/// Per-channel mean and standard deviation of `t` [N, C, H, W] over each image ([N, C, 1, 1])
+/// or over the whole batch ([1, C, 1, 1]), `EPS` added to the variance: the statistics the
+/// palette head sets and the global colour path reads.
+pub fn channel_moments<B: Backend>(t: Tensor<B, 4>, stats: Stats) -> (Tensor<B, 4>, Tensor<B, 4>) {
+    let reduce = |t: Tensor<B, 4>| {
+        let t = t.mean_dim(2).mean_dim(3);
+        match stats {
+            Stats::Image => t,
+            Stats::Batch => t.mean_dim(0),
+        }
+    };
+    let mean = reduce(t.clone());
+    let sd = (reduce((t - mean.clone()).powi_scalar(2)) + EPS).sqrt();
+    (mean, sd)
 }
 
 /// Per-channel mean and standard deviation of `image`'s pixels, in [-1, 1].
