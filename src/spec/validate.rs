@@ -88,24 +88,27 @@ pub(crate) fn validate(mut spec: Spec, file: &Path) -> Result<Plan, SpecError> {
                 "generator.noise",
                 "only for mode = \"single_style\"",
             )?;
-            forbid(
-                spec.data.exposure > 0.0,
-                file,
-                "data.exposure",
-                "only for mode = \"single_style\" (it jitters the content photos)",
-            )?;
-            forbid(
-                spec.data.crop_scale > 1.0,
-                file,
-                "data.crop_scale",
-                "only for mode = \"single_style\" (it scales the content crops)",
-            )?;
-            forbid(
-                spec.data.color_jitter > 0.0,
-                file,
-                "data.color_jitter",
-                "only for mode = \"single_style\" (it jitters the content photos)",
-            )?;
+            // The content crops' augmentations: single_style's content set has no counterpart.
+            for (on, field, what) in [
+                (
+                    spec.data.exposure > 0.0,
+                    "data.exposure",
+                    "jitters the content photos",
+                ),
+                (
+                    spec.data.color_jitter > 0.0,
+                    "data.color_jitter",
+                    "jitters the content photos",
+                ),
+                (
+                    spec.data.crop_scale > 1.0,
+                    "data.crop_scale",
+                    "scales the content crops",
+                ),
+            ] {
+                let why = format!("only for mode = \"single_style\" (it {what})");
+                forbid(on, file, field, &why)?;
+            }
             let a = spec.data.a.as_mut().ok_or_else(|| {
                 SpecError::new(
                     file,

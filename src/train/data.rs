@@ -117,8 +117,9 @@ impl ImageBank {
             let img = &self.images[rng.below(self.images.len())];
             let mirror = flip && rng.bool();
             let (w, h) = img.dimensions();
+            let short = w.min(h);
             let side = (crop as f32 * max_scale.powf(rng.range_f32(0.0, 1.0))).round() as u32;
-            let side = side.clamp(crop.min(w.min(h)), w.min(h).max(1));
+            let side = side.clamp(crop.min(short), short);
             let x0 = rng.below((w - side + 1) as usize) as u32;
             let y0 = rng.below((h - side + 1) as usize) as u32;
             let window = image::imageops::crop_imm(img, x0, y0, side, side).to_image();
@@ -321,6 +322,25 @@ mod tests {
         assert!(err.to_string().contains("data.content"), "{err}");
     }
 
+    type B = burn::backend::NdArray;
+
+    /// Batches of eight 32-px crops with the given jitters, multi-scale crops off.
+    fn test_batches(exposure: f32, color_jitter: f32) -> Batches<B> {
+        Batches {
+            size: 8,
+            crop: 32,
+            flip: true,
+            exposure,
+            color_jitter,
+            crop_scale: 1.0,
+            device: Default::default(),
+        }
+    }
+
+    fn values(t: burn::tensor::Tensor<B, 4>) -> Vec<f32> {
+        t.into_data().to_vec::<f32>().unwrap()
+    }
+
     #[test]
     fn probes_are_fixed_and_batches_in_range() {
         let bank = ImageBank::load(&ImageSet::Builtin, Builtin::Scenes, 6, 40, 3, "x").unwrap();
@@ -335,18 +355,8 @@ mod tests {
 
     #[test]
     fn exposure_jitter_darkens_and_brightens_whole_crops_and_is_off_at_zero() {
-        type B = burn::backend::NdArray;
         let bank = ImageBank::load(&ImageSet::Builtin, Builtin::Scenes, 6, 40, 3, "x").unwrap();
-        let batches = |exposure| Batches::<B> {
-            size: 8,
-            crop: 32,
-            flip: true,
-            exposure,
-            color_jitter: 0.0,
-            crop_scale: 1.0,
-            device: Default::default(),
-        };
-        let values = |t: burn::tensor::Tensor<B, 4>| t.into_data().to_vec::<f32>().unwrap();
+        let batches = |exposure| test_batches(exposure, 0.0);
         // Off: exactly the plain batch, from the same draws.
         let plain = values(batches(0.0).draw(&bank, &mut Rng::new(5)));
         assert_eq!(
@@ -385,18 +395,8 @@ mod tests {
 
     #[test]
     fn color_jitter_turns_hues_keeps_luminance_and_grey_and_is_off_at_zero() {
-        type B = burn::backend::NdArray;
         let bank = ImageBank::load(&ImageSet::Builtin, Builtin::Scenes, 6, 40, 3, "x").unwrap();
-        let batches = |color_jitter| Batches::<B> {
-            size: 8,
-            crop: 32,
-            flip: true,
-            exposure: 0.0,
-            color_jitter,
-            crop_scale: 1.0,
-            device: Default::default(),
-        };
-        let values = |t: burn::tensor::Tensor<B, 4>| t.into_data().to_vec::<f32>().unwrap();
+        let batches = |color_jitter| test_batches(0.0, color_jitter);
         let plain = values(batches(0.0).draw(&bank, &mut Rng::new(5)));
         assert_eq!(
             plain,
