@@ -20,6 +20,7 @@
 
 mod filters;
 mod orientation;
+mod periodicity;
 pub mod run;
 mod swd;
 #[cfg(test)]
@@ -36,7 +37,15 @@ use filters::{filter_valid, luma, Rgbf};
 // The Gaussian taps are shared with the generator's `residual_blur`.
 pub(crate) use filters::{blur_radius, gaussian_kernel};
 pub use orientation::orientation_coherence;
+pub use periodicity::periodicity;
 use swd::{swd, Projector};
+
+/// How far an output's [`orientation_coherence`] may exceed the larger of its photo's and its
+/// style image's before it reads as a hatch (issue 26's goal).
+pub const ORIENTATION_MARGIN: f64 = 0.03;
+/// How far an output's [`periodicity`] may exceed the larger of its photo's and its style
+/// image's before it reads as a weave (docs/quality.md, "A weave measure").
+pub const PERIODICITY_MARGIN: f64 = 0.03;
 
 /// Patch-distribution distances to the style image (SWD-1; lower is closer).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -91,6 +100,16 @@ pub struct Scores {
     /// The style image's coherence (a painting's strokes that follow its shapes score low).
     #[serde(default)]
     pub style_orientation: f64,
+    /// The output's [`periodicity`]: the share of its fine detail that is one pattern repeated
+    /// (a weave or crosshatch, which the orientation misses when two directions cross).
+    #[serde(default)]
+    pub periodicity: f64,
+    /// The photo's own periodicity, to read the output's against.
+    #[serde(default)]
+    pub photo_periodicity: f64,
+    /// The style image's periodicity.
+    #[serde(default)]
+    pub style_periodicity: f64,
 }
 
 /// How the distances are measured.
@@ -295,6 +314,8 @@ pub struct Scorer {
     style_energy: f64,
     /// The style image's [`orientation_coherence`] at the measuring size.
     style_orientation: f64,
+    /// The style image's [`periodicity`] at the measuring size.
+    style_periodicity: f64,
 }
 
 /// A photo prepared for scoring, with its baseline distances to the style.
@@ -304,6 +325,7 @@ pub struct Baseline {
     histogram: Distances,
     checkerboard: f64,
     orientation: f64,
+    periodicity: f64,
     energy: f64,
 }
 
@@ -311,6 +333,7 @@ impl Scorer {
     pub fn new(style: &RgbImage, o: &EvalOptions) -> Result<Self, String> {
         let style = prepare(style, o, "style")?.into_owned();
         let style_orientation = orientation_coherence(&style);
+        let style_periodicity = periodicity(&style);
         let proj = projector(o);
         let style_f = Rgbf::from_rgb(&style);
         let style_ref = proj.sorted_projections(&style_f);
@@ -324,6 +347,7 @@ impl Scorer {
             texture_ref,
             style_energy: band.rms().max(1e-6),
             style_orientation,
+            style_periodicity,
         })
     }
 
@@ -343,6 +367,7 @@ impl Scorer {
         // At native resolution: resampling to the measuring size would blur a pixel grid away.
         let grid = checkerboard(content);
         let orientation = orientation_coherence(content);
+        let weave = periodicity(content);
         let content = prepare(content, &self.o, "content")?.into_owned();
         let histogram = histogram_match(&content, &self.style);
         let (photo, energy) = self.distances(&content);
@@ -351,6 +376,7 @@ impl Scorer {
             histogram: self.distances(&histogram).0,
             checkerboard: grid,
             orientation,
+            periodicity: weave,
             energy,
             content,
         })
@@ -363,6 +389,7 @@ impl Scorer {
         }
         let grid = checkerboard(output);
         let orientation = orientation_coherence(output);
+        let weave = periodicity(output);
         let output = resized_to(output, b.content.width(), b.content.height());
         let (out_d, energy) = self.distances(&output);
         let (photo_d, hist_d) = (b.photo, b.histogram);
@@ -382,6 +409,9 @@ impl Scorer {
             orientation,
             photo_orientation: b.orientation,
             style_orientation: self.style_orientation,
+            periodicity: weave,
+            photo_periodicity: b.periodicity,
+            style_periodicity: self.style_periodicity,
         })
     }
 }

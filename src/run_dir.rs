@@ -247,13 +247,17 @@ pub struct ScoreRecord {
     /// The output's, the photo's and the style image's orientation coherence
     /// (`eval::orientation_coherence`); absent in older runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub orientation: Option<Orientation>,
+    pub orientation: Option<Against>,
+    /// The output's, the photo's and the style image's periodicity (`eval::periodicity`: a
+    /// weave); absent in older runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub periodicity: Option<Against>,
 }
 
-/// Orientation coherence of an output beside its photo's and its style image's (a hatch: the
-/// output's well above both).
+/// A measure of an output beside the same measure of its photo and of its style image (a hatch
+/// or a weave: the output's well above both).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
-pub struct Orientation {
+pub struct Against {
     pub output: f64,
     pub photo: f64,
     pub style: f64,

@@ -23,21 +23,29 @@ pub(super) fn cmd_eval(a: EvalArgs) -> Result<()> {
     // little and too much alike, this says which); "-" for scores logged before it existed.
     // ORIENT: the fine detail's orientation coherence (0 = no global direction, 1 = a hatch),
     // then the photo's and the painting's to read it against; "-" for older scores.
+    // WEAVE: the fine detail's periodicity (the share that is one pattern repeated: a weave or
+    // crosshatch, which ORIENT misses when two directions cross), then the photo's and the
+    // painting's; "-" for older scores.
     let row = |label: &str,
                [ssim, sg, tg, hsg, htg, ch]: [f64; 6],
                energy: Option<f64>,
-               orient: Option<run_dir::Orientation>| {
+               orient: Option<run_dir::Against>,
+               weave: Option<run_dir::Against>| {
         let energy = energy.map_or("-".to_string(), |e| format!("{e:.2}"));
-        let [o, op, os] = orient.map_or(["-".to_string(), "-".into(), "-".into()], |o| {
-            [o.output, o.photo, o.style].map(|v| format!("{v:.3}"))
-        });
+        let three = |a: Option<run_dir::Against>| {
+            a.map_or(["-".to_string(), "-".into(), "-".into()], |o| {
+                [o.output, o.photo, o.style].map(|v| format!("{v:.3}"))
+            })
+        };
+        let [o, op, os] = three(orient);
+        let [w, wp, ws] = three(weave);
         println!(
-            "{label:<28} {ssim:>6.3} {sg:>+11.3} {tg:>+13.3} {energy:>7} {hsg:>+14.3} {htg:>+16.3} {ch:>8.3} {o:>7} {op:>6} {os:>9}"
+            "{label:<28} {ssim:>6.3} {sg:>+11.3} {tg:>+13.3} {energy:>7} {hsg:>+14.3} {htg:>+16.3} {ch:>8.3} {o:>7} {op:>6} {os:>9} {w:>6} {wp:>6} {ws:>9}"
         );
     };
     let header = |first: &str| {
         println!(
-            "{first:<28} {:>6} {:>11} {:>13} {:>7} {:>14} {:>16} {:>8} {:>7} {:>6} {:>9}",
+            "{first:<28} {:>6} {:>11} {:>13} {:>7} {:>14} {:>16} {:>8} {:>7} {:>6} {:>9} {:>6} {:>6} {:>9}",
             "SSIM",
             "STYLE GAIN",
             "TEXTURE GAIN",
@@ -46,6 +54,9 @@ pub(super) fn cmd_eval(a: EvalArgs) -> Result<()> {
             "COLOUR-ONLY:T",
             "CHECKER",
             "ORIENT",
+            "PHOTO",
+            "PAINTING",
+            "WEAVE",
             "PHOTO",
             "PAINTING"
         )
@@ -71,8 +82,18 @@ pub(super) fn cmd_eval(a: EvalArgs) -> Result<()> {
                     at.iter().map(|r| f(r)).sum::<f64>() / at.len() as f64
                 };
                 let energy: Option<Vec<f64>> = at.iter().map(|r| r.texture_energy).collect();
-                let orient: Option<Vec<run_dir::Orientation>> =
-                    at.iter().map(|r| r.orientation).collect();
+                let mean_of = |v: Option<Vec<run_dir::Against>>| {
+                    v.map(|o| {
+                        let m = |f: fn(&run_dir::Against) -> f64| {
+                            o.iter().map(f).sum::<f64>() / o.len() as f64
+                        };
+                        run_dir::Against {
+                            output: m(|o| o.output),
+                            photo: m(|o| o.photo),
+                            style: m(|o| o.style),
+                        }
+                    })
+                };
                 row(
                     &step.to_string(),
                     [
@@ -84,16 +105,8 @@ pub(super) fn cmd_eval(a: EvalArgs) -> Result<()> {
                         mean(&|r| r.checkerboard),
                     ],
                     energy.map(|e| e.iter().sum::<f64>() / e.len() as f64),
-                    orient.map(|o| {
-                        let m = |f: fn(&run_dir::Orientation) -> f64| {
-                            o.iter().map(f).sum::<f64>() / o.len() as f64
-                        };
-                        run_dir::Orientation {
-                            output: m(|o| o.output),
-                            photo: m(|o| o.photo),
-                            style: m(|o| o.style),
-                        }
-                    }),
+                    mean_of(at.iter().map(|r| r.orientation).collect()),
+                    mean_of(at.iter().map(|r| r.periodicity).collect()),
                 );
             }
             Ok(())
@@ -125,10 +138,15 @@ pub(super) fn cmd_eval(a: EvalArgs) -> Result<()> {
                         sc.checkerboard,
                     ],
                     Some(sc.texture_energy),
-                    Some(run_dir::Orientation {
+                    Some(run_dir::Against {
                         output: sc.orientation,
                         photo: sc.photo_orientation,
                         style: sc.style_orientation,
+                    }),
+                    Some(run_dir::Against {
+                        output: sc.periodicity,
+                        photo: sc.photo_periodicity,
+                        style: sc.style_periodicity,
                     }),
                 );
             }

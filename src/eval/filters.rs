@@ -53,6 +53,32 @@ pub(super) fn luma(img: &RgbImage) -> Vec<f32> {
         .collect()
 }
 
+/// Sigma in pixels of the blur whose residual is the luminance's "fine detail" (the texture
+/// band's default), which the orientation and periodicity measures read.
+const DETAIL_SIGMA: f32 = 2.0;
+
+/// The luminance's fine detail: [`luma`] minus its Gaussian blur of `DETAIL_SIGMA` (edges
+/// clamped), one sample per pixel, row-major.
+pub(super) fn luma_detail(img: &RgbImage) -> Vec<f64> {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let y = luma(img);
+    let kernel = gaussian_kernel(DETAIL_SIGMA, blur_radius(DETAIL_SIGMA));
+    let blurred = blur(&y, w, h, 1, &kernel);
+    y.iter()
+        .zip(&blurred)
+        .map(|(a, b)| f64::from(a - b))
+        .collect()
+}
+
+/// A grey test image: 127.5 + 100 f(x, y), rounded.
+#[cfg(test)]
+pub(super) fn grey_pattern(w: u32, h: u32, f: impl Fn(f64, f64) -> f64) -> RgbImage {
+    RgbImage::from_fn(w, h, |x, y| {
+        let v = (127.5 + 100.0 * f(f64::from(x), f64::from(y))).round() as u8;
+        image::Rgb([v, v, v])
+    })
+}
+
 /// Radius of a blur kernel: three sigmas, at least one pixel.
 pub(crate) fn blur_radius(sigma: f32) -> usize {
     ((3.0 * sigma).ceil() as usize).max(1)

@@ -13,11 +13,9 @@
 //! downscaling); the style image at the scores' measuring size (512 px), about the scale the
 //! trainer shows it at (`data.style_size`).
 
-use super::filters::{blur, blur_radius, gaussian_kernel, luma};
+use super::filters::luma_detail;
 use image::RgbImage;
 
-/// Sigma of the blur whose residual is the "fine detail" (the texture band's).
-const SIGMA: f32 = 2.0;
 /// Pixels whose gradient is under this share of the image's RMS gradient have no detail to
 /// vote with (flat sky, sensor noise).
 const FLOOR: f64 = 0.1;
@@ -29,13 +27,7 @@ pub fn orientation_coherence(img: &RgbImage) -> f64 {
     if w < 3 || h < 3 {
         return 0.0;
     }
-    let y = luma(img);
-    let blurred = blur(&y, w, h, 1, &gaussian_kernel(SIGMA, blur_radius(SIGMA)));
-    let band: Vec<f64> = y
-        .iter()
-        .zip(&blurred)
-        .map(|(a, b)| f64::from(a - b))
-        .collect();
+    let band = luma_detail(img);
     let grads: Vec<(f64, f64)> = (1..h - 1)
         .flat_map(|j| (1..w - 1).map(move |i| (j, i)))
         .map(|(j, i)| {
@@ -71,12 +63,7 @@ mod tests {
     use super::*;
     use image::Rgb;
 
-    fn stripes(w: u32, h: u32, f: impl Fn(f64, f64) -> f64) -> RgbImage {
-        RgbImage::from_fn(w, h, |x, y| {
-            let v = (127.5 + 100.0 * f(f64::from(x), f64::from(y))).round() as u8;
-            Rgb([v, v, v])
-        })
-    }
+    use crate::eval::filters::grey_pattern as stripes;
 
     #[test]
     fn a_hatch_is_coherent_and_its_direction_does_not_matter() {

@@ -21,10 +21,15 @@ pub fn record(step: u64, set: &str, probe: usize, s: &Scores) -> ScoreRecord {
         histogram_texture_gain: s.histogram_texture_gain,
         checkerboard: s.checkerboard,
         texture_energy: Some(s.texture_energy),
-        orientation: Some(run_dir::Orientation {
+        orientation: Some(run_dir::Against {
             output: s.orientation,
             photo: s.photo_orientation,
             style: s.style_orientation,
+        }),
+        periodicity: Some(run_dir::Against {
+            output: s.periodicity,
+            photo: s.photo_periodicity,
+            style: s.style_periodicity,
         }),
     }
 }

@@ -447,10 +447,19 @@ fn eval_scores_a_triple_and_names_bad_input() {
         v["histogram_style_gain"].as_f64().unwrap() > 0.0,
         "colour matching moves towards the style"
     );
-    // Orientation coherence: the output is the photo, so the two agree; all in [0, 1].
+    // Orientation coherence and periodicity: the output is the photo, so each pair agrees;
+    // all in [0, 1].
     let o = |k: &str| v[k].as_f64().unwrap();
     assert_eq!(o("orientation"), o("photo_orientation"));
-    for k in ["orientation", "photo_orientation", "style_orientation"] {
+    assert_eq!(o("periodicity"), o("photo_periodicity"));
+    for k in [
+        "orientation",
+        "photo_orientation",
+        "style_orientation",
+        "periodicity",
+        "photo_periodicity",
+        "style_periodicity",
+    ] {
         assert!((0.0..=1.0).contains(&o(k)), "{k} = {}", o(k));
     }
     let out = bin()
@@ -465,6 +474,50 @@ fn eval_scores_a_triple_and_names_bad_input() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nope.png"));
+
+    // A crosshatch laid over the photo (two diagonals 4 px apart, issue 26's weave) reads as a
+    // weave against the photo, in the JSON and in the table.
+    let photo_img = image::open(&photo).unwrap().to_rgb8();
+    let woven = image::RgbImage::from_fn(photo_img.width(), photo_img.height(), |x, y| {
+        let t = |a: f64| (a * std::f64::consts::PI / 2.0).sin();
+        let (x, y) = (f64::from(x), f64::from(y));
+        let d = 12.0 * (t(x + y) + t(x - y));
+        image::Rgb(
+            photo_img
+                .get_pixel(x as u32, y as u32)
+                .0
+                .map(|c| (f64::from(c) + d).clamp(0.0, 255.0) as u8),
+        )
+    });
+    let woven_path = tmp.path().join("woven.png");
+    woven.save(&woven_path).unwrap();
+    let eval = |json: bool| {
+        let mut c = bin();
+        c.arg("eval")
+            .arg("--content")
+            .arg(&photo)
+            .arg("--style")
+            .arg(&style)
+            .arg("--output")
+            .arg(&woven_path);
+        if json {
+            c.arg("--json");
+        }
+        run_ok(&mut c)
+    };
+    let v: serde_json::Value = serde_json::from_slice(&eval(true).stdout).unwrap();
+    let o = |k: &str| v[k].as_f64().unwrap();
+    assert!(
+        o("periodicity") > o("photo_periodicity") + 0.1,
+        "woven {} against the photo's {}",
+        o("periodicity"),
+        o("photo_periodicity")
+    );
+    let table = String::from_utf8_lossy(&eval(false).stdout).into_owned();
+    assert!(
+        table.contains("WEAVE") && table.contains("woven.png"),
+        "{table}"
+    );
 }
 
 /// Each channel's mean and standard deviation over `img`'s pixels (0-255).

@@ -5,6 +5,8 @@
 //! unacknowledged commands); the gallery; and the console tailing `train.log`.
 
 use super::{eta, footer, gallery, title};
+use crate::eval::{ORIENTATION_MARGIN, PERIODICITY_MARGIN};
+use crate::run_dir::Against;
 use crate::store::Liveness;
 use crate::terms::{Knob, Range};
 use crate::tui::app::{App, ChartOpts, RunView};
@@ -269,7 +271,7 @@ fn status(frame: &mut Frame, area: Rect, app: &App, run: &RunView) {
         let mean = |f: fn(&crate::run_dir::ScoreRecord) -> f64| {
             at.iter().map(|r| f(r)).sum::<f64>() / at.len() as f64
         };
-        lines.push(Line::from(vec![
+        let mut first = vec![
             Span::styled(format!("quality @{} ", last.step), dim),
             Span::raw(format!(
                 "ssim {:.2}  style {:+.2}  texture {:+.2}",
@@ -277,50 +279,52 @@ fn status(frame: &mut Frame, area: Rect, app: &App, run: &RunView) {
                 mean(|r| r.style_gain),
                 mean(|r| r.texture_gain)
             )),
-        ]));
+        ];
         // Fine detail against the painting's (says whether a texture miss is too little or too
-        // much; absent in runs scored before it existed), then the colour-only baseline.
-        let mut second = Vec::new();
+        // much; absent in runs scored before it existed).
         if let Some(e) = at
             .iter()
             .map(|r| r.texture_energy)
             .collect::<Option<Vec<f64>>>()
         {
             let e = e.iter().sum::<f64>() / e.len() as f64;
-            second.push(Span::styled("detail ", dim));
-            second.push(Span::raw(format!("{e:.2}x  ")));
+            first.push(Span::styled("  detail ", dim));
+            first.push(Span::raw(format!("{e:.2}x")));
         }
-        // Orientation coherence: a hatch shows as the output's well above the photo's and the
-        // painting's (accented when more than 0.03 above the larger).
-        if let Some(o) = at.iter().map(|r| r.orientation).collect::<Option<Vec<_>>>() {
-            let m = |f: fn(&crate::run_dir::Orientation) -> f64| {
-                o.iter().map(f).sum::<f64>() / o.len() as f64
-            };
-            let (out, photo, style) = (m(|o| o.output), m(|o| o.photo), m(|o| o.style));
-            second.push(Span::styled("orient ", dim));
-            let hatch = out > photo.max(style) + 0.03;
-            second.push(Span::styled(
-                format!("{out:.2}"),
-                if hatch {
-                    app.theme.accent
-                } else {
-                    ratatui::style::Style::default()
-                },
-            ));
-            second.push(Span::styled(
-                format!(" (photo {photo:.2}, painting {style:.2})  "),
-                dim,
-            ));
+        lines.push(Line::from(first));
+        // Orientation coherence and periodicity: a hatch or a weave shows as the output's well
+        // above the photo's and the painting's (accented when over the larger by the margin).
+        // The second pair of values is in the first's order.
+        let orientation = at.iter().map(|r| r.orientation).collect::<Option<Vec<_>>>();
+        let periodicity = at.iter().map(|r| r.periodicity).collect::<Option<Vec<_>>>();
+        let mut second = Vec::new();
+        for (label, values, margin) in [
+            ("orient ", orientation, ORIENTATION_MARGIN),
+            ("weave ", periodicity, PERIODICITY_MARGIN),
+        ] {
+            if let Some(v) = values {
+                let named = second.is_empty();
+                second.extend(against_spans(
+                    label,
+                    &v,
+                    margin,
+                    named,
+                    app.theme.accent,
+                    dim,
+                ));
+            }
         }
-        second.push(Span::styled(
+        if !second.is_empty() {
+            lines.push(Line::from(second));
+        }
+        lines.push(Line::from(Span::styled(
             format!(
                 "colour-only: style {:+.2}  texture {:+.2}",
                 mean(|r| r.histogram_style_gain),
                 mean(|r| r.histogram_texture_gain)
             ),
             dim,
-        ));
-        lines.push(Line::from(second));
+        )));
     }
     for p in &run.pending {
         let waited = app.now - p.sent;
@@ -358,6 +362,39 @@ fn status(frame: &mut Frame, area: Rect, app: &App, run: &RunView) {
 
 /// The live knobs in two short lines: the loss weights in use (the ones at zero named once, as
 /// "off"), then the learning rates (one number when generator and critic share it).
+/// `label` and the probes' mean output value (accented when more than `margin` above the larger
+/// of the photo's and the painting's means), then those two, `named` or in that order.
+fn against_spans(
+    label: &'static str,
+    v: &[Against],
+    margin: f64,
+    named: bool,
+    accent: Style,
+    dim: Style,
+) -> Vec<Span<'static>> {
+    let m = |f: fn(&Against) -> f64| v.iter().map(f).sum::<f64>() / v.len().max(1) as f64;
+    let (out, photo, style) = (m(|o| o.output), m(|o| o.photo), m(|o| o.style));
+    vec![
+        Span::styled(label, dim),
+        Span::styled(
+            format!("{out:.2}"),
+            if out > photo.max(style) + margin {
+                accent
+            } else {
+                Style::default()
+            },
+        ),
+        Span::styled(
+            if named {
+                format!(" (photo {photo:.2}, painting {style:.2})  ")
+            } else {
+                format!(" ({photo:.2}, {style:.2})  ")
+            },
+            dim,
+        ),
+    ]
+}
+
 fn knob_lines(knobs: &BTreeMap<Knob, f64>, dim: Style) -> Vec<Line<'static>> {
     let short = |k: &Knob| {
         let k = k.key().rsplit('.').next().unwrap_or_default();

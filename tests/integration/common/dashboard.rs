@@ -145,10 +145,15 @@ pub fn fixture_run(
                 histogram_texture_gain: 0.2,
                 checkerboard: 0.01,
                 texture_energy: Some(0.5 + t),
-                orientation: Some(atelier::run_dir::Orientation {
+                orientation: Some(atelier::run_dir::Against {
                     output: 0.1 + 0.2 * t,
                     photo: 0.05,
                     style: 0.16,
+                }),
+                periodicity: Some(atelier::run_dir::Against {
+                    output: 0.05 + 0.2 * t,
+                    photo: 0.04,
+                    style: 0.06,
                 }),
             };
             run_dir::append_json(&dir.join(run_dir::SCORES), &rec).unwrap();
