@@ -263,6 +263,21 @@ pub struct Against {
     pub style: f64,
 }
 
+impl Against {
+    /// The mean of each of the three over `v` (the probes of one step); `None` when empty.
+    pub fn mean(v: &[Against]) -> Option<Against> {
+        if v.is_empty() {
+            return None;
+        }
+        let m = |f: fn(&Against) -> f64| v.iter().map(f).sum::<f64>() / v.len() as f64;
+        Some(Against {
+            output: m(|a| a.output),
+            photo: m(|a| a.photo),
+            style: m(|a| a.style),
+        })
+    }
+}
+
 /// `checkpoints/step_N/state.json`: what the tensors alone do not say.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct CheckpointState {

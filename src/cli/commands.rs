@@ -82,18 +82,8 @@ pub(super) fn cmd_eval(a: EvalArgs) -> Result<()> {
                     at.iter().map(|r| f(r)).sum::<f64>() / at.len() as f64
                 };
                 let energy: Option<Vec<f64>> = at.iter().map(|r| r.texture_energy).collect();
-                let mean_of = |v: Option<Vec<run_dir::Against>>| {
-                    v.map(|o| {
-                        let m = |f: fn(&run_dir::Against) -> f64| {
-                            o.iter().map(f).sum::<f64>() / o.len() as f64
-                        };
-                        run_dir::Against {
-                            output: m(|o| o.output),
-                            photo: m(|o| o.photo),
-                            style: m(|o| o.style),
-                        }
-                    })
-                };
+                let mean_of =
+                    |v: Option<Vec<run_dir::Against>>| v.and_then(|v| run_dir::Against::mean(&v));
                 row(
                     &step.to_string(),
                     [

@@ -13,9 +13,9 @@
 //! lines (an edge puts power at every frequency in one direction); a pattern repeated across
 //! windows adds up in one spot, one period in one direction. The score is the share of the
 //! averaged spectrum standing above its smooth part (`peak_excess`). Measured: 0.004-0.006 for
-//! three photos at 512 px, 0.006 for starry_night.jpg at 512 px, 0.14-0.27 for 180-px crops of golden_gate's
-//! sky under the diagonal weave of issue 26's models; the image is measured at its own resolution
-//! (downscaling would blur a pattern one or two pixels wide away).
+//! three photos at 512 px, 0.006 for starry_night.jpg at 512 px, 0.14-0.27 for 180-px crops of
+//! golden_gate's sky under the diagonal weave of issue 26's models; the image is measured at its
+//! own resolution (downscaling would blur a pattern one or two pixels wide away).
 
 use super::filters::luma_detail;
 use image::RgbImage;

@@ -372,8 +372,14 @@ fn against_spans(
     accent: Style,
     dim: Style,
 ) -> Vec<Span<'static>> {
-    let m = |f: fn(&Against) -> f64| v.iter().map(f).sum::<f64>() / v.len().max(1) as f64;
-    let (out, photo, style) = (m(|o| o.output), m(|o| o.photo), m(|o| o.style));
+    let Some(Against {
+        output: out,
+        photo,
+        style,
+    }) = Against::mean(v)
+    else {
+        return Vec::new();
+    };
     vec![
         Span::styled(label, dim),
         Span::styled(
