@@ -20,7 +20,8 @@
 
 mod filters;
 mod orientation;
-mod periodicity;
+/// Also read by its differentiable twin in training (`loss.weave_weight`).
+pub(crate) mod periodicity;
 pub mod run;
 mod swd;
 #[cfg(test)]
@@ -36,6 +37,8 @@ use serde::{Deserialize, Serialize};
 use filters::{filter_valid, luma, Rgbf};
 // The Gaussian taps are shared with the generator's `residual_blur`.
 pub(crate) use filters::{blur_radius, gaussian_kernel};
+// The fine-detail band, shared with the weave loss.
+pub(crate) use filters::{DETAIL_SIGMA, LUMA};
 pub use orientation::orientation_coherence;
 pub use periodicity::periodicity;
 use swd::{swd, Projector};

@@ -23,6 +23,7 @@ pub mod readback;
 pub mod sampler;
 pub mod session;
 pub mod single_style;
+pub mod weave;
 pub mod writer;
 
 pub use crate::backend::{cpu_threads, init_threads, on_pool, resolve_backend, BackendKind};

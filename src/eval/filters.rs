@@ -45,17 +45,20 @@ impl Rgbf {
     }
 }
 
+/// The luminance's weights of R, G and B (Rec. 601).
+pub(crate) const LUMA: [f32; 3] = [0.299, 0.587, 0.114];
+
 /// Luminance Y = 0.299 R + 0.587 G + 0.114 B on the 0..=255 scale, one sample per pixel.
 pub(super) fn luma(img: &RgbImage) -> Vec<f32> {
     img.as_raw()
         .chunks_exact(3)
-        .map(|p| 0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2]))
+        .map(|p| LUMA[0] * f32::from(p[0]) + LUMA[1] * f32::from(p[1]) + LUMA[2] * f32::from(p[2]))
         .collect()
 }
 
 /// Sigma in pixels of the blur whose residual is the luminance's "fine detail" (the texture
 /// band's default), which the orientation and periodicity measures read.
-const DETAIL_SIGMA: f32 = 2.0;
+pub(crate) const DETAIL_SIGMA: f32 = 2.0;
 
 /// The luminance's fine detail: [`luma`] minus its Gaussian blur of `DETAIL_SIGMA` (edges
 /// clamped), one sample per pixel, row-major.

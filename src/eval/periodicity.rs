@@ -22,17 +22,19 @@ use image::RgbImage;
 use rayon::prelude::*;
 
 /// Window side in pixels (frequency resolution 1/32 cycle per pixel).
-const WIN: usize = 32;
+pub(crate) const WIN: usize = 32;
 /// Windows overlap by half.
-const STRIDE: usize = WIN / 2;
+pub(crate) const STRIDE: usize = WIN / 2;
 /// Windows with less than this share of the mean window energy have no detail to count.
-const FLOOR: f64 = 0.01;
+pub(crate) const FLOOR: f64 = 0.01;
 /// Frequencies nearer 0 than this (in bins) are below the band's cut and not counted.
 const MIN_RADIUS: f64 = 2.0;
+/// Samples in each of a frequency's two medians.
+pub(crate) const TAPS: usize = 7;
 /// Where the smooth part of the spectrum is read along a frequency's direction (times it)...
-const RADIAL: [f64; 7] = [0.7, 0.8, 0.9, 1.0, 1.12, 1.25, 1.4];
+const RADIAL: [f64; TAPS] = [0.7, 0.8, 0.9, 1.0, 1.12, 1.25, 1.4];
 /// ...and around its ring (degrees turned).
-const ANGULAR: [f64; 7] = [-30.0, -20.0, -10.0, 0.0, 10.0, 20.0, 30.0];
+const ANGULAR: [f64; TAPS] = [-30.0, -20.0, -10.0, 0.0, 10.0, 20.0, 30.0];
 
 /// The periodicity of `img`'s fine detail, in [0, 1] (module docs). Images smaller than one
 /// window, or without detail, give 0.
@@ -79,66 +81,87 @@ pub fn periodicity(img: &RgbImage) -> f64 {
             }
         }
     }
-    (peak_excess(&avg) / avg.iter().sum::<f64>()).clamp(0.0, 1.0)
+    (peak_excess(&avg, &sites()) / avg.iter().sum::<f64>()).clamp(0.0, 1.0)
 }
 
-/// The spectrum's power above its smooth part, summed over frequencies at least `MIN_RADIUS`
-/// bins from 0. The smooth part at a frequency is the larger of the spectrum's medians along
-/// its radius (the same direction, `RADIAL` times the frequency) and along its ring (the same
-/// frequency, turned by `ANGULAR`): an edge's ridge (every frequency in one direction) and
-/// strokes of one width in every direction (one frequency, all directions) are smooth along one
-/// of the two, and only a peak in both, one period in one direction, stands above it.
-fn peak_excess(s: &[f64]) -> f64 {
-    let at = |fy: f64, fx: f64| -> f64 {
-        // Bilinear, wrapping: the DFT's frequencies are periodic.
+/// A bilinear read of the spectrum between bins: four (bin, weight) pairs.
+pub(crate) type Sample = [(usize, f64); 4];
+
+/// A counted frequency (at least `MIN_RADIUS` bins from 0): its bin, row-major `[ky][kx]`, and
+/// where the smooth part of the spectrum is read there, along its radius (the same direction,
+/// `RADIAL` times the frequency) and around its ring (the same frequency, turned by `ANGULAR`).
+pub(crate) struct Site {
+    pub(crate) bin: usize,
+    pub(crate) radial: [Sample; TAPS],
+    pub(crate) ring: [Sample; TAPS],
+}
+
+/// Every counted frequency of a `WIN`-square spectrum.
+pub(crate) fn sites() -> Vec<Site> {
+    let n = WIN as i64;
+    let idx = |y: i64, x: i64| (y.rem_euclid(n) * n + x.rem_euclid(n)) as usize;
+    // Bilinear, wrapping: the DFT's frequencies are periodic.
+    let sample = |fy: f64, fx: f64| -> Sample {
         let (y0, x0) = (fy.floor(), fx.floor());
         let (wy, wx) = (fy - y0, fx - x0);
-        let idx = |y: f64, x: f64| {
-            let n = WIN as i64;
-            ((y as i64).rem_euclid(n) * n + (x as i64).rem_euclid(n)) as usize
-        };
-        (1.0 - wy) * ((1.0 - wx) * s[idx(y0, x0)] + wx * s[idx(y0, x0 + 1.0)])
-            + wy * ((1.0 - wx) * s[idx(y0 + 1.0, x0)] + wx * s[idx(y0 + 1.0, x0 + 1.0)])
+        let (y0, x0) = (y0 as i64, x0 as i64);
+        [
+            (idx(y0, x0), (1.0 - wy) * (1.0 - wx)),
+            (idx(y0, x0 + 1), (1.0 - wy) * wx),
+            (idx(y0 + 1, x0), wy * (1.0 - wx)),
+            (idx(y0 + 1, x0 + 1), wy * wx),
+        ]
     };
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    let half = (WIN / 2) as i64;
-    let mut excess = 0.0;
-    for ky in -half..half {
-        for kx in -half..half {
+    let half = n / 2;
+    (-half..half)
+        .flat_map(|ky| (-half..half).map(move |kx| (ky, kx)))
+        .filter_map(|(ky, kx)| {
             let (fy, fx) = (ky as f64, kx as f64);
             let r = fy.hypot(fx);
             if r < MIN_RADIUS {
-                continue;
+                return None;
             }
             let theta = fy.atan2(fx);
-            let radial = median(RADIAL.iter().map(|f| at(fy * f, fx * f)).collect());
-            let ring = median(
-                ANGULAR
-                    .iter()
-                    .map(|d| {
-                        let a = theta + d.to_radians();
-                        at(r * a.sin(), r * a.cos())
-                    })
-                    .collect(),
-            );
-            excess += (at(fy, fx) - radial.max(ring)).max(0.0);
-        }
-    }
-    excess
+            Some(Site {
+                bin: idx(ky, kx),
+                radial: RADIAL.map(|f| sample(fy * f, fx * f)),
+                ring: ANGULAR.map(|d| {
+                    let a = theta + d.to_radians();
+                    sample(r * a.sin(), r * a.cos())
+                }),
+            })
+        })
+        .collect()
+}
+
+/// The spectrum's power above its smooth part, summed over the counted frequencies. The smooth
+/// part at a frequency is the larger of the spectrum's medians along its radius and around its
+/// ring ([`Site`]): an edge's ridge (every frequency in one direction) and strokes of one width
+/// in every direction (one frequency, all directions) are smooth along one of the two, and only
+/// a peak in both, one period in one direction, stands above it.
+fn peak_excess(s: &[f64], sites: &[Site]) -> f64 {
+    let median = |samples: &[Sample; TAPS]| {
+        let mut v = samples.map(|p| p.iter().map(|&(i, w)| w * s[i]).sum::<f64>());
+        v.sort_by(f64::total_cmp);
+        v[TAPS / 2]
+    };
+    sites
+        .iter()
+        .map(|site| (s[site.bin] - median(&site.radial).max(median(&site.ring))).max(0.0))
+        .sum()
 }
 
 /// A 32x32 discrete Fourier transform by rows then columns, with its twiddles and the Hann taper.
-struct Dft {
-    cos: Vec<f64>,
-    sin: Vec<f64>,
-    taper: Vec<f64>,
+pub(crate) struct Dft {
+    /// cos and sin of 2 pi i / `WIN`.
+    pub(crate) cos: Vec<f64>,
+    pub(crate) sin: Vec<f64>,
+    /// The Hann taper along one side.
+    pub(crate) taper: Vec<f64>,
 }
 
 impl Dft {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let angle = |i: usize| 2.0 * std::f64::consts::PI * i as f64 / WIN as f64;
         Self {
             cos: (0..WIN).map(|i| angle(i).cos()).collect(),

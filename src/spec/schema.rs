@@ -349,6 +349,9 @@ pub struct LossSpec {
     /// What the colour term's pixels are matched to: each output crop to the step's paired
     /// style crop (`crops`), or the whole batch to the whole painting's pixels (`painting`).
     pub color_reference: ColorReference,
+    /// The weave term (single_style; 0 = off): `atelier eval`'s weave measure of the output's
+    /// fine detail (the share of its windowed spectrum in peaks: one pattern repeated) as a loss.
+    pub weave_weight: f64,
     /// Divide the content, style, SWD and color losses by their targets' mean square, so the
     /// weights no longer depend on the feature net's scale (random pyramid or VGG19): with it,
     /// weights of order 1 balance the terms.
@@ -370,6 +373,7 @@ impl Default for LossSpec {
             color_weight: 0.0,
             color_pool: 1,
             color_reference: ColorReference::Crops,
+            weave_weight: 0.0,
             normalize: false,
         }
     }

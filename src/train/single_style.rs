@@ -13,6 +13,7 @@ use super::favored::FavoredPool;
 use super::losses::{self, lsgan};
 use super::model::{ops, Discriminator, FeatureNet, Generator};
 use super::player::Player;
+use super::weave::WeaveTerm;
 use super::{checkpoint, render, DeviceLosses, Gan, Knobs, LossSums, Rendered, Snapshot};
 use crate::rng::Rng;
 use crate::spec::Plan;
@@ -39,6 +40,7 @@ pub struct SingleStyle<B: AutodiffBackend> {
     /// Draws the turn of each step's loss frame with `features.rotate` (its own stream).
     frame_rng: Option<Rng>,
     color: ColorTerm,
+    weave: WeaveTerm<B>,
     normalize: bool,
     swd_directions: usize,
     /// Its own stream, so runs without the SWD loss draw exactly what they drew before.
@@ -192,6 +194,7 @@ impl<B: AutodiffBackend> SingleStyle<B> {
                     .rotate
                     .then(|| Rng::stream(s.train.seed, "loss-frame")),
                 color,
+                weave: WeaveTerm::new(device),
                 normalize: s.loss.normalize,
                 swd_directions: s.loss.swd_directions,
                 swd_rng: Rng::stream(s.train.seed, "swd-directions"),
@@ -323,6 +326,11 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
         if let Some((l, w)) = distill_features {
             out.push((Term::DistillFeatures, value(&l)));
             total = total + l * w;
+        }
+        if k[Knob::WeaveWeight] > 0.0 {
+            let weave = self.weave.loss(fake.clone());
+            out.push((Term::Weave, value(&weave)));
+            total = total + weave * k[Knob::WeaveWeight];
         }
         if k[Knob::TvWeight] > 0.0 {
             let tv = losses::total_variation(fake.clone());

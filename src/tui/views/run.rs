@@ -422,19 +422,20 @@ fn knob_lines(knobs: &BTreeMap<Knob, f64>, dim: Style) -> Vec<Line<'static>> {
         .filter(|(_, v)| **v == 0.0)
         .map(|(k, _)| short(k))
         .collect();
-    let mut first = vec![Span::styled("knobs ", dim), Span::raw(on.join("  "))];
-    if !off.is_empty() {
-        first.push(Span::styled(format!("  off: {}", off.join(" ")), dim));
-    }
+    let first = vec![Span::styled("knobs ", dim), Span::raw(on.join("  "))];
+    // The weights that are off go after the learning rate, the shorter line, so that neither
+    // wraps in the half-width status panel as the knob table grows.
+    let off = (!off.is_empty()).then(|| Span::styled(format!("  off: {}", off.join(" ")), dim));
     let (g, d) = (knobs.get(&Knob::LrG), knobs.get(&Knob::LrD));
     let lr = match (g, d) {
         (Some(g), Some(d)) if g == d => compact(*g),
         (Some(g), Some(d)) => format!("G {}  D {}", compact(*g), compact(*d)),
-        _ => return vec![Line::from(first)],
+        _ => return vec![Line::from(first.into_iter().chain(off).collect::<Vec<_>>())],
     };
+    let second = vec![Span::styled("lr ", dim), Span::raw(lr)];
     vec![
         Line::from(first),
-        Line::from(vec![Span::styled("lr ", dim), Span::raw(lr)]),
+        Line::from(second.into_iter().chain(off).collect::<Vec<_>>()),
     ]
 }
 

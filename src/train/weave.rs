@@ -1,0 +1,208 @@
+//! The single_style recipe's weave term (`loss.weave_weight`): `atelier eval`'s weave measure
+//! ([`crate::eval::periodicity`]) made a loss, so the generator is told when its fine detail
+//! turns into one pattern repeated (the diagonal weave of issue 26, which the feature losses
+//! draw and the critic only partly breaks up).
+//!
+//! The same frame as the measure, read from `eval::periodicity`: the output's luminance minus its
+//! Gaussian blur (sigma 2), cut into 32-px windows half overlapping, each mean-removed and
+//! Hann-tapered; their power spectra (a DFT as two matrix products per side) are normalised to
+//! sum 1 and summed over the batch's windows that hold detail; the term is the share of the sum
+//! standing above its smooth part (the larger of the medians along each frequency's radius and
+//! around its ring). The smooth part is read from the detached spectrum, so the gradient lowers
+//! the peaks and not their surroundings. On a 64-px crop that is 9 windows per image.
+
+use super::model::ops::{gaussian_blur, sort_rows};
+use crate::eval::periodicity::{sites, Dft, FLOOR, STRIDE, TAPS, WIN};
+use crate::eval::{DETAIL_SIGMA, LUMA};
+use burn::prelude::*;
+
+pub struct WeaveTerm<B: Backend> {
+    /// cos and sin of 2 pi k x / WIN, [1, WIN, WIN].
+    cos: Tensor<B, 3>,
+    sin: Tensor<B, 3>,
+    /// The 2-D Hann taper, [1, WIN, WIN].
+    taper: Tensor<B, 3>,
+    /// 1 everywhere but at DC, [1, WIN * WIN].
+    no_dc: Tensor<B, 2>,
+    /// The counted frequencies' bins, [S].
+    bins: Tensor<B, 1, Int>,
+    /// Each site's radial then ring samples, four bins each: [S * 2 * TAPS * 4] bins and weights.
+    sample_bins: Tensor<B, 1, Int>,
+    sample_weights: Tensor<B, 1>,
+    sites: usize,
+}
+
+impl<B: Backend> WeaveTerm<B> {
+    pub fn new(device: &B::Device) -> Self {
+        let dft = Dft::new();
+        let table = |t: &[f64]| -> Vec<f32> {
+            (0..WIN * WIN)
+                .map(|i| t[(i / WIN) * (i % WIN) % WIN] as f32)
+                .collect()
+        };
+        let square =
+            |v: Vec<f32>| Tensor::<B, 3>::from_data(TensorData::new(v, [1, WIN, WIN]), device);
+        let taper: Vec<f32> = (0..WIN * WIN)
+            .map(|i| (dft.taper[i / WIN] * dft.taper[i % WIN]) as f32)
+            .collect();
+        let mut no_dc = vec![1.0f32; WIN * WIN];
+        no_dc[0] = 0.0;
+        let sites = sites();
+        let bins: Vec<i64> = sites.iter().map(|s| s.bin as i64).collect();
+        let samples: Vec<(usize, f64)> = sites
+            .iter()
+            .flat_map(|s| s.radial.iter().chain(&s.ring))
+            .flatten()
+            .copied()
+            .collect();
+        let ints = |v: Vec<i64>| {
+            let n = v.len();
+            Tensor::<B, 1, Int>::from_data(TensorData::new(v, [n]), device)
+        };
+        Self {
+            cos: square(table(&dft.cos)),
+            sin: square(table(&dft.sin)),
+            taper: square(taper),
+            no_dc: Tensor::from_data(TensorData::new(no_dc, [1, WIN * WIN]), device),
+            bins: ints(bins),
+            sample_bins: ints(samples.iter().map(|&(b, _)| b as i64).collect()),
+            sample_weights: Tensor::from_data(
+                TensorData::new(
+                    samples.iter().map(|&(_, w)| w as f32).collect::<Vec<f32>>(),
+                    [samples.len()],
+                ),
+                device,
+            ),
+            sites: sites.len(),
+        }
+    }
+
+    /// The term for images `x` ([N, 3, H, W], any range): in [0, 1], 0 for images smaller than
+    /// one window or without detail.
+    pub fn loss(&self, x: Tensor<B, 4>) -> Tensor<B, 1> {
+        let [n, _, h, w] = x.dims();
+        let device = x.device();
+        if h < WIN || w < WIN {
+            return Tensor::zeros([1], &device);
+        }
+        let luma = Tensor::<B, 1>::from_floats(LUMA, &device).reshape([1, 3, 1, 1]);
+        let y = (x * luma).sum_dim(1);
+        let band = y.clone() - gaussian_blur(y, DETAIL_SIGMA);
+        let windows: Vec<Tensor<B, 4>> = (0..=h - WIN)
+            .step_by(STRIDE)
+            .flat_map(|y0| (0..=w - WIN).step_by(STRIDE).map(move |x0| (y0, x0)))
+            .map(|(y0, x0)| band.clone().slice([0..n, 0..1, y0..y0 + WIN, x0..x0 + WIN]))
+            .collect();
+        let m = n * windows.len();
+        let v = Tensor::cat(windows, 0).reshape([m, WIN, WIN]);
+        let mean = v.clone().mean_dim(2).mean_dim(1);
+        let v = (v - mean) * self.taper.clone();
+        // F = C V C - S V S - i (S V C + C V S): the tables are symmetric.
+        let (c, s) = (
+            self.cos.clone().expand([m, WIN, WIN]),
+            self.sin.clone().expand([m, WIN, WIN]),
+        );
+        let (vc, vs) = (v.clone().matmul(c.clone()), v.matmul(s.clone()));
+        let re = c.clone().matmul(vc.clone()) - s.clone().matmul(vs.clone());
+        let im = s.matmul(vc) + c.matmul(vs);
+        let power = (re.square() + im.square()).reshape([m, WIN * WIN]) * self.no_dc.clone();
+        // Each window with detail counts once, whatever its contrast.
+        let energy = power.clone().sum_dim(1);
+        let floor = energy.clone().mean().detach() * FLOOR as f32;
+        let kept = energy
+            .clone()
+            .greater(floor.unsqueeze::<2>().expand([m, 1]))
+            .float();
+        let spectrum = (power / (energy + 1e-12) * kept)
+            .sum_dim(0)
+            .reshape([WIN * WIN]);
+        let smooth = {
+            let s = spectrum.clone().detach();
+            let samples = (s.select(0, self.sample_bins.clone()) * self.sample_weights.clone())
+                .reshape([self.sites * 2 * TAPS, 4])
+                .sum_dim(1)
+                .reshape([self.sites, 2, TAPS]);
+            sort_rows(samples)
+                .slice([0..self.sites, 0..2, TAPS / 2..TAPS / 2 + 1])
+                .max_dim(1)
+                .reshape([self.sites])
+        };
+        let excess = (spectrum.clone().select(0, self.bins.clone()) - smooth)
+            .clamp_min(0.0)
+            .sum();
+        excess / (spectrum.sum() + 1e-12)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::{Autodiff, Flex};
+    use image::RgbImage;
+
+    type B = Flex;
+    const PI: f64 = std::f64::consts::PI;
+
+    /// A grey image 127.5 + 100 f(x, y), as an RgbImage and as a [1, 3, H, W] tensor in [-1, 1].
+    fn both(size: u32, f: impl Fn(f64, f64) -> f64) -> (RgbImage, Tensor<B, 4>) {
+        let img = RgbImage::from_fn(size, size, |x, y| {
+            let v = (127.5 + 100.0 * f(f64::from(x), f64::from(y))).round() as u8;
+            image::Rgb([v, v, v])
+        });
+        let s = size as usize;
+        let v: Vec<f32> = (0..3)
+            .flat_map(|_| img.pixels().map(|p| f32::from(p[0]) / 127.5 - 1.0))
+            .collect();
+        let t = Tensor::from_data(TensorData::new(v, [1, 3, s, s]), &Default::default());
+        (img, t)
+    }
+
+    fn weave(x: f64, y: f64) -> f64 {
+        0.5 * ((x + y) * PI / 2.0).sin() + 0.5 * ((x - y) * PI / 2.0).sin()
+    }
+
+    fn noise(x: f64, y: f64) -> f64 {
+        // A hash of the position: white noise without a generator.
+        let h = ((x * 12.9898 + y * 78.233).sin() * 43758.5453).fract();
+        2.0 * h.abs() - 1.0
+    }
+
+    fn value(t: Tensor<impl Backend, 1>) -> f64 {
+        f64::from(t.into_scalar().elem::<f32>())
+    }
+
+    #[test]
+    fn the_term_reads_what_the_measure_reads() {
+        let term = WeaveTerm::<B>::new(&Default::default());
+        for (name, f) in [("weave", weave as fn(f64, f64) -> f64), ("noise", noise)] {
+            let (img, x) = both(64, f);
+            let (l, m) = (value(term.loss(x)), crate::eval::periodicity(&img));
+            // The blur's edges differ (mirrored here, clamped there).
+            assert!((l - m).abs() < 0.05, "{name}: term {l}, measure {m}");
+        }
+        let (_, w) = both(64, weave);
+        let (_, n) = both(64, noise);
+        let (w, n) = (value(term.loss(w)), value(term.loss(n)));
+        assert!(w > 0.8 && n < 0.1, "weave {w}, noise {n}");
+        // Smaller than a window: nothing to read.
+        let (_, tiny) = both(20, weave);
+        assert_eq!(value(term.loss(tiny)), 0.0);
+    }
+
+    #[test]
+    fn descending_it_undoes_a_weave() {
+        type A = Autodiff<Flex>;
+        let term = WeaveTerm::<A>::new(&Default::default());
+        let (_, x) = both(64, |x, y| 0.5 * weave(x, y) + 0.5 * noise(x, y));
+        let mut x = Tensor::<A, 4>::from_inner(x).require_grad();
+        let start = value(term.loss(x.clone()).inner());
+        for _ in 0..20 {
+            let l = term.loss(x.clone());
+            let g = x.grad(&l.backward()).expect("the input's gradient");
+            let step = g.clone().abs().max().into_scalar().elem::<f32>().max(1e-12);
+            x = Tensor::from_inner(x.inner() - g * (0.05 / step)).require_grad();
+        }
+        let end = value(term.loss(x).inner());
+        assert!(start > 0.3 && end < start / 2.0, "{start} -> {end}");
+    }
+}
