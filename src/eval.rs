@@ -38,6 +38,8 @@ use filters::{filter_valid, luma, Rgbf};
 // The Gaussian taps are shared with the generator's `residual_blur`.
 pub(crate) use filters::{blur_radius, gaussian_kernel};
 // The fine-detail band, shared with the weave loss.
+#[cfg(test)]
+pub(crate) use filters::grey_pattern;
 pub(crate) use filters::{DETAIL_SIGMA, LUMA};
 pub use orientation::orientation_coherence;
 pub use periodicity::periodicity;

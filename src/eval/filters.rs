@@ -75,7 +75,7 @@ pub(super) fn luma_detail(img: &RgbImage) -> Vec<f64> {
 
 /// A grey test image: 127.5 + 100 f(x, y), rounded.
 #[cfg(test)]
-pub(super) fn grey_pattern(w: u32, h: u32, f: impl Fn(f64, f64) -> f64) -> RgbImage {
+pub(crate) fn grey_pattern(w: u32, h: u32, f: impl Fn(f64, f64) -> f64) -> RgbImage {
     RgbImage::from_fn(w, h, |x, y| {
         let v = (127.5 + 100.0 * f(f64::from(x), f64::from(y))).round() as u8;
         image::Rgb([v, v, v])

@@ -17,6 +17,8 @@ use crate::eval::{DETAIL_SIGMA, LUMA};
 use burn::prelude::*;
 
 pub struct WeaveTerm<B: Backend> {
+    /// The luminance's weights of R, G and B, [1, 3, 1, 1].
+    luma: Tensor<B, 4>,
     /// cos and sin of 2 pi k x / WIN, [1, WIN, WIN].
     cos: Tensor<B, 3>,
     sin: Tensor<B, 3>,
@@ -60,6 +62,7 @@ impl<B: Backend> WeaveTerm<B> {
             Tensor::<B, 1, Int>::from_data(TensorData::new(v, [n]), device)
         };
         Self {
+            luma: Tensor::<B, 1>::from_floats(LUMA, device).reshape([1, 3, 1, 1]),
             cos: square(table(&dft.cos)),
             sin: square(table(&dft.sin)),
             taper: square(taper),
@@ -81,12 +84,10 @@ impl<B: Backend> WeaveTerm<B> {
     /// one window or without detail.
     pub fn loss(&self, x: Tensor<B, 4>) -> Tensor<B, 1> {
         let [n, _, h, w] = x.dims();
-        let device = x.device();
         if h < WIN || w < WIN {
-            return Tensor::zeros([1], &device);
+            return Tensor::zeros([1], &x.device());
         }
-        let luma = Tensor::<B, 1>::from_floats(LUMA, &device).reshape([1, 3, 1, 1]);
-        let y = (x * luma).sum_dim(1);
+        let y = (x * self.luma.clone()).sum_dim(1);
         let band = y.clone() - gaussian_blur(y, DETAIL_SIGMA);
         let windows: Vec<Tensor<B, 4>> = (0..=h - WIN)
             .step_by(STRIDE)
@@ -143,12 +144,9 @@ mod tests {
     type B = Flex;
     const PI: f64 = std::f64::consts::PI;
 
-    /// A grey image 127.5 + 100 f(x, y), as an RgbImage and as a [1, 3, H, W] tensor in [-1, 1].
+    /// `eval`'s grey test image, as an RgbImage and as a [1, 3, H, W] tensor in [-1, 1].
     fn both(size: u32, f: impl Fn(f64, f64) -> f64) -> (RgbImage, Tensor<B, 4>) {
-        let img = RgbImage::from_fn(size, size, |x, y| {
-            let v = (127.5 + 100.0 * f(f64::from(x), f64::from(y))).round() as u8;
-            image::Rgb([v, v, v])
-        });
+        let img = crate::eval::grey_pattern(size, size, f);
         let s = size as usize;
         let v: Vec<f32> = (0..3)
             .flat_map(|_| img.pixels().map(|p| f32::from(p[0]) / 127.5 - 1.0))
