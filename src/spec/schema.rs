@@ -352,6 +352,11 @@ pub struct LossSpec {
     /// The weave term (single_style; 0 = off): `atelier eval`'s weave measure of the output's
     /// fine detail (the share of its windowed spectrum in peaks: one pattern repeated) as a loss.
     pub weave_weight: f64,
+    /// The stroke term (single_style; 0 = off): the sliced Wasserstein distance between the
+    /// 5x5 patches of the output's high-pass band (image minus its sigma-2 blur) and those of the
+    /// step's style crops: the painting's strokes as a distribution, the one `atelier eval`'s
+    /// texture gain compares, without the palette.
+    pub stroke_weight: f64,
     /// Divide the content, style, SWD and color losses by their targets' mean square, so the
     /// weights no longer depend on the feature net's scale (random pyramid or VGG19): with it,
     /// weights of order 1 balance the terms.
@@ -374,6 +379,7 @@ impl Default for LossSpec {
             color_pool: 1,
             color_reference: ColorReference::Crops,
             weave_weight: 0.0,
+            stroke_weight: 0.0,
             normalize: false,
         }
     }

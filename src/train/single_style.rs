@@ -45,6 +45,11 @@ pub struct SingleStyle<B: AutodiffBackend> {
     swd_directions: usize,
     /// Its own stream, so runs without the SWD loss draw exactly what they drew before.
     swd_rng: Rng,
+    /// The stroke terms' band (`loss.stroke_weight`, `distill.stroke_weight`): the blur sigma
+    /// and patch side of the high-pass patches `atelier eval`'s texture gain compares.
+    stroke_band: (f32, usize),
+    /// The directions of `loss.stroke_weight` (its own stream, as `swd_rng`).
+    stroke_rng: Rng,
     content: ImageBank,
     style: ImageBank,
     probes: Vec<RgbImage>,
@@ -72,10 +77,8 @@ struct DistillWeights {
     pixel_blur: f32,
     /// `distill.feature_weight`: the distance between the outputs' features at every tap.
     features: f32,
-    /// `distill.stroke_weight`: the distance between their high-pass patch distributions...
+    /// `distill.stroke_weight`: the distance between their high-pass patch distributions.
     strokes: f32,
-    /// ...of this band's sigma and patch side: those `atelier eval`'s texture gain measures.
-    stroke_band: (f32, usize),
 }
 
 impl<B: AutodiffBackend> SingleStyle<B> {
@@ -170,10 +173,6 @@ impl<B: AutodiffBackend> SingleStyle<B> {
                     pixel_blur: d.pixel_blur as f32,
                     features: d.feature_weight as f32,
                     strokes: d.stroke_weight as f32,
-                    stroke_band: {
-                        let eval = crate::eval::EvalOptions::default();
-                        (eval.blur_sigma, eval.patch as usize)
-                    },
                 },
             }),
             None => None,
@@ -198,6 +197,11 @@ impl<B: AutodiffBackend> SingleStyle<B> {
                 normalize: s.loss.normalize,
                 swd_directions: s.loss.swd_directions,
                 swd_rng: Rng::stream(s.train.seed, "swd-directions"),
+                stroke_band: {
+                    let eval = crate::eval::EvalOptions::default();
+                    (eval.blur_sigma, eval.patch as usize)
+                },
+                stroke_rng: Rng::stream(s.train.seed, "stroke-directions"),
                 content,
                 style,
                 probes,
@@ -304,16 +308,14 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
         }
         if let Some((target, w)) = distill {
             if w.strokes > 0.0 {
-                let (sigma, patch) = w.stroke_band;
-                let [fake_p, target_p] =
-                    [fake.clone(), target.clone()].map(|x| losses::stroke_patches(x, sigma, patch));
-                let dirs = losses::random_directions(
+                let strokes = stroke_distance(
+                    fake.clone(),
+                    target.clone(),
+                    self.stroke_band,
                     &mut self.swd_rng,
                     self.swd_directions,
-                    fake_p.dims()[1],
-                    &self.batches.device,
+                    self.normalize,
                 );
-                let strokes = losses::sliced_wasserstein(fake_p, target_p, dirs, self.normalize);
                 out.push((Term::DistillStrokes, value(&strokes)));
                 total = total + strokes * w.strokes;
             }
@@ -331,6 +333,20 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
             let weave = self.weave.loss(fake.clone());
             out.push((Term::Weave, value(&weave)));
             total = total + weave * k[Knob::WeaveWeight];
+        }
+        if k[Knob::StrokeWeight] > 0.0 {
+            // The painting's strokes: each output crop's high-pass patches against those of its
+            // paired style crop (the critic's real batch).
+            let strokes = stroke_distance(
+                fake.clone(),
+                style.clone(),
+                self.stroke_band,
+                &mut self.stroke_rng,
+                self.swd_directions,
+                self.normalize,
+            );
+            out.push((Term::Strokes, value(&strokes)));
+            total = total + strokes * k[Knob::StrokeWeight];
         }
         if k[Knob::TvWeight] > 0.0 {
             let tv = losses::total_variation(fake.clone());
@@ -453,6 +469,21 @@ fn teacher<B: Backend>(d: &crate::spec::DistillSpec, device: &B::Device) -> Resu
     crate::stylize::load_generator(&run, Some(d.checkpoint), None, device)
         .map(|(g, _, _)| g)
         .map_err(|e| anyhow::anyhow!("distill.teacher {}: {e:#}", d.teacher))
+}
+
+/// The sliced Wasserstein distance between the high-pass patch distributions of `x` and
+/// `target` (per image; `target` detached), along fresh directions drawn from `rng`.
+fn stroke_distance<B: Backend>(
+    x: Tensor<B, 4>,
+    target: Tensor<B, 4>,
+    (sigma, patch): (f32, usize),
+    rng: &mut Rng,
+    directions: usize,
+    normalize: bool,
+) -> Tensor<B, 1> {
+    let [x, target] = [x, target].map(|t| losses::stroke_patches(t, sigma, patch));
+    let dirs = losses::random_directions(rng, directions, x.dims()[1], &x.device());
+    losses::sliced_wasserstein(x, target, dirs, normalize)
 }
 
 /// A loss value for [`DeviceLosses`]: its value on the inner backend, still on the device.

@@ -305,14 +305,14 @@ fn a_time_budget_ends_the_run_with_a_sample_and_a_checkpoint() {
 
 #[test]
 fn the_quality_options_train_and_log_their_terms() {
-    // SWD style and colour terms, normalised losses, bilinear upsampling, a coarse noise channel
-    // and a two-scale critic together.
+    // SWD style, colour, stroke and weave terms, normalised losses, bilinear upsampling, a coarse
+    // noise channel and a two-scale critic together.
     let tmp = tempfile::tempdir().unwrap();
     let spec = tiny_spec(
         tmp.path(),
         "recipe",
         "single_style",
-        "[loss]\nnormalize = true\ncontent_weight = 1.0\nstyle_weight = 1.0\nswd_weight = 1.0\nswd_directions = 4\ncolor_weight = 1.0\n",
+        "[loss]\nnormalize = true\ncontent_weight = 1.0\nstyle_weight = 1.0\nswd_weight = 1.0\nswd_directions = 4\ncolor_weight = 1.0\nstroke_weight = 1.0\nweave_weight = 1.0\n",
     );
     let spec_text = std::fs::read_to_string(&spec)
         .unwrap()
@@ -325,14 +325,22 @@ fn the_quality_options_train_and_log_their_terms() {
     let run = train_spec(tmp.path(), &spec, &[]);
     assert_eq!(status(&run).state, RunState::Finished);
     let rows = metrics(&run);
-    for term in ["swd", "color"] {
+    // The weave term is a share, 0 where a crop has no fine detail above its floor; the
+    // distances are positive.
+    let distance = 1e-12..=10.0;
+    for (term, range) in [
+        ("swd", distance.clone()),
+        ("color", distance.clone()),
+        ("strokes", distance),
+        ("weave", 0.0..=1.0),
+    ] {
         let values: Vec<f64> = rows
             .iter()
             .filter_map(|r| r.losses.get(term).copied())
             .collect();
         assert_eq!(values.len(), rows.len(), "every row has the {term} term");
         assert!(
-            values.iter().all(|v| v.is_finite() && *v > 0.0),
+            values.iter().all(|v| range.contains(v)),
             "{term}: {values:?}"
         );
     }
