@@ -190,9 +190,6 @@ pub enum Palette {
     /// style): an instance normalisation of the RGB output whose affine is the painting's colour
     /// statistics, saved with the weights.
     Moments,
-    /// Each output channel's whole distribution is set to the painting's (per-channel histogram
-    /// matching inside the generator, the gradient passed straight through; single style).
-    Quantiles,
 }
 
 /// ResNet generator: G(width, blocks).
