@@ -190,6 +190,10 @@ pub enum Palette {
     /// style): an instance normalisation of the RGB output whose affine is the painting's colour
     /// statistics, saved with the weights.
     Moments,
+    /// Each output's joint RGB distribution is moved onto the painting's, as `stylize
+    /// --palette` does, inside the generator (the gradient passed straight through; single
+    /// style).
+    Joint,
 }
 
 /// ResNet generator: G(width, blocks).

@@ -21,7 +21,7 @@ pub const ITERATIONS: usize = 10;
 const BINS: usize = 1024;
 
 /// Quantiles kept of the painting per rotated axis.
-const QUANTILES: usize = 1024;
+pub const QUANTILES: usize = 1024;
 
 /// Painting pixels sampled at most (a stride over larger paintings).
 const MAX_PIXELS: usize = 1 << 19;
@@ -107,11 +107,52 @@ impl Palette {
         }
     }
 
+    /// The painting's quantiles, round after round and axis after axis ([`ITERATIONS`] x 3 x
+    /// [`QUANTILES`] values; none for an empty painting): what a generator's joint palette head
+    /// saves with its weights.
+    pub fn quantiles(&self) -> Vec<f32> {
+        self.quantiles.iter().flatten().flatten().copied().collect()
+    }
+
+    /// The palette whose [`Self::quantiles`] are `flat` (the rotations are fixed, so only the
+    /// quantiles are kept). Anything but ITERATIONS x 3 x QUANTILES values changes nothing.
+    pub fn from_quantiles(flat: &[f32]) -> Self {
+        if flat.len() != ITERATIONS * 3 * QUANTILES {
+            return Self {
+                rotations: Vec::new(),
+                quantiles: Vec::new(),
+            };
+        }
+        let mut rng = Rng::stream(7, "palette rotations");
+        let rotations: Vec<Rotation> = (0..ITERATIONS).map(|_| rotation(&mut rng)).collect();
+        let quantiles = flat
+            .chunks_exact(3 * QUANTILES)
+            .map(|round| [0, 1, 2].map(|a| round[a * QUANTILES..(a + 1) * QUANTILES].to_vec()))
+            .collect();
+        Self {
+            rotations,
+            quantiles,
+        }
+    }
+
     /// `img` with its colours moved onto the painting's distribution.
     pub fn apply(&self, img: &RgbImage) -> RgbImage {
         let mut px = pixels(img, usize::MAX);
         if px.is_empty() || self.rotations.is_empty() {
             return img.clone();
+        }
+        self.apply_values(&mut px);
+        let mut out = img.clone();
+        for (o, p) in out.pixels_mut().zip(&px) {
+            o.0 = p.map(|v| (v * 255.0).round().clamp(0.0, 255.0) as u8);
+        }
+        out
+    }
+
+    /// RGB values in [0, 1] moved onto the painting's distribution, in place (unclamped).
+    pub fn apply_values(&self, px: &mut [[f32; 3]]) {
+        if px.is_empty() {
+            return;
         }
         let mut proj = vec![0f32; px.len()];
         let mut bin = vec![0u32; px.len()];
@@ -127,11 +168,6 @@ impl Palette {
                 }
             }
         }
-        let mut out = img.clone();
-        for (o, p) in out.pixels_mut().zip(&px) {
-            o.0 = p.map(|v| (v * 255.0).round().clamp(0.0, 255.0) as u8);
-        }
-        out
     }
 }
 

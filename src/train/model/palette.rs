@@ -1,6 +1,9 @@
 //! The generator's palette head (`generator.palette`, single_style): the output's per-channel
 //! mean (`"mean"`), or mean and standard deviation (`"moments"`), are set to the painting's: an
-//! instance normalisation of the RGB output whose affine is the painting's colour statistics. A fully convolutional,
+//! instance normalisation of the RGB output whose affine is the painting's colour statistics.
+//! `"joint"` moves the output's whole joint RGB distribution onto the painting's, as `stylize
+//! --palette` does ([`crate::stylize::Palette`], on the host), with the gradient passed straight
+//! through (the change is added as a constant). A fully convolutional,
 //! instance-normalised generator cannot see a photo's overall colour level (a night photo and a
 //! noon one look alike to it after the first norm), so no weights can make every photo's
 //! palette the painting's; this head does it per image, and training sees its result, so the
@@ -13,6 +16,7 @@
 //! painting.
 
 use crate::spec::Palette;
+use crate::stylize::palette::{Palette as JointPalette, ITERATIONS, QUANTILES};
 use burn::module::Param;
 use burn::prelude::*;
 use image::RgbImage;
@@ -36,6 +40,9 @@ pub struct PaletteHead<B: Backend> {
     mean: Param<Tensor<B, 4>>,
     /// The painting's per-channel standard deviation, [1, 3, 1, 1].
     std: Param<Tensor<B, 4>>,
+    /// `"joint"`: the painting's colour distribution, its [`Palette::quantiles`] as
+    /// [ITERATIONS * 3, QUANTILES].
+    joint: Option<Param<Tensor<B, 2>>>,
     /// `"moments"`: the standard deviation too; `"mean"`: the mean alone.
     #[module(skip)]
     spread: bool,
@@ -45,16 +52,32 @@ impl<B: Backend> PaletteHead<B> {
     /// A head of `kind` (not `None`) with neutral statistics (mean 0, sd 1/2): what a loaded
     /// model's record replaces.
     pub fn new(kind: Palette, device: &B::Device) -> Self {
-        Self::with_stats([0.0; 3], [0.5; 3], kind == Palette::Moments, device)
+        let joint = (kind == Palette::Joint).then(|| vec![0.0; ITERATIONS * 3 * QUANTILES]);
+        Self::with_stats([0.0; 3], [0.5; 3], kind == Palette::Moments, joint, device)
     }
 
-    /// The same kind of head for `painting`: its pixels' per-channel mean and standard deviation.
+    /// The same kind of head for `painting`: its pixels' per-channel mean and standard deviation
+    /// (and joint distribution).
     pub fn for_painting(self, painting: &RgbImage, device: &B::Device) -> Self {
         let (mean, std) = channel_stats(painting);
-        Self::with_stats(mean, std, self.spread, device)
+        let joint = self.joint.as_ref().map(|_| {
+            let q = JointPalette::of(painting).quantiles();
+            if q.is_empty() {
+                vec![0.0; ITERATIONS * 3 * QUANTILES]
+            } else {
+                q
+            }
+        });
+        Self::with_stats(mean, std, self.spread, joint, device)
     }
 
-    fn with_stats(mean: [f32; 3], std: [f32; 3], spread: bool, device: &B::Device) -> Self {
+    fn with_stats(
+        mean: [f32; 3],
+        std: [f32; 3],
+        spread: bool,
+        joint: Option<Vec<f32>>,
+        device: &B::Device,
+    ) -> Self {
         let t = |v: [f32; 3]| {
             Param::from_tensor(Tensor::from_data(
                 TensorData::new(v.to_vec(), [1, 3, 1, 1]),
@@ -65,6 +88,13 @@ impl<B: Backend> PaletteHead<B> {
         Self {
             mean: t(mean),
             std: t(std),
+            joint: joint.map(|q| {
+                Param::from_tensor(Tensor::from_data(
+                    TensorData::new(q, [ITERATIONS * 3, QUANTILES]),
+                    device,
+                ))
+                .set_require_grad(false)
+            }),
             spread,
         }
     }
@@ -72,6 +102,9 @@ impl<B: Backend> PaletteHead<B> {
     /// `y` [N, 3, H, W] with each image's (or the batch's) per-channel mean (and standard
     /// deviation) set to the painting's, clamped to [-1, 1].
     pub fn forward(&self, y: Tensor<B, 4>, stats: Stats) -> Tensor<B, 4> {
+        if let Some(q) = &self.joint {
+            return match_joint(y, q.val(), stats);
+        }
         let (mean, sd) = channel_moments(y.clone(), stats);
         let centred = y - mean;
         let to_mean = self.mean.val().detach();
@@ -98,6 +131,50 @@ pub fn channel_moments<B: Backend>(t: Tensor<B, 4>, stats: Stats) -> (Tensor<B, 
     let mean = reduce(t.clone());
     let sd = (reduce((t - mean.clone()).powi_scalar(2)) + EPS).sqrt();
     (mean, sd)
+}
+
+/// `y` [N, 3, H, W] with the joint RGB distribution of each image (or of the whole batch) moved
+/// onto the palette whose quantiles are `quantiles`, clamped to [-1, 1]. The values go to the
+/// host and back (one read per forward); the change is added as a constant, so the gradient
+/// reaches `y` unchanged (straight through).
+fn match_joint<B: Backend>(y: Tensor<B, 4>, quantiles: Tensor<B, 2>, stats: Stats) -> Tensor<B, 4> {
+    let [n, c, h, w] = y.dims();
+    let palette = JointPalette::from_quantiles(
+        &quantiles
+            .into_data()
+            .to_vec::<f32>()
+            .expect("the palette's quantiles are f32"),
+    );
+    let detached = y.clone().detach();
+    let values: Vec<f32> = detached
+        .clone()
+        .into_data()
+        .convert::<f32>()
+        .to_vec()
+        .expect("converted to f32");
+    let plane = h * w;
+    // (first image, count) of each group matched as one distribution.
+    let groups: Vec<(usize, usize)> = match stats {
+        Stats::Image => (0..n).map(|i| (i, 1)).collect(),
+        Stats::Batch => std::iter::once((0, n)).collect(),
+    };
+    let mut out = values.clone();
+    for (first, count) in groups {
+        let at = |i: usize, ch: usize, k: usize| (i * c + ch) * plane + k;
+        let mut px: Vec<[f32; 3]> = (first..first + count)
+            .flat_map(|i| (0..plane).map(move |k| (i, k)))
+            .map(|(i, k)| [0, 1, 2].map(|ch| (values[at(i, ch, k)] + 1.0) / 2.0))
+            .collect();
+        palette.apply_values(&mut px);
+        for (j, p) in px.iter().enumerate() {
+            let (i, k) = (first + j / plane, j % plane);
+            for (ch, v) in p.iter().enumerate() {
+                out[at(i, ch, k)] = (v * 2.0 - 1.0).clamp(-1.0, 1.0);
+            }
+        }
+    }
+    let matched = Tensor::<B, 4>::from_data(TensorData::new(out, [n, c, h, w]), &y.device());
+    y + (matched - detached)
 }
 
 /// Per-channel mean and standard deviation of `image`'s pixels, in [-1, 1].
@@ -167,7 +244,7 @@ mod tests {
     fn each_image_gets_the_paintings_mean_and_spread() {
         let dev = Default::default();
         let (to_mean, to_sd) = ([0.1, -0.2, 0.3], [0.2, 0.1, 0.3]);
-        let head = PaletteHead::<Flex>::with_stats(to_mean, to_sd, true, &dev);
+        let head = PaletteHead::<Flex>::with_stats(to_mean, to_sd, true, None, &dev);
         // Two images with different levels and spreads.
         let y = Tensor::<Flex, 4>::random(
             [2, 3, 16, 16],
@@ -187,7 +264,7 @@ mod tests {
     #[test]
     fn a_mean_head_moves_the_level_and_keeps_the_spread() {
         let dev = Default::default();
-        let head = PaletteHead::<Flex>::with_stats([0.1, -0.2, 0.3], [0.9; 3], false, &dev);
+        let head = PaletteHead::<Flex>::with_stats([0.1, -0.2, 0.3], [0.9; 3], false, None, &dev);
         let y = Tensor::<Flex, 4>::random(
             [1, 3, 16, 16],
             burn::tensor::Distribution::Uniform(-0.6, -0.2),
@@ -204,7 +281,7 @@ mod tests {
     #[test]
     fn batch_statistics_keep_the_differences_between_images() {
         let dev = Default::default();
-        let head = PaletteHead::<Flex>::with_stats([0.1; 3], [0.3; 3], true, &dev);
+        let head = PaletteHead::<Flex>::with_stats([0.1; 3], [0.3; 3], true, None, &dev);
         let dark = Tensor::<Flex, 4>::full([1, 3, 4, 4], -0.4, &dev);
         let light = Tensor::<Flex, 4>::full([1, 3, 4, 4], 0.2, &dev);
         let out = head.forward(Tensor::cat(vec![dark, light], 0), Stats::Batch);
@@ -230,6 +307,69 @@ mod tests {
             trained.forward(y.clone(), Stats::Image),
             loaded.forward(y, Stats::Image),
         );
+        assert!(err < 1e-6, "{err}");
+    }
+
+    #[test]
+    fn a_joint_head_does_what_stylize_palette_does_and_passes_the_gradient() {
+        use burn::backend::Autodiff;
+        use burn::module::AutodiffModule;
+        type A = Autodiff<Flex>;
+        let dev = Default::default();
+        // A blue and yellow painting; a red and green image.
+        let painting = RgbImage::from_fn(16, 16, |x, _| {
+            if x < 8 {
+                image::Rgb([20, 40, 200])
+            } else {
+                image::Rgb([230, 210, 40])
+            }
+        });
+        let photo = RgbImage::from_fn(8, 8, |_, y| {
+            if y < 4 {
+                image::Rgb([200, 30, 30])
+            } else {
+                image::Rgb([30, 200, 30])
+            }
+        });
+        let want = JointPalette::of(&painting).apply(&photo);
+        let head = PaletteHead::<A>::new(Palette::Joint, &dev).for_painting(&painting, &dev);
+        let loaded = PaletteHead::<Flex>::new(Palette::Joint, &dev)
+            .load_record(head.clone().valid().into_record());
+        let values: Vec<f32> = (0..3)
+            .flat_map(|c| photo.pixels().map(move |p| p[c] as f32 / 127.5 - 1.0))
+            .collect();
+        let y = Tensor::<A, 4>::from_data(TensorData::new(values.clone(), [1, 3, 8, 8]), &dev)
+            .require_grad();
+        let out = head.forward(y.clone(), Stats::Image);
+        let got: Vec<f32> = out.clone().into_data().to_vec().unwrap();
+        for (k, p) in want.pixels().enumerate() {
+            for c in 0..3 {
+                let v = (got[c * 64 + k] + 1.0) * 127.5;
+                assert!(
+                    (v - p[c] as f32).abs() < 1.5,
+                    "pixel {k} channel {c}: {v} vs {}",
+                    p[c]
+                );
+            }
+        }
+        // Saved and loaded, the head maps the same way.
+        let again: Vec<f32> = loaded
+            .forward(
+                Tensor::from_data(TensorData::new(values, [1, 3, 8, 8]), &dev),
+                Stats::Image,
+            )
+            .into_data()
+            .to_vec()
+            .unwrap();
+        assert!(got.iter().zip(&again).all(|(a, b)| (a - b).abs() < 1e-6));
+        // Straight through: the gradient of a weighted sum is the weights.
+        let weights = Tensor::<A, 4>::random(
+            [1, 3, 8, 8],
+            burn::tensor::Distribution::Uniform(-1.0, 1.0),
+            &dev,
+        );
+        let grad = y.grad(&(out * weights.clone()).sum().backward()).unwrap();
+        let err = crate::train::model::max_abs_diff(grad, weights.inner());
         assert!(err < 1e-6, "{err}");
     }
 }
