@@ -40,7 +40,7 @@ pub struct PaletteHead<B: Backend> {
     mean: Param<Tensor<B, 4>>,
     /// The painting's per-channel standard deviation, [1, 3, 1, 1].
     std: Param<Tensor<B, 4>>,
-    /// `"joint"`: the painting's colour distribution, its [`Palette::quantiles`] as
+    /// `"joint"`: the painting's colour distribution, its [`JointPalette::quantiles`] as
     /// [ITERATIONS * 3, QUANTILES].
     joint: Option<Param<Tensor<B, 2>>>,
     /// `"moments"`: the standard deviation too; `"mean"`: the mean alone.
@@ -49,8 +49,8 @@ pub struct PaletteHead<B: Backend> {
 }
 
 impl<B: Backend> PaletteHead<B> {
-    /// A head of `kind` (not `None`) with neutral statistics (mean 0, sd 1/2): what a loaded
-    /// model's record replaces.
+    /// A head of `kind` (not `None`) with placeholder statistics (mean 0, sd 1/2, joint
+    /// quantiles 0): what [`Self::for_painting`] or a loaded model's record replaces.
     pub fn new(kind: Palette, device: &B::Device) -> Self {
         let joint = (kind == Palette::Joint).then(|| vec![0.0; ITERATIONS * 3 * QUANTILES]);
         Self::with_stats([0.0; 3], [0.5; 3], kind == Palette::Moments, joint, device)
@@ -100,7 +100,8 @@ impl<B: Backend> PaletteHead<B> {
     }
 
     /// `y` [N, 3, H, W] with each image's (or the batch's) per-channel mean (and standard
-    /// deviation) set to the painting's, clamped to [-1, 1].
+    /// deviation) set to the painting's, clamped to [-1, 1]; with `"joint"`, its whole colour
+    /// distribution.
     pub fn forward(&self, y: Tensor<B, 4>, stats: Stats) -> Tensor<B, 4> {
         if let Some(q) = &self.joint {
             return match_joint(y, q.val(), stats);
@@ -142,8 +143,9 @@ fn match_joint<B: Backend>(y: Tensor<B, 4>, quantiles: Tensor<B, 2>, stats: Stat
     let palette = JointPalette::from_quantiles(
         &quantiles
             .into_data()
+            .convert::<f32>()
             .to_vec::<f32>()
-            .expect("the palette's quantiles are f32"),
+            .expect("converted to f32"),
     );
     let detached = y.clone().detach();
     let values: Vec<f32> = detached
