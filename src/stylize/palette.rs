@@ -76,18 +76,29 @@ fn pixels(img: &RgbImage, max: usize) -> Vec<[f32; 3]> {
         .collect()
 }
 
+/// The [`ITERATIONS`] rotations every palette uses (a fixed stream, so a palette is its
+/// quantiles alone).
+fn fixed_rotations() -> Vec<Rotation> {
+    let mut rng = Rng::stream(7, "palette rotations");
+    (0..ITERATIONS).map(|_| rotation(&mut rng)).collect()
+}
+
 impl Palette {
+    /// A palette that changes nothing.
+    fn identity() -> Self {
+        Self {
+            rotations: Vec::new(),
+            quantiles: Vec::new(),
+        }
+    }
+
     /// The painting's distribution. An empty painting gives a palette that changes nothing.
     pub fn of(painting: &RgbImage) -> Self {
         let px = pixels(painting, MAX_PIXELS);
         if px.is_empty() {
-            return Self {
-                rotations: Vec::new(),
-                quantiles: Vec::new(),
-            };
+            return Self::identity();
         }
-        let mut rng = Rng::stream(7, "palette rotations");
-        let rotations: Vec<Rotation> = (0..ITERATIONS).map(|_| rotation(&mut rng)).collect();
+        let rotations = fixed_rotations();
         let quantiles = rotations
             .iter()
             .map(|r| {
@@ -118,13 +129,9 @@ impl Palette {
     /// quantiles are kept). Anything but ITERATIONS x 3 x QUANTILES values changes nothing.
     pub fn from_quantiles(flat: &[f32]) -> Self {
         if flat.len() != ITERATIONS * 3 * QUANTILES {
-            return Self {
-                rotations: Vec::new(),
-                quantiles: Vec::new(),
-            };
+            return Self::identity();
         }
-        let mut rng = Rng::stream(7, "palette rotations");
-        let rotations: Vec<Rotation> = (0..ITERATIONS).map(|_| rotation(&mut rng)).collect();
+        let rotations = fixed_rotations();
         let quantiles = flat
             .chunks_exact(3 * QUANTILES)
             .map(|round| [0, 1, 2].map(|a| round[a * QUANTILES..(a + 1) * QUANTILES].to_vec()))
