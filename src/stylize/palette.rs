@@ -20,12 +20,17 @@ pub const ITERATIONS: usize = 10;
 /// the axis's range, finer than 8-bit levels).
 const BINS: usize = 1024;
 
-/// The most a histogram bin counts, in multiples of an even share (`n / BINS`), when ranking
-/// (contrast-limited, as in CLAHE): a flat sky crowds a few bins, and ranked as it is, its
-/// faint grain was stretched over a third of the painting's colours into posterised patches.
-/// 8 leaves `--palette`'s style gain on held-out photos within 0.01 and, inside a generator's
-/// `"joint"` head, gave smooth skies (docs/quality.md, "A contrast limit").
-const CLIP: f32 = 8.0;
+/// The most a histogram bin counts, in multiples of an even share (`n / BINS`), when a
+/// generator's `"joint"` head ranks (contrast-limited, as in CLAHE): a flat sky crowds a few
+/// bins, and ranked as it is, its faint grain was stretched over a third of the painting's
+/// colours into posterised patches; limited, the skies came out smooth (docs/quality.md, "A
+/// contrast limit"). `--palette` ranks without a limit ([`EXACT`]): it promises the painting's
+/// distribution, and limited, a small image with flat regions misses the painting's mean by 20
+/// levels.
+pub const CLIP: f32 = 8.0;
+
+/// No limit: the output's distribution becomes the painting's.
+pub const EXACT: f32 = f32::INFINITY;
 
 /// Quantiles kept of the painting per rotated axis.
 pub const QUANTILES: usize = 1024;
@@ -155,7 +160,7 @@ impl Palette {
         if px.is_empty() || self.rotations.is_empty() {
             return img.clone();
         }
-        self.apply_values(&mut px);
+        self.apply_values(&mut px, EXACT);
         let mut out = img.clone();
         for (o, p) in out.pixels_mut().zip(&px) {
             o.0 = p.map(|v| (v * 255.0).round().clamp(0.0, 255.0) as u8);
@@ -163,8 +168,9 @@ impl Palette {
         out
     }
 
-    /// RGB values in [0, 1] moved onto the painting's distribution, in place (unclamped).
-    pub fn apply_values(&self, px: &mut [[f32; 3]]) {
+    /// RGB values in [0, 1] moved onto the painting's distribution, in place (unclamped), each
+    /// histogram bin counting at most `clip` even shares ([`CLIP`] or [`EXACT`]).
+    pub fn apply_values(&self, px: &mut [[f32; 3]], clip: f32) {
         if px.is_empty() {
             return;
         }
@@ -174,7 +180,7 @@ impl Palette {
                 for (p, v) in px.iter().zip(proj.iter_mut()) {
                     *v = dot(p, axis);
                 }
-                let target = match_axis(&proj, q, CLIP);
+                let target = match_axis(&proj, q, clip);
                 for ((p, v), t) in px.iter_mut().zip(&proj).zip(&target) {
                     let d = t - v;
                     *p = [0, 1, 2].map(|c| p[c] + d * axis[c]);
@@ -189,7 +195,7 @@ impl Palette {
 /// plus half its own), and a value between two centres the linear blend of theirs, so the map
 /// is continuous and values that differ stay different. (Giving a whole bin its mid-rank
 /// posterised flat skies: round after round merged nearby colours into one, in steps.) Values
-/// beyond the outer centres keep the outer bins' mid-ranks. Counts are capped at [`CLIP`] times
+/// beyond the outer centres keep the outer bins' mid-ranks. Counts are capped at `clip` times
 /// an even share first, so the map's slope is bounded: a crowded band of values (a flat sky)
 /// gets a narrower share of the painting's colours than its pixel count, and a colour that
 /// fills a bin of its own (the halves of a two-colour image) lands near the end of its share.
@@ -327,7 +333,7 @@ mod tests {
         let mut px: Vec<[f32; 3]> = (0..4096)
             .map(|i| [0.45 + 0.1 * i as f32 / 4095.0; 3])
             .collect();
-        Palette::of(&painting).apply_values(&mut px);
+        Palette::of(&painting).apply_values(&mut px, CLIP);
         let merged = px.windows(2).filter(|w| w[0] == w[1]).count();
         // (3072 of the 4095 pairs did; a pair or two may still meet in f32 rounding.)
         assert!(

@@ -2,8 +2,8 @@
 //! mean (`"mean"`), or mean and standard deviation (`"moments"`), are set to the painting's: an
 //! instance normalisation of the RGB output whose affine is the painting's colour statistics.
 //! `"joint"` moves the output's whole joint RGB distribution onto the painting's, as `stylize
-//! --palette` does ([`crate::stylize::Palette`], on the host), with the gradient passed straight
-//! through (the change is added as a constant). A fully convolutional,
+//! --palette` does ([`crate::stylize::Palette`], on the host, with its ranks contrast-limited:
+//! [`CLIP`]), with the gradient passed straight through (the change is added as a constant). A fully convolutional,
 //! instance-normalised generator cannot see a photo's overall colour level (a night photo and a
 //! noon one look alike to it after the first norm), so no weights can make every photo's
 //! palette the painting's; this head does it per image, and training sees its result, so the
@@ -16,7 +16,7 @@
 //! painting.
 
 use crate::spec::Palette;
-use crate::stylize::palette::{Palette as JointPalette, ITERATIONS, QUANTILES};
+use crate::stylize::palette::{Palette as JointPalette, CLIP, ITERATIONS, QUANTILES};
 use burn::module::Param;
 use burn::prelude::*;
 use image::RgbImage;
@@ -167,7 +167,7 @@ fn match_joint<B: Backend>(y: Tensor<B, 4>, quantiles: Tensor<B, 2>, stats: Stat
             .flat_map(|i| (0..plane).map(move |k| (i, k)))
             .map(|(i, k)| [0, 1, 2].map(|ch| (values[at(i, ch, k)] + 1.0) / 2.0))
             .collect();
-        palette.apply_values(&mut px);
+        palette.apply_values(&mut px, CLIP);
         for (j, p) in px.iter().enumerate() {
             let (i, k) = (first + j / plane, j % plane);
             for (ch, v) in p.iter().enumerate() {
