@@ -3,8 +3,8 @@
 //! instance normalisation of the RGB output whose affine is the painting's colour statistics.
 //! `"joint"` moves the output's whole joint RGB distribution onto the painting's, as `stylize
 //! --palette` does ([`crate::stylize::Palette`], on the host, with its ranks contrast-limited:
-//! [`CLIP`]), with the gradient passed straight through (the change is added as a constant). A fully convolutional,
-//! instance-normalised generator cannot see a photo's overall colour level (a night photo and a
+//! [`CLIP`]), with the gradient passed straight through (the change is added as a constant). A
+//! fully convolutional, instance-normalised generator cannot see a photo's overall colour level (a night photo and a
 //! noon one look alike to it after the first norm), so no weights can make every photo's
 //! palette the painting's; this head does it per image, and training sees its result, so the
 //! losses shape strokes under the painting's colours instead of fighting the photo's.
