@@ -1,10 +1,11 @@
 //! The generator's palette head (`generator.palette`, single_style): the output's per-channel
 //! mean (`"mean"`), or mean and standard deviation (`"moments"`), are set to the painting's: an
 //! instance normalisation of the RGB output whose affine is the painting's colour statistics.
-//! `"joint"` moves the output's whole joint RGB distribution onto the painting's, as `stylize
-//! --palette` does ([`crate::stylize::Palette`], on the host, with its ranks contrast-limited:
-//! [`CLIP`]), with the gradient passed straight through (the change is added as a constant). A
-//! fully convolutional, instance-normalised generator cannot see a photo's overall colour level (a night photo and a
+//! `"joint"` moves the output's whole joint RGB distribution onto the painting's with
+//! [`crate::stylize::Palette`], on the host, as `stylize --palette` does, but with its ranks
+//! contrast-limited ([`CLIP`]; `--palette` ranks exactly), and with the gradient passed
+//! straight through (the change is added as a constant). A fully convolutional,
+//! instance-normalised generator cannot see a photo's overall colour level (a night photo and a
 //! noon one look alike to it after the first norm), so no weights can make every photo's
 //! palette the painting's; this head does it per image, and training sees its result, so the
 //! losses shape strokes under the painting's colours instead of fighting the photo's.
