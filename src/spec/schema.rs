@@ -356,6 +356,11 @@ pub struct LossSpec {
     /// The weave term (single_style; 0 = off): `atelier eval`'s weave measure of the output's
     /// fine detail (the share of its windowed spectrum in peaks: one pattern repeated) as a loss.
     pub weave_weight: f64,
+    /// The spectrum term (single_style; 0 = off): the mean square log ratio of the output's
+    /// fine-detail power spectrum (windowed, as the weave term's, averaged over the square's
+    /// symmetries) to the painting's, so the detail is spread over the painting's frequencies:
+    /// neither one repeated pattern nor blur (issue 26, docs/quality.md).
+    pub spectrum_weight: f64,
     /// The stroke term (single_style; 0 = off): the sliced Wasserstein distance between the
     /// 5x5 patches of the output's high-pass band (image minus its sigma-2 blur) and those of the
     /// step's style crops: the painting's strokes as a distribution, the one `atelier eval`'s
@@ -383,6 +388,7 @@ impl Default for LossSpec {
             color_pool: 1,
             color_reference: ColorReference::Crops,
             weave_weight: 0.0,
+            spectrum_weight: 0.0,
             stroke_weight: 0.0,
             normalize: false,
         }

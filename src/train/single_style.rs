@@ -41,6 +41,9 @@ pub struct SingleStyle<B: AutodiffBackend> {
     frame_rng: Option<Rng>,
     color: ColorTerm,
     weave: WeaveTerm<B>,
+    /// The painting's fine-detail spectrum, the target of `loss.spectrum_weight` (the weave
+    /// term's windows over fixed random crops of the style image).
+    spectrum_target: Tensor<B, 1>,
     normalize: bool,
     swd_directions: usize,
     /// Its own stream, so runs without the SWD loss draw exactly what they drew before.
@@ -152,6 +155,19 @@ impl<B: AutodiffBackend> SingleStyle<B> {
             })
             .collect();
         let color = ColorTerm::new(&s.loss, &style.images[0], s.train.seed);
+        let weave = WeaveTerm::new(device);
+        let spectrum_target = {
+            let mut rng = Rng::stream(s.train.seed, "style-spectrum");
+            let n = 32;
+            let crops = Tensor::<B, 4>::from_data(
+                TensorData::new(
+                    style.batch(&mut rng, n, crop, false),
+                    [n, 3, crop as usize, crop as usize],
+                ),
+                device,
+            );
+            weave.spectrum(&weave.spectra(crops)).detach()
+        };
 
         let g = super::warm_up(
             Generator::new(&s.generator, device).with_palette_of(&style.images[0], device),
@@ -193,7 +209,8 @@ impl<B: AutodiffBackend> SingleStyle<B> {
                     .rotate
                     .then(|| Rng::stream(s.train.seed, "loss-frame")),
                 color,
-                weave: WeaveTerm::new(device),
+                weave,
+                spectrum_target,
                 normalize: s.loss.normalize,
                 swd_directions: s.loss.swd_directions,
                 swd_rng: Rng::stream(s.train.seed, "swd-directions"),
@@ -329,10 +346,20 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
             out.push((Term::DistillFeatures, value(&l)));
             total = total + l * w;
         }
-        if k[Knob::WeaveWeight] > 0.0 {
-            let weave = self.weave.loss(fake.clone());
+        // The weave and spectrum terms read the same windows' spectra.
+        let spectra = (k[Knob::WeaveWeight] > 0.0 || k[Knob::SpectrumWeight] > 0.0)
+            .then(|| self.weave.spectra(fake.clone()));
+        if let Some(spectra) = spectra.as_ref().filter(|_| k[Knob::WeaveWeight] > 0.0) {
+            let weave = self.weave.loss(spectra);
             out.push((Term::Weave, value(&weave)));
             total = total + weave * k[Knob::WeaveWeight];
+        }
+        if let Some(spectra) = spectra.as_ref().filter(|_| k[Knob::SpectrumWeight] > 0.0) {
+            let spectrum = self
+                .weave
+                .spectrum_loss(spectra, self.spectrum_target.clone());
+            out.push((Term::Spectrum, value(&spectrum)));
+            total = total + spectrum * k[Knob::SpectrumWeight];
         }
         if k[Knob::StrokeWeight] > 0.0 {
             // The painting's strokes: each output crop's high-pass patches against those of its

@@ -1,15 +1,21 @@
-//! The single_style recipe's weave term (`loss.weave_weight`): `atelier eval`'s weave measure
-//! ([`crate::eval::periodicity`]) made a loss, so the generator is told when its fine detail
-//! turns into one pattern repeated (the diagonal weave of issue 26, which the feature losses
-//! draw and the critic only partly breaks up).
+//! The single_style recipe's weave and spectrum terms (`loss.weave_weight`,
+//! `loss.spectrum_weight`): `atelier eval`'s weave measure ([`crate::eval::periodicity`]) made a
+//! loss, so the generator is told when its fine detail turns into one pattern repeated (the
+//! diagonal weave of issue 26, which the feature losses draw and the critic only partly breaks
+//! up), and the same windows' spectrum matched to the painting's, so the detail is spread over
+//! the frequencies the painting's strokes have (the weave term alone removes a lattice with the
+//! texture: what is left is blur, which has no peaks either).
 //!
 //! The same frame as the measure, read from `eval::periodicity`: the output's luminance minus its
 //! Gaussian blur (sigma 2), cut into 32-px windows half overlapping, each mean-removed and
-//! Hann-tapered; their power spectra (a DFT as two matrix products per side) are normalised to
-//! sum 1 and summed over the batch's windows that hold detail; the term is the share of the sum
-//! standing above its smooth part (the larger of the medians along each frequency's radius and
-//! around its ring). The smooth part is read from the detached spectrum, so the gradient lowers
-//! the peaks and not their surroundings. On a 64-px crop that is 9 windows per image.
+//! Hann-tapered; their power spectra (a DFT as two matrix products per side). For the weave term
+//! they are normalised to sum 1 and summed over the batch's windows that hold detail; the term is
+//! the share of the sum standing above its smooth part (the larger of the medians along each
+//! frequency's radius and around its ring). The smooth part is read from the detached spectrum,
+//! so the gradient lowers the peaks and not their surroundings. On a 64-px crop that is 9 windows
+//! per image. For the spectrum term the batch's mean spectrum, averaged over the square's
+//! symmetries (strokes at any angle count alike), is compared bin by bin with the painting's in
+//! log: a peak, a gap and a missing band all cost.
 
 use super::model::ops::{gaussian_blur, sort_rows};
 use crate::eval::periodicity::{sites, Dft, FLOOR, STRIDE, TAPS, WIN};
@@ -32,6 +38,9 @@ pub struct WeaveTerm<B: Backend> {
     sample_bins: Tensor<B, 1, Int>,
     sample_weights: Tensor<B, 1>,
     sites: usize,
+    /// The bins of the square's four distinct symmetries of a power spectrum (it is already
+    /// symmetric under k -> -k): identity, x mirrored, transposed, both; [4 * WIN * WIN].
+    turns: Tensor<B, 1, Int>,
 }
 
 impl<B: Backend> WeaveTerm<B> {
@@ -77,15 +86,20 @@ impl<B: Backend> WeaveTerm<B> {
                 device,
             ),
             sites: sites.len(),
+            turns: ints(turns()),
         }
     }
 
-    /// The term for images `x` ([N, 3, H, W], any range): in [0, 1], 0 for images smaller than
-    /// one window or without detail.
-    pub fn loss(&self, x: Tensor<B, 4>) -> Tensor<B, 1> {
+    /// The power spectra of the windows of `x`'s fine detail ([N, 3, H, W], any range), read
+    /// once for both terms.
+    pub fn spectra(&self, x: Tensor<B, 4>) -> Spectra<B> {
         let [n, _, h, w] = x.dims();
+        let device = x.device();
         if h < WIN || w < WIN {
-            return Tensor::zeros([1], &x.device());
+            return Spectra {
+                power: None,
+                device,
+            };
         }
         let y = (x * self.luma.clone()).sum_dim(1);
         let band = y.clone() - gaussian_blur(y, DETAIL_SIGMA);
@@ -107,6 +121,43 @@ impl<B: Backend> WeaveTerm<B> {
         let re = c.clone().matmul(vc.clone()) - s.clone().matmul(vs.clone());
         let im = s.matmul(vc) + c.matmul(vs);
         let power = (re.square() + im.square()).reshape([m, WIN * WIN]) * self.no_dc.clone();
+        Spectra {
+            power: Some(power),
+            device,
+        }
+    }
+
+    /// The mean power spectrum of the windows, averaged over the square's symmetries: [WIN *
+    /// WIN] (zeros for images smaller than a window).
+    pub fn spectrum(&self, s: &Spectra<B>) -> Tensor<B, 1> {
+        let Some(power) = s.power.clone() else {
+            return Tensor::zeros([WIN * WIN], &s.device);
+        };
+        let mean = power.mean_dim(0).reshape([WIN * WIN]);
+        mean.select(0, self.turns.clone())
+            .reshape([4, WIN * WIN])
+            .mean_dim(0)
+            .reshape([WIN * WIN])
+    }
+
+    /// The spectrum term: the mean square of the log ratio of the windows' [`Self::spectrum`]
+    /// to `target` (the painting's, detached) over the bins, each side floored at a hundredth of
+    /// the target's mean so the bins the band leaves empty do not count.
+    pub fn spectrum_loss(&self, s: &Spectra<B>, target: Tensor<B, 1>) -> Tensor<B, 1> {
+        let target = target.detach();
+        let eps = target.clone().mean() * 0.01 + 1e-12;
+        let ln = |t: Tensor<B, 1>| (t + eps.clone()).log();
+        let d = ln(self.spectrum(s)) - ln(target);
+        (d.square() * self.no_dc.clone().reshape([WIN * WIN])).sum() / (WIN * WIN - 1) as f32
+    }
+
+    /// The weave term of the windows: in [0, 1], 0 for images smaller than one window or
+    /// without detail.
+    pub fn loss(&self, s: &Spectra<B>) -> Tensor<B, 1> {
+        let Some(power) = s.power.clone() else {
+            return Tensor::zeros([1], &s.device);
+        };
+        let m = power.dims()[0];
         // Each window with detail counts once, whatever its contrast.
         let energy = power.clone().sum_dim(1);
         let floor = energy.clone().mean().detach() * FLOOR as f32;
@@ -133,6 +184,33 @@ impl<B: Backend> WeaveTerm<B> {
             .sum();
         excess / (spectrum.sum() + 1e-12)
     }
+}
+
+/// The windows' power spectra of one batch ([`WeaveTerm::spectra`]): [M, WIN * WIN] with DC
+/// zeroed, M = N times the windows per image; `None` for images smaller than a window.
+pub struct Spectra<B: Backend> {
+    power: Option<Tensor<B, 2>>,
+    device: B::Device,
+}
+
+/// [`WeaveTerm::spectrum`]'s symmetries as bin indices (bin = row * WIN + column).
+fn turns() -> Vec<i64> {
+    let neg = |k: usize| ((WIN - k) % WIN) as i64;
+    let w = WIN as i64;
+    let mut v = Vec::with_capacity(4 * WIN * WIN);
+    for t in 0..4 {
+        for i in 0..WIN * WIN {
+            let (r, c) = (i / WIN, i % WIN);
+            let (ri, ci) = (r as i64, c as i64);
+            v.push(match t {
+                0 => ri * w + ci,
+                1 => ri * w + neg(c),
+                2 => ci * w + ri,
+                _ => ci * w + neg(r),
+            });
+        }
+    }
+    v
 }
 
 #[cfg(test)]
@@ -174,17 +252,21 @@ mod tests {
         let term = WeaveTerm::<B>::new(&Default::default());
         for (name, f) in [("weave", weave as fn(f64, f64) -> f64), ("noise", noise)] {
             let (img, x) = both(64, f);
-            let (l, m) = (value(term.loss(x)), crate::eval::periodicity(&img));
+            let (l, m) = (
+                value(term.loss(&term.spectra(x))),
+                crate::eval::periodicity(&img),
+            );
             // The blur's edges differ (mirrored here, clamped there).
             assert!((l - m).abs() < 0.05, "{name}: term {l}, measure {m}");
         }
         let (_, w) = both(64, weave);
         let (_, n) = both(64, noise);
-        let (w, n) = (value(term.loss(w)), value(term.loss(n)));
+        let read = |x| value(term.loss(&term.spectra(x)));
+        let (w, n) = (read(w), read(n));
         assert!(w > 0.8 && n < 0.1, "weave {w}, noise {n}");
         // Smaller than a window: nothing to read.
         let (_, tiny) = both(20, weave);
-        assert_eq!(value(term.loss(tiny)), 0.0);
+        assert_eq!(read(tiny), 0.0);
     }
 
     #[test]
@@ -193,14 +275,71 @@ mod tests {
         let term = WeaveTerm::<A>::new(&Default::default());
         let (_, x) = both(64, |x, y| 0.5 * weave(x, y) + 0.5 * noise(x, y));
         let mut x = Tensor::<A, 4>::from_inner(x).require_grad();
-        let start = value(term.loss(x.clone()).inner());
+        let start = value(term.loss(&term.spectra(x.clone())).inner());
         for _ in 0..20 {
-            let l = term.loss(x.clone());
+            let l = term.loss(&term.spectra(x.clone()));
             let g = x.grad(&l.backward()).expect("the input's gradient");
             let step = g.clone().abs().max().into_scalar().elem::<f32>().max(1e-12);
             x = Tensor::from_inner(x.inner() - g * (0.05 / step)).require_grad();
         }
-        let end = value(term.loss(x).inner());
+        let end = value(term.loss(&term.spectra(x)).inner());
         assert!(start > 0.3 && end < start / 2.0, "{start} -> {end}");
+    }
+
+    #[test]
+    fn the_spectrum_is_blind_to_turns_and_sees_peaks_and_blur() {
+        let term = WeaveTerm::<B>::new(&Default::default());
+        let spectrum = |x: Tensor<B, 4>| {
+            let s = term.spectrum(&term.spectra(x));
+            s.into_data().to_vec::<f32>().unwrap()
+        };
+        // Turned a quarter, the same stripes have the same symmetrised spectrum.
+        let stripes = |x: f64, y: f64| (x * PI / 3.0).sin() + 0.3 * noise(x, y);
+        let (_, a) = both(64, stripes);
+        let (_, b) = both(64, |x, y| stripes(y, x));
+        let (sa, sb) = (spectrum(a.clone()), spectrum(b));
+        let worst = sa
+            .iter()
+            .zip(&sb)
+            .map(|(p, q)| (p - q).abs())
+            .fold(0.0, f32::max);
+        let peak = sa.iter().copied().fold(0.0, f32::max);
+        assert!(
+            worst < 1e-3 * peak,
+            "turned: {worst} against a peak of {peak}"
+        );
+        // Against a noise painting: noise is near, a weave and a blur (no fine detail) are far.
+        let (_, n1) = both(64, noise);
+        let (_, n2) = both(64, |x, y| noise(x + 64.0, y));
+        let target = term.spectrum(&term.spectra(n1));
+        let (_, w) = both(64, weave);
+        let (_, flat) = both(64, |x, _| x / 64.0);
+        let [near, woven, blurred] =
+            [n2, w, flat].map(|x| value(term.spectrum_loss(&term.spectra(x), target.clone())));
+        assert!(
+            near < 0.5 && woven > 4.0 * near && blurred > 4.0 * near,
+            "noise {near}, weave {woven}, flat {blurred}"
+        );
+    }
+
+    #[test]
+    fn descending_the_spectrum_term_brings_detail_to_a_flat_image() {
+        type A = Autodiff<Flex>;
+        let term = WeaveTerm::<A>::new(&Default::default());
+        let (_, n) = both(64, noise);
+        let target = term.spectrum(&term.spectra(Tensor::from_inner(n)));
+        // A smooth ramp with a trace of detail (a gradient needs some to start from).
+        let (_, x) = both(64, |x, y| x / 64.0 + 0.01 * noise(x + 7.0, y));
+        let mut x = Tensor::<A, 4>::from_inner(x).require_grad();
+        let distance = |x: Tensor<A, 4>| term.spectrum_loss(&term.spectra(x), target.clone());
+        let start = value(distance(x.clone()).inner());
+        for _ in 0..30 {
+            let l = distance(x.clone());
+            let g = x.grad(&l.backward()).expect("the input's gradient");
+            let step = g.clone().abs().max().into_scalar().elem::<f32>().max(1e-12);
+            x = Tensor::from_inner(x.inner() - g * (0.02 / step)).require_grad();
+        }
+        let end = value(distance(x).inner());
+        assert!(end < start / 2.0, "{start} -> {end}");
     }
 }
