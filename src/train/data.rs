@@ -90,6 +90,21 @@ impl ImageBank {
         }
     }
 
+    /// `n` unflipped random crops drawn from their own stream `stream` of `seed`, as a tensor: the
+    /// fixed sample a target is read from once at start (the style's Gram matrices, its spectrum).
+    pub fn fixed_crops<B: burn::tensor::backend::Backend>(
+        &self,
+        seed: u64,
+        stream: &str,
+        n: usize,
+        crop: u32,
+        device: &B::Device,
+    ) -> burn::tensor::Tensor<B, 4> {
+        let data = self.batch(&mut Rng::stream(seed, stream), n, crop, false);
+        let c = crop as usize;
+        burn::tensor::Tensor::from_data(burn::tensor::TensorData::new(data, [n, 3, c, c]), device)
+    }
+
     /// A batch of random crops (with optional horizontal flips), as NCHW floats in [-1, 1].
     pub fn batch(&self, rng: &mut Rng, n: usize, crop: u32, flip: bool) -> Vec<f32> {
         let mut out = Vec::with_capacity(n * 3 * (crop * crop) as usize);

@@ -116,15 +116,7 @@ impl<B: AutodiffBackend> SingleStyle<B> {
 
         // Style targets: Gram matrices averaged over 8 fixed random crops of the style image,
         // for each turn of the loss frame.
-        let mut rng = Rng::stream(s.train.seed, "style-grams");
-        let n = 8;
-        let crops = Tensor::<B, 4>::from_data(
-            TensorData::new(
-                style.batch(&mut rng, n, crop, false),
-                [n, 3, crop as usize, crop as usize],
-            ),
-            device,
-        );
+        let crops = style.fixed_crops::<B>(s.train.seed, "style-grams", 8, crop, device);
         let softmax = s.features.softmax_temperature as f32;
         let turns = if s.features.rotate { 8 } else { 1 };
         let style_grams: Vec<Vec<Tensor<B, 3>>> = (0..turns)
@@ -156,18 +148,9 @@ impl<B: AutodiffBackend> SingleStyle<B> {
             .collect();
         let color = ColorTerm::new(&s.loss, &style.images[0], s.train.seed);
         let weave = WeaveTerm::new(device);
-        let spectrum_target = {
-            let mut rng = Rng::stream(s.train.seed, "style-spectrum");
-            let n = 32;
-            let crops = Tensor::<B, 4>::from_data(
-                TensorData::new(
-                    style.batch(&mut rng, n, crop, false),
-                    [n, 3, crop as usize, crop as usize],
-                ),
-                device,
-            );
-            weave.spectrum(&weave.spectra(crops)).detach()
-        };
+        let spectrum_crops =
+            style.fixed_crops::<B>(s.train.seed, "style-spectrum", 32, crop, device);
+        let spectrum_target = weave.spectrum(&weave.spectra(spectrum_crops)).detach();
 
         let g = super::warm_up(
             Generator::new(&s.generator, device).with_palette_of(&style.images[0], device),
