@@ -97,6 +97,8 @@ terms! {
     Tv = "tv", Auxiliary, SINGLE, "total variation (`loss.tv_weight` > 0)";
     Weave = "weave", Auxiliary, SINGLE, "share of the output's fine detail in one repeated pattern (`loss.weave_weight` > 0)";
     Spectrum = "spectrum", Auxiliary, SINGLE, "log distance of the fine detail's spectrum to the painting's (`loss.spectrum_weight` > 0)";
+    ChromaSpectrum = "chroma_spectrum", Auxiliary, SINGLE, "log distance of the colour's fine-detail spectrum to the painting's (`loss.chroma_spectrum_weight` > 0)";
+    Flow = "flow", Auxiliary, SINGLE, "shortfall of the fine detail's stroke coherence along the photo's shapes below the painting's (`loss.flow_weight` > 0)";
     Strokes = "strokes", Auxiliary, SINGLE, "stroke-distribution distance to the painting's crops (`loss.stroke_weight` > 0)";
     Distill = "distill", Auxiliary, SINGLE, "L1 to the teacher's output (a run made by `atelier distill`)";
     DistillFeatures = "distill_features", Auxiliary, SINGLE,
@@ -195,6 +197,8 @@ knobs! {
     TvWeight = "loss.tv_weight", Weight, SINGLE, None, |s| s.loss.tv_weight;
     WeaveWeight = "loss.weave_weight", Weight, SINGLE, None, |s| s.loss.weave_weight;
     SpectrumWeight = "loss.spectrum_weight", Weight, SINGLE, None, |s| s.loss.spectrum_weight;
+    ChromaSpectrumWeight = "loss.chroma_spectrum_weight", Weight, SINGLE, None, |s| s.loss.chroma_spectrum_weight;
+    FlowWeight = "loss.flow_weight", Weight, SINGLE, None, |s| s.loss.flow_weight;
     StrokeWeight = "loss.stroke_weight", Weight, SINGLE, None, |s| s.loss.stroke_weight;
     CycleWeight = "loss.cycle_weight", Weight, CYCLE, Some(Dial::Main), |s| s.loss.cycle_weight;
     IdentityWeight = "loss.identity_weight", Weight, CYCLE, Some(Dial::Second), |s| s.loss.identity_weight;

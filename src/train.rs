@@ -7,6 +7,7 @@
 
 mod backend;
 pub mod checkpoint;
+pub mod coherence;
 pub mod color;
 pub mod control;
 pub mod cyclegan;

@@ -361,6 +361,15 @@ pub struct LossSpec {
     /// symmetries) to the painting's, so the detail is spread over the painting's frequencies:
     /// neither one repeated pattern nor blur (issue 26, docs/quality.md).
     pub spectrum_weight: f64,
+    /// The chroma spectrum term (single_style; 0 = off): the same as `spectrum_weight` for the
+    /// colour's fine detail (the Cb and Cr planes), so the colour varies at the painting's
+    /// stroke scale and not from pixel to pixel (a speckle the luminance does not show).
+    pub chroma_spectrum_weight: f64,
+    /// The flow term (single_style; 0 = off): the shortfall of the output's stroke coherence
+    /// (its fine detail's structure tensor over a few pixels) along the photo's shapes (the
+    /// photo's own structure tensor over a wider window) below the painting's coherence, so the
+    /// detail is drawn as strokes that follow the picture: not dabs, a mesh, or one hatch.
+    pub flow_weight: f64,
     /// The stroke term (single_style; 0 = off): the sliced Wasserstein distance between the
     /// 5x5 patches of the output's high-pass band (image minus its sigma-2 blur) and those of the
     /// step's style crops: the painting's strokes as a distribution, the one `atelier eval`'s
@@ -389,6 +398,8 @@ impl Default for LossSpec {
             color_reference: ColorReference::Crops,
             weave_weight: 0.0,
             spectrum_weight: 0.0,
+            chroma_spectrum_weight: 0.0,
+            flow_weight: 0.0,
             stroke_weight: 0.0,
             normalize: false,
         }

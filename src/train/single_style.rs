@@ -44,6 +44,10 @@ pub struct SingleStyle<B: AutodiffBackend> {
     /// The painting's fine-detail spectrum, the target of `loss.spectrum_weight` (the weave
     /// term's windows over fixed random crops of the style image).
     spectrum_target: Tensor<B, 1>,
+    /// The same for the colour's fine detail (`loss.chroma_spectrum_weight`).
+    chroma_target: Tensor<B, 1>,
+    /// The painting's local stroke coherence (`loss.flow_weight`), over the same crops.
+    coherence_target: Tensor<B, 1>,
     normalize: bool,
     swd_directions: usize,
     /// Its own stream, so runs without the SWD loss draw exactly what they drew before.
@@ -150,7 +154,13 @@ impl<B: AutodiffBackend> SingleStyle<B> {
         let weave = WeaveTerm::new(device);
         let spectrum_crops =
             style.fixed_crops::<B>(s.train.seed, "style-spectrum", 32, crop, device);
-        let spectrum_target = weave.spectrum(&weave.spectra(spectrum_crops)).detach();
+        let spectrum_target = weave
+            .spectrum(&weave.spectra(spectrum_crops.clone()))
+            .detach();
+        let chroma_target = weave
+            .spectrum(&weave.chroma_spectra(spectrum_crops.clone()))
+            .detach();
+        let coherence_target = super::coherence::local_coherence(spectrum_crops).detach();
 
         let g = super::warm_up(
             Generator::new(&s.generator, device).with_palette_of(&style.images[0], device),
@@ -194,6 +204,8 @@ impl<B: AutodiffBackend> SingleStyle<B> {
                 color,
                 weave,
                 spectrum_target,
+                chroma_target,
+                coherence_target,
                 normalize: s.loss.normalize,
                 swd_directions: s.loss.swd_directions,
                 swd_rng: Rng::stream(s.train.seed, "swd-directions"),
@@ -250,6 +262,14 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
                         .expect("feature net has at least one tap");
                     (l, w.features)
                 });
+        // The strokes' flow is read against the photo before the loss frame turns it.
+        let flow = (k[Knob::FlowWeight] > 0.0).then(|| {
+            super::coherence::flow_loss(
+                fake.clone(),
+                content.clone(),
+                self.coherence_target.clone(),
+            )
+        });
         let content_target = self
             .features
             .forward(losses::dihedral(content, turn))
@@ -343,6 +363,18 @@ impl<B: AutodiffBackend> Gan for SingleStyle<B> {
                 .spectrum_loss(spectra, self.spectrum_target.clone());
             out.push((Term::Spectrum, value(&spectrum)));
             total = total + spectrum * k[Knob::SpectrumWeight];
+        }
+        if k[Knob::ChromaSpectrumWeight] > 0.0 {
+            let chroma = self.weave.spectrum_loss(
+                &self.weave.chroma_spectra(fake.clone()),
+                self.chroma_target.clone(),
+            );
+            out.push((Term::ChromaSpectrum, value(&chroma)));
+            total = total + chroma * k[Knob::ChromaSpectrumWeight];
+        }
+        if let Some(flow) = flow {
+            out.push((Term::Flow, value(&flow)));
+            total = total + flow * k[Knob::FlowWeight];
         }
         if k[Knob::StrokeWeight] > 0.0 {
             // The painting's strokes: each output crop's high-pass patches against those of its

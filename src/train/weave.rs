@@ -22,9 +22,14 @@ use crate::eval::periodicity::{sites, Dft, FLOOR, STRIDE, TAPS, WIN};
 use crate::eval::{DETAIL_SIGMA, LUMA};
 use burn::prelude::*;
 
+/// BT.601's Cb and Cr as weights of R, G and B.
+const CHROMA: [[f32; 3]; 2] = [[-0.1687, -0.3313, 0.5], [0.5, -0.4187, -0.0813]];
+
 pub struct WeaveTerm<B: Backend> {
     /// The luminance's weights of R, G and B, [1, 3, 1, 1].
     luma: Tensor<B, 4>,
+    /// The two chroma channels' weights (BT.601's Cb and Cr), [1, 3, 1, 1] each.
+    chroma: [Tensor<B, 4>; 2],
     /// cos and sin of 2 pi k x / WIN, [1, WIN, WIN].
     cos: Tensor<B, 3>,
     sin: Tensor<B, 3>,
@@ -72,6 +77,7 @@ impl<B: Backend> WeaveTerm<B> {
         };
         Self {
             luma: Tensor::<B, 1>::from_floats(LUMA, device).reshape([1, 3, 1, 1]),
+            chroma: CHROMA.map(|w| Tensor::<B, 1>::from_floats(w, device).reshape([1, 3, 1, 1])),
             cos: square(table(&dft.cos)),
             sin: square(table(&dft.sin)),
             taper: square(taper),
@@ -90,18 +96,35 @@ impl<B: Backend> WeaveTerm<B> {
         }
     }
 
-    /// The power spectra of the windows of `x`'s fine detail ([N, 3, H, W], any range), read
-    /// once for both terms.
+    /// The power spectra of the windows of `x`'s luminance's fine detail ([N, 3, H, W], any
+    /// range), read once for both terms.
     pub fn spectra(&self, x: Tensor<B, 4>) -> Spectra<B> {
-        let [n, _, h, w] = x.dims();
-        let device = x.device();
+        let y = (x * self.luma.clone()).sum_dim(1);
+        self.band_spectra(y)
+    }
+
+    /// The same for the two chroma channels' fine detail, their windows together: the colour's
+    /// finest detail, which the luminance's spectrum does not see (a speckle of single red, green
+    /// and blue pixels has none in luminance).
+    pub fn chroma_spectra(&self, x: Tensor<B, 4>) -> Spectra<B> {
+        let planes = self
+            .chroma
+            .clone()
+            .map(|w| (x.clone() * w).sum_dim(1))
+            .to_vec();
+        self.band_spectra(Tensor::cat(planes, 0))
+    }
+
+    /// The windows' spectra of the fine detail of single planes, [N, 1, H, W].
+    fn band_spectra(&self, y: Tensor<B, 4>) -> Spectra<B> {
+        let [n, _, h, w] = y.dims();
+        let device = y.device();
         if h < WIN || w < WIN {
             return Spectra {
                 power: None,
                 device,
             };
         }
-        let y = (x * self.luma.clone()).sum_dim(1);
         let band = y.clone() - gaussian_blur(y, DETAIL_SIGMA);
         let windows: Vec<Tensor<B, 4>> = (0..=h - WIN)
             .step_by(STRIDE)
@@ -341,5 +364,35 @@ mod tests {
         }
         let end = value(distance(x).inner());
         assert!(end < start / 2.0, "{start} -> {end}");
+    }
+
+    #[test]
+    fn the_chroma_spectrum_sees_a_colour_speckle_the_luminance_spectrum_does_not() {
+        let term = WeaveTerm::<B>::new(&Default::default());
+        // One luminance everywhere, the colour changing from pixel to pixel: R and B trade
+        // places around grey in proportion to their luminance weights.
+        let s = 64;
+        let speckle: Vec<f32> = (0..3)
+            .flat_map(|c| {
+                (0..s * s).map(move |i| {
+                    let t = 0.3 * noise((i % s) as f64, (i / s) as f64) as f32;
+                    match c {
+                        0 => t / LUMA[0],
+                        2 => -t / LUMA[2],
+                        _ => 0.0,
+                    }
+                })
+            })
+            .collect();
+        let speckle =
+            Tensor::<B, 4>::from_data(TensorData::new(speckle, [1, 3, s, s]), &Default::default());
+        let (_, grey) = both(64, noise);
+        let energy = |t: Tensor<B, 1>| value(t.sum());
+        let luma_of = |x: Tensor<B, 4>| energy(term.spectrum(&term.spectra(x)));
+        let chroma_of = |x: Tensor<B, 4>| energy(term.spectrum(&term.chroma_spectra(x)));
+        let (sl, sc) = (luma_of(speckle.clone()), chroma_of(speckle));
+        let (gl, gc) = (luma_of(grey.clone()), chroma_of(grey));
+        assert!(sl < 1e-3 * sc, "speckle: luminance {sl}, chroma {sc}");
+        assert!(gc < 1e-3 * gl, "grey noise: luminance {gl}, chroma {gc}");
     }
 }

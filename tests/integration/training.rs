@@ -305,14 +305,15 @@ fn a_time_budget_ends_the_run_with_a_sample_and_a_checkpoint() {
 
 #[test]
 fn the_quality_options_train_and_log_their_terms() {
-    // SWD style, colour, stroke, weave and spectrum terms, normalised losses, bilinear upsampling, a coarse
-    // noise channel and a two-scale critic together.
+    // SWD style, colour, stroke, weave, spectrum (luminance and colour) and flow terms,
+    // normalised losses, bilinear upsampling, a coarse noise channel and a two-scale critic
+    // together.
     let tmp = tempfile::tempdir().unwrap();
     let spec = tiny_spec(
         tmp.path(),
         "recipe",
         "single_style",
-        "[loss]\nnormalize = true\ncontent_weight = 1.0\nstyle_weight = 1.0\nswd_weight = 1.0\nswd_directions = 4\ncolor_weight = 1.0\nstroke_weight = 1.0\nweave_weight = 1.0\nspectrum_weight = 1.0\n",
+        "[loss]\nnormalize = true\ncontent_weight = 1.0\nstyle_weight = 1.0\nswd_weight = 1.0\nswd_directions = 4\ncolor_weight = 1.0\nstroke_weight = 1.0\nweave_weight = 1.0\nspectrum_weight = 1.0\nchroma_spectrum_weight = 1.0\nflow_weight = 1.0\n",
     );
     let spec_text = std::fs::read_to_string(&spec)
         .unwrap()
@@ -335,6 +336,9 @@ fn the_quality_options_train_and_log_their_terms() {
         ("weave", 0.0..=1.0),
         // A log distance: finite, and not 0 for a crop of a few steps' training.
         ("spectrum", 1e-6..=100.0),
+        ("chroma_spectrum", 1e-6..=100.0),
+        // A shortfall below the painting's coherence, itself in [0, 1].
+        ("flow", 0.0..=1.0),
     ] {
         let values: Vec<f64> = rows
             .iter()

@@ -401,6 +401,10 @@ fn against_spans(
     ]
 }
 
+/// The characters of weight names the "off:" list spells out before it counts the rest: the
+/// learning rate's line then fits the half-width status panel.
+const OFF_NAMES: usize = 36;
+
 fn knob_lines(knobs: &BTreeMap<Knob, f64>, dim: Style) -> Vec<Line<'static>> {
     let short = |k: &Knob| {
         let k = k.key().rsplit('.').next().unwrap_or_default();
@@ -425,7 +429,25 @@ fn knob_lines(knobs: &BTreeMap<Knob, f64>, dim: Style) -> Vec<Line<'static>> {
     let first = vec![Span::styled("knobs ", dim), Span::raw(on.join("  "))];
     // The weights that are off go after the learning rate, the shorter line, so that neither
     // wraps in the half-width status panel as the knob table grows.
-    let off = (!off.is_empty()).then(|| Span::styled(format!("  off: {}", off.join(" ")), dim));
+    // Past a few names the rest are counted, not named (the knob table keeps growing).
+    let off = (!off.is_empty()).then(|| {
+        let mut named = String::new();
+        let mut shown = 0;
+        for name in &off {
+            if !named.is_empty() && named.len() + 1 + name.len() > OFF_NAMES {
+                break;
+            }
+            if !named.is_empty() {
+                named.push(' ');
+            }
+            named.push_str(name);
+            shown += 1;
+        }
+        if shown < off.len() {
+            named.push_str(&format!(" +{}", off.len() - shown));
+        }
+        Span::styled(format!("  off: {named}"), dim)
+    });
     let (g, d) = (knobs.get(&Knob::LrG), knobs.get(&Knob::LrD));
     let lr = match (g, d) {
         (Some(g), Some(d)) if g == d => compact(*g),
