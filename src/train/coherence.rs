@@ -1,16 +1,18 @@
-//! The single_style recipe's stroke-coherence term (`loss.coherence_weight`): whether the
-//! output's fine detail, looked at a few pixels at a time, runs one way (a brush stroke) or every
-//! way at once (a dab, a speckle, a mesh of crossing lines). The luminance's high-pass band (the
-//! weave term's: luminance minus its sigma-2 blur) is differentiated with central differences,
-//! and the structure tensor (the gradients' outer products, Gaussian-averaged over
-//! [`NEIGHBOURHOOD`] px) gives each neighbourhood's coherence, `|J_xx - J_yy, 2 J_xy| / tr J`;
-//! weighted by the detail's energy (the sums' ratio), the batch's mean is 1 when every
-//! neighbourhood's detail is parallel and near 0 for white noise. The painting's strokes score
-//! high (the built-in paintings about 0.7); the quickstart's dabs about 0.33. The term is the
-//! shortfall below the painting's value, so it asks for strokes and does not reward a
-//! lattice's straighter lines beyond the painting's (the weave term's business), and it is
-//! local: a direction is asked of each neighbourhood, not of the picture (`eval`'s orientation
-//! measure, which the same strokes leave at 0.01-0.04 when they turn with the picture).
+//! The single_style recipe's flow term (`loss.flow_weight`): strokes that follow the picture.
+//! Whether the output's fine detail, looked at a few pixels at a time, runs one way (a brush
+//! stroke) or every way at once (a dab, a speckle, a mesh of crossing lines) is its local
+//! coherence: the luminance's high-pass band (the weave term's: luminance minus its sigma-2
+//! blur), differentiated with central differences, its structure tensor (the gradients' outer
+//! products Gaussian-averaged over [`NEIGHBOURHOOD`] px) read as `|J_xx - J_yy, 2 J_xy| / tr J`
+//! per neighbourhood and weighted by the detail's energy (the sums' ratio): 1 when every
+//! neighbourhood's detail is parallel, near 0 for white noise. The built-in painting scores about
+//! 0.7, the quickstart's dabs about 0.33 ([`local_coherence`], the term's target).
+//!
+//! Asked for that alone, a generator draws one hatch over the whole picture (docs/quality.md,
+//! issue 26). So the term projects each neighbourhood's coherence on the photo's own direction
+//! at that place ([`direction_field`]: the photo's structure tensor over [`FIELD`] px) and asks
+//! for the painting's coherence along it, as a shortfall (nothing more for straighter lines than
+//! the painting's): strokes that run along the photo's shapes, and turn with them.
 
 use super::model::ops::gaussian_blur;
 use crate::eval::{DETAIL_SIGMA, LUMA};

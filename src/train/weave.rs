@@ -15,7 +15,8 @@
 //! so the gradient lowers the peaks and not their surroundings. On a 64-px crop that is 9 windows
 //! per image. For the spectrum term the batch's mean spectrum, averaged over the square's
 //! symmetries (strokes at any angle count alike), is compared bin by bin with the painting's in
-//! log: a peak, a gap and a missing band all cost.
+//! log: a peak, a gap and a missing band all cost. `loss.chroma_spectrum_weight` is the same
+//! distance for the colour's fine detail: the windows of BT.601's Cb and Cr planes, together.
 
 use super::model::ops::{gaussian_blur, sort_rows};
 use crate::eval::periodicity::{sites, Dft, FLOOR, STRIDE, TAPS, WIN};
