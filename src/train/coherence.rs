@@ -14,8 +14,8 @@
 //! for the painting's coherence along it, as a shortfall (nothing more for straighter lines than
 //! the painting's): strokes that run along the photo's shapes, and turn with them.
 
-use super::model::ops::gaussian_blur;
-use crate::eval::{DETAIL_SIGMA, LUMA};
+use super::model::ops::{gaussian_blur, luminance};
+use crate::eval::DETAIL_SIGMA;
 use burn::prelude::*;
 
 /// The structure tensor's Gaussian sigma, in pixels: a neighbourhood about a stroke's length.
@@ -30,11 +30,6 @@ fn detail_tensor<B: Backend>(x: Tensor<B, 4>) -> Option<[Tensor<B, 4>; 3]> {
     let y = luminance(x);
     let d = y.clone() - gaussian_blur(y, DETAIL_SIGMA);
     tensor_parts(d, NEIGHBOURHOOD)
-}
-
-fn luminance<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
-    let luma = Tensor::<B, 1>::from_floats(LUMA, &x.device()).reshape([1, 3, 1, 1]);
-    (x * luma).sum_dim(1)
 }
 
 /// The structure tensor of the planes `d` ([N, 1, H, W]): central differences, their outer

@@ -18,17 +18,15 @@
 //! log: a peak, a gap and a missing band all cost. `loss.chroma_spectrum_weight` is the same
 //! distance for the colour's fine detail: the windows of BT.601's Cb and Cr planes, together.
 
-use super::model::ops::{gaussian_blur, sort_rows};
+use super::model::ops::{gaussian_blur, luminance, sort_rows};
 use crate::eval::periodicity::{sites, Dft, FLOOR, STRIDE, TAPS, WIN};
-use crate::eval::{DETAIL_SIGMA, LUMA};
+use crate::eval::DETAIL_SIGMA;
 use burn::prelude::*;
 
 /// BT.601's Cb and Cr as weights of R, G and B.
 const CHROMA: [[f32; 3]; 2] = [[-0.1687, -0.3313, 0.5], [0.5, -0.4187, -0.0813]];
 
 pub struct WeaveTerm<B: Backend> {
-    /// The luminance's weights of R, G and B, [1, 3, 1, 1].
-    luma: Tensor<B, 4>,
     /// The two chroma channels' weights (BT.601's Cb and Cr), [1, 3, 1, 1] each.
     chroma: [Tensor<B, 4>; 2],
     /// cos and sin of 2 pi k x / WIN, [1, WIN, WIN].
@@ -77,7 +75,6 @@ impl<B: Backend> WeaveTerm<B> {
             Tensor::<B, 1, Int>::from_data(TensorData::new(v, [n]), device)
         };
         Self {
-            luma: Tensor::<B, 1>::from_floats(LUMA, device).reshape([1, 3, 1, 1]),
             chroma: CHROMA.map(|w| Tensor::<B, 1>::from_floats(w, device).reshape([1, 3, 1, 1])),
             cos: square(table(&dft.cos)),
             sin: square(table(&dft.sin)),
@@ -100,8 +97,7 @@ impl<B: Backend> WeaveTerm<B> {
     /// The power spectra of the windows of `x`'s luminance's fine detail ([N, 3, H, W], any
     /// range), read once for both terms.
     pub fn spectra(&self, x: Tensor<B, 4>) -> Spectra<B> {
-        let y = (x * self.luma.clone()).sum_dim(1);
-        self.band_spectra(y)
+        self.band_spectra(luminance(x))
     }
 
     /// The same for the two chroma channels' fine detail, their windows together: the colour's
@@ -240,6 +236,7 @@ fn turns() -> Vec<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::eval::LUMA;
     use burn::backend::{Autodiff, Flex};
     use image::RgbImage;
 

@@ -29,6 +29,12 @@ pub use chosen::{
 
 use burn::prelude::*;
 
+/// The luminance of images [N, 3, H, W] (`eval`'s weights), as [N, 1, H, W].
+pub fn luminance<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
+    let luma = Tensor::<B, 1>::from_floats(crate::eval::LUMA, &x.device()).reshape([1, 3, 1, 1]);
+    (x * luma).sum_dim(1)
+}
+
 /// Gaussian blur of each channel of an NCHW batch (sigma in pixels, radius 3 sigma, mirrored
 /// edges); sigma 0 returns the batch as it is. A composite of two 1-D convolutions (burn's op,
 /// differentiable on every backend): the residual's photo, the distillation's low band.
