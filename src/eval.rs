@@ -18,11 +18,13 @@
 //! band reacts to contrast as well as to texture, so a contrast-raising histogram match already
 //! gains a little texture, which is why that baseline is reported next to the output's gains.
 
+mod coherence;
 mod filters;
 mod orientation;
 /// Also read by its differentiable twin in training (`loss.weave_weight`).
 pub(crate) mod periodicity;
 pub mod run;
+mod speckle;
 mod swd;
 #[cfg(test)]
 mod tests;
@@ -34,15 +36,17 @@ use image::RgbImage;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use filters::{filter_valid, luma, Rgbf};
+use filters::{filter_valid, fine_band, luma, Rgbf};
 // The Gaussian taps are shared with the generator's `residual_blur`.
 pub(crate) use filters::{blur_radius, gaussian_kernel};
 // The fine-detail band, shared with the weave loss.
+pub use coherence::{local_coherence, NEIGHBOURHOOD};
 #[cfg(test)]
 pub(crate) use filters::grey_pattern;
-pub(crate) use filters::{DETAIL_SIGMA, LUMA};
+pub(crate) use filters::{CHROMA, DETAIL_SIGMA, LUMA};
 pub use orientation::orientation_coherence;
 pub use periodicity::periodicity;
+pub use speckle::speckle;
 use swd::{swd, Projector};
 
 /// How far an output's [`orientation_coherence`] may exceed the larger of its photo's and its
@@ -51,6 +55,11 @@ pub const ORIENTATION_MARGIN: f64 = 0.03;
 /// How far an output's [`periodicity`] may exceed the larger of its photo's and its style
 /// image's before it reads as a weave (docs/quality.md, "A weave measure").
 pub const PERIODICITY_MARGIN: f64 = 0.03;
+
+/// How far an output's [`speckle`] may exceed the larger of its photo's and its style image's
+/// before it reads as a confetti of coloured pixels (the quickstart's dabs without the chroma
+/// spectrum term: 1.2-2.1 against its painting's 0.38; with it 0.38-0.49).
+pub const SPECKLE_MARGIN: f64 = 0.3;
 
 /// Patch-distribution distances to the style image (SWD-1; lower is closer).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -115,6 +124,26 @@ pub struct Scores {
     /// The style image's periodicity.
     #[serde(default)]
     pub style_periodicity: f64,
+    /// The output's [`speckle`]: its finest detail's colour energy over its light's (a confetti
+    /// of single red, green and blue pixels scores above 1, paintings and photos well under).
+    #[serde(default)]
+    pub speckle: f64,
+    /// The photo's own speckle.
+    #[serde(default)]
+    pub photo_speckle: f64,
+    /// The style image's speckle.
+    #[serde(default)]
+    pub style_speckle: f64,
+    /// The output's [`local_coherence`]: 1 when each place's fine detail runs one way (strokes),
+    /// near 0 when it runs every way (dabs, noise, a mesh of crossing lines).
+    #[serde(default)]
+    pub coherence: f64,
+    /// The photo's own local coherence.
+    #[serde(default)]
+    pub photo_coherence: f64,
+    /// The style image's local coherence (a painting's strokes: about 0.7).
+    #[serde(default)]
+    pub style_coherence: f64,
 }
 
 /// How the distances are measured.
@@ -200,23 +229,16 @@ pub fn checkerboard(img: &RgbImage) -> f64 {
     if w < 3 || h < 3 {
         return 0.0;
     }
-    let y = luma(img);
+    let band = fine_band(&luma(img), w, h);
     let (mut sums, mut counts) = ([0.0f64; P * P], [0usize; P * P]);
     let mut energy = 0.0f64;
-    for j in 1..h - 1 {
-        for i in 1..w - 1 {
-            let mut box_sum = 0.0f64;
-            for dj in 0..3 {
-                for di in 0..3 {
-                    box_sum += f64::from(y[(j + dj - 1) * w + i + di - 1]);
-                }
-            }
-            let band = f64::from(y[j * w + i]) - box_sum / 9.0;
-            let class = (j % P) * P + i % P;
-            sums[class] += band;
-            counts[class] += 1;
-            energy += band * band;
-        }
+    for (k, &b) in band.iter().enumerate() {
+        // Pixel (i, j) of the image is sample (i - 1, j - 1) of the interior band.
+        let (j, i) = (k / (w - 2) + 1, k % (w - 2) + 1);
+        let class = (j % P) * P + i % P;
+        sums[class] += b;
+        counts[class] += 1;
+        energy += b * b;
     }
     let n: usize = counts.iter().sum();
     if energy <= 1e-9 * n as f64 {
@@ -321,6 +343,9 @@ pub struct Scorer {
     style_orientation: f64,
     /// The style image's [`periodicity`] at the measuring size.
     style_periodicity: f64,
+    /// The style image's [`speckle`] and [`local_coherence`] at the measuring size.
+    style_speckle: f64,
+    style_coherence: f64,
 }
 
 /// A photo prepared for scoring, with its baseline distances to the style.
@@ -331,6 +356,8 @@ pub struct Baseline {
     checkerboard: f64,
     orientation: f64,
     periodicity: f64,
+    speckle: f64,
+    coherence: f64,
     energy: f64,
 }
 
@@ -339,6 +366,7 @@ impl Scorer {
         let style = prepare(style, o, "style")?.into_owned();
         let style_orientation = orientation_coherence(&style);
         let style_periodicity = periodicity(&style);
+        let (style_speckle, style_coherence) = (speckle(&style), local_coherence(&style));
         let proj = projector(o);
         let style_f = Rgbf::from_rgb(&style);
         let style_ref = proj.sorted_projections(&style_f);
@@ -353,6 +381,8 @@ impl Scorer {
             style_energy: band.rms().max(1e-6),
             style_orientation,
             style_periodicity,
+            style_speckle,
+            style_coherence,
         })
     }
 
@@ -373,6 +403,7 @@ impl Scorer {
         let grid = checkerboard(content);
         let orientation = orientation_coherence(content);
         let weave = periodicity(content);
+        let (speck, coherence) = (speckle(content), local_coherence(content));
         let content = prepare(content, &self.o, "content")?.into_owned();
         let histogram = histogram_match(&content, &self.style);
         let (photo, energy) = self.distances(&content);
@@ -382,6 +413,8 @@ impl Scorer {
             checkerboard: grid,
             orientation,
             periodicity: weave,
+            speckle: speck,
+            coherence,
             energy,
             content,
         })
@@ -395,6 +428,7 @@ impl Scorer {
         let grid = checkerboard(output);
         let orientation = orientation_coherence(output);
         let weave = periodicity(output);
+        let (speck, coherence) = (speckle(output), local_coherence(output));
         let output = resized_to(output, b.content.width(), b.content.height());
         let (out_d, energy) = self.distances(&output);
         let (photo_d, hist_d) = (b.photo, b.histogram);
@@ -417,6 +451,12 @@ impl Scorer {
             periodicity: weave,
             photo_periodicity: b.periodicity,
             style_periodicity: self.style_periodicity,
+            speckle: speck,
+            photo_speckle: b.speckle,
+            style_speckle: self.style_speckle,
+            coherence,
+            photo_coherence: b.coherence,
+            style_coherence: self.style_coherence,
         })
     }
 }

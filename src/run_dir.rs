@@ -252,6 +252,14 @@ pub struct ScoreRecord {
     /// weave); absent in older runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub periodicity: Option<Against>,
+    /// The output's, the photo's and the style image's colour speckle (`eval::speckle`); absent
+    /// in older runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speckle: Option<Against>,
+    /// The output's, the photo's and the style image's local stroke coherence
+    /// (`eval::local_coherence`); absent in older runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coherence: Option<Against>,
 }
 
 /// A measure of an output beside the same measure of its photo and of its style image (a hatch

@@ -26,26 +26,31 @@ pub(super) fn cmd_eval(a: EvalArgs) -> Result<()> {
     // WEAVE: the fine detail's periodicity (the share that is one pattern repeated: a weave or
     // crosshatch, which ORIENT misses when two directions cross), then the photo's and the
     // painting's; "-" for older scores.
+    // SPECKLE: the finest detail's colour energy over its light's (a confetti of single coloured
+    // pixels scores above 1), then the photo's and the painting's; "-" for older scores.
+    // STROKES: the fine detail's local coherence (1 = each place runs one way, as brush strokes;
+    // near 0 = every way, as dabs, noise or a mesh), then the photo's and the painting's.
     let row = |label: &str,
                [ssim, sg, tg, hsg, htg, ch]: [f64; 6],
                energy: Option<f64>,
-               orient: Option<run_dir::Against>,
-               weave: Option<run_dir::Against>| {
+               against: [Option<run_dir::Against>; 4]| {
         let energy = energy.map_or("-".to_string(), |e| format!("{e:.2}"));
-        let three = |a: Option<run_dir::Against>| {
-            a.map_or(["-".to_string(), "-".into(), "-".into()], |o| {
-                [o.output, o.photo, o.style].map(|v| format!("{v:.3}"))
+        let [o, op, os, w, wp, ws, sp, spp, sps, c, cp, cs] = against
+            .map(|a| {
+                a.map_or(["-".to_string(), "-".into(), "-".into()], |o| {
+                    [o.output, o.photo, o.style].map(|v| format!("{v:.3}"))
+                })
             })
-        };
-        let [o, op, os] = three(orient);
-        let [w, wp, ws] = three(weave);
+            .concat()
+            .try_into()
+            .expect("four measures of three");
         println!(
-            "{label:<28} {ssim:>6.3} {sg:>+11.3} {tg:>+13.3} {energy:>7} {hsg:>+14.3} {htg:>+16.3} {ch:>8.3} {o:>7} {op:>6} {os:>9} {w:>6} {wp:>6} {ws:>9}"
+            "{label:<28} {ssim:>6.3} {sg:>+11.3} {tg:>+13.3} {energy:>7} {hsg:>+14.3} {htg:>+16.3} {ch:>8.3} {o:>7} {op:>6} {os:>9} {w:>6} {wp:>6} {ws:>9} {sp:>8} {spp:>6} {sps:>9} {c:>8} {cp:>6} {cs:>9}"
         );
     };
     let header = |first: &str| {
         println!(
-            "{first:<28} {:>6} {:>11} {:>13} {:>7} {:>14} {:>16} {:>8} {:>7} {:>6} {:>9} {:>6} {:>6} {:>9}",
+            "{first:<28} {:>6} {:>11} {:>13} {:>7} {:>14} {:>16} {:>8} {:>7} {:>6} {:>9} {:>6} {:>6} {:>9} {:>8} {:>6} {:>9} {:>8} {:>6} {:>9}",
             "SSIM",
             "STYLE GAIN",
             "TEXTURE GAIN",
@@ -57,6 +62,12 @@ pub(super) fn cmd_eval(a: EvalArgs) -> Result<()> {
             "PHOTO",
             "PAINTING",
             "WEAVE",
+            "PHOTO",
+            "PAINTING",
+            "SPECKLE",
+            "PHOTO",
+            "PAINTING",
+            "STROKES",
             "PHOTO",
             "PAINTING"
         )
@@ -95,8 +106,12 @@ pub(super) fn cmd_eval(a: EvalArgs) -> Result<()> {
                         mean(&|r| r.checkerboard),
                     ],
                     energy.map(|e| e.iter().sum::<f64>() / e.len() as f64),
-                    mean_of(at.iter().map(|r| r.orientation).collect()),
-                    mean_of(at.iter().map(|r| r.periodicity).collect()),
+                    [
+                        mean_of(at.iter().map(|r| r.orientation).collect()),
+                        mean_of(at.iter().map(|r| r.periodicity).collect()),
+                        mean_of(at.iter().map(|r| r.speckle).collect()),
+                        mean_of(at.iter().map(|r| r.coherence).collect()),
+                    ],
                 );
             }
             Ok(())
@@ -117,27 +132,20 @@ pub(super) fn cmd_eval(a: EvalArgs) -> Result<()> {
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
+                // The same measures as a run's probe records.
+                let r = eval_run::record(0, "content", 0, &sc);
                 row(
                     &name,
                     [
-                        sc.ssim,
-                        sc.style_gain,
-                        sc.texture_gain,
-                        sc.histogram_style_gain,
-                        sc.histogram_texture_gain,
-                        sc.checkerboard,
+                        r.ssim,
+                        r.style_gain,
+                        r.texture_gain,
+                        r.histogram_style_gain,
+                        r.histogram_texture_gain,
+                        r.checkerboard,
                     ],
-                    Some(sc.texture_energy),
-                    Some(run_dir::Against {
-                        output: sc.orientation,
-                        photo: sc.photo_orientation,
-                        style: sc.style_orientation,
-                    }),
-                    Some(run_dir::Against {
-                        output: sc.periodicity,
-                        photo: sc.photo_periodicity,
-                        style: sc.style_periodicity,
-                    }),
+                    r.texture_energy,
+                    [r.orientation, r.periodicity, r.speckle, r.coherence],
                 );
             }
             Ok(())

@@ -48,6 +48,10 @@ impl Rgbf {
 /// The luminance's weights of R, G and B (Rec. 601).
 pub(crate) const LUMA: [f32; 3] = [0.299, 0.587, 0.114];
 
+/// BT.601's colour-difference planes Cb and Cr as weights of R, G and B (the speckle measure's,
+/// and the chroma spectrum term's).
+pub(crate) const CHROMA: [[f32; 3]; 2] = [[-0.1687, -0.3313, 0.5], [0.5, -0.4187, -0.0813]];
+
 /// Luminance Y = 0.299 R + 0.587 G + 0.114 B on the 0..=255 scale, one sample per pixel.
 pub(super) fn luma(img: &RgbImage) -> Vec<f32> {
     img.as_raw()
@@ -71,6 +75,28 @@ pub(super) fn luma_detail(img: &RgbImage) -> Vec<f64> {
         .zip(&blurred)
         .map(|(a, b)| f64::from(a - b))
         .collect()
+}
+
+/// The finest band of a single plane (`w` x `h`, row-major): each interior pixel minus the mean
+/// of its 3x3 neighbourhood, `(w - 2) x (h - 2)` samples, row-major (empty under 3x3). A
+/// 2-pixel grid and a colour speckle live here, below the texture band's blur.
+pub(super) fn fine_band(plane: &[f32], w: usize, h: usize) -> Vec<f64> {
+    if w < 3 || h < 3 || plane.len() != w * h {
+        return Vec::new();
+    }
+    let mut out = Vec::with_capacity((w - 2) * (h - 2));
+    for j in 1..h - 1 {
+        for i in 1..w - 1 {
+            let mut box_sum = 0.0f64;
+            for dj in 0..3 {
+                for di in 0..3 {
+                    box_sum += f64::from(plane[(j + dj - 1) * w + i + di - 1]);
+                }
+            }
+            out.push(f64::from(plane[j * w + i]) - box_sum / 9.0);
+        }
+    }
+    out
 }
 
 /// A grey test image: 127.5 + 100 f(x, y), rounded.

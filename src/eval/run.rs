@@ -10,6 +10,13 @@ use std::path::{Path, PathBuf};
 
 /// A score record for one probe of one step.
 pub fn record(step: u64, set: &str, probe: usize, s: &Scores) -> ScoreRecord {
+    let against = |output, photo, style| {
+        Some(run_dir::Against {
+            output,
+            photo,
+            style,
+        })
+    };
     ScoreRecord {
         step,
         set: set.to_string(),
@@ -21,16 +28,10 @@ pub fn record(step: u64, set: &str, probe: usize, s: &Scores) -> ScoreRecord {
         histogram_texture_gain: s.histogram_texture_gain,
         checkerboard: s.checkerboard,
         texture_energy: Some(s.texture_energy),
-        orientation: Some(run_dir::Against {
-            output: s.orientation,
-            photo: s.photo_orientation,
-            style: s.style_orientation,
-        }),
-        periodicity: Some(run_dir::Against {
-            output: s.periodicity,
-            photo: s.photo_periodicity,
-            style: s.style_periodicity,
-        }),
+        orientation: against(s.orientation, s.photo_orientation, s.style_orientation),
+        periodicity: against(s.periodicity, s.photo_periodicity, s.style_periodicity),
+        speckle: against(s.speckle, s.photo_speckle, s.style_speckle),
+        coherence: against(s.coherence, s.photo_coherence, s.style_coherence),
     }
 }
 

@@ -6,7 +6,8 @@
 //! products Gaussian-averaged over [`NEIGHBOURHOOD`] px) read as `|J_xx - J_yy, 2 J_xy| / tr J`
 //! per neighbourhood and weighted by the detail's energy (the sums' ratio): 1 when every
 //! neighbourhood's detail is parallel, near 0 for white noise. The built-in painting scores about
-//! 0.7, the quickstart's dabs about 0.33 ([`local_coherence`], the term's target).
+//! 0.66, the quickstart's dabs about 0.28 ([`local_coherence`], the term's target; the CPU
+//! measure `eval::local_coherence` is the same number, checked by a test below).
 //!
 //! Asked for that alone, a generator draws one hatch over the whole picture (docs/quality.md,
 //! issue 26). So the term projects each neighbourhood's coherence on the photo's own direction
@@ -15,11 +16,9 @@
 //! the painting's): strokes that run along the photo's shapes, and turn with them.
 
 use super::model::ops::{gaussian_blur, luminance};
-use crate::eval::DETAIL_SIGMA;
+// The measure's neighbourhood: `atelier eval`'s `local_coherence` reads the same quantity.
+use crate::eval::{DETAIL_SIGMA, NEIGHBOURHOOD};
 use burn::prelude::*;
-
-/// The structure tensor's Gaussian sigma, in pixels: a neighbourhood about a stroke's length.
-pub const NEIGHBOURHOOD: f32 = 2.0;
 
 /// The photo's direction field's Gaussian sigma, in pixels: its shapes, not its texture.
 pub const FIELD: f32 = 6.0;
@@ -127,6 +126,27 @@ mod tests {
 
     fn value(t: Tensor<impl Backend, 1>) -> f32 {
         t.into_scalar().elem::<f32>()
+    }
+
+    #[test]
+    fn the_term_reads_what_eval_measures() {
+        // `atelier eval`'s CPU measure and the tensor the term descends, on the same images.
+        for seed in [1, 2] {
+            let img = crate::train::data::procedural::painterly_style(seed, 96, 96);
+            let v: Vec<f32> = (0..3)
+                .flat_map(|c| img.pixels().map(move |p| f32::from(p[c]) / 255.0))
+                .collect();
+            let x =
+                Tensor::<B, 4>::from_data(TensorData::new(v, [1, 3, 96, 96]), &Default::default());
+            let (cpu, tensor) = (
+                crate::eval::local_coherence(&img),
+                value(local_coherence(x)),
+            );
+            assert!(
+                (cpu - f64::from(tensor)).abs() < 0.03,
+                "eval {cpu}, term {tensor}"
+            );
+        }
     }
 
     #[test]

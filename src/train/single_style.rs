@@ -154,11 +154,12 @@ impl<B: AutodiffBackend> SingleStyle<B> {
         let weave = WeaveTerm::new(device);
         let spectrum_crops =
             style.fixed_crops::<B>(s.train.seed, "style-spectrum", 32, crop, device);
+        // The painting's spread over scales, not its strokes' directions (`isotropic`).
         let spectrum_target = weave
-            .spectrum(&weave.spectra(spectrum_crops.clone()))
+            .isotropic(weave.spectrum(&weave.spectra(spectrum_crops.clone())))
             .detach();
         let chroma_target = weave
-            .spectrum(&weave.chroma_spectra(spectrum_crops.clone()))
+            .isotropic(weave.spectrum(&weave.chroma_spectra(spectrum_crops.clone())))
             .detach();
         let coherence_target = super::coherence::local_coherence(spectrum_crops).detach();
 

@@ -14,17 +14,16 @@
 //! frequency's radius and around its ring). The smooth part is read from the detached spectrum,
 //! so the gradient lowers the peaks and not their surroundings. On a 64-px crop that is 9 windows
 //! per image. For the spectrum term the batch's mean spectrum, averaged over the square's
-//! symmetries (strokes at any angle count alike), is compared bin by bin with the painting's in
-//! log: a peak, a gap and a missing band all cost. `loss.chroma_spectrum_weight` is the same
+//! symmetries, is compared bin by bin in log with the painting's averaged around each ring of
+//! equal frequency ([`WeaveTerm::isotropic`]: its spread over scales, not its strokes'
+//! directions, which the square's symmetries alone kept as a pair of crossed diagonals, a mesh
+//! in flat skies): a peak, a gap and a missing band all cost. `loss.chroma_spectrum_weight` is the same
 //! distance for the colour's fine detail: the windows of BT.601's Cb and Cr planes, together.
 
 use super::model::ops::{gaussian_blur, luminance, sort_rows};
 use crate::eval::periodicity::{sites, Dft, FLOOR, STRIDE, TAPS, WIN};
-use crate::eval::DETAIL_SIGMA;
+use crate::eval::{CHROMA, DETAIL_SIGMA};
 use burn::prelude::*;
-
-/// BT.601's Cb and Cr as weights of R, G and B.
-const CHROMA: [[f32; 3]; 2] = [[-0.1687, -0.3313, 0.5], [0.5, -0.4187, -0.0813]];
 
 pub struct WeaveTerm<B: Backend> {
     /// The two chroma channels' weights (BT.601's Cb and Cr), [1, 3, 1, 1] each.
@@ -160,6 +159,32 @@ impl<B: Backend> WeaveTerm<B> {
             .reshape([WIN * WIN])
     }
 
+    /// `spectrum` averaged around each ring of equal frequency radius (rounded to whole bins):
+    /// the painting's spread of detail over scales, with no direction preferred. The spectrum
+    /// terms' targets: a generator painting a flat sky from its noise channel lays a stationary
+    /// texture there whose spectrum is the target's, and the square-symmetrised spectrum of a
+    /// painting with diagonal strokes asks for both diagonals at once, a mesh
+    /// (docs/quality.md, "The mesh in the sky").
+    pub fn isotropic(&self, spectrum: Tensor<B, 1>) -> Tensor<B, 1> {
+        let device = spectrum.device();
+        let v: Vec<f32> = spectrum
+            .into_data()
+            .to_vec()
+            .expect("a spectrum is f32 on every backend");
+        let rings = ring_of_bins();
+        let n = rings.iter().max().map_or(0, |m| m + 1);
+        let (mut sum, mut count) = (vec![0.0f64; n], vec![0usize; n]);
+        for (&p, &r) in v.iter().zip(&rings) {
+            sum[r] += f64::from(p);
+            count[r] += 1;
+        }
+        let out: Vec<f32> = rings
+            .iter()
+            .map(|&r| (sum[r] / count[r] as f64) as f32)
+            .collect();
+        Tensor::from_data(TensorData::new(out, [WIN * WIN]), &device)
+    }
+
     /// The spectrum term: the mean square of the log ratio of the windows' [`Self::spectrum`]
     /// to `target` (the painting's, detached) over the bins, each side floored at a hundredth of
     /// the target's mean so the bins the band leaves empty do not count.
@@ -211,6 +236,20 @@ impl<B: Backend> WeaveTerm<B> {
 pub struct Spectra<B: Backend> {
     power: Option<Tensor<B, 2>>,
     device: B::Device,
+}
+
+/// Each bin's ring: its frequency's radius (the DFT's signed frequencies), rounded.
+fn ring_of_bins() -> Vec<usize> {
+    let signed = |k: usize| {
+        if k <= WIN / 2 {
+            k as f64
+        } else {
+            k as f64 - WIN as f64
+        }
+    };
+    (0..WIN * WIN)
+        .map(|i| signed(i / WIN).hypot(signed(i % WIN)).round() as usize)
+        .collect()
 }
 
 /// [`WeaveTerm::spectrum`]'s symmetries as bin indices (bin = row * WIN + column).
@@ -340,6 +379,40 @@ mod tests {
         assert!(
             near < 0.5 && woven > 4.0 * near && blurred > 4.0 * near,
             "noise {near}, weave {woven}, flat {blurred}"
+        );
+    }
+
+    #[test]
+    fn an_isotropic_target_asks_for_scales_and_not_for_a_mesh() {
+        let term = WeaveTerm::<B>::new(&Default::default());
+        let period = 5.0;
+        // A painting whose strokes run one diagonal way.
+        let diagonal = move |x: f64, y: f64| ((x + y) / period * PI).sin() + 0.2 * noise(x, y);
+        // Two outputs with its stroke width: both diagonals crossed, and rings (every direction).
+        let mesh = move |x: f64, y: f64| {
+            0.5 * ((x + y) / period * PI).sin() + 0.5 * ((x - y) / period * PI).sin()
+        };
+        let rings =
+            move |x: f64, y: f64| ((x - 32.0).hypot(y - 32.0) * 2f64.sqrt() / period * PI).sin();
+        let painting = term.spectrum(&term.spectra(both(64, diagonal).1));
+        let iso = term.isotropic(painting.clone());
+        // The same energy, spread around the rings.
+        let total = |t: &Tensor<B, 1>| value(t.clone().sum());
+        assert!((total(&iso) - total(&painting)).abs() < 1e-3 * total(&painting));
+        let loss = |target: &Tensor<B, 1>, f: &dyn Fn(f64, f64) -> f64| {
+            value(term.spectrum_loss(&term.spectra(both(64, f).1), target.clone()))
+        };
+        // Square-symmetrised, the diagonal painting's target has both diagonals: the mesh is the
+        // nearer output. Isotropic, the rings are.
+        let (sym_mesh, sym_rings) = (loss(&painting, &mesh), loss(&painting, &rings));
+        let (iso_mesh, iso_rings) = (loss(&iso, &mesh), loss(&iso, &rings));
+        assert!(
+            sym_mesh < sym_rings,
+            "symmetrised: mesh {sym_mesh}, rings {sym_rings}"
+        );
+        assert!(
+            iso_rings < iso_mesh,
+            "isotropic: mesh {iso_mesh}, rings {iso_rings}"
         );
     }
 

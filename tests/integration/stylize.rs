@@ -513,10 +513,52 @@ fn eval_scores_a_triple_and_names_bad_input() {
         o("periodicity"),
         o("photo_periodicity")
     );
+    // Two crossing hatches are not strokes: the local coherence falls below the photo's.
+    assert!(
+        o("coherence") < o("photo_coherence"),
+        "woven {} against the photo's {}",
+        o("coherence"),
+        o("photo_coherence")
+    );
     let table = String::from_utf8_lossy(&eval(false).stdout).into_owned();
     assert!(
-        table.contains("WEAVE") && table.contains("woven.png"),
+        table.contains("WEAVE") && table.contains("STROKES") && table.contains("woven.png"),
         "{table}"
+    );
+
+    // A confetti of coloured pixels (red up and green down, or the reverse, at random: the light
+    // barely moves) reads as a colour speckle against the photo.
+    let mut state = 0x9e37_79b9_u32;
+    let confetti = image::RgbImage::from_fn(photo_img.width(), photo_img.height(), |x, y| {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        let d = if state & 1 == 0 { 40.0 } else { -40.0 };
+        let p = photo_img.get_pixel(x, y).0.map(f64::from);
+        let c = |v: f64| v.clamp(0.0, 255.0) as u8;
+        image::Rgb([c(p[0] + d), c(p[1] - d * 0.51), c(p[2])])
+    });
+    let confetti_path = tmp.path().join("confetti.png");
+    confetti.save(&confetti_path).unwrap();
+    let out = run_ok(
+        bin()
+            .arg("eval")
+            .arg("--json")
+            .arg("--content")
+            .arg(&photo)
+            .arg("--style")
+            .arg(&style)
+            .arg("--output")
+            .arg(&confetti_path),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let o = |k: &str| v[k].as_f64().unwrap();
+    assert!(
+        o("speckle") > o("photo_speckle").max(o("style_speckle")) + atelier::eval::SPECKLE_MARGIN,
+        "confetti {} against the photo's {} and the painting's {}",
+        o("speckle"),
+        o("photo_speckle"),
+        o("style_speckle")
     );
 }
 

@@ -5,7 +5,7 @@
 //! unacknowledged commands); the gallery; and the console tailing `train.log`.
 
 use super::{eta, footer, gallery, title};
-use crate::eval::{ORIENTATION_MARGIN, PERIODICITY_MARGIN};
+use crate::eval::{ORIENTATION_MARGIN, PERIODICITY_MARGIN, SPECKLE_MARGIN};
 use crate::run_dir::Against;
 use crate::store::Liveness;
 use crate::terms::{Knob, Range};
@@ -293,29 +293,49 @@ fn status(frame: &mut Frame, area: Rect, app: &App, run: &RunView) {
         }
         lines.push(Line::from(first));
         // Orientation coherence and periodicity: a hatch or a weave shows as the output's well
-        // above the photo's and the painting's (accented when over the larger by the margin).
-        // The second pair of values is in the first's order.
-        let orientation = at.iter().map(|r| r.orientation).collect::<Option<Vec<_>>>();
-        let periodicity = at.iter().map(|r| r.periodicity).collect::<Option<Vec<_>>>();
-        let mut second = Vec::new();
-        for (label, values, margin) in [
-            ("orient ", orientation, ORIENTATION_MARGIN),
-            ("weave ", periodicity, PERIODICITY_MARGIN),
+        // above the photo's and the painting's (accented when over the larger by the margin);
+        // then the colour speckle (accented the same way) and the local stroke coherence (read
+        // against the painting's: strokes, or dabs). The later pairs of values are in the
+        // first's order (photo, painting).
+        let measure = |f: fn(&crate::run_dir::ScoreRecord) -> Option<Against>| {
+            at.iter().map(|r| f(r)).collect::<Option<Vec<_>>>()
+        };
+        let mut named = true;
+        for row in [
+            [
+                (
+                    "orient ",
+                    measure(|r| r.orientation),
+                    Some(ORIENTATION_MARGIN),
+                ),
+                (
+                    "weave ",
+                    measure(|r| r.periodicity),
+                    Some(PERIODICITY_MARGIN),
+                ),
+            ],
+            [
+                ("speckle ", measure(|r| r.speckle), Some(SPECKLE_MARGIN)),
+                ("strokes ", measure(|r| r.coherence), None),
+            ],
         ] {
-            if let Some(v) = values {
-                let named = second.is_empty();
-                second.extend(against_spans(
-                    label,
-                    &v,
-                    margin,
-                    named,
-                    app.theme.accent,
-                    dim,
-                ));
+            let mut spans = Vec::new();
+            for (label, values, margin) in row {
+                if let Some(v) = values {
+                    spans.extend(against_spans(
+                        label,
+                        &v,
+                        margin,
+                        named,
+                        app.theme.accent,
+                        dim,
+                    ));
+                    named = false;
+                }
             }
-        }
-        if !second.is_empty() {
-            lines.push(Line::from(second));
+            if !spans.is_empty() {
+                lines.push(Line::from(spans));
+            }
         }
         lines.push(Line::from(Span::styled(
             format!(
@@ -367,7 +387,7 @@ fn status(frame: &mut Frame, area: Rect, app: &App, run: &RunView) {
 fn against_spans(
     label: &'static str,
     v: &[Against],
-    margin: f64,
+    margin: Option<f64>,
     named: bool,
     accent: Style,
     dim: Style,
@@ -384,7 +404,7 @@ fn against_spans(
         Span::styled(label, dim),
         Span::styled(
             format!("{out:.2}"),
-            if out > photo.max(style) + margin {
+            if margin.is_some_and(|m| out > photo.max(style) + m) {
                 accent
             } else {
                 Style::default()
@@ -486,4 +506,38 @@ fn console(frame: &mut Frame, theme: &Theme, area: Rect, run: &RunView) {
             .block(Block::default().borders(Borders::TOP).title(" train.log ")),
         area,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accented(v: Against, margin: Option<f64>) -> bool {
+        let accent = Style::default().fg(ratatui::style::Color::Red);
+        against_spans("m ", &[v], margin, true, accent, Style::default())[1].style == accent
+    }
+
+    #[test]
+    fn a_measure_is_flagged_only_over_both_references_by_its_margin() {
+        let v = |output| Against {
+            output,
+            photo: 0.1,
+            style: 0.38,
+        };
+        // The speckle's margin: the painting's 0.38 plus 0.3.
+        assert!(accented(v(1.2), Some(SPECKLE_MARGIN)));
+        assert!(!accented(v(0.6), Some(SPECKLE_MARGIN)));
+        // Stroke coherence has no margin: it is read against the painting, never flagged.
+        assert!(!accented(v(5.0), None));
+        // Nothing to show without values.
+        assert!(against_spans(
+            "m ",
+            &[],
+            Some(0.1),
+            true,
+            Style::default(),
+            Style::default()
+        )
+        .is_empty());
+    }
 }

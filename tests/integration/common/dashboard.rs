@@ -155,6 +155,16 @@ pub fn fixture_run(
                     photo: 0.04,
                     style: 0.06,
                 }),
+                speckle: Some(atelier::run_dir::Against {
+                    output: 0.2 + t,
+                    photo: 0.1,
+                    style: 0.38,
+                }),
+                coherence: Some(atelier::run_dir::Against {
+                    output: 0.6 - 0.3 * t,
+                    photo: 0.5,
+                    style: 0.7,
+                }),
             };
             run_dir::append_json(&dir.join(run_dir::SCORES), &rec).unwrap();
         }
