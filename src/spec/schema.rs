@@ -358,8 +358,9 @@ pub struct LossSpec {
     pub weave_weight: f64,
     /// The spectrum term (single_style; 0 = off): the mean square log ratio of the output's
     /// fine-detail power spectrum (windowed, as the weave term's, averaged over the square's
-    /// symmetries) to the painting's, so the detail is spread over the painting's frequencies:
-    /// neither one repeated pattern nor blur (issue 26, docs/quality.md).
+    /// symmetries) to the painting's averaged around its rings, so the detail is spread over the
+    /// painting's scales in every direction alike: neither one repeated pattern, nor blur, nor a
+    /// mesh of its strokes' directions crossed (issue 26, docs/quality.md).
     pub spectrum_weight: f64,
     /// The chroma spectrum term (single_style; 0 = off): the same as `spectrum_weight` for the
     /// colour's fine detail (the Cb and Cr planes), so the colour varies at the painting's
