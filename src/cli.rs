@@ -5,6 +5,7 @@
 mod args;
 mod commands;
 mod distill;
+mod eval;
 mod interop;
 mod judge;
 mod propose;
@@ -18,7 +19,8 @@ use crate::store;
 use crate::train::{self, Outcome, TrainRequest};
 use anyhow::{bail, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use commands::{cmd_bench, cmd_control, cmd_eval, cmd_gpus, cmd_runs, cmd_stylize};
+use commands::{cmd_bench, cmd_control, cmd_gpus, cmd_runs, cmd_stylize};
+use eval::cmd_eval;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 

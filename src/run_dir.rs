@@ -262,6 +262,41 @@ pub struct ScoreRecord {
     pub coherence: Option<Against>,
 }
 
+impl ScoreRecord {
+    /// The mean of several records (the probes of one step), under the first's step, set and
+    /// probe; an optional measure is kept only when every record has it. `None` when empty.
+    pub fn mean(v: &[&ScoreRecord]) -> Option<ScoreRecord> {
+        let first = v.first()?;
+        let m = |f: fn(&ScoreRecord) -> f64| v.iter().map(|r| f(r)).sum::<f64>() / v.len() as f64;
+        let all = |f: fn(&ScoreRecord) -> Option<f64>| {
+            let e: Option<Vec<f64>> = v.iter().map(|r| f(r)).collect();
+            e.map(|e| e.iter().sum::<f64>() / e.len() as f64)
+        };
+        let against = |f: fn(&ScoreRecord) -> Option<Against>| {
+            v.iter()
+                .map(|r| f(r))
+                .collect::<Option<Vec<_>>>()
+                .and_then(|a| Against::mean(&a))
+        };
+        Some(ScoreRecord {
+            step: first.step,
+            set: first.set.clone(),
+            probe: first.probe,
+            ssim: m(|r| r.ssim),
+            style_gain: m(|r| r.style_gain),
+            texture_gain: m(|r| r.texture_gain),
+            histogram_style_gain: m(|r| r.histogram_style_gain),
+            histogram_texture_gain: m(|r| r.histogram_texture_gain),
+            checkerboard: m(|r| r.checkerboard),
+            texture_energy: all(|r| r.texture_energy),
+            orientation: against(|r| r.orientation),
+            periodicity: against(|r| r.periodicity),
+            speckle: against(|r| r.speckle),
+            coherence: against(|r| r.coherence),
+        })
+    }
+}
+
 /// A measure of an output beside the same measure of its photo and of its style image (a hatch
 /// or a weave: the output's well above both).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
@@ -424,6 +459,42 @@ mod tests {
         assert_eq!(run_name("20261204-10150x-a"), "20261204-10150x-a");
         let id = format!("{}-x", timestamp_id(1.7e9));
         assert_eq!(run_name(&id), "x");
+    }
+
+    #[test]
+    fn a_step_s_mean_record_keeps_only_the_measures_every_probe_has() {
+        let against = |v: f64| {
+            Some(Against {
+                output: v,
+                photo: 2.0 * v,
+                style: 3.0,
+            })
+        };
+        let r = |ssim: f64, speckle: Option<Against>| ScoreRecord {
+            step: 400,
+            set: "content".into(),
+            probe: 0,
+            ssim,
+            style_gain: ssim,
+            texture_gain: ssim,
+            histogram_style_gain: 0.5,
+            histogram_texture_gain: 0.1,
+            checkerboard: 0.0,
+            texture_energy: Some(ssim),
+            orientation: against(ssim),
+            periodicity: against(ssim),
+            speckle,
+            coherence: against(ssim),
+        };
+        let (a, b) = (r(0.2, against(1.0)), r(0.4, None));
+        let m = ScoreRecord::mean(&[&a, &b]).unwrap();
+        assert!((m.ssim - 0.3).abs() < 1e-12 && m.step == 400);
+        assert_eq!(m.texture_energy.map(|e| (e * 10.0).round()), Some(3.0));
+        let o = m.orientation.unwrap();
+        assert!((o.output - 0.3).abs() < 1e-12 && (o.photo - 0.6).abs() < 1e-12);
+        // One probe scored before the speckle existed: no mean to show.
+        assert_eq!(m.speckle, None);
+        assert_eq!(ScoreRecord::mean(&[]), None);
     }
 
     #[test]

@@ -1,9 +1,7 @@
-//! The reporting and control subcommands: `runs`, `stylize`, `control`, `eval`, `bench`, `gpus`. Each
+//! The reporting and control subcommands: `runs`, `stylize`, `control`, `bench`, `gpus`. Each
 //! turns validated arguments into library calls and prints the result.
 
-use super::{
-    resolve_run, BenchArgs, ControlAction, ControlArgs, EvalArgs, GpusArgs, RunsArgs, StylizeArgs,
-};
+use super::{resolve_run, BenchArgs, ControlAction, ControlArgs, GpusArgs, RunsArgs, StylizeArgs};
 use crate::backend::BackendKind;
 use crate::bench::Workload;
 use crate::numbers::format_loss;
@@ -14,147 +12,6 @@ use crate::stylize::{self, Look};
 use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
 use std::path::Path;
-
-pub(super) fn cmd_eval(a: EvalArgs) -> Result<()> {
-    let (runs_dir, json) = (&a.runs.dir(), a.json);
-    use crate::eval::{run as eval_run, EvalOptions};
-    let o = EvalOptions::default();
-    // DETAIL: fine detail against the painting's (1.00 = as much; the texture gain counts too
-    // little and too much alike, this says which); "-" for scores logged before it existed.
-    // ORIENT: the fine detail's orientation coherence (0 = no global direction, 1 = a hatch),
-    // then the photo's and the painting's to read it against; "-" for older scores.
-    // WEAVE: the fine detail's periodicity (the share that is one pattern repeated: a weave or
-    // crosshatch, which ORIENT misses when two directions cross), then the photo's and the
-    // painting's; "-" for older scores.
-    // SPECKLE: the finest detail's colour energy over its light's (a confetti of single coloured
-    // pixels scores above 1), then the photo's and the painting's; "-" for older scores.
-    // STROKES: the fine detail's local coherence (1 = each place runs one way, as brush strokes;
-    // near 0 = every way, as dabs, noise or a mesh), then the photo's and the painting's.
-    let row = |label: &str,
-               [ssim, sg, tg, hsg, htg, ch]: [f64; 6],
-               energy: Option<f64>,
-               against: [Option<run_dir::Against>; 4]| {
-        let energy = energy.map_or("-".to_string(), |e| format!("{e:.2}"));
-        let [o, op, os, w, wp, ws, sp, spp, sps, c, cp, cs] = against
-            .map(|a| {
-                a.map_or(["-".to_string(), "-".into(), "-".into()], |o| {
-                    [o.output, o.photo, o.style].map(|v| format!("{v:.3}"))
-                })
-            })
-            .concat()
-            .try_into()
-            .expect("four measures of three");
-        println!(
-            "{label:<28} {ssim:>6.3} {sg:>+11.3} {tg:>+13.3} {energy:>7} {hsg:>+14.3} {htg:>+16.3} {ch:>8.3} {o:>7} {op:>6} {os:>9} {w:>6} {wp:>6} {ws:>9} {sp:>8} {spp:>6} {sps:>9} {c:>8} {cp:>6} {cs:>9}"
-        );
-    };
-    let header = |first: &str| {
-        println!(
-            "{first:<28} {:>6} {:>11} {:>13} {:>7} {:>14} {:>16} {:>8} {:>7} {:>6} {:>9} {:>6} {:>6} {:>9} {:>8} {:>6} {:>9} {:>8} {:>6} {:>9}",
-            "SSIM",
-            "STYLE GAIN",
-            "TEXTURE GAIN",
-            "DETAIL",
-            "COLOUR-ONLY:S",
-            "COLOUR-ONLY:T",
-            "CHECKER",
-            "ORIENT",
-            "PHOTO",
-            "PAINTING",
-            "WEAVE",
-            "PHOTO",
-            "PAINTING",
-            "SPECKLE",
-            "PHOTO",
-            "PAINTING",
-            "STROKES",
-            "PHOTO",
-            "PAINTING"
-        )
-    };
-    match (a.run, a.content, a.style, a.output) {
-        (Some(r), None, _, None) => {
-            let dir = RunDir::new(resolve_run(&r, runs_dir)?);
-            let bar = ProgressBar::new("scoring");
-            let records = eval_run::score_run(&dir, &o, &|done, all| bar.set(done, all))?;
-            bar.finish();
-            if json {
-                for r in &records {
-                    println!("{}", serde_json::to_string(r)?);
-                }
-                return Ok(());
-            }
-            header("STEP (mean over probes)");
-            let mut steps: Vec<u64> = records.iter().map(|r| r.step).collect();
-            steps.dedup();
-            for step in steps {
-                let at: Vec<_> = records.iter().filter(|r| r.step == step).collect();
-                let mean = |f: &dyn Fn(&run_dir::ScoreRecord) -> f64| {
-                    at.iter().map(|r| f(r)).sum::<f64>() / at.len() as f64
-                };
-                let energy: Option<Vec<f64>> = at.iter().map(|r| r.texture_energy).collect();
-                let mean_of =
-                    |v: Option<Vec<run_dir::Against>>| v.and_then(|v| run_dir::Against::mean(&v));
-                row(
-                    &step.to_string(),
-                    [
-                        mean(&|r| r.ssim),
-                        mean(&|r| r.style_gain),
-                        mean(&|r| r.texture_gain),
-                        mean(&|r| r.histogram_style_gain),
-                        mean(&|r| r.histogram_texture_gain),
-                        mean(&|r| r.checkerboard),
-                    ],
-                    energy.map(|e| e.iter().sum::<f64>() / e.len() as f64),
-                    [
-                        mean_of(at.iter().map(|r| r.orientation).collect()),
-                        mean_of(at.iter().map(|r| r.periodicity).collect()),
-                        mean_of(at.iter().map(|r| r.speckle).collect()),
-                        mean_of(at.iter().map(|r| r.coherence).collect()),
-                    ],
-                );
-            }
-            Ok(())
-        }
-        (None, Some(c), Some(s), Some(out)) => {
-            let scores = eval_run::score_paths(&c, &s, &out, &o)?;
-            if json {
-                for (p, sc) in &scores {
-                    let mut v = serde_json::to_value(sc)?;
-                    v["output"] = p.display().to_string().into();
-                    println!("{v}");
-                }
-                return Ok(());
-            }
-            header("OUTPUT");
-            for (p, sc) in scores {
-                let name = p
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                // The same measures as a run's probe records.
-                let r = eval_run::record(0, "content", 0, &sc);
-                row(
-                    &name,
-                    [
-                        r.ssim,
-                        r.style_gain,
-                        r.texture_gain,
-                        r.histogram_style_gain,
-                        r.histogram_texture_gain,
-                        r.checkerboard,
-                    ],
-                    r.texture_energy,
-                    [r.orientation, r.periodicity, r.speckle, r.coherence],
-                );
-            }
-            Ok(())
-        }
-        _ => bail!(
-            "give --run RUN, or --content PHOTO --style STYLE --output STYLIZED (files or folders)"
-        ),
-    }
-}
 
 /// Exit 2 (a usage error) when `--backend cuda` names a device this machine does not have.
 pub(super) fn cmd_bench(a: BenchArgs) -> Result<i32> {
@@ -427,10 +284,10 @@ fn favor_path(run: &RunDir, image: &str) -> String {
 
 /// A progress bar on stderr for a long command (as `train` has), only on a terminal: a script
 /// reading stdout or stderr gets no bar lines.
-struct ProgressBar(Option<indicatif::ProgressBar>);
+pub(super) struct ProgressBar(Option<indicatif::ProgressBar>);
 
 impl ProgressBar {
-    fn new(what: &'static str) -> Self {
+    pub(super) fn new(what: &'static str) -> Self {
         use std::io::IsTerminal;
         Self(std::io::stderr().is_terminal().then(|| {
             let bar = indicatif::ProgressBar::new(0);
@@ -445,14 +302,14 @@ impl ProgressBar {
         }))
     }
 
-    fn set(&self, done: usize, all: usize) {
+    pub(super) fn set(&self, done: usize, all: usize) {
         if let Some(b) = &self.0 {
             b.set_length(all as u64);
             b.set_position(done as u64);
         }
     }
 
-    fn finish(&self) {
+    pub(super) fn finish(&self) {
         if let Some(b) = &self.0 {
             b.finish_and_clear();
         }

@@ -525,6 +525,9 @@ fn eval_scores_a_triple_and_names_bad_input() {
         table.contains("WEAVE") && table.contains("STROKES") && table.contains("woven.png"),
         "{table}"
     );
+    // Two tables (the scores, then the fine detail), each narrow enough for a wide terminal.
+    assert_eq!(table.matches("woven.png").count(), 2, "{table}");
+    assert!(table.lines().all(|l| l.chars().count() <= 130), "{table}");
 
     // A confetti of coloured pixels (red up and green down, or the reverse, at random: the light
     // barely moves) reads as a colour speckle against the photo.

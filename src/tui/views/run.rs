@@ -6,7 +6,7 @@
 
 use super::{eta, footer, gallery, title};
 use crate::eval::{ORIENTATION_MARGIN, PERIODICITY_MARGIN, SPECKLE_MARGIN};
-use crate::run_dir::Against;
+use crate::run_dir::{Against, ScoreRecord};
 use crate::store::Liveness;
 use crate::terms::{Knob, Range};
 use crate::tui::app::{App, ChartOpts, RunView};
@@ -266,28 +266,22 @@ fn status(frame: &mut Frame, area: Rect, app: &App, run: &RunView) {
         ]));
     }
     lines.extend(knob_lines(&run.knobs(), dim));
-    if let Some(last) = run.scores.last() {
-        let at: Vec<_> = run.scores.iter().filter(|r| r.step == last.step).collect();
-        let mean = |f: fn(&crate::run_dir::ScoreRecord) -> f64| {
-            at.iter().map(|r| f(r)).sum::<f64>() / at.len() as f64
-        };
+    // The last sample step's scores, averaged over its probes.
+    let last = run.scores.last().and_then(|last| {
+        let at: Vec<&ScoreRecord> = run.scores.iter().filter(|r| r.step == last.step).collect();
+        ScoreRecord::mean(&at)
+    });
+    if let Some(m) = last {
         let mut first = vec![
-            Span::styled(format!("quality @{} ", last.step), dim),
+            Span::styled(format!("quality @{} ", m.step), dim),
             Span::raw(format!(
                 "ssim {:.2}  style {:+.2}  texture {:+.2}",
-                mean(|r| r.ssim),
-                mean(|r| r.style_gain),
-                mean(|r| r.texture_gain)
+                m.ssim, m.style_gain, m.texture_gain
             )),
         ];
         // Fine detail against the painting's (says whether a texture miss is too little or too
         // much; absent in runs scored before it existed).
-        if let Some(e) = at
-            .iter()
-            .map(|r| r.texture_energy)
-            .collect::<Option<Vec<f64>>>()
-        {
-            let e = e.iter().sum::<f64>() / e.len() as f64;
+        if let Some(e) = m.texture_energy {
             first.push(Span::styled("  detail ", dim));
             first.push(Span::raw(format!("{e:.2}x")));
         }
@@ -297,34 +291,23 @@ fn status(frame: &mut Frame, area: Rect, app: &App, run: &RunView) {
         // then the colour speckle (accented the same way) and the local stroke coherence (read
         // against the painting's: strokes, or dabs). The later pairs of values are in the
         // first's order (photo, painting).
-        let measure = |f: fn(&crate::run_dir::ScoreRecord) -> Option<Against>| {
-            at.iter().map(|r| f(r)).collect::<Option<Vec<_>>>()
-        };
         let mut named = true;
         for row in [
             [
-                (
-                    "orient ",
-                    measure(|r| r.orientation),
-                    Some(ORIENTATION_MARGIN),
-                ),
-                (
-                    "weave ",
-                    measure(|r| r.periodicity),
-                    Some(PERIODICITY_MARGIN),
-                ),
+                ("orient ", m.orientation, Some(ORIENTATION_MARGIN)),
+                ("weave ", m.periodicity, Some(PERIODICITY_MARGIN)),
             ],
             [
-                ("speckle ", measure(|r| r.speckle), Some(SPECKLE_MARGIN)),
-                ("strokes ", measure(|r| r.coherence), None),
+                ("speckle ", m.speckle, Some(SPECKLE_MARGIN)),
+                ("strokes ", m.coherence, None),
             ],
         ] {
             let mut spans = Vec::new();
-            for (label, values, margin) in row {
-                if let Some(v) = values {
+            for (label, value, margin) in row {
+                if let Some(v) = value {
                     spans.extend(against_spans(
                         label,
-                        &v,
+                        v,
                         margin,
                         named,
                         app.theme.accent,
@@ -340,8 +323,7 @@ fn status(frame: &mut Frame, area: Rect, app: &App, run: &RunView) {
         lines.push(Line::from(Span::styled(
             format!(
                 "colour-only: style {:+.2}  texture {:+.2}",
-                mean(|r| r.histogram_style_gain),
-                mean(|r| r.histogram_texture_gain)
+                m.histogram_style_gain, m.histogram_texture_gain
             ),
             dim,
         )));
@@ -380,26 +362,21 @@ fn status(frame: &mut Frame, area: Rect, app: &App, run: &RunView) {
     );
 }
 
-/// The live knobs in two short lines: the loss weights in use (the ones at zero named once, as
-/// "off"), then the learning rates (one number when generator and critic share it).
 /// `label` and the probes' mean output value (accented when more than `margin` above the larger
 /// of the photo's and the painting's means), then those two, `named` or in that order.
 fn against_spans(
     label: &'static str,
-    v: &[Against],
+    v: Against,
     margin: Option<f64>,
     named: bool,
     accent: Style,
     dim: Style,
 ) -> Vec<Span<'static>> {
-    let Some(Against {
+    let Against {
         output: out,
         photo,
         style,
-    }) = Against::mean(v)
-    else {
-        return Vec::new();
-    };
+    } = v;
     vec![
         Span::styled(label, dim),
         Span::styled(
@@ -425,6 +402,8 @@ fn against_spans(
 /// learning rate's line then fits the half-width status panel.
 const OFF_NAMES: usize = 36;
 
+/// The live knobs in two short lines: the loss weights in use (the ones at zero named once, as
+/// "off"), then the learning rates (one number when generator and critic share it).
 fn knob_lines(knobs: &BTreeMap<Knob, f64>, dim: Style) -> Vec<Line<'static>> {
     let short = |k: &Knob| {
         let k = k.key().rsplit('.').next().unwrap_or_default();
@@ -514,7 +493,7 @@ mod tests {
 
     fn accented(v: Against, margin: Option<f64>) -> bool {
         let accent = Style::default().fg(ratatui::style::Color::Red);
-        against_spans("m ", &[v], margin, true, accent, Style::default())[1].style == accent
+        against_spans("m ", v, margin, true, accent, Style::default())[1].style == accent
     }
 
     #[test]
@@ -529,15 +508,5 @@ mod tests {
         assert!(!accented(v(0.6), Some(SPECKLE_MARGIN)));
         // Stroke coherence has no margin: it is read against the painting, never flagged.
         assert!(!accented(v(5.0), None));
-        // Nothing to show without values.
-        assert!(against_spans(
-            "m ",
-            &[],
-            Some(0.1),
-            true,
-            Style::default(),
-            Style::default()
-        )
-        .is_empty());
     }
 }
