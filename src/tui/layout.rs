@@ -74,9 +74,10 @@ pub fn run_panes(size: (u16, u16), quality: bool) -> RunPanes {
     let (header, body, footer) = frame_rows(size);
     let cols =
         Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).split(body);
-    // The quality lines (scores, hatch and weave, speckle and strokes, colour-only) need a row
-    // more than a run without scores.
-    let status_h = (if quality { 9 } else { 8 }).min(cols[0].height / 3);
+    // The quality lines (scores, hatch and weave, speckle and strokes, colour-only) need two
+    // rows more than a run without scores: one for their fourth line, one for the state's
+    // message ("finished") above them.
+    let status_h = (if quality { 10 } else { 8 }).min(cols[0].height / 3);
     let left = Layout::vertical([Constraint::Min(6), Constraint::Length(status_h)]).split(cols[0]);
     let n = if quality { 4 } else { 3 };
     let charts = Layout::default()

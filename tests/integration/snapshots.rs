@@ -146,6 +146,36 @@ fn run_view_with_charts_and_gallery() {
     insta::assert_snapshot!("run_view_help_two_columns", term.backend());
 }
 
+/// A finished run's status has its state's message above the quality lines: at 120x36 every
+/// quality line still shows, the colour-only baseline included.
+#[test]
+fn a_finished_run_shows_every_quality_line() {
+    let (tmp, mut app) = fixtures();
+    let dir = tmp.path().join("20261121-110000-live");
+    let path = dir.join("status.json");
+    let mut status: run_dir::Status =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    status.state = RunState::Finished;
+    status.message = Some("finished 400 steps".into());
+    std::fs::write(&path, serde_json::to_vec(&status).unwrap()).unwrap();
+    press(&mut app, KeyCode::Enter);
+    update(
+        &mut app,
+        Msg::RunData(Box::new(atelier::tui::workers::Watched::new(dir).poll())),
+    );
+    let images = Images::new(halfblock_picker(), || {});
+    let screen = settle(&app, &images, 120, 36).backend().to_string();
+    for line in [
+        "finished 400 steps",
+        "quality @100",
+        "orient ",
+        "strokes ",
+        "colour-only:",
+    ] {
+        assert!(screen.contains(line), "{line:?} missing:\n{screen}");
+    }
+}
+
 /// A distilled run's gallery: the student's output beside its teacher's (written once by the
 /// trainer, under `samples/teacher/`), labelled with the teacher run and checkpoint; `T` swaps
 /// the teacher for the critic's map and back, and explains itself on a run without a teacher.
