@@ -54,9 +54,15 @@ pub(crate) const CHROMA: [[f32; 3]; 2] = [[-0.1687, -0.3313, 0.5], [0.5, -0.4187
 
 /// Luminance Y = 0.299 R + 0.587 G + 0.114 B on the 0..=255 scale, one sample per pixel.
 pub(super) fn luma(img: &RgbImage) -> Vec<f32> {
+    plane(img, LUMA)
+}
+
+/// One weighted sum of R, G and B per pixel (0..=255 scale): the luminance, or a colour
+/// difference plane ([`CHROMA`]).
+pub(super) fn plane(img: &RgbImage, w: [f32; 3]) -> Vec<f32> {
     img.as_raw()
         .chunks_exact(3)
-        .map(|p| LUMA[0] * f32::from(p[0]) + LUMA[1] * f32::from(p[1]) + LUMA[2] * f32::from(p[2]))
+        .map(|p| w[0] * f32::from(p[0]) + w[1] * f32::from(p[1]) + w[2] * f32::from(p[2]))
         .collect()
 }
 

@@ -7,7 +7,7 @@
 //! built-in paintings score about 0.4, the probe photos 0.03-0.24); a speckle scores above 1.
 //! Measured at the image's own resolution (downscaling averages a speckle away).
 
-use super::filters::{fine_band, luma, CHROMA};
+use super::filters::{fine_band, luma, plane, CHROMA};
 use image::RgbImage;
 
 /// The finest band's colour energy over its luminance energy (module docs); 0 under 3x3 or
@@ -18,20 +18,8 @@ pub fn speckle(img: &RgbImage) -> f64 {
     if w < 3 || h < 3 {
         return 0.0;
     }
-    let energy = |plane: Vec<f32>| fine_band(&plane, w, h).iter().map(|b| b * b).sum::<f64>();
-    let chroma: f64 = CHROMA
-        .iter()
-        .map(|c| {
-            energy(
-                img.as_raw()
-                    .chunks_exact(3)
-                    .map(|p| {
-                        c[0] * f32::from(p[0]) + c[1] * f32::from(p[1]) + c[2] * f32::from(p[2])
-                    })
-                    .collect(),
-            )
-        })
-        .sum();
+    let energy = |p: Vec<f32>| fine_band(&p, w, h).iter().map(|b| b * b).sum::<f64>();
+    let chroma: f64 = CHROMA.iter().map(|&c| energy(plane(img, c))).sum();
     let n = ((w - 2) * (h - 2)) as f64;
     chroma / energy(luma(img)).max(1e-3 * n)
 }

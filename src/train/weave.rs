@@ -17,8 +17,9 @@
 //! symmetries, is compared bin by bin in log with the painting's averaged around each ring of
 //! equal frequency ([`WeaveTerm::isotropic`]: its spread over scales, not its strokes'
 //! directions, which the square's symmetries alone kept as a pair of crossed diagonals, a mesh
-//! in flat skies): a peak, a gap and a missing band all cost. `loss.chroma_spectrum_weight` is the same
-//! distance for the colour's fine detail: the windows of BT.601's Cb and Cr planes, together.
+//! in flat skies): a peak, a gap and a missing band all cost. `loss.chroma_spectrum_weight` is
+//! the same distance for the colour's fine detail: the windows of BT.601's Cb and Cr planes,
+//! together.
 
 use super::model::ops::{gaussian_blur, luminance, sort_rows};
 use crate::eval::periodicity::{sites, Dft, FLOOR, STRIDE, TAPS, WIN};
